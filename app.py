@@ -4,8 +4,9 @@ import streamlit as st
 
 import ui
 
-st.set_page_config(page_title="Customer Journey Optimizer", page_icon=":material/route:",
-                   layout="wide")
+st.set_page_config(
+    page_title="Customer Journey Optimizer", page_icon=":material/route:", layout="wide"
+)
 ui.init_state()
 
 pages = [

@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from core.errors import CJOError
-from core.io import LoadedData, Limits, load
+from core.io import Limits, LoadedData, load
 
 ROOT = Path(__file__).resolve().parent
 DEMO_PATH = ROOT / "data" / "demo" / "customers.parquet"

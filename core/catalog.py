@@ -36,8 +36,17 @@ from core import schema
 from core.errors import CatalogError
 
 CATALOG_DIR = Path(__file__).resolve().parents[1] / "data" / "catalogs"
-_PRODUCT_KEYS = {"key", "label", "column", "held_if", "held_unless", "requires", "excludes",
-                 "monthly_price", "description"}
+_PRODUCT_KEYS = {
+    "key",
+    "label",
+    "column",
+    "held_if",
+    "held_unless",
+    "requires",
+    "excludes",
+    "monthly_price",
+    "description",
+}
 
 
 @dataclass(frozen=True)
@@ -89,8 +98,9 @@ class Catalog:
         try:
             return self.keys.index(key)
         except ValueError:
-            raise CatalogError(f"catalog '{self.name}' has no product '{key}'; it has "
-                               f"{list(self.keys)}.") from None
+            raise CatalogError(
+                f"catalog '{self.name}' has no product '{key}'; it has {list(self.keys)}."
+            ) from None
 
     def requires_matrix(self) -> np.ndarray:
         """``R[j, q]`` is True when product j needs product q held or offered earlier."""
@@ -125,8 +135,10 @@ class Catalog:
                 "data does not have. Fix: choose a catalog without them (see "
                 "Catalog.restrict_to), map those columns, or edit the catalog."
             )
-        return np.column_stack([p.held(frame) for p in self.products]) if self.products else (
-            np.zeros((len(frame), 0), dtype=bool)
+        return (
+            np.column_stack([p.held(frame) for p in self.products])
+            if self.products
+            else (np.zeros((len(frame), 0), dtype=bool))
         )
 
     def restrict_to(self, columns: Sequence[str]) -> Catalog:
@@ -146,16 +158,24 @@ class Catalog:
             Product(**{**p.__dict__, "excludes": tuple(q for q in p.excludes if q not in drop)})
             for p in kept
         )
-        return Catalog(self.name, products, min(self.max_length, max(len(products), 1)),
-                       self.discount, self.description)
+        return Catalog(
+            self.name,
+            products,
+            min(self.max_length, max(len(products), 1)),
+            self.discount,
+            self.description,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "catalog": {"name": self.name, "description": self.description},
             "journey": {"max_length": self.max_length, "discount": self.discount},
             "products": [
-                {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.__dict__.items()
-                 if v not in ((), None, "")}
+                {
+                    k: (list(v) if isinstance(v, tuple) else v)
+                    for k, v in p.__dict__.items()
+                    if v not in ((), None, "")
+                }
                 for p in self.products
             ],
         }
@@ -180,7 +200,7 @@ def _find_cycle(requires: Mapping[str, tuple[str, ...]]) -> list[str] | None:
         stack.append(k)
         for q in requires.get(k, ()):
             if state.get(q) == 1:
-                return stack[stack.index(q):] + [q]
+                return stack[stack.index(q) :] + [q]
             if q not in state:
                 found = visit(q)
                 if found:
@@ -213,8 +233,9 @@ def parse_catalog(data: Mapping[str, Any], *, source: str = "catalog") -> Catalo
             raise CatalogError(f"{where}: must be a table.")
         unknown = sorted(set(raw) - _PRODUCT_KEYS)
         if unknown:
-            raise CatalogError(f"{where}: unknown field(s) {unknown}; allowed: "
-                               f"{sorted(_PRODUCT_KEYS)}.")
+            raise CatalogError(
+                f"{where}: unknown field(s) {unknown}; allowed: {sorted(_PRODUCT_KEYS)}."
+            )
         key = raw.get("key")
         if not isinstance(key, str) or not key.strip():
             raise CatalogError(f"{where}: needs a non-empty 'key'.")
@@ -224,8 +245,10 @@ def parse_catalog(data: Mapping[str, Any], *, source: str = "catalog") -> Catalo
         seen.add(key)
         column = raw.get("column")
         if column not in schema.BY_NAME:
-            raise CatalogError(f"{where}: 'column' = {column!r} is not a canonical column. "
-                               f"Fix: use one of the schema's columns, e.g. 'Phone Service'.")
+            raise CatalogError(
+                f"{where}: 'column' = {column!r} is not a canonical column. "
+                f"Fix: use one of the schema's columns, e.g. 'Phone Service'."
+            )
         held_if = _as_tuple(raw.get("held_if"), where)
         held_unless = _as_tuple(raw.get("held_unless"), where)
         if bool(held_if) == bool(held_unless):
@@ -233,39 +256,56 @@ def parse_catalog(data: Mapping[str, Any], *, source: str = "catalog") -> Catalo
         price = raw.get("monthly_price")
         if price is not None and (not isinstance(price, int | float) or price < 0):
             raise CatalogError(f"{where}: monthly_price must be a number >= 0, got {price!r}.")
-        products.append(Product(
-            key=key, label=str(raw.get("label", key)), column=column, held_if=held_if,
-            held_unless=held_unless, requires=_as_tuple(raw.get("requires"), where),
-            excludes=_as_tuple(raw.get("excludes"), where),
-            monthly_price=None if price is None else float(price),
-            description=str(raw.get("description", "")),
-        ))
+        products.append(
+            Product(
+                key=key,
+                label=str(raw.get("label", key)),
+                column=column,
+                held_if=held_if,
+                held_unless=held_unless,
+                requires=_as_tuple(raw.get("requires"), where),
+                excludes=_as_tuple(raw.get("excludes"), where),
+                monthly_price=None if price is None else float(price),
+                description=str(raw.get("description", "")),
+            )
+        )
     keys = {p.key for p in products}
     for p in products:
         for rule, targets in (("requires", p.requires), ("excludes", p.excludes)):
             unknown = [t for t in targets if t not in keys]
             if unknown:
-                raise CatalogError(f"{source}: product '{p.key}' {rule} unknown product(s) "
-                                   f"{unknown}. Known: {sorted(keys)}.")
+                raise CatalogError(
+                    f"{source}: product '{p.key}' {rule} unknown product(s) "
+                    f"{unknown}. Known: {sorted(keys)}."
+                )
             if p.key in targets:
                 raise CatalogError(f"{source}: product '{p.key}' {rule} itself.")
         both = set(p.requires) & set(p.excludes)
         if both:
-            raise CatalogError(f"{source}: product '{p.key}' both requires and excludes "
-                               f"{sorted(both)}.")
+            raise CatalogError(
+                f"{source}: product '{p.key}' both requires and excludes {sorted(both)}."
+            )
     cycle = _find_cycle({p.key: p.requires for p in products})
     if cycle:
-        raise CatalogError(f"{source}: prerequisites form a cycle: {' -> '.join(cycle)}. Fix: "
-                           "remove one of these requirements.")
+        raise CatalogError(
+            f"{source}: prerequisites form a cycle: {' -> '.join(cycle)}. Fix: "
+            "remove one of these requirements."
+        )
     max_length = journey.get("max_length", len(products))
     if not isinstance(max_length, int) or isinstance(max_length, bool) or max_length < 1:
-        raise CatalogError(f"{source}: journey.max_length must be a whole number >= 1, got "
-                           f"{max_length!r}.")
+        raise CatalogError(
+            f"{source}: journey.max_length must be a whole number >= 1, got {max_length!r}."
+        )
     discount = journey.get("discount", 1.0)
     if not isinstance(discount, int | float) or not 0 < float(discount) <= 1:
         raise CatalogError(f"{source}: journey.discount must be in (0, 1], got {discount!r}.")
-    return Catalog(name=name, products=tuple(products), max_length=min(max_length, len(products)),
-                   discount=float(discount), description=str(meta.get("description", "")))
+    return Catalog(
+        name=name,
+        products=tuple(products),
+        max_length=min(max_length, len(products)),
+        discount=float(discount),
+        description=str(meta.get("description", "")),
+    )
 
 
 def available_catalogs() -> list[str]:
@@ -279,8 +319,10 @@ def load_catalog(name_or_path: str | Path = "seed") -> Catalog:
     if not path.suffix and not path.exists():
         path = CATALOG_DIR / f"{name_or_path}.toml"
         if not path.exists():
-            raise CatalogError(f"no catalog named '{name_or_path}'. Shipped: "
-                               f"{available_catalogs()}; or give a path to a .toml file.")
+            raise CatalogError(
+                f"no catalog named '{name_or_path}'. Shipped: "
+                f"{available_catalogs()}; or give a path to a .toml file."
+            )
     if not path.is_file():
         raise CatalogError(f"catalog file not found: {path}")
     try:

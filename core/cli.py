@@ -74,8 +74,11 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
     progress = None if args.quiet else Progress(f"demo-data {args.rows:,} rows")
     synthetic.write(out, args.rows, args.seed, chunk_size=args.chunk_size, progress=progress)
     truth = out.with_name(out.stem + ".truth.parquet")
-    print(json.dumps({"customers": str(out), "truth": str(truth), "rows": args.rows,
-                      "seed": args.seed}))
+    print(
+        json.dumps(
+            {"customers": str(out), "truth": str(truth), "rows": args.rows, "seed": args.seed}
+        )
+    )
     return EXIT_OK
 
 
@@ -103,10 +106,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    p = sub.add_parser("validate", help="check a customer file and print a summary",
-                       description="Load DATA (CSV or Parquet), map it to the canonical schema "
-                       "and validate it. Prints a JSON summary and exits 0, or prints the problems "
-                       "and exits 2.")
+    p = sub.add_parser(
+        "validate",
+        help="check a customer file and print a summary",
+        description="Load DATA (CSV or Parquet), map it to the canonical schema "
+        "and validate it. Prints a JSON summary and exits 0, or prints the problems "
+        "and exits 2.",
+    )
     p.add_argument("data", metavar="DATA", help="CSV or Parquet file")
     p.add_argument("--mapping", metavar="FILE", help="TOML column mapping for other exports")
     d = Limits()
@@ -115,10 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-columns", type=_positive_int, default=d.max_columns, help="column cap")
     p.set_defaults(func=_cmd_validate)
 
-    p = sub.add_parser("demo-data", help="generate the synthetic population and its ground truth",
-                       description="Write N synthetic customers in the canonical schema to FILE "
-                       "(.csv or .parquet) and their ground truth to FILE's sibling "
-                       "<stem>.truth.parquet. Reproducible per seed, independent of chunk size.")
+    p = sub.add_parser(
+        "demo-data",
+        help="generate the synthetic population and its ground truth",
+        description="Write N synthetic customers in the canonical schema to FILE "
+        "(.csv or .parquet) and their ground truth to FILE's sibling "
+        "<stem>.truth.parquet. Reproducible per seed, independent of chunk size.",
+    )
     p.add_argument("--rows", type=_positive_int, default=7043, help="customers (default 7043)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")

@@ -108,17 +108,29 @@ def decode(data: bytes, name: str = "input") -> tuple[str, str]:
         try:
             return data.decode("utf-16"), "utf-16"
         except UnicodeDecodeError as exc:
-            raise _error(f"{name}: starts with a UTF-16 byte-order mark but is not valid UTF-16 "
-                         f"({exc.reason} at byte {exc.start}). Fix: re-save the file as UTF-8 CSV.",
-                         column="(file)", check="encoding", fix="re-save as UTF-8 CSV") from None
+            raise _error(
+                f"{name}: starts with a UTF-16 byte-order mark but is not valid UTF-16 "
+                f"({exc.reason} at byte {exc.start}). Fix: re-save the file as UTF-8 CSV.",
+                column="(file)",
+                check="encoding",
+                fix="re-save as UTF-8 CSV",
+            ) from None
     head = data[:4096]
     if head.startswith(b"PK\x03\x04"):
-        raise _error(f"{name}: this is a ZIP or Excel workbook, not a CSV. Fix: open it and save "
-                     "as CSV (UTF-8), or export Parquet.", column="(file)", check="format",
-                     fix="save as CSV or Parquet")
+        raise _error(
+            f"{name}: this is a ZIP or Excel workbook, not a CSV. Fix: open it and save "
+            "as CSV (UTF-8), or export Parquet.",
+            column="(file)",
+            check="format",
+            fix="save as CSV or Parquet",
+        )
     if head.startswith(b"\x1f\x8b"):
-        raise _error(f"{name}: this is a gzip-compressed file. Fix: decompress it first.",
-                     column="(file)", check="format", fix="decompress")
+        raise _error(
+            f"{name}: this is a gzip-compressed file. Fix: decompress it first.",
+            column="(file)",
+            check="format",
+            fix="decompress",
+        )
     if b"\x00" in head:
         even, odd = head[0::2], head[1::2]
         if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.1 * len(even):
@@ -126,17 +138,25 @@ def decode(data: bytes, name: str = "input") -> tuple[str, str]:
         elif even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd):
             enc = "utf-16-be"
         else:
-            raise _error(f"{name}: contains binary data (NUL bytes), so it is not a text CSV. "
-                         "Fix: export the table as CSV (UTF-8) or Parquet.",
-                         column="(file)", check="encoding", fix="export as CSV or Parquet")
+            raise _error(
+                f"{name}: contains binary data (NUL bytes), so it is not a text CSV. "
+                "Fix: export the table as CSV (UTF-8) or Parquet.",
+                column="(file)",
+                check="encoding",
+                fix="export as CSV or Parquet",
+            )
         try:
             text = data.decode(enc)
         except UnicodeDecodeError:
             text = ""
         if not _looks_like_text(text):
-            raise _error(f"{name}: contains binary data (NUL bytes), so it is not a text CSV. "
-                         "Fix: export the table as CSV (UTF-8) or Parquet.",
-                         column="(file)", check="encoding", fix="export as CSV or Parquet")
+            raise _error(
+                f"{name}: contains binary data (NUL bytes), so it is not a text CSV. "
+                "Fix: export the table as CSV (UTF-8) or Parquet.",
+                column="(file)",
+                check="encoding",
+                fix="export as CSV or Parquet",
+            )
         return text, enc
     try:
         return data.decode("utf-8"), "utf-8"
@@ -145,10 +165,14 @@ def decode(data: bytes, name: str = "input") -> tuple[str, str]:
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as exc:
-        raise _error(f"{name}: cannot be decoded as UTF-8, UTF-16 or cp1252 (byte "
-                     f"0x{data[exc.start]:02x} at offset {exc.start}). Fix: re-save the file as "
-                     "UTF-8 CSV.", column="(file)", check="encoding",
-                     fix="re-save as UTF-8") from None
+        raise _error(
+            f"{name}: cannot be decoded as UTF-8, UTF-16 or cp1252 (byte "
+            f"0x{data[exc.start]:02x} at offset {exc.start}). Fix: re-save the file as "
+            "UTF-8 CSV.",
+            column="(file)",
+            check="encoding",
+            fix="re-save as UTF-8",
+        ) from None
 
 
 def _looks_like_text(text: str) -> bool:
@@ -181,9 +205,13 @@ def sniff_delimiter(text: str) -> str:
 
 def _read_csv_text(text: str, name: str, limits: Limits) -> tuple[pd.DataFrame, str]:
     if not text.strip():
-        raise _error(f"{name}: the file is empty. Fix: export the customer table with a header "
-                     "row and at least one customer.", column="(file)", check="empty",
-                     fix="export a non-empty table")
+        raise _error(
+            f"{name}: the file is empty. Fix: export the customer table with a header "
+            "row and at least one customer.",
+            column="(file)",
+            check="empty",
+            fix="export a non-empty table",
+        )
     delim = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text), delimiter=delim)
     try:
@@ -193,9 +221,13 @@ def _read_csv_text(text: str, name: str, limits: Limits) -> tuple[pd.DataFrame, 
     header = [h.strip().lstrip("\ufeff") for h in header]
     n_cols = len(header)
     if n_cols > limits.max_columns:
-        raise _error(f"{name}: {n_cols} columns exceed the limit of {limits.max_columns}. Fix: "
-                     "export only the customer columns, or raise the column limit.",
-                     column="(file)", check="max_columns", fix="fewer columns")
+        raise _error(
+            f"{name}: {n_cols} columns exceed the limit of {limits.max_columns}. Fix: "
+            "export only the customer columns, or raise the column limit.",
+            column="(file)",
+            check="max_columns",
+            fix="fewer columns",
+        )
     ragged: list[int] = []
     ragged_counts: list[int] = []
     n_rows = 0
@@ -208,31 +240,57 @@ def _read_csv_text(text: str, name: str, limits: Limits) -> tuple[pd.DataFrame, 
                 ragged.append(n_rows)
                 ragged_counts.append(len(row))
             if n_rows > limits.max_rows:
-                raise _error(f"{name}: more than {limits.max_rows:,} rows exceed the row limit. "
-                             "Fix: split the file, use the batch command, or raise the limit.",
-                             column="(file)", check="max_rows", fix="split or raise the limit")
+                raise _error(
+                    f"{name}: more than {limits.max_rows:,} rows exceed the row limit. "
+                    "Fix: split the file, use the batch command, or raise the limit.",
+                    column="(file)",
+                    check="max_rows",
+                    fix="split or raise the limit",
+                )
     except csv.Error as exc:
-        raise _error(f"{name}: malformed CSV after data row {n_rows} ({exc}). Fix: check the "
-                     "quoting around that row.", column="(file)", check="csv syntax",
-                     rows=str(n_rows + 1), fix="fix the quoting") from None
+        raise _error(
+            f"{name}: malformed CSV after data row {n_rows} ({exc}). Fix: check the "
+            "quoting around that row.",
+            column="(file)",
+            check="csv syntax",
+            rows=str(n_rows + 1),
+            fix="fix the quoting",
+        ) from None
     if n_rows == 0:
-        raise _error(f"{name}: has a header but no data rows. Fix: export the customers too, not "
-                     "only the column names.", column="(file)", check="header only",
-                     fix="include data rows")
+        raise _error(
+            f"{name}: has a header but no data rows. Fix: export the customers too, not "
+            "only the column names.",
+            column="(file)",
+            check="header only",
+            fix="include data rows",
+        )
     if ragged:
-        raise _error(f"{name}: {len(ragged)} row(s) have a different number of fields than the "
-                     f"header ({n_cols}): {format_rows(ragged)} have {ragged_counts[0]}"
-                     f"{' and others' if len(set(ragged_counts)) > 1 else ''}. Fix: check for "
-                     f"unquoted {DELIMITER_NAMES[delim]}s inside values or truncated lines.",
-                     column="(file)", check="ragged rows", rows=format_rows(ragged),
-                     fix="quote values containing the delimiter")
+        raise _error(
+            f"{name}: {len(ragged)} row(s) have a different number of fields than the "
+            f"header ({n_cols}): {format_rows(ragged)} have {ragged_counts[0]}"
+            f"{' and others' if len(set(ragged_counts)) > 1 else ''}. Fix: check for "
+            f"unquoted {DELIMITER_NAMES[delim]}s inside values or truncated lines.",
+            column="(file)",
+            check="ragged rows",
+            rows=format_rows(ragged),
+            fix="quote values containing the delimiter",
+        )
     dupes = sorted({h for h in header if header.count(h) > 1})
     if dupes:
-        raise _error(f"{name}: duplicate column name(s) {dupes}. Fix: rename or drop the "
-                     "duplicates.", column=", ".join(dupes), check="duplicate columns",
-                     fix="rename the duplicates")
-    frame = pd.read_csv(io.StringIO(text), sep=delim, dtype=str, keep_default_na=False,
-                        na_values=[""], skip_blank_lines=True)
+        raise _error(
+            f"{name}: duplicate column name(s) {dupes}. Fix: rename or drop the duplicates.",
+            column=", ".join(dupes),
+            check="duplicate columns",
+            fix="rename the duplicates",
+        )
+    frame = pd.read_csv(
+        io.StringIO(text),
+        sep=delim,
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        skip_blank_lines=True,
+    )
     frame.columns = header
     return frame, delim
 
@@ -243,21 +301,36 @@ def _read_parquet(data: bytes, name: str, limits: Limits) -> pd.DataFrame:
     try:
         pf = pq.ParquetFile(io.BytesIO(data))
     except Exception as exc:  # pyarrow raises several types for corrupt files
-        raise _error(f"{name}: not a readable Parquet file ({type(exc).__name__}: {exc}). Fix: "
-                     "re-export it, or export CSV.", column="(file)", check="parquet",
-                     fix="re-export") from None
+        raise _error(
+            f"{name}: not a readable Parquet file ({type(exc).__name__}: {exc}). Fix: "
+            "re-export it, or export CSV.",
+            column="(file)",
+            check="parquet",
+            fix="re-export",
+        ) from None
     n_rows, n_cols = pf.metadata.num_rows, pf.metadata.num_columns
     if n_cols > limits.max_columns:
-        raise _error(f"{name}: {n_cols} columns exceed the limit of {limits.max_columns}.",
-                     column="(file)", check="max_columns", fix="fewer columns")
+        raise _error(
+            f"{name}: {n_cols} columns exceed the limit of {limits.max_columns}.",
+            column="(file)",
+            check="max_columns",
+            fix="fewer columns",
+        )
     if n_rows > limits.max_rows:
-        raise _error(f"{name}: {n_rows:,} rows exceed the row limit of {limits.max_rows:,}. Fix: "
-                     "use the batch command, or raise the limit.", column="(file)",
-                     check="max_rows", fix="batch or raise the limit")
+        raise _error(
+            f"{name}: {n_rows:,} rows exceed the row limit of {limits.max_rows:,}. Fix: "
+            "use the batch command, or raise the limit.",
+            column="(file)",
+            check="max_rows",
+            fix="batch or raise the limit",
+        )
     if n_rows == 0:
-        raise _error(f"{name}: the Parquet file has columns but no rows. Fix: export the "
-                     "customers too.", column="(file)",
-                     check="header only", fix="include data rows")
+        raise _error(
+            f"{name}: the Parquet file has columns but no rows. Fix: export the customers too.",
+            column="(file)",
+            check="header only",
+            fix="include data rows",
+        )
     frame = pf.read().to_pandas()
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame
@@ -278,20 +351,36 @@ def read_table(
         path = Path(source)
         label = name or path.name
         if not path.exists():
-            raise _error(f"{label}: no such file ({path}). Fix: check the path.",
-                         column="(file)", check="exists", fix="check the path")
+            raise _error(
+                f"{label}: no such file ({path}). Fix: check the path.",
+                column="(file)",
+                check="exists",
+                fix="check the path",
+            )
         if path.is_dir():
-            raise _error(f"{label}: is a directory, not a file. Fix: name the CSV or Parquet file.",
-                         column="(file)", check="exists", fix="name a file")
+            raise _error(
+                f"{label}: is a directory, not a file. Fix: name the CSV or Parquet file.",
+                column="(file)",
+                check="exists",
+                fix="name a file",
+            )
         size = path.stat().st_size
         if size > limits.max_bytes:
-            raise _error(f"{label}: {size:,} bytes exceed the size limit of {limits.max_bytes:,}. "
-                         "Fix: use the batch command, or raise the limit.", column="(file)",
-                         check="max_bytes", fix="batch or raise the limit")
+            raise _error(
+                f"{label}: {size:,} bytes exceed the size limit of {limits.max_bytes:,}. "
+                "Fix: use the batch command, or raise the limit.",
+                column="(file)",
+                check="max_bytes",
+                fix="batch or raise the limit",
+            )
         data = path.read_bytes()
     if len(data) > limits.max_bytes:
-        raise _error(f"{label}: {len(data):,} bytes exceed the size limit of {limits.max_bytes:,}.",
-                     column="(file)", check="max_bytes", fix="raise the limit")
+        raise _error(
+            f"{label}: {len(data):,} bytes exceed the size limit of {limits.max_bytes:,}.",
+            column="(file)",
+            check="max_bytes",
+            fix="raise the limit",
+        )
     info: dict[str, Any] = {"name": label, "sha256": hashlib.sha256(data).hexdigest()}
     if data[:4] == b"PAR1":
         info.update(format="parquet", encoding=None, delimiter=None)
@@ -352,16 +441,29 @@ def _coerce_numeric(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, A
             if bad.any():
                 rows = (np.flatnonzero(bad.to_numpy()) + 1).tolist()
                 vals = text[bad].astype(str).unique()[:3].tolist()
-                failures.append({"column": col, "check": f"is {spec.kind}", "rows": rows,
-                                 "values": vals, "fix": _FIXES["numeric"]})
+                failures.append(
+                    {
+                        "column": col,
+                        "check": f"is {spec.kind}",
+                        "rows": rows,
+                        "values": vals,
+                        "fix": _FIXES["numeric"],
+                    }
+                )
         if spec.kind == "int":
             finite = num.dropna()
             frac = finite[(finite % 1) != 0]
             if len(frac):
                 pos = np.flatnonzero(num.index.isin(frac.index)) + 1
-                failures.append({"column": col, "check": "is a whole number",
-                                 "rows": pos.tolist(), "values": frac.unique()[:3].tolist(),
-                                 "fix": "use whole numbers"})
+                failures.append(
+                    {
+                        "column": col,
+                        "check": "is a whole number",
+                        "rows": pos.tolist(),
+                        "values": frac.unique()[:3].tolist(),
+                        "fix": "use whole numbers",
+                    }
+                )
             out[col] = num.astype("Int64") if num.isna().any() else num.astype("int64")
         else:
             out[col] = num.astype("float64")
@@ -396,27 +498,56 @@ def _consistency_failures(frame: pd.DataFrame) -> list[dict[str, Any]]:
     def rule(mask: pd.Series, column: str, check: str, fix: str) -> None:
         m = mask.fillna(False).to_numpy(dtype=bool)
         if m.any():
-            failures.append({"column": column, "check": check,
-                             "rows": (np.flatnonzero(m) + 1).tolist(), "values": [], "fix": fix})
+            failures.append(
+                {
+                    "column": column,
+                    "check": check,
+                    "rows": (np.flatnonzero(m) + 1).tolist(),
+                    "values": [],
+                    "fix": fix,
+                }
+            )
 
     if {"Multiple Lines", "Phone Service"} <= set(frame.columns):
-        rule((frame["Multiple Lines"] == "Yes") & (frame["Phone Service"] == "No"),
-             "Multiple Lines", "Yes needs Phone Service = Yes",
-             "set Multiple Lines to No for customers without phone service")
+        rule(
+            (frame["Multiple Lines"] == "Yes") & (frame["Phone Service"] == "No"),
+            "Multiple Lines",
+            "Yes needs Phone Service = Yes",
+            "set Multiple Lines to No for customers without phone service",
+        )
     if "Internet Service" in frame.columns:
         no_net = frame["Internet Service"] == "No"
-        for col in ("Online Security", "Online Backup", "Device Protection Plan",
-                    "Premium Tech Support", "Streaming TV", "Streaming Movies", "Streaming Music",
-                    "Unlimited Data"):
+        for col in (
+            "Online Security",
+            "Online Backup",
+            "Device Protection Plan",
+            "Premium Tech Support",
+            "Streaming TV",
+            "Streaming Movies",
+            "Streaming Music",
+            "Unlimited Data",
+        ):
             if col in frame.columns:
-                rule((frame[col] == "Yes") & no_net, col, "Yes needs Internet Service = Yes",
-                     f"set {col} to No for customers without internet service")
+                rule(
+                    (frame[col] == "Yes") & no_net,
+                    col,
+                    "Yes needs Internet Service = Yes",
+                    f"set {col} to No for customers without internet service",
+                )
         if "Internet Type" in frame.columns:
-            rule(no_net & frame["Internet Type"].ne("None"), "Internet Type",
-                 '"None" when Internet Service = No', 'set Internet Type to "None"')
+            rule(
+                no_net & frame["Internet Type"].ne("None"),
+                "Internet Type",
+                '"None" when Internet Service = No',
+                'set Internet Type to "None"',
+            )
     if {"Churn Label", "Churn Value"} <= set(frame.columns):
-        rule((frame["Churn Label"] == "Yes") != (frame["Churn Value"] == 1), "Churn Value",
-             "agrees with Churn Label", "make Churn Value 1 exactly where Churn Label is Yes")
+        rule(
+            (frame["Churn Label"] == "Yes") != (frame["Churn Value"] == 1),
+            "Churn Value",
+            "agrees with Churn Label",
+            "make Churn Value 1 exactly where Churn Label is Yes",
+        )
     return failures
 
 
@@ -435,8 +566,9 @@ def _failures_from_pandera(exc: Any) -> list[dict[str, Any]]:
             fix = "correct the out-of-range values"
         else:
             fix = _FIXES.get(check, "correct the values")
-        failures.append({"column": column, "check": check, "rows": rows, "values": values,
-                         "fix": fix})
+        failures.append(
+            {"column": column, "check": check, "rows": rows, "values": values, "fix": fix}
+        )
     return failures
 
 
@@ -446,11 +578,15 @@ def _raise_if(failures: list[dict[str, Any]], name: str) -> None:
     lines = [f"{name}: {len(failures)} problem(s) found; nothing was loaded."]
     for f in failures:
         vals = f" (values: {', '.join(repr(v) for v in f['values'])})" if f["values"] else ""
-        lines.append(f"- column '{f['column']}': {f['check']} fails in "
-                     f"{format_rows(f['rows'])}{vals}. Fix: {f['fix']}.")
+        lines.append(
+            f"- column '{f['column']}': {f['check']} fails in "
+            f"{format_rows(f['rows'])}{vals}. Fix: {f['fix']}."
+        )
     table = pd.DataFrame(
-        [{**f, "rows": format_rows(f["rows"]), "values": ", ".join(map(str, f["values"]))}
-         for f in failures]
+        [
+            {**f, "rows": format_rows(f["rows"]), "values": ", ".join(map(str, f["values"]))}
+            for f in failures
+        ]
     )
     raise DataValidationError("\n".join(lines), table)
 
@@ -468,8 +604,17 @@ def validate_canonical(frame: pd.DataFrame, name: str = "input") -> pd.DataFrame
             f"{name}: required column(s) missing: {missing}. Found: {list(frame.columns)[:60]}. "
             "Fix: add them, or supply a column mapping (--mapping FILE) that maps your columns to "
             "these names.",
-            pd.DataFrame([{"column": ", ".join(missing), "check": "required", "rows": "",
-                           "values": "", "fix": "add the column or map it"}]),
+            pd.DataFrame(
+                [
+                    {
+                        "column": ", ".join(missing),
+                        "check": "required",
+                        "rows": "",
+                        "values": "",
+                        "fix": "add the column or map it",
+                    }
+                ]
+            ),
         )
     frame = frame.reset_index(drop=True)
     frame = _normalise_strings(frame)

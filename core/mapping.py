@@ -66,16 +66,23 @@ _CLASSIC_VALUES = {
     "No internet service": "No",
     "No phone service": "No",
 }
-_CLASSIC_CONTRACT = {"month-to-month": "Month-to-Month", "one year": "One Year",
-                     "two year": "Two Year"}
+_CLASSIC_CONTRACT = {
+    "month-to-month": "Month-to-Month",
+    "one year": "One Year",
+    "two year": "Two Year",
+}
 _CLASSIC_PAYMENT = {
     "bank transfer (automatic)": "Bank Withdrawal",
     "credit card (automatic)": "Credit Card",
     "mailed check": "Mailed Check",
     "electronic check": "Electronic Check",
 }
-_CLASSIC_INTERNET_TYPE = {"dsl": "DSL", "fiber optic": "Fiber Optic", "no": "None",
-                          "cable": "Cable"}
+_CLASSIC_INTERNET_TYPE = {
+    "dsl": "DSL",
+    "fiber optic": "Fiber Optic",
+    "no": "None",
+    "cable": "Cable",
+}
 
 
 @dataclass(frozen=True)
@@ -95,8 +102,10 @@ class ColumnMapping:
         targets = list(self.columns.values())
         dupes = sorted({t for t in targets if targets.count(t) > 1})
         if dupes:
-            raise MappingError(f"mapping sends several source columns to {dupes}. Fix: map each "
-                               "canonical column from exactly one source column.")
+            raise MappingError(
+                f"mapping sends several source columns to {dupes}. Fix: map each "
+                "canonical column from exactly one source column."
+            )
         bad_vals = sorted(c for c in self.values if c not in schema.BY_NAME)
         if bad_vals:
             raise MappingError(f"[values] names unknown canonical column(s) {bad_vals}.")
@@ -115,8 +124,9 @@ class ColumnMapping:
             except tomllib.TOMLDecodeError as exc:
                 raise MappingError(f"mapping file {path} is not valid TOML: {exc}") from None
         if "columns" not in data or not isinstance(data["columns"], Mapping):
-            raise MappingError('mapping needs a [columns] table of "source name" = "canonical '
-                               'name" pairs.')
+            raise MappingError(
+                'mapping needs a [columns] table of "source name" = "canonical name" pairs.'
+            )
         values = data.get("values", {})
         return cls(
             columns={str(k): str(v) for k, v in data["columns"].items()},
@@ -124,8 +134,10 @@ class ColumnMapping:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"columns": dict(self.columns), "values": {k: dict(v) for k, v in
-                                                          self.values.items()}}
+        return {
+            "columns": dict(self.columns),
+            "values": {k: dict(v) for k, v in self.values.items()},
+        }
 
 
 def detect_layout(columns: Iterable[str]) -> str:
@@ -141,16 +153,20 @@ def detect_layout(columns: Iterable[str]) -> str:
 def _classic(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str], list[str]]:
     missing = [c for c in CLASSIC_COLUMNS if c not in raw.columns and c != "Churn"]
     if missing:
-        raise MappingError(f"{name}: looks like the classic Telco export but lacks {missing}. "
-                           f"Found: {list(raw.columns)}.")
+        raise MappingError(
+            f"{name}: looks like the classic Telco export but lacks {missing}. "
+            f"Found: {list(raw.columns)}."
+        )
     ignored = [c for c in raw.columns if c not in _CLASSIC_RENAME and c != "InternetService"]
     df = raw.rename(columns=_CLASSIC_RENAME)[
         [v for k, v in _CLASSIC_RENAME.items() if k in raw.columns]
     ].copy()
     for col in df.columns:
         if df[col].dtype == object or pd.api.types.is_string_dtype(df[col]):
-            df[col] = df[col].astype(object).map(
-                lambda v: _CLASSIC_VALUES.get(v.strip(), v) if isinstance(v, str) else v
+            df[col] = (
+                df[col]
+                .astype(object)
+                .map(lambda v: _CLASSIC_VALUES.get(v.strip(), v) if isinstance(v, str) else v)
             )
 
     def lower_map(s: pd.Series, table: Mapping[str, str]) -> pd.Series:
@@ -170,8 +186,10 @@ def _classic(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str], lis
     df["Payment Method"] = lower_map(df["Payment Method"], _CLASSIC_PAYMENT)
     notes = []
     if "Churn Label" in df.columns:
-        label = df["Churn Label"].astype(object).map(
-            lambda v: v.strip().capitalize() if isinstance(v, str) else v
+        label = (
+            df["Churn Label"]
+            .astype(object)
+            .map(lambda v: v.strip().capitalize() if isinstance(v, str) else v)
         )
         df["Churn Label"] = label
         df["Churn Value"] = label.map({"Yes": 1, "No": 0})
@@ -182,10 +200,14 @@ def _classic(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str], lis
     fill = blank & (tenure == 0)
     if fill.any():
         df.loc[fill, "Total Charges"] = "0"
-        notes.append(f"Total Charges was blank for {int(fill.sum())} brand-new customer(s) "
-                     "(tenure 0); set to 0.0, what they have been charged so far.")
-    notes.append("classic export: CLTV, Satisfaction Score, Offer, Streaming Music and Unlimited "
-                 "Data are not in this layout and are reported unavailable.")
+        notes.append(
+            f"Total Charges was blank for {int(fill.sum())} brand-new customer(s) "
+            "(tenure 0); set to 0.0, what they have been charged so far."
+        )
+    notes.append(
+        "classic export: CLTV, Satisfaction Score, Offer, Streaming Music and Unlimited "
+        "Data are not in this layout and are reported unavailable."
+    )
     return df, ignored, notes
 
 
@@ -193,25 +215,33 @@ def _user(raw: pd.DataFrame, mapping: ColumnMapping, name: str) -> tuple[pd.Data
     absent = [src for src in mapping.columns if src not in raw.columns]
     # Columns already named canonically pass through unless the mapping renames onto them.
     targets = set(mapping.columns.values())
-    passthrough = [c for c in raw.columns if c in schema.BY_NAME and c not in targets
-                   and c not in mapping.columns]
+    passthrough = [
+        c
+        for c in raw.columns
+        if c in schema.BY_NAME and c not in targets and c not in mapping.columns
+    ]
     mapped_targets = {mapping.columns[s] for s in mapping.columns if s in raw.columns}
-    missing_required = [c for c in schema.REQUIRED if c not in mapped_targets
-                        and c not in passthrough]
+    missing_required = [
+        c for c in schema.REQUIRED if c not in mapped_targets and c not in passthrough
+    ]
     if absent or missing_required:
         parts = []
         if absent:
             parts.append(f"the mapping names source column(s) not in the file: {absent}")
         if missing_required:
             parts.append(f"required canonical column(s) left unmapped: {missing_required}")
-        raise MappingError(f"{name}: " + "; ".join(parts) + f". Found columns: "
-                           f"{list(raw.columns)[:60]}. Fix: edit the mapping so each required "
-                           "column is mapped from a column of the file.")
+        raise MappingError(
+            f"{name}: " + "; ".join(parts) + f". Found columns: "
+            f"{list(raw.columns)[:60]}. Fix: edit the mapping so each required "
+            "column is mapped from a column of the file."
+        )
     df = raw[list(mapping.columns) + passthrough].rename(columns=dict(mapping.columns)).copy()
     for col, table in mapping.values.items():
         if col in df.columns:
-            df[col] = df[col].astype(object).map(
-                lambda v, t=table: t.get(v.strip() if isinstance(v, str) else v, v)
+            df[col] = (
+                df[col]
+                .astype(object)
+                .map(lambda v, t=table: t.get(v.strip() if isinstance(v, str) else v, v))
             )
     ignored = [c for c in raw.columns if c not in mapping.columns and c not in passthrough]
     return df, ignored

@@ -14,8 +14,11 @@ st.write(
 
 upload = st.file_uploader("Upload a customer file (CSV or Parquet)", type=["csv", "parquet"])
 if upload is not None:
-    st.session_state[ui.SOURCE] = {"kind": "upload", "name": upload.name,
-                                   "bytes": upload.getvalue()}
+    st.session_state[ui.SOURCE] = {
+        "kind": "upload",
+        "name": upload.name,
+        "bytes": upload.getvalue(),
+    }
 elif st.session_state[ui.SOURCE]["kind"] == "upload" and st.button("Back to the demo data"):
     st.session_state[ui.SOURCE] = {"kind": "demo", "name": "Synthetic demo population"}
 
@@ -31,13 +34,17 @@ c2.metric("Churn rate", "n/a" if s["churn_rate"] is None else f"{s['churn_rate']
 c3.metric("Layout", s["layout"], help="ibm = IBM 11.1.3+; classic = the 21-column Kaggle export")
 c4.metric("Columns", s["columns"])
 if s["unavailable_factors"]:
-    st.warning(f"Key factors not in this data (reported, never invented): "
-               f"{', '.join(s['unavailable_factors'])}.")
+    st.warning(
+        f"Key factors not in this data (reported, never invented): "
+        f"{', '.join(s['unavailable_factors'])}."
+    )
 for note in s["notes"]:
     st.info(note)
 st.subheader("Leakage guard")
-st.write("Outcome-derived columns never used as churn-model features:",
-         ", ".join(s["leakage_excluded"]) or "none present")
+st.write(
+    "Outcome-derived columns never used as churn-model features:",
+    ", ".join(s["leakage_excluded"]) or "none present",
+)
 st.subheader("Preview")
 st.dataframe(data.frame.head(200), hide_index=True, width="stretch")
 with st.expander("Columns not in this data"):

@@ -33,6 +33,7 @@ def test_importing_all_of_core_does_not_load_streamlit():
         f"for m in {modules!r}: importlib.import_module('core.' + m)\n"
         "print('streamlit' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False"

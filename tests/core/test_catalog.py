@@ -23,18 +23,31 @@ def test_shipped_catalogs():
         internet = cat.index("internet")
         for key in cat.keys:
             p = cat.products[cat.index(key)]
-            if p.column in {"Device Protection Plan", "Premium Tech Support", "Online Security",
-                            "Online Backup", "Streaming TV", "Streaming Movies",
-                            "Streaming Music", "Unlimited Data"}:
+            if p.column in {
+                "Device Protection Plan",
+                "Premium Tech Support",
+                "Online Security",
+                "Online Backup",
+                "Streaming TV",
+                "Streaming Movies",
+                "Streaming Music",
+                "Unlimited Data",
+            }:
                 assert req[cat.index(key), internet], key
     assert full.requires_matrix()[full.index("multiple_lines"), full.index("phone")]
     assert 0 < full.discount <= 1 and 1 <= full.max_length <= full.n_products
 
 
 def test_holdings_read_rules():
-    df = pd.DataFrame({"Offer": ["None", "Offer A"], "Phone Service": ["Yes", "No"],
-                       "Internet Service": ["No", "Yes"], "Device Protection Plan": ["No", "Yes"],
-                       "Premium Tech Support": ["No", "No"]})
+    df = pd.DataFrame(
+        {
+            "Offer": ["None", "Offer A"],
+            "Phone Service": ["Yes", "No"],
+            "Internet Service": ["No", "Yes"],
+            "Device Protection Plan": ["No", "Yes"],
+            "Premium Tech Support": ["No", "No"],
+        }
+    )
     held = load_catalog("seed").holdings(df)
     np.testing.assert_array_equal(held, [[0, 1, 0, 0, 0], [1, 0, 1, 1, 0]])
     with pytest.raises(CatalogError, match="Offer"):

@@ -112,8 +112,14 @@ def test_user_mapping_dict_and_toml(fixtures_dir, tmp_path):
     path = tmp_path / "crm.csv"
     src.to_csv(path, index=False)
     mapping = {
-        "columns": {"id": "Customer ID", "months": "Tenure in Months", "fee": "Monthly Charge",
-                    "phone": "Phone Service", "net": "Internet Service", "term": "Contract"},
+        "columns": {
+            "id": "Customer ID",
+            "months": "Tenure in Months",
+            "fee": "Monthly Charge",
+            "phone": "Phone Service",
+            "net": "Internet Service",
+            "term": "Contract",
+        },
         "values": {"Contract": {"M2M": "Month-to-Month", "1Y": "One Year", "2Y": "Two Year"}},
     }
     data = load(path, mapping=mapping)
@@ -121,7 +127,8 @@ def test_user_mapping_dict_and_toml(fixtures_dir, tmp_path):
     assert set(data.frame["Contract"]) <= {"Month-to-Month", "One Year", "Two Year"}
     toml = tmp_path / "map.toml"
     toml.write_text(
-        "[columns]\n" + "".join(f'"{k}" = "{v}"\n' for k, v in mapping["columns"].items())
+        "[columns]\n"
+        + "".join(f'"{k}" = "{v}"\n' for k, v in mapping["columns"].items())
         + '[values."Contract"]\n"M2M" = "Month-to-Month"\n"1Y" = "One Year"\n"2Y" = "Two Year"\n'
     )
     again = load(path, mapping=toml)

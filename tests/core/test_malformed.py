@@ -82,23 +82,41 @@ CASES: dict[str, tuple[bytes | Callable[[Path], Path], Limits | None, tuple[str,
     "duplicate customer ids": (edit("Customer ID", 4, "A-1"), None, ("Customer ID", "unique")),
     "empty customer id": (edit("Customer ID", 2, ""), None, ("Customer ID", "row 3")),
     "empty monthly charge": (edit("Monthly Charge", 1, ""), None, ("Monthly Charge",)),
-    "ragged: extra field": (VALID + b"A-9,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n", None,
-                            ("different number of fields", "row 6")),
+    "ragged: extra field": (
+        VALID + b"A-9,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15\n",
+        None,
+        ("different number of fields", "row 6"),
+    ),
     "ragged: short row": (VALID + b"A-9,40,5\n", None, ("different number of fields",)),
     "binary data": (b"\x00\x01\x02\xff" * 100, None, ("binary",)),
     "excel workbook": (b"PK\x03\x04" + b"\x00" * 100, None, ("Excel",)),
     "gzip file": (gzip.compress(VALID), None, ("gzip",)),
-    "undecodable bytes": (VALID.replace(b"DSL", b"D\x81\x8dL", 1) + b"\x90\x9d", None,
-                          ("cannot be decoded",)),
+    "undecodable bytes": (
+        VALID.replace(b"DSL", b"D\x81\x8dL", 1) + b"\x90\x9d",
+        None,
+        ("cannot be decoded",),
+    ),
     "too many bytes": (VALID, Limits(max_bytes=100), ("size limit",)),
     "too many rows": (VALID, Limits(max_rows=3), ("row limit",)),
     "too many columns": (VALID, Limits(max_columns=5), ("column",)),
-    "duplicate column names": (HEADER + b",Age\n" + b"\n".join(
-        line + b",1" for line in VALID.strip().split(b"\n")[1:]) + b"\n", None, ("duplicate",)),
-    "multiple lines without phone": (edit("Phone Service", 1, "No"), None,
-                                     ("Multiple Lines", "Phone Service")),
-    "add-on without internet": (edit("Internet Service", 0, "No"), None,
-                                ("Online Security", "Internet Service")),
+    "duplicate column names": (
+        HEADER
+        + b",Age\n"
+        + b"\n".join(line + b",1" for line in VALID.strip().split(b"\n")[1:])
+        + b"\n",
+        None,
+        ("duplicate",),
+    ),
+    "multiple lines without phone": (
+        edit("Phone Service", 1, "No"),
+        None,
+        ("Multiple Lines", "Phone Service"),
+    ),
+    "add-on without internet": (
+        edit("Internet Service", 0, "No"),
+        None,
+        ("Online Security", "Internet Service"),
+    ),
     "churn value disagrees with label": (edit("Churn Value", 0, "1"), None, ("Churn Value",)),
     "churn value not 0/1": (edit("Churn Value", 1, "2"), None, ("Churn Value",)),
     "corrupt parquet": (b"PAR1" + b"garbage" * 20, None, ("Parquet",)),
@@ -171,13 +189,20 @@ def test_missing_path_and_directory(tmp_path):
         load(tmp_path)
 
 
-@pytest.mark.parametrize("name", ["text in a number", "ragged: short row", "binary data",
-                                  "unknown layout", "header only"])
+@pytest.mark.parametrize(
+    "name",
+    ["text in a number", "ragged: short row", "binary data", "unknown layout", "header only"],
+)
 def test_cli_validate_exits_2_without_traceback(tmp_path, name):
     payload, _, words = CASES[name]
     path = _materialise(tmp_path, name, payload)
-    out = subprocess.run([sys.executable, "-m", "core", "validate", str(path)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "core", "validate", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert words[0].lower() in out.stderr.lower()
@@ -186,7 +211,12 @@ def test_cli_validate_exits_2_without_traceback(tmp_path, name):
 def test_cli_validate_ok(tmp_path):
     path = tmp_path / "ok.csv"
     path.write_bytes(VALID)
-    out = subprocess.run([sys.executable, "-m", "core", "validate", str(path)], cwd=ROOT,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-m", "core", "validate", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert '"rows": 5' in out.stdout

@@ -22,8 +22,11 @@ def free_port() -> int:
 def test_make_run_serves_health_endpoint():
     port = free_port()
     proc = subprocess.Popen(
-        ["make", "run", f"PORT={port}"], cwd=ROOT, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True,
+        ["make", "run", f"PORT={port}"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 180
@@ -32,8 +35,9 @@ def test_make_run_serves_health_endpoint():
             if proc.poll() is not None:
                 raise AssertionError(f"make run exited: {proc.stdout.read().decode()[-2000:]}")
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
-                                            timeout=2) as r:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{port}/_stcore/health", timeout=2
+                ) as r:
                     body = r.read().decode()
                     if r.status == 200:
                         break
