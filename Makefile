@@ -11,7 +11,7 @@ DEMO_ROWS ?= 7043
 DEMO_SEED ?= 42
 PYTEST_ARGS ?=
 
-.PHONY: run test setup setup-dev demo browser lint format typecheck bench clean help
+.PHONY: run test setup setup-dev demo browser postgres lint format typecheck bench clean help
 
 help:
 	@echo "make run    - serve the dashboard on http://localhost:$(PORT) (sets everything up)"
@@ -44,10 +44,17 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# PostgreSQL server binaries for the store tests (a throwaway cluster is started by the tests).
+postgres:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing Debian's postgresql for the store tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
+
 run: setup demo
 	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --server.headless true
 
-test: setup-dev demo browser
+test: setup-dev demo browser postgres
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup-dev

@@ -50,3 +50,5 @@ def test_make_run_serves_health_endpoint():
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=20)
+        proc.stdout.close()
