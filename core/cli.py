@@ -135,13 +135,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_demo_data)
 
-    for register in EXTRA_COMMANDS:
+    for register in _registered_commands():
         register(sub)
     return parser
 
 
-#: Functions ``register(subparsers)`` that add subcommands (train, optimize, segment, ...).
+#: Modules with an ``add_cli(subparsers)`` function, in the order their commands are listed.
+COMMAND_MODULES: tuple[str, ...] = ("core.segments",)
+
+#: Extra ``register(subparsers)`` functions (plug-ins, tests).
 EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+
+
+def _registered_commands() -> list[Callable[[Any], None]]:
+    import importlib
+
+    found = [importlib.import_module(m).add_cli for m in COMMAND_MODULES]
+    return found + EXTRA_COMMANDS
 
 
 def main(argv: Sequence[str] | None = None) -> int:
