@@ -1,0 +1,126 @@
+"""Benchmark: building opportunity components, the study's N x N method, and live recombination.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/opportunity.py --sizes 7043,100000
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/opportunity.py --sizes 1000000 \
+        --estimators peer-bayes,neighbours --json /tmp/opp_1m.json
+
+For every population size (synthetic customers, seed catalog) and estimator it reports the
+seconds and the peak traced memory (tracemalloc: numpy, pandas and scikit-learn allocations,
+the components array included) of :func:`core.opportunity.build_components`; at small
+sizess (<= ``--nxn-max``) it also runs the study's N x N computation (:func:`peer_bayes_bruteforce`, all three
+factors) next to the O(N log N) one on the same data, and times :func:`combine` (median of
+``--repeats`` calls) for 7,043 customers with the seed and the full catalog's shapes.
+Timings include tracemalloc's overhead unless ``--no-memory``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import tracemalloc
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core import synthetic
+from core.catalog import load_catalog
+from core.estimators import peer_bayes_bruteforce, peer_bayes_probabilities
+from core.estimators._common import observed_factors
+from core.opportunity import ESTIMATORS, FACTORS, Components, build_components, combine
+
+
+def _measure(fn: Any, memory: bool) -> tuple[float, float | None, Any]:
+    if memory:
+        tracemalloc.start()
+    t = time.perf_counter()
+    out = fn()
+    seconds = time.perf_counter() - t
+    peak = None
+    if memory:
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return seconds, peak, out
+
+
+def _all_factors(fn: Any, ys: list[np.ndarray], held: np.ndarray) -> list[np.ndarray]:
+    return [fn(y, held) for y in ys]
+
+
+def _combine_timing(n: int, p: int, repeats: int) -> float:
+    rng = np.random.default_rng(0)
+    comp = Components(
+        values=rng.standard_normal((n, 1 + p, p, 3)).astype(np.float32),
+        eligible=np.ones((n, p), bool),
+        held=np.zeros((n, p), bool),
+        customer_ids=np.arange(n),
+        product_keys=tuple(f"p{j}" for j in range(p)),
+    )
+    times = []
+    for r in range(repeats):
+        w = {"cltv": 1.0 + r % 3, "churn": 0.5, "satisfaction": 2.0}
+        t = time.perf_counter()
+        combine(comp, w, levers={"p0": 1.5})
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="7043,100000", help="comma-separated customer counts")
+    ap.add_argument("--estimators", default=",".join(ESTIMATORS))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--nxn-max", type=int, default=20_000, help="run the N x N method up to this size"
+    )
+    ap.add_argument("--repeats", type=int, default=50, help="combine() repetitions")
+    ap.add_argument("--no-memory", action="store_true", help="time without tracemalloc")
+    ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    args = ap.parse_args()
+    sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s]
+    names = [e for e in args.estimators.split(",") if e]
+    memory = not args.no_memory
+    cat = load_catalog("seed")
+    rows: list[dict[str, Any]] = []
+
+    def add(method: str, n: int, seconds: float, peak: float | None) -> None:
+        rows.append({"method": method, "customers": n, "seconds": seconds, "peak_mb": peak})
+        mem = "-" if peak is None else f"{peak:9.0f}"
+        print(f"{method:<34} {n:>10,} {seconds:10.2f} {mem:>9}", flush=True)
+
+    print(f"{'method':<34} {'customers':>10} {'seconds':>10} {'peak MB':>9}")
+    for n in sizes:
+        customers, _ = synthetic.generate_frame(n, args.seed)
+        if n <= args.nxn_max:
+            held = cat.holdings(customers)
+            ys, _, _ = observed_factors(customers)
+            fast = [y for y in ys.values() if y is not None]
+            s, m, a = _measure(partial(_all_factors, peer_bayes_probabilities, fast, held), memory)
+            add("peer-bayes core, sorting (3 fact.)", n, s, m)
+            s, m, b = _measure(partial(_all_factors, peer_bayes_bruteforce, fast, held), memory)
+            add("peer-bayes core, N x N (3 fact.)", n, s, m)
+            assert all(np.allclose(x, z) for x, z in zip(a, b, strict=True))
+        for name in names:
+            s, m, comp = _measure(
+                partial(build_components, customers, cat, name, random_state=0), memory
+            )
+            add(f"build_components {name}", n, s, m)
+            del comp
+    combine_ms = {}
+    for label, p in (("seed", cat.n_products), ("full", load_catalog("full").n_products)):
+        combine_ms[label] = 1000 * _combine_timing(7043, p, args.repeats)
+        print(f"combine 7,043 x {label} catalog ({p} products): median {combine_ms[label]:.2f} ms")
+    if args.json:
+        Path(args.json).write_text(
+            json.dumps({"rows": rows, "combine_ms_7043": combine_ms, "factors": FACTORS}, indent=2)
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+"""Model-based counterfactual estimator ("counterfactual"): an S-learner over the key-factor models.
+
+One set of models ``f_k(features, portfolio)`` (:class:`core.models.KeyFactorModels`: churn
+probability, expected CLTV, expected Satisfaction Score) is fitted on the customers as they are.
+The effect of an offer is the difference of two predictions for the *same* customer under two
+portfolios::
+
+    C[c, 0, j, k]     = f_k(H_c + j) - f_k(H_c)
+    C[c, 1 + i, j, k] = f_k(H_c + i + j) - f_k(H_c + i)
+
+(churn enters with a minus sign: probability points avoided). ``H_c + i`` is ``H_c`` when ``i``
+is held, so the rows of held products equal row 0. Only ``1 + P + P (P - 1) / 2`` distinct
+portfolios are predicted per customer; customers are processed in chunks of ``chunk_size``.
+
+With ``propensity=True`` every offer of ``j`` is multiplied by the acceptance probability
+``P(takes j | features, rest of portfolio)`` of :class:`core.models.AcceptanceModels` (expected
+rather than conditional gain). Prefer passing the propensity to
+:func:`core.opportunity.combine` instead, which keeps the components in factor units.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.catalog import Catalog
+from core.errors import CJOError, ModelError
+from core.estimators._common import FACTORS, EstimatorResult, Progress, seed_of
+
+SIGNS = {"cltv": 1.0, "churn": -1.0, "satisfaction": 1.0}
+
+
+def _product_map(models: Any, catalog: Catalog) -> np.ndarray | None:
+    """Position of each catalog product in the models' holdings order (None = same order)."""
+    keys = tuple(getattr(models, "product_keys_", catalog.keys))
+    if keys == catalog.keys:
+        return None
+    missing = [k for k in catalog.keys if k not in keys]
+    if missing:
+        raise CJOError(
+            f"the models were fitted without product(s) {missing} of catalog '{catalog.name}'. "
+            "Fix: fit the models with this catalog."
+        )
+    return np.array([keys.index(k) for k in catalog.keys])
+
+
+def _predict(
+    models: Any,
+    frame: pd.DataFrame,
+    holdings: np.ndarray,
+    where: np.ndarray | None = None,
+    observed: np.ndarray | None = None,
+) -> np.ndarray:
+    """``[n, 3]`` predicted factors under ``holdings``, oriented higher = better.
+
+    ``where`` maps catalog products into the models' product order; the models' other
+    products keep their ``observed`` values.
+    """
+    if where is not None and observed is not None:
+        full = observed.copy()
+        full[:, where] = holdings
+        holdings = full
+    pred = models.predict_factors(frame, holdings)
+    out = np.empty((len(frame), len(FACTORS)))
+    for k, f in enumerate(FACTORS):
+        v = pred.get(f)
+        out[:, k] = 0.0 if v is None else SIGNS[f] * np.asarray(v, dtype=np.float64)
+    return out
+
+
+def fit_models(
+    frame: pd.DataFrame, catalog: Catalog, random_state: int, **model_options: Any
+) -> Any:
+    """Fit :class:`core.models.KeyFactorModels` on ``frame`` (imported lazily)."""
+    try:
+        from core.models import KeyFactorModels
+    except ImportError as exc:  # pragma: no cover - only while core.models is missing
+        raise ModelError(f"the counterfactual estimator needs core.models ({exc}).") from None
+    return KeyFactorModels(catalog=catalog, random_state=random_state, **model_options).fit(frame)
+
+
+def portfolio_effects(
+    models: Any,
+    frame: pd.DataFrame,
+    held: np.ndarray,
+    *,
+    chunk_size: int = 50_000,
+    progress: Progress = None,
+    catalog: Catalog | None = None,
+) -> np.ndarray:
+    """Raw S-learner effects ``[n, 1 + P, P, 3]`` (float32; higher = better).
+
+    Parameters
+    ----------
+    models
+        Any object with ``predict_factors(frame, holdings) -> {"cltv", "churn",
+        "satisfaction"}`` giving expected values as if each customer held ``holdings``
+        (bool ``[n, P]``, catalog order).
+    frame, held
+        Customers and their current holdings.
+    catalog
+        The catalog of ``held``; needed only when the models list products in another order
+        (or more products).
+    """
+    n, p = held.shape
+    where = None if catalog is None else _product_map(models, catalog)
+    models_catalog: Any = getattr(models, "catalog_", None)
+    if where is not None and models_catalog is None:
+        raise CJOError("models list other products but expose no catalog_ to read them from.")
+    raw = np.zeros((n, 1 + p, p, len(FACTORS)), dtype=np.float32)
+    pairs = [(i, j) for i in range(p) for j in range(i + 1, p)]
+    total = n * (1 + p + len(pairs))
+    done = 0
+    for lo in range(0, n, chunk_size):
+        hi = min(lo + chunk_size, n)
+        part = frame.iloc[lo:hi]
+        h = held[lo:hi]
+        obs = None if where is None else models_catalog.holdings(part)
+
+        def predict(portfolio: np.ndarray, part: pd.DataFrame = part, obs: Any = obs) -> Any:
+            return _predict(models, part, portfolio, where, obs)
+
+        base = predict(h)
+        single = np.empty((hi - lo, p, len(FACTORS)))  # f(H + j)
+        for j in range(p):
+            hj = h.copy()
+            hj[:, j] = True
+            single[:, j] = predict(hj)
+        done += (hi - lo) * (1 + p)
+        if progress is not None:
+            progress(done, total)
+        raw[lo:hi, 0] = single - base[:, None, :]
+        for i, j in pairs:
+            hij = h.copy()
+            hij[:, [i, j]] = True
+            both = predict(hij)
+            raw[lo:hi, 1 + i, j] = both - single[:, i]  # j after i
+            raw[lo:hi, 1 + j, i] = both - single[:, j]  # i after j
+            done += hi - lo
+            if progress is not None:
+                progress(done, total)
+    return raw
+
+
+def estimate(
+    frame: pd.DataFrame,
+    catalog: Catalog,
+    held: np.ndarray,
+    *,
+    models: Any = None,
+    random_state: int | np.random.Generator | None = 0,
+    progress: Progress = None,
+    propensity: bool = False,
+    acceptance: Any = None,
+    model_options: dict[str, Any] | None = None,
+    chunk_size: int = 50_000,
+) -> EstimatorResult:
+    """S-learner components (raw units: CLTV, churn probability points avoided, score points).
+
+    Parameters
+    ----------
+    frame, catalog, held
+        Customer data, catalog and its holdings ``[N, P]``.
+    models : KeyFactorModels, optional
+        Fitted key-factor models; fitted on ``frame`` when omitted.
+    propensity : bool, default False
+        Multiply each offer of ``j`` by the acceptance probability of ``j``.
+    acceptance : AcceptanceModels, optional
+        Fitted acceptance models (fitted on ``frame`` when ``propensity`` and omitted).
+    model_options : dict, optional
+        Keyword arguments of :class:`core.models.KeyFactorModels` when it is fitted here
+        (e.g. ``{"cltv_model": "gbr"}``).
+    chunk_size : int
+        Customers per prediction chunk.
+    """
+    seed = seed_of(random_state)
+    notes: list[str] = []
+    if models is None:
+        models = fit_models(frame, catalog, seed, **(model_options or {}))
+    if not hasattr(models, "predict_factors"):
+        raise CJOError("models must provide predict_factors(frame, holdings) (KeyFactorModels).")
+    raw = portfolio_effects(
+        models, frame, held, chunk_size=chunk_size, progress=progress, catalog=catalog
+    )
+    missing = getattr(models, "unavailable_factors_", ())
+    for f in missing or ():
+        notes.append(f"{f}: not observed in the data; its components are 0.")
+    if propensity:
+        if acceptance is None:
+            from core.models import AcceptanceModels
+
+            acceptance = AcceptanceModels(catalog=catalog, random_state=seed).fit(frame)
+        prob = np.asarray(acceptance.predict_proba(frame), dtype=np.float32)
+        where = _product_map(acceptance, catalog)
+        if where is not None:
+            prob = prob[:, where]
+        if prob.shape != held.shape:
+            raise CJOError(f"acceptance.predict_proba gave shape {prob.shape}, need {held.shape}.")
+        raw *= prob[:, None, :, None]
+        notes.append("components are multiplied by the acceptance propensity.")
+    return EstimatorResult(
+        raw=raw,
+        units={
+            "cltv": "CLTV",
+            "churn": "churn probability points avoided",
+            "satisfaction": "Satisfaction Score points",
+        },
+        notes=tuple(notes),
+        info={"propensity": propensity},
+    )
