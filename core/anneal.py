@@ -1,0 +1,799 @@
+"""Simulated annealing of journeys, vectorized across customers.
+
+State. Each customer's state is a permutation of its candidate products (:func:`candidates`)
+and a length ``l``: the journey is the first ``l`` entries, the rest is the pool of unused
+candidates. Every move is a fixed rearrangement of positions, so all moves of all customers are
+applied with one gather from a precomputed move table.
+
+Moves (one per customer per iteration, type drawn with the weights ``moves``):
+
+* ``swap``     exchange two offers of the journey,
+* ``insert``   move one offer to another position of the journey,
+* ``reverse``  reverse a segment (>= 3 offers) of the journey,
+* ``replace``  replace an offer by an unused candidate,
+* ``extend``   insert an unused candidate at any position (when ``l < max_length``),
+* ``shorten``  drop an offer (when ``l > 0``).
+
+Feasibility repair by decoding. A state decodes to the journey of its first ``l`` entries minus
+the entries that are infeasible when reached (a prerequisite neither held nor kept earlier, or
+excluded by a held or kept product); the score is the decoded journey's score
+(:func:`core.journeys.evaluate_cols`). So every proposal is feasible, nothing is rejected, and a
+product whose prerequisite is missing can wait in the journey (worth nothing) until the
+prerequisite is inserted before it. Every feasible journey is a state that decodes to itself.
+
+Acceptance. Metropolis: accept when ``delta >= T * ln(u)``, ``u`` uniform in (0, 1) (equivalent to
+``u < exp(delta / T)``; improvements and ties are always accepted).
+
+Randomness. Customer ``c`` draws one 64-bit number per iteration ``k``:
+``mix64(key_c + k * 0x9E3779B97F4A7C15)`` (SplitMix64), with ``key_c`` derived from
+(seed, customer id). The move type uses 8 bits, the move within its type 16 bits (multiply-shift),
+the acceptance uniform the top 32 bits. Temperatures, stall counters and restarts are per
+customer too, so a customer's result depends only on the seed, its id and its own data, never on
+the batch it is processed in.
+
+Procedure. Start from a feasible journey (greedy by default) and keep the best-so-far, so the
+result is never worse than the start. ``t0="auto"`` calibrates each customer's initial
+temperature from 8 moves sampled at the start so that an average worsening move is accepted with
+probability ``t0_acceptance`` (0.9): ``T0 = mean(-delta over worsening moves) / -ln(0.9)``.
+A customer's run lasts ``min(iters, max(20, chain_factor * N))`` iterations, ``N`` the size of
+its largest move neighbourhood (customers with few candidates finish early), or until it is
+frozen (``stall`` iterations without an accepted move, off by default); it then reheats to
+``reheat * T0`` and restarts from its best while ``restarts`` remain. With ``proposals=k`` each
+iteration draws ``k`` moves and submits the best to the Metropolis test. Finally ``polish`` runs
+steepest-ascent local search over the full move neighbourhood.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from core import schedules
+from core.journeys import (
+    JourneyProblem,
+    JourneyResult,
+    Prepared,
+    customer_keys,
+    decode,
+    evaluate,
+    evaluate_cols,
+    greedy_batch,
+    is_feasible,
+    make_result,
+    mix64,
+    normalize_journeys,
+    prepare,
+    resolve_seed,
+)
+
+MOVES: tuple[str, ...] = ("swap", "insert", "reverse", "replace", "extend", "shorten")
+DEFAULT_MOVES: dict[str, float] = {
+    "swap": 1.0,
+    "insert": 1.0,
+    "reverse": 0.5,
+    "replace": 1.5,
+    "extend": 1.0,
+    "shorten": 1.0,
+}
+_SLOTS = 256
+_MIN_RUN = 20  # shortest run with chain_factor
+_CALIBRATION_SAMPLES = 8  # moves sampled per customer for t0="auto"
+_GOLDEN_INT = 0x9E3779B97F4A7C15
+_MASK64 = (1 << 64) - 1
+_GOLDEN = np.uint64(_GOLDEN_INT)
+_CALIBRATION = np.uint64(1 << 40)  # counter offset of the calibration draws
+
+
+# --------------------------------------------------------------------------------------------
+# move tables
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class MoveTable:
+    """All moves for every (number of candidates K, journey length l), as gather rows."""
+
+    p: int
+    length: int
+    rows: np.ndarray  # int64 [R, P]: new[t] = old[rows[r, t]]
+    dlen: np.ndarray  # int64 [R]: change of the journey length
+    kind: np.ndarray  # int64 [R]: index into MOVES
+    rows_t: np.ndarray  # int64 [P, R]: rows transposed (column-wise gathers)
+    start: np.ndarray  # int64 [(P+1)*(length+1)]: first row of (K, l)
+    total: np.ndarray  # int64 [(P+1)*(length+1)]: number of rows of (K, l)
+    toff: np.ndarray  # int64 [(P+1)*(length+1)*6]: first row of (K, l, kind)
+    tcnt: np.ndarray  # int64 [(P+1)*(length+1)*6]: rows of (K, l, kind)
+
+
+def _relocate(p: int, src: int, dst: int) -> np.ndarray:
+    idx = np.arange(p)
+    if src < dst:
+        idx[src:dst] = np.arange(src + 1, dst + 1)
+    elif src > dst:
+        idx[dst + 1 : src + 1] = np.arange(dst, src)
+    idx[dst] = src
+    return idx
+
+
+def _swap(p: int, a: int, b: int) -> np.ndarray:
+    idx = np.arange(p)
+    idx[a], idx[b] = b, a
+    return idx
+
+
+def _reverse(p: int, a: int, b: int) -> np.ndarray:
+    idx = np.arange(p)
+    idx[a : b + 1] = np.arange(b, a - 1, -1)
+    return idx
+
+
+@lru_cache(maxsize=32)
+def move_table(p: int, length: int) -> MoveTable:
+    """Build (and cache) the move table for ``p`` products and journeys up to ``length``."""
+    rows: list[np.ndarray] = []
+    dlen: list[int] = []
+    kind: list[int] = []
+    n_kl = (p + 1) * (length + 1)
+    start = np.zeros(n_kl, dtype=np.int64)
+    total = np.zeros(n_kl, dtype=np.int64)
+    toff = np.zeros(n_kl * len(MOVES), dtype=np.int64)
+    tcnt = np.zeros(n_kl * len(MOVES), dtype=np.int64)
+    for k in range(p + 1):
+        for ell in range(min(k, length) + 1):
+            kl = k * (length + 1) + ell
+            start[kl] = len(rows)
+            per_kind: list[list[tuple[np.ndarray, int]]] = [[] for _ in MOVES]
+            for a in range(ell):
+                for b in range(a + 1, ell):
+                    per_kind[0].append((_swap(p, a, b), 0))
+                    if b - a >= 2:
+                        per_kind[2].append((_reverse(p, a, b), 0))
+                for b in range(ell):
+                    if a != b:
+                        per_kind[1].append((_relocate(p, a, b), 0))
+                for b in range(ell, k):
+                    per_kind[3].append((_swap(p, a, b), 0))
+                per_kind[5].append((_relocate(p, a, ell - 1), -1))
+            if ell < length:
+                for b in range(ell, k):
+                    for a in range(ell + 1):
+                        per_kind[4].append((_relocate(p, b, a), 1))
+            for t, entries in enumerate(per_kind):
+                toff[kl * len(MOVES) + t] = len(rows)
+                tcnt[kl * len(MOVES) + t] = len(entries)
+                for r, d in entries:
+                    rows.append(r)
+                    dlen.append(d)
+                    kind.append(t)
+            total[kl] = len(rows) - start[kl]
+    table_rows = np.array(rows, dtype=np.int64).reshape(-1, p)
+    return MoveTable(
+        p=p,
+        length=length,
+        rows=table_rows,
+        rows_t=np.ascontiguousarray(table_rows.T),
+        dlen=np.array(dlen, dtype=np.int64),
+        kind=np.array(kind, dtype=np.int64),
+        start=start,
+        total=total,
+        toff=toff,
+        tcnt=tcnt,
+    )
+
+
+def _type_slots(table: MoveTable, weights: Mapping[str, float]) -> np.ndarray:
+    """int64 ``[(P+1)*(length+1), 256]``: move type of each of 256 equally likely slots."""
+    w = np.array([float(weights.get(m, 0.0)) for m in MOVES])
+    avail = table.tcnt.reshape(-1, len(MOVES)) > 0
+    ww = np.where(avail, w[None, :], 0.0)
+    tot = ww.sum(axis=1, keepdims=True)
+    cum = np.cumsum(ww, axis=1) / np.where(tot > 0, tot, 1.0)
+    centers = (np.arange(_SLOTS) + 0.5) / _SLOTS
+    slots = (centers[None, :, None] >= cum[:, None, :]).sum(axis=2)
+    return np.minimum(slots, len(MOVES) - 1).astype(np.int64)
+
+
+def _check_moves(moves: Mapping[str, float] | None) -> dict[str, float]:
+    out = dict(DEFAULT_MOVES if moves is None else moves)
+    unknown = set(out) - set(MOVES)
+    if unknown:
+        raise ValueError(f"unknown moves {sorted(unknown)}; choose from {', '.join(MOVES)}")
+    if any(v < 0 for v in out.values()) or not any(v > 0 for v in out.values()):
+        raise ValueError("move weights must be >= 0 and not all zero")
+    if out.get("extend", 0.0) <= 0 and out.get("replace", 0.0) <= 0:
+        raise ValueError("give 'extend' or 'replace' a positive weight, or no journey can grow")
+    return {m: float(out.get(m, 0.0)) for m in MOVES}
+
+
+# --------------------------------------------------------------------------------------------
+# state helpers
+# --------------------------------------------------------------------------------------------
+
+
+def initial_perm(prep: Prepared, seqs: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """int64 ``[n, P]``: the journey first, then unused candidates, then the other products."""
+    n, p = prep.n, prep.p
+    key = np.where(prep.cand, p + np.arange(p)[None, :], 3 * p + np.arange(p)[None, :])
+    rows = np.arange(n)
+    for t in range(seqs.shape[1]):
+        live = t < lengths
+        key[rows[live], seqs[live, t]] = t
+    return np.argsort(key, axis=1, kind="stable").astype(np.int64)
+
+
+def local_search(
+    prep: Prepared,
+    table: MoveTable,
+    rows: np.ndarray,
+    perm: np.ndarray,
+    lengths: np.ndarray,
+    scores: np.ndarray,
+    *,
+    max_passes: int = 50,
+    chunk: int = 1 << 21,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Steepest-ascent hill climbing over the full move neighbourhood (vectorized).
+
+    Each pass evaluates every move of every still-improving customer and applies the best one if
+    it improves the score by more than ``1e-12 * (1 + |score|)``. Ties keep the first move of the
+    table, so the outcome is deterministic per customer.
+
+    Parameters
+    ----------
+    prep, table
+        Prepared problem and move table.
+    rows
+        Customer indices into ``prep`` of the states.
+    perm, lengths, scores
+        States (row-major ``[m, width]``), their lengths and scores.
+
+    Returns
+    -------
+    (perm, lengths, scores, evaluations)
+    """
+    perm, lengths, scores = perm.copy(), lengths.copy(), scores.copy()
+    k = prep.cand[rows].sum(axis=1)
+    stride = table.length + 1
+    act = np.flatnonzero(table.total[k * stride + lengths] > 0)
+    nfev = 0
+    width, le = perm.shape[1], prep.length
+    for _ in range(max_passes):
+        if act.size == 0:
+            break
+        improved_all: list[np.ndarray] = []
+        kl_all = k[act] * stride + lengths[act]
+        r_max = int(table.total[kl_all].max())
+        step = max(1, chunk // max(r_max * le, 1))
+        for lo in range(0, act.size, step):
+            sub = act[lo : lo + step]
+            kl = kl_all[lo : lo + step]
+            tot = table.total[kl]
+            offs = np.arange(r_max)[None, :]
+            valid = offs < tot[:, None]
+            rid = np.where(valid, table.start[kl][:, None] + offs, table.start[kl][:, None])
+            # column-wise journeys of every neighbour: cols[t, i * r_max + r]
+            src = table.rows_t[:le][:, rid.ravel()]
+            owner = np.repeat(np.arange(sub.size), r_max)
+            cols = np.take(perm[sub].ravel(), owner[None, :] * width + src)
+            new_len = (lengths[sub][:, None] + table.dlen[rid]).ravel()
+            s = evaluate_cols(prep, rows[sub][owner], cols, new_len).reshape(sub.size, r_max)
+            nfev += int(tot.sum())
+            s[~valid] = -np.inf
+            b = s.argmax(axis=1)
+            sb = s[np.arange(sub.size), b]
+            cur = scores[sub]
+            better = sb > cur + 1e-12 * (1.0 + np.abs(cur))
+            if better.any():
+                pick = np.flatnonzero(better)
+                who = sub[pick]
+                rb = rid[pick, b[pick]]
+                perm[who] = np.take_along_axis(perm[who], table.rows[rb, :width], axis=1)
+                lengths[who] += table.dlen[rb]
+                scores[who] = sb[pick]
+                improved_all.append(who)
+        act = np.concatenate(improved_all) if improved_all else np.empty(0, dtype=np.int64)
+    return perm, lengths, scores, nfev
+
+
+class _Chains:
+    """Working set of Markov chains in column layout: ``pt[t, i]`` is position ``t`` of chain i."""
+
+    def __init__(
+        self,
+        prep: Prepared,
+        table: MoveTable,
+        slots: np.ndarray,
+        rows: np.ndarray,
+        perm: np.ndarray,
+        lengths: np.ndarray,
+        scores: np.ndarray,
+        keys: np.ndarray,
+    ) -> None:
+        self.prep, self.table = prep, table
+        # per (K, l, slot): first row and row count of the slot's move type
+        kt = np.arange(slots.shape[0])[:, None] * len(MOVES) + slots
+        self.slot_off = table.toff[kt].ravel()
+        self.slot_cnt = table.tcnt[kt].ravel()
+        self.rows = rows
+        self.pt = np.ascontiguousarray(perm.T)
+        self.len = lengths.copy()
+        self.cur = scores.copy()
+        self.key = keys
+        k = prep.cand[rows].sum(axis=1).astype(np.int64)
+        self.kbase = k * (table.length + 1)
+
+    @property
+    def size(self) -> int:
+        return int(self.rows.shape[0])
+
+    def propose(self, h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Moves from the random words ``h`` (``[m]`` or ``[k, m]``, one move per word).
+
+        With ``k`` words per chain the best of the ``k`` proposals is returned (ties: first).
+
+        Returns
+        -------
+        (row ids ``[m]``, new lengths ``[m]``, new scores ``[m]``)
+        """
+        table, le, m = self.table, self.prep.length, self.size
+        hh = h.reshape(-1, m)
+        k = hh.shape[0]
+        state = np.tile(self.kbase + self.len, k)
+        hf = hh.ravel()
+        ks = state * _SLOTS + (hf & np.uint64(_SLOTS - 1)).astype(np.intp)
+        r16 = ((hf >> np.uint64(8)) & np.uint64(0xFFFF)).astype(np.int64)
+        row = np.take(self.slot_off, ks) + ((r16 * np.take(self.slot_cnt, ks)) >> 16)
+        new_len = np.tile(self.len, k) + np.take(table.dlen, row)
+        src = table.rows_t[:le][:, row]
+        owner = np.tile(np.arange(m), k)
+        cols = np.take(self.pt, src * m + owner[None, :])
+        s = evaluate_cols(self.prep, np.tile(self.rows, k), cols, new_len)
+        if k == 1:
+            return row, new_len, s
+        pick = s.reshape(k, m).argmax(axis=0) * m + np.arange(m)
+        return row[pick], new_len[pick], s[pick]
+
+    def apply(self, who: np.ndarray, row: np.ndarray, new_len: np.ndarray, s: np.ndarray) -> None:
+        """Move chains ``who`` by their table rows ``row`` (already restricted to ``who``)."""
+        width, m = self.pt.shape
+        src = self.table.rows_t[:width][:, row]
+        self.pt[:, who] = np.take(self.pt, src * m + who[None, :])
+        self.len[who] = new_len
+        self.cur[who] = s
+
+    def set_state(
+        self, who: np.ndarray, perm: np.ndarray, lengths: np.ndarray, s: np.ndarray
+    ) -> None:
+        self.pt[:, who] = perm.T
+        self.len[who] = lengths
+        self.cur[who] = s
+
+    def take(self, keep: np.ndarray) -> None:
+        self.rows, self.key, self.kbase = self.rows[keep], self.key[keep], self.kbase[keep]
+        self.pt = np.ascontiguousarray(self.pt[:, keep])
+        self.len, self.cur = self.len[keep], self.cur[keep]
+
+
+def _log_uniform(h: np.ndarray) -> np.ndarray:
+    u = ((h >> np.uint64(32)).astype(np.float64) + 0.5) * (1.0 / 4294967296.0)
+    return np.log(u)
+
+
+def _counter(k: int) -> np.uint64:
+    return np.uint64((k * _GOLDEN_INT) & _MASK64)
+
+
+# --------------------------------------------------------------------------------------------
+# the annealer
+# --------------------------------------------------------------------------------------------
+
+
+def _calibrate_t0(
+    prep: Prepared,
+    table: MoveTable,
+    slots: np.ndarray,
+    keys: np.ndarray,
+    perm: np.ndarray,
+    lengths: np.ndarray,
+    scores: np.ndarray,
+    samples: int,
+    acceptance: float,
+) -> tuple[np.ndarray, int]:
+    """Per-customer T0 from ``samples`` moves proposed from the start state."""
+    n = perm.shape[0]
+    rep = np.repeat(np.arange(n), samples)
+    ctr = _CALIBRATION + np.tile(np.arange(samples, dtype=np.uint64), n)
+    chains = _Chains(prep, table, slots, rep, perm[rep], lengths[rep], scores[rep], keys[rep])
+    _, _, s = chains.propose(mix64(keys[rep] + ctr * _GOLDEN))
+    d = s - scores[rep]
+    worse = d < 0
+    sums = np.bincount(rep, weights=np.where(worse, -d, 0.0), minlength=n)
+    counts = np.bincount(rep, weights=worse.astype(np.float64), minlength=n)
+    mean_bad = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    # fallback: a tenth of the customer's typical |first-step value| over its candidates
+    first = np.abs(prep.values.reshape(n, 1 + prep.p, prep.p)[:, 0])
+    typical = np.where(prep.cand, first, 0.0).sum(1) / np.maximum(prep.cand.sum(1), 1)
+    fallback = np.where(typical > 0, 0.1 * typical, 1.0)
+    t0 = np.where(np.isfinite(mean_bad), mean_bad, fallback) / -math.log(acceptance)
+    return t0, rep.size
+
+
+def anneal(
+    problem: JourneyProblem,
+    *,
+    schedule: str = "geometric",
+    schedule_params: Mapping[str, Any] | None = None,
+    t0: float | str = "auto",
+    t0_acceptance: float = 0.9,
+    iters: int = 250,
+    chain_factor: float | None = 10.0,
+    proposals: int = 1,
+    restarts: int = 1,
+    stall: int | None = None,
+    reheat: float = 1.0,
+    moves: Mapping[str, float] | None = None,
+    init: str | np.ndarray = "greedy",
+    polish: bool = True,
+    rng: np.random.Generator | int | None = None,
+    batch_size: int = 65536,
+    callback: Callable[[dict[str, Any]], bool | None] | None = None,
+    callback_every: int = 10,
+) -> JourneyResult:
+    """Optimize every customer's journey by simulated annealing.
+
+    Parameters
+    ----------
+    problem
+        The problem.
+    schedule
+        Temperature schedule name (:data:`core.schedules.SCHEDULES`).
+    schedule_params
+        Its parameters. ``steps`` defaults to each customer's run length, so ``geometric``
+        (``alpha = final_ratio ** (1 / steps)``), ``linear``, ``lundy-mees`` and ``adaptive``
+        span one run whatever its length.
+    t0
+        Initial temperature (opportunity units), or ``"auto"``: per customer, so that an average
+        worsening move from the start is accepted with probability ``t0_acceptance``.
+    t0_acceptance
+        Target acceptance of the average worsening move for ``t0="auto"``.
+    iters
+        Maximum iterations per run.
+    chain_factor
+        Chain length proportional to the neighbourhood: a customer's run lasts
+        ``min(iters, max(20, ceil(chain_factor * N)))`` iterations, ``N`` the largest number of
+        moves of any state of that customer (few candidates, short runs). None: ``iters`` for all.
+    proposals
+        Moves proposed per chain and iteration; the best of them faces the Metropolis test
+        (1: classic simulated annealing).
+    restarts
+        Reheats after the first run (each restarts from the customer's best at ``reheat * T0``).
+    stall
+        End a customer's run once it is frozen: this many consecutive iterations without an
+        accepted move (None: never; runs then last ``iters``).
+    reheat
+        Temperature factor of the restarts, relative to ``T0``.
+    moves
+        Weights of the move types (:data:`MOVES`); unavailable moves are skipped.
+    init
+        ``"greedy"`` (default), ``"empty"`` or a feasible journeys array ``[n, width]``.
+    polish
+        Finish with steepest-ascent local search from the best journey.
+    rng
+        Seed (int), Generator (an int seed is drawn from it) or None (fresh entropy). The seed used
+        is stored in the result.
+    batch_size
+        Customers per batch (memory only: results do not depend on it).
+    callback
+        Called every ``callback_every`` iterations with a dict (``batch``, ``n_batches``,
+        ``iteration``, ``iterations``, ``customers_done``, ``n_customers``, ``best_mean``,
+        ``current_mean``, ``temperature``, ``acceptance_rate``, ``active``; means over the
+        current batch); returning True stops annealing (the customers not annealed yet keep their
+        polished start journey).
+    callback_every
+        Iterations between callback calls.
+
+    Returns
+    -------
+    JourneyResult
+        ``trace`` holds per-iteration population means.
+
+    Examples
+    --------
+    >>> from core.journeys import structured_instance
+    >>> pb = structured_instance(50, "seed", rng=1)
+    >>> res = anneal(pb, rng=0)
+    >>> res.journeys.shape
+    (50, 5)
+    """
+    t_total = time.perf_counter()
+    if not 0.0 < t0_acceptance < 1.0:
+        raise ValueError(f"t0_acceptance must be in (0, 1), got {t0_acceptance}")
+    if int(iters) < 0 or int(restarts) < 0:
+        raise ValueError("iters and restarts must be >= 0")
+    if stall is not None and int(stall) < 1:
+        raise ValueError(f"stall must be >= 1 or None, got {stall}")
+    if int(batch_size) < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if not reheat > 0:
+        raise ValueError(f"reheat must be > 0, got {reheat}")
+    if isinstance(t0, str):
+        if t0 != "auto":
+            raise ValueError(f"t0 must be a number >= 0 or 'auto', got {t0!r}")
+    elif not (np.isfinite(t0) and t0 >= 0):
+        raise ValueError(f"t0 must be a finite number >= 0 or 'auto', got {t0}")
+    if int(proposals) < 1:
+        raise ValueError(f"proposals must be >= 1, got {proposals}")
+    if chain_factor is not None and not chain_factor > 0:
+        raise ValueError(f"chain_factor must be > 0 or None, got {chain_factor}")
+    sparams = dict(schedule_params or {})
+    schedules.check_params(schedule, {"steps": max(int(iters), 1), **sparams})  # fail early
+    weights = _check_moves(moves)
+    if isinstance(init, str) and init not in ("greedy", "empty"):
+        raise ValueError(f"init must be 'greedy', 'empty' or a journeys array, got {init!r}")
+    init_arr = None if isinstance(init, str) else normalize_journeys(problem, init)
+    if init_arr is not None and not is_feasible(problem, init_arr).all():
+        bad = np.flatnonzero(~is_feasible(problem, init_arr))[:5]
+        raise ValueError(f"init journeys are infeasible for customers at rows {bad.tolist()}")
+    seed = resolve_seed(rng)
+    n = problem.n_customers
+    length = min(problem.max_length, problem.n_products)
+    table = move_table(problem.n_products, length)
+    slots = _type_slots(table, weights)
+    total_iters = int(iters) * (1 + int(restarts))
+    tr = {key: np.zeros(total_iters) for key in ("best", "current", "temp", "active", "accepted")}
+    journeys = np.full((n, problem.max_length), -1, dtype=np.int16)
+    timing = {"prepare": 0.0, "start": 0.0, "calibrate": 0.0, "anneal": 0.0, "polish": 0.0}
+    nfev = 0
+    nit = 0
+    stopped = False
+    n_batches = max(1, -(-n // int(batch_size)))
+    for b, lo in enumerate(range(0, n, int(batch_size))):
+        idx = slice(lo, min(n, lo + int(batch_size)))
+        out = _anneal_batch(
+            problem.subset(idx),
+            table=table,
+            slots=slots,
+            seed=seed,
+            schedule=schedule,
+            sparams=sparams,
+            t0=t0,
+            t0_acceptance=t0_acceptance,
+            iters=0 if stopped else int(iters),
+            chain_factor=chain_factor,
+            proposals=int(proposals),
+            restarts=int(restarts),
+            stall=stall,
+            reheat=reheat,
+            init=init_arr[idx] if init_arr is not None else str(init),
+            polish=polish,
+            trace=tr,
+            timing=timing,
+            callback=callback,
+            callback_every=max(1, int(callback_every)),
+            progress={"batch": b, "n_batches": n_batches, "done": lo, "n": n},
+        )
+        journeys[idx, : out["journeys"].shape[1]] = out["journeys"]
+        nfev += out["nfev"]
+        nit = max(nit, out["nit"])
+        stopped = stopped or out["stopped"]
+    trace: dict[str, np.ndarray] = {}
+    if nit > 0 and n > 0:
+        k = nit
+        trace = {
+            "iteration": np.arange(1, k + 1),
+            "best_mean": tr["best"][:k] / n,
+            "current_mean": tr["current"][:k] / n,
+            "temperature": tr["temp"][:k] / np.maximum(tr["active"][:k], 1),
+            "acceptance_rate": tr["accepted"][:k] / np.maximum(tr["active"][:k], 1),
+            "active": tr["active"][:k] / n,
+        }
+    timing["total"] = time.perf_counter() - t_total
+    params = {
+        "schedule": schedule,
+        "schedule_params": sparams,
+        "t0": t0,
+        "t0_acceptance": t0_acceptance,
+        "iters": int(iters),
+        "chain_factor": chain_factor,
+        "proposals": int(proposals),
+        "restarts": int(restarts),
+        "stall": stall,
+        "reheat": reheat,
+        "moves": weights,
+        "init": init if isinstance(init, str) else "array",
+        "polish": polish,
+        "batch_size": int(batch_size),
+    }
+    message = "stopped by callback" if stopped else "annealing finished"
+    return make_result(
+        problem,
+        journeys,
+        solver="anneal",
+        params=params,
+        nit=nit,
+        nfev=nfev,
+        seconds=timing,
+        message=message,
+        trace=trace,
+        seed=seed,
+    )
+
+
+def _anneal_batch(
+    pb: JourneyProblem,
+    *,
+    table: MoveTable,
+    slots: np.ndarray,
+    seed: int,
+    schedule: str,
+    sparams: dict[str, Any],
+    t0: float | str,
+    t0_acceptance: float,
+    iters: int,
+    chain_factor: float | None,
+    proposals: int,
+    restarts: int,
+    stall: int | None,
+    reheat: float,
+    init: str | np.ndarray,
+    polish: bool,
+    trace: dict[str, np.ndarray],
+    timing: dict[str, float],
+    callback: Callable[[dict[str, Any]], bool | None] | None,
+    callback_every: int,
+    progress: dict[str, int],
+) -> dict[str, Any]:
+    t = time.perf_counter()
+    prep = prepare(pb)
+    n, le = prep.n, prep.length
+    k_cand = prep.cand.sum(axis=1).astype(np.int64)
+    width = min(int(max(k_cand.max(initial=0), le, 1)), prep.p)
+    keys = customer_keys(pb.ids, seed)
+    timing["prepare"] += time.perf_counter() - t
+
+    t = time.perf_counter()
+    if isinstance(init, str):
+        if init == "greedy":
+            seqs, lengths = greedy_batch(prep)
+        else:
+            seqs = np.full((n, le), -1, dtype=np.int64)
+            lengths = np.zeros(n, dtype=np.int64)
+    else:
+        seqs = init.astype(np.int64)
+        lengths = (seqs >= 0).cumprod(axis=1).sum(axis=1)
+        if lengths.size and lengths.max() > le:
+            raise ValueError("init journeys are longer than the number of products")
+    perm = initial_perm(prep, seqs, lengths)[:, :width]
+    rows_all = np.arange(n)
+    best_perm, best_len = perm.copy(), lengths.copy()
+    best = evaluate(prep, rows_all, perm, lengths)
+    nfev = n
+    timing["start"] += time.perf_counter() - t
+
+    nit = 0
+    stopped = False
+    total_iters = iters * (1 + restarts)
+    if total_iters > 0 and n > 0:
+        t = time.perf_counter()
+        if t0 == "auto":
+            t0_arr, used = _calibrate_t0(
+                prep, table, slots, keys, perm, lengths, best, _CALIBRATION_SAMPLES, t0_acceptance
+            )
+            nfev += used
+        else:
+            t0_arr = np.full(n, float(t0))
+        timing["calibrate"] += time.perf_counter() - t
+
+        t = time.perf_counter()
+        act = np.flatnonzero(table.total[k_cand * (le + 1) + lengths] > 0)
+        ch = _Chains(prep, table, slots, act, perm[act], lengths[act], best[act], keys[act])
+        w_best = best[act].copy()
+        w_last = np.zeros(act.size, dtype=np.int64)
+        w_left = np.full(act.size, restarts, dtype=np.int64)
+        w_alive = np.ones(act.size, dtype=bool)
+        w_t0 = t0_arr[act]
+        if chain_factor is None:
+            run = np.full(n, iters, dtype=np.int64)
+        else:
+            n_moves = np.zeros(prep.p + 1, dtype=np.int64)
+            for k in range(prep.p + 1):
+                n_moves[k] = table.total[k * (le + 1) : k * (le + 1) + min(k, le) + 1].max()
+            run = np.ceil(chain_factor * n_moves[k_cand]).astype(np.int64)
+            run = np.clip(run, min(iters, _MIN_RUN), iters)
+        w_run = run[act]
+        params = dict(sparams)
+        params.setdefault("steps", w_run)
+        sched = schedules.Schedule(schedule, w_t0, **params)
+        frozen_best_sum = float(best.sum() - w_best.sum())  # customers without moves
+        ctrs = [
+            np.array([_counter(proposals * it + r + 1) for r in range(proposals)])[:, None]
+            for it in range(total_iters)
+        ]
+        for it in range(total_iters):
+            if ch.size == 0:
+                break
+            h = mix64(ch.key[None, :] + ctrs[it])
+            row, new_len, s = ch.propose(h)
+            h = h[0]
+            acc = (s - ch.cur >= sched.t * _log_uniform(h)) & w_alive
+            n_alive = int(w_alive.sum())
+            temp_sum = float(np.where(w_alive, sched.t, 0.0).sum())  # T used this iteration
+            who = np.flatnonzero(acc)
+            if who.size:
+                ch.apply(who, row[who], new_len[who], s[who])
+                w_last[who] = it
+            sched.step(acc)
+            nfev += n_alive
+            imp = np.flatnonzero(ch.cur > w_best)
+            if imp.size:
+                w_best[imp] = ch.cur[imp]
+                best_perm[ch.rows[imp]] = ch.pt[:, imp].T
+                best_len[ch.rows[imp]] = ch.len[imp]
+            done = sched.k >= w_run
+            if stall is not None:
+                done |= (it - w_last) >= stall
+            done &= w_alive
+            if done.any():
+                re = done & (w_left > 0)
+                if re.any():
+                    r_idx = np.flatnonzero(re)
+                    src = ch.rows[r_idx]
+                    ch.set_state(r_idx, best_perm[src], best_len[src], w_best[r_idx])
+                    w_left[r_idx] -= 1
+                    w_last[r_idx] = it
+                    sched.restart(re, reheat * w_t0[r_idx])
+                w_alive &= ~(done & ~re)
+            nit = it + 1
+            alive_cur = float(np.where(w_alive, ch.cur, w_best).sum())
+            trace["best"][it] += frozen_best_sum + float(w_best.sum())
+            trace["current"][it] += frozen_best_sum + alive_cur
+            trace["temp"][it] += temp_sum
+            trace["active"][it] += n_alive
+            trace["accepted"][it] += who.size
+            if callback is not None and (it + 1) % callback_every == 0:
+                info = {
+                    "batch": progress["batch"],
+                    "n_batches": progress["n_batches"],
+                    "iteration": it + 1,
+                    "iterations": total_iters,
+                    "customers_done": progress["done"],
+                    "n_customers": progress["n"],
+                    "best_mean": (frozen_best_sum + float(w_best.sum())) / n,
+                    "current_mean": (frozen_best_sum + alive_cur) / n,
+                    "temperature": temp_sum / max(n_alive, 1),
+                    "acceptance_rate": who.size / max(n_alive, 1),
+                    "active": n_alive / n,
+                }
+                if callback(info):
+                    stopped = True
+                    break
+            # compact the working set once a quarter of it is frozen
+            n_dead = w_alive.size - int(w_alive.sum())
+            if n_dead and n_dead * 4 >= w_alive.size:
+                keep = np.flatnonzero(w_alive)
+                frozen_best_sum += float(w_best[~w_alive].sum())
+                ch.take(keep)
+                w_best, w_last, w_left = w_best[keep], w_last[keep], w_left[keep]
+                w_t0, w_alive, w_run = w_t0[keep], w_alive[keep], w_run[keep]
+                sched.take(keep)
+        if nit < total_iters:  # customers frozen early carry their final values forward
+            final = frozen_best_sum + float(w_best.sum())
+            trace["best"][nit:] += final
+            trace["current"][nit:] += final
+        timing["anneal"] += time.perf_counter() - t
+
+    if polish and n > 0:
+        t = time.perf_counter()
+        best_perm, best_len, best, used = local_search(
+            prep, table, rows_all, best_perm, best_len, best
+        )
+        nfev += used
+        timing["polish"] += time.perf_counter() - t
+    out = decode(prep, rows_all, best_perm, best_len)
+    return {"journeys": out, "nfev": nfev, "nit": nit, "stopped": stopped}
