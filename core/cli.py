@@ -38,7 +38,9 @@ class Progress:
         elapsed = now - self.start
         eta = elapsed * (1 - frac) / frac if frac > 0 else float("nan")
         bar = "#" * int(frac * self.width)
-        eta_s = f"ETA {eta:5.1f}s" if frac < 1 else f"{elapsed:5.1f}s"
+        eta_s = (
+            f"{elapsed:5.1f}s" if frac >= 1 else "ETA    --" if frac <= 0 else f"ETA {eta:5.1f}s"
+        )
         self.stream.write(f"\r{self.label} [{bar:<{self.width}}] {frac:6.1%} {eta_s}")
         if frac >= 1:
             self.stream.write("\n")
@@ -141,7 +143,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 #: Modules with an ``add_cli(subparsers)`` function, in the order their commands are listed.
-COMMAND_MODULES: tuple[str, ...] = ("core.segments",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "core.train",
+    "core.groundtruth",
+    "core.pipeline",
+    "core.segments",
+    "core.rl",
+)
 
 #: Extra ``register(subparsers)`` functions (plug-ins, tests).
 EXTRA_COMMANDS: list[Callable[[Any], None]] = []
