@@ -600,7 +600,8 @@ def _cmd_optimize(args: Any) -> int:
     import json
     from pathlib import Path
 
-    from core.cli import EXIT_OK, Progress as Bar
+    from core.cli import EXIT_OK
+    from core.cli import Progress as Bar
     from core.export import write_export
     from core.io import load
 
