@@ -9,11 +9,23 @@ st.set_page_config(
 )
 ui.init_state()
 
-pages = [
-    st.Page("pages/data.py", title="Data", icon=":material/table:", default=True),
-]
+pages = {
+    "Decide": [
+        st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
+        st.Page("pages/opportunity.py", title="Opportunity", icon=":material/tune:"),
+        st.Page("pages/journeys.py", title="Journeys", icon=":material/route:"),
+    ],
+    "Understand": [
+        st.Page("pages/customer.py", title="Customer", icon=":material/person_search:"),
+        st.Page("pages/segments.py", title="Segments", icon=":material/groups:"),
+        st.Page("pages/models.py", title="Models", icon=":material/model_training:"),
+    ],
+    "Act": [
+        st.Page("pages/export.py", title="Export & scenarios", icon=":material/download:"),
+        st.Page("pages/rl_lab.py", title="RL lab", icon=":material/science:"),
+        st.Page("pages/data.py", title="Data", icon=":material/table:"),
+    ],
+}
 pg = st.navigation(pages)
-with st.sidebar:
-    st.caption("Customer Journey Optimizer")
-    st.caption(f"Source: {st.session_state[ui.SOURCE]['name']}")
+ui.sidebar()
 pg.run()

@@ -1,0 +1,6 @@
+"""Export & scenarios: placeholder until the secondary-pages work lands."""
+
+import streamlit as st
+
+st.title("Export & scenarios")
+st.info("This page is being built.", icon=":material/construction:")
