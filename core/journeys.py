@@ -83,6 +83,10 @@ class JourneyProblem:
         so results do not depend on batching. Default ``arange(n)``. Kept by :meth:`subset`.
     product_keys
         Names of the ``P`` products (default ``p0, p1, ...``).
+    offerable
+        Optional bool ``[P]`` or ``[n, P]``: products that may be offered (default all). A
+        product switched off here never appears in a journey, and a product that requires it
+        can then only be offered to customers who already hold it.
 
     Raises
     ------
@@ -99,6 +103,7 @@ class JourneyProblem:
     aggregation: str = "sum"
     customer_ids: np.ndarray | None = None
     product_keys: tuple[str, ...] = field(default=())
+    offerable: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         setattr_ = object.__setattr__
@@ -166,6 +171,14 @@ class JourneyProblem:
         if len(keys) != p:
             raise ValueError(f"product_keys must name {p} products, got {len(keys)}")
         setattr_(self, "product_keys", keys)
+        if self.offerable is not None:
+            off = np.asarray(self.offerable)
+            if off.dtype != np.bool_ or off.shape not in ((p,), (n, p)):
+                raise ValueError(
+                    f"offerable must be a bool array of shape ({p},) or {(n, p)}, "
+                    f"got {off.dtype} {off.shape}"
+                )
+            setattr_(self, "offerable", np.broadcast_to(off, (n, p)))
 
     @property
     def n_customers(self) -> int:
@@ -195,6 +208,7 @@ class JourneyProblem:
             aggregation=self.aggregation,
             customer_ids=self.ids[idx],
             product_keys=self.product_keys,
+            offerable=None if self.offerable is None else self.offerable[idx],
         )
 
 
@@ -506,6 +520,8 @@ def candidates(problem: JourneyProblem) -> np.ndarray:
     held = problem.held
     excluded = (held.astype(np.uint8) @ problem.excludes.astype(np.uint8)) > 0
     cand = ~held & ~excluded
+    if problem.offerable is not None:
+        cand &= problem.offerable
     req = problem.requires
     for _ in range(problem.n_products):
         available = held | cand
@@ -537,6 +553,8 @@ def is_feasible(problem: JourneyProblem, journeys: np.ndarray) -> np.ndarray:
         cur = np.where(in_range, cur, 0)
         have = problem.held | offered
         bad = have[rows, cur]  # held or repeated
+        if problem.offerable is not None:
+            bad |= ~problem.offerable[rows, cur]  # switched off
         bad |= (problem.requires[cur] & ~have).any(axis=1)  # prerequisite missing
         bad |= (excl[cur] & have).any(axis=1)  # excluded by held or offered
         ok &= ~(live & bad)

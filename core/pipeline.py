@@ -371,6 +371,7 @@ def problem_for(
     ids = np.asarray(components.customer_ids)
     if ids.dtype == object:
         ids = ids.astype(str)
+    mult = parse_levers(settings.levers or None, components.product_keys)
     return JourneyProblem(
         opportunity=opp,
         held=components.held,
@@ -381,6 +382,7 @@ def problem_for(
         aggregation=settings.aggregation,
         customer_ids=ids,
         product_keys=catalog.keys,
+        offerable=(mult > 0) if (mult <= 0).any() else None,  # a lever of 0 switches it off
     )
 
 

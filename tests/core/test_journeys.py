@@ -170,3 +170,27 @@ def test_structured_instance_respects_rules_in_holdings():
     unmet = (pb.requires[None] & ~held[:, None, :]).any(axis=2)
     assert not (held & unmet).any()
     assert not ((held.astype(int) @ pb.excludes.astype(int)) * held).any()
+
+
+def test_products_switched_off_are_never_offered_and_block_their_add_ons() -> None:
+    from core.exact import exact
+
+    rng = np.random.default_rng(5)
+    n, p = 50, 4
+    opp = rng.uniform(0.1, 1.0, size=(n, 1 + p, p)).astype(np.float32)
+    requires = np.zeros((p, p), bool)
+    requires[3, 2] = True  # product 3 needs product 2
+    held = np.zeros((n, p), bool)
+    held[:10, 2] = True  # the first ten customers already hold product 2
+    off = np.array([True, True, False, True])
+    pb = JourneyProblem(opp, held, requires, np.zeros((p, p), bool), 4, 1.0, offerable=off)
+    res = exact(pb)
+    assert not (res.journeys == 2).any()
+    has3 = (res.journeys == 3).any(axis=1)
+    assert has3[:10].all() and not has3[10:].any()
+    assert is_feasible(pb, res.journeys).all()
+    plain = JourneyProblem(opp, held, requires, np.zeros((p, p), bool), 4, 1.0)
+    assert not is_feasible(pb, exact(plain).journeys).all()
+    assert pb.subset(np.arange(5)).offerable.shape == (5, p)
+    with pytest.raises(ValueError, match="offerable"):
+        JourneyProblem(opp, held, requires, np.zeros((p, p), bool), 4, 1.0, offerable=off[:2])
