@@ -1617,6 +1617,8 @@ def build_env(
     segmentation: Any = "auto",
     aggregation: str = "sum",
     random_state: int = 0,
+    components: Any = None,
+    propensity: Any = None,
     progress: ProgressFn = None,
 ) -> JourneyEnv:
     """Environment for a customer table: components, weights, acceptance models, segments.
@@ -1638,6 +1640,13 @@ def build_env(
         First-step aggregation of held products (:class:`core.journeys.JourneyProblem`).
     random_state : int
         Seed of every model fit.
+    components : Components, optional
+        Opportunity components of ``frame`` already estimated (e.g. the dashboard's cached
+        ones, so the environment scores offers exactly as the journeys do); ``estimator`` is
+        then not used. They must list the catalog's products, one row per customer of ``frame``.
+    propensity : array-like ``[n, P]``, optional
+        Acceptance propensities already predicted (e.g. by trained
+        :class:`core.models.AcceptanceModels`); fitted on ``frame`` when omitted.
     progress : callable, optional
         ``progress(done, total)`` over the four stages.
 
@@ -1657,10 +1666,26 @@ def build_env(
         if progress is not None:
             progress(k, 4)
 
-    comps = build_components(frame, cat, estimator, random_state=random_state)
+    if components is None:
+        comps = build_components(frame, cat, estimator, random_state=random_state)
+    else:
+        comps = components
+        if tuple(comps.product_keys) != tuple(cat.keys) or comps.n_customers != len(frame):
+            raise CJOError(
+                f"components list {list(comps.product_keys)} for {comps.n_customers} customers; "
+                f"the catalog has {list(cat.keys)} and the frame {len(frame)} rows. Rebuild them."
+            )
     tick(1)
-    prop = AcceptanceModels(cat, random_state=random_state).fit(frame).predict_proba(frame)
-    prop = np.clip(np.asarray(prop, dtype=np.float64), 0.0, 1.0)
+    if propensity is None:
+        propensity = (
+            AcceptanceModels(cat, random_state=random_state).fit(frame).predict_proba(frame)
+        )
+    prop = np.clip(np.asarray(propensity, dtype=np.float64), 0.0, 1.0)
+    if prop.shape != (len(frame), cat.n_products):
+        raise CJOError(
+            f"propensity has shape {prop.shape}; expected {(len(frame), cat.n_products)} "
+            "(customers x catalog products)."
+        )
     tick(2)
     seg_labels: np.ndarray | None = None
     names: dict[int, str] | None = None
