@@ -2012,8 +2012,8 @@ def add_cli(subparsers: Any) -> None:
         "rl",
         help="train a next-best-action agent and compare it with the optimizer's journeys",
         description="Build the journey environment of DATA (opportunity components, factor "
-        "weights, acceptance models, segments), train one agent on 70%% of the customers and "
-        "estimate by Monte-Carlo, on the other 30%% with the same random draws, the expected "
+        "weights, acceptance models, segments), train one agent on 70% of the customers and "
+        "estimate by Monte-Carlo, on the other 30% with the same random draws, the expected "
         "value of the learned policy, of the annealed, exact and greedy journeys and of the "
         "expected-value greedy baseline. Prints a Markdown table and the best first action "
         "per segment; --report writes the JSON report.",
