@@ -1372,6 +1372,49 @@ def page_data(
     )
 
 
+def rename_page(
+    page: SegmentsPage,
+    names: Mapping[int | str, str],
+    frame: pd.DataFrame,
+    *,
+    churn_proba: Any = None,
+    journey_value: Any = None,
+    first_offer: Any = None,
+    horizon_months: int = 12,
+) -> SegmentsPage:
+    """``page`` with segments renamed, without segmenting again.
+
+    ``names`` is ``{segment id: name}`` as a scenario stores it (ids may be strings; ids this
+    segmentation does not have are ignored). Every table is relabelled and the insights (and so
+    the "contact first" sentence) are recomputed with the new names; pass the same
+    ``churn_proba``, ``journey_value``, ``first_offer`` and ``horizon_months`` as to
+    :func:`page_data`. Raises :class:`CJOError` for empty or duplicate names (see
+    :func:`rename`).
+    """
+    old = page.segmentation
+    stored = {int(i): v for i, v in names.items() if int(i) in old.names}
+    seg = apply_names(old, stored) if stored else old
+    relabel = {old.names[i]: seg.names[i] for i in old.names}
+    ins = insights(
+        frame,
+        seg,
+        churn_proba=churn_proba,
+        journey_value=journey_value,
+        first_offer=first_offer,
+        horizon_months=horizon_months,
+    )
+    return SegmentsPage(
+        segmentation=seg,
+        sizes=page.sizes.assign(segment=page.sizes["segment"].map(relabel)),
+        profile=seg.profile,
+        k_scores=page.k_scores,
+        distributions=page.distributions.assign(segment=page.distributions["segment"].map(relabel)),
+        projection=page.projection.assign(segment=page.projection["segment"].map(relabel)),
+        insights=ins,
+        report=seg.report(),
+    )
+
+
 def readme_table(ins: Mapping[str, Any]) -> str:
     """Markdown table of :func:`insights` ``segments`` plus the contact-first sentence."""
     t = ins["segments"]
