@@ -243,6 +243,79 @@ def guarded(fn: Callable[[], Any]) -> Any:
         st.stop()
 
 
+DATA_DIRS_ENV = "CJO_DATA_DIRS"  # os.pathsep-separated folders the server-path source may read
+
+
+def data_dirs() -> list[Path]:
+    """Folders a server path may point into (the project's data/ and ../shared/data)."""
+    import os
+
+    extra = [Path(p) for p in os.environ.get(DATA_DIRS_ENV, "").split(os.pathsep) if p]
+    return [ROOT / "data", ROOT.parent / "shared" / "data", *extra]
+
+
+def use_server_path(text: str) -> None:
+    """Switch the source to a CSV/Parquet file on the server, inside :func:`data_dirs` only."""
+    path = Path(text.strip()).expanduser().resolve()
+    allowed = any(path.is_relative_to(d.resolve()) for d in data_dirs())
+    if not allowed:
+        raise CJOError(
+            f"{text}: only files under {', '.join(str(d) for d in data_dirs())} can be read "
+            f"from the server. Fix: copy the file there, or add its folder to {DATA_DIRS_ENV}."
+        )
+    if path.suffix.lower() not in (".csv", ".parquet", ".tsv", ".txt") or not path.is_file():
+        raise CJOError(f"{text}: no CSV or Parquet file there. Fix: check the path.")
+    st.session_state[SOURCE] = {"kind": "path", "name": str(path)}
+    st.session_state[MAPPING] = None
+
+
+@st.cache_data(max_entries=2, ttl=CACHE_TTL, show_spinner=False)
+def _raw_columns(kind: str, name: str, payload: bytes | None) -> list[str]:
+    from core.io import read_table
+
+    raw, _ = read_table(payload if payload is not None else name, name=name, limits=UPLOAD_LIMITS)
+    return [str(c) for c in raw.columns]
+
+
+def raw_columns() -> list[str]:
+    """Column names of the current source as exported (for the mapping editor)."""
+    src = st.session_state[SOURCE]
+    return guarded(lambda: _raw_columns(src["kind"], src["name"], src.get("bytes")))
+
+
+def guess_mapping(columns: list[str]) -> pd.DataFrame:
+    """Mapping editor rows: each canonical column and the best-matching export column."""
+    from core import schema
+
+    def norm(x: str) -> str:
+        return "".join(ch for ch in x.lower() if ch.isalnum())
+
+    by_norm = {norm(c): c for c in columns}
+    rows = []
+    for col in schema.CANONICAL:
+        rows.append(
+            {
+                "canonical column": col,
+                "required": col in schema.REQUIRED,
+                "your column": by_norm.get(norm(col)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def apply_mapping(editor: pd.DataFrame) -> None:
+    """Store the editor's mapping for the current source (validated by core.mapping)."""
+    from core.mapping import ColumnMapping
+
+    pairs = {
+        str(r["your column"]): str(r["canonical column"])
+        for _, r in editor.iterrows()
+        if isinstance(r["your column"], str) and r["your column"]
+    }
+    ColumnMapping.load({"columns": pairs})  # raises MappingError naming the problem
+    st.session_state[MAPPING] = {"columns": pairs}
+
+
 # --------------------------------------------------------------------------------------------
 # bounded caches for long work that shows progress
 # --------------------------------------------------------------------------------------------
@@ -285,6 +358,14 @@ def models_dir(data: LoadedData, catalog: str) -> Path:
     return MODELS_DIR / f"{data.sha256[:16]}-{name}"
 
 
+def models_ready(data: LoadedData, s: Settings) -> bool:
+    """Whether trained artifacts for this data and catalog are on disk (loading is quick)."""
+    from core.train import ACCEPTANCE_FILE, KEY_FACTORS_FILE
+
+    folder = models_dir(data, s.catalog)
+    return (folder / KEY_FACTORS_FILE).is_file() and (folder / ACCEPTANCE_FILE).is_file()
+
+
 def trained_models(data: LoadedData | None = None, s: Settings | None = None) -> Any:
     """Key-factor and acceptance models for the data and catalog (trained once, on disk)."""
     from core.train import load_or_train
@@ -306,7 +387,10 @@ def trained_models(data: LoadedData | None = None, s: Settings | None = None) ->
 
 
 def context_and_components() -> tuple[pipeline.Context, Any, Any]:
-    """(Context, Components, TrainedModels) of the current data and scenario.
+    """(Context, Components, TrainedModels or None) of the current data and scenario.
+
+    The models are trained when the estimator or the propensity needs them, and loaded when
+    they are already on disk; otherwise (peer-bayes, neighbours on new data) they are None.
 
     Cached per data sha256 + catalog + estimator + seed; the first computation shows a progress
     bar (training the models on first start; they are then loaded from ``models/``).
@@ -315,11 +399,12 @@ def context_and_components() -> tuple[pipeline.Context, Any, Any]:
     s = settings()
 
     def compute() -> tuple[pipeline.Context, Any, Any]:
-        trained = trained_models(data, s)
+        need = s.estimator == "counterfactual" or s.propensity or models_ready(data, s)
+        trained = trained_models(data, s) if need else None
         ctx = pipeline.Context(
             catalog=pipeline.resolve_catalog(s.catalog, list(data.frame.columns)),
-            models=trained.key_factors,
-            acceptance=trained.acceptance,
+            models=getattr(trained, "key_factors", None),
+            acceptance=getattr(trained, "acceptance", None),
         )
         bar, tick = _progress_bar(f"Estimating the opportunity of every offer ({s.estimator})...")
         try:
@@ -436,6 +521,22 @@ def churn_proba() -> np.ndarray | None:
     return _churn_proba(data.sha256, settings().catalog, data.frame, trained.key_factors)
 
 
+@st.cache_data(max_entries=8, ttl=CACHE_TTL, show_spinner=False)
+def _journeys_csv(sha: str, settings_json: str, _table: pd.DataFrame) -> bytes:
+    from core.export import render
+
+    data = render(_table, "csv").data
+    assert data is not None
+    return data
+
+
+def journeys_csv(s: Settings | None = None) -> bytes:
+    """The journey table as safe CSV (formula-neutralised, core.export)."""
+    s = s or settings()
+    data = require_data()
+    return _journeys_csv(data.sha256, _key(s), outcome(s).table)
+
+
 # --------------------------------------------------------------------------------------------
 # shared widgets and chart helpers
 # --------------------------------------------------------------------------------------------
@@ -519,4 +620,648 @@ def sidebar() -> None:
             st.rerun()
 
 
+# --------------------------------------------------------------------------------------------
+# views: small frames the pages draw (shaping only; the figures come from core)
+# --------------------------------------------------------------------------------------------
+
+HORIZONS = (3, 6, 12, 24, 36)
+NO_OFFER = "No offer"
+
+
+def horizon_select() -> int:
+    """Months of the revenue-at-risk horizon, bound to the ``horizon`` query param."""
+    try:
+        default = int(st.query_params.get("horizon", 12))
+    except ValueError:
+        default = 12
+    default = default if default in HORIZONS else 12
+    h = st.segmented_control(
+        "Horizon (months)",
+        HORIZONS,
+        key=bind("horizon", default),
+        help="Horizon of the revenue-at-risk figure.",
+    )
+    h = int(h or default)
+    if h == 12:
+        st.query_params.pop("horizon", None)
+    else:
+        st.query_params["horizon"] = str(h)
+    return h
+
+
+def kpis(horizon: int) -> list[Any]:
+    """Executive KPIs of the current scenario, with deltas against the best baseline."""
+    from core.kpis import KPI, compute_kpis
+
+    data = require_data()
+    out = outcome()
+    name, base = best_baseline()
+    proba = churn_proba()
+    cards = compute_kpis(
+        data.frame,
+        churn_proba=proba,
+        journey_scores=out.result.scores,
+        baseline_scores=base.scores,
+        journey_lengths=out.result.lengths,
+        horizon_months=horizon,
+        baseline_name=f"best baseline ({name})",
+    )
+    base_cards = {
+        k.key: k
+        for k in compute_kpis(
+            data.frame, journey_lengths=base.lengths, horizon_months=horizon, churn_proba=proba
+        )
+    }
+    result = []
+    for k in cards:
+        b = base_cards.get(k.key)
+        if k.delta is None and b is not None and k.key == "share_with_offer":
+            k = KPI(
+                k.key, k.label, k.value, k.value - b.value, k.unit, k.help + f" Delta vs {name}."
+            )
+        result.append(k)
+    return result
+
+
+def label_of(catalog: Any) -> dict[str, str]:
+    return dict(zip(catalog.keys, catalog.labels, strict=True))
+
+
+def journey_steps(out: Outcome, catalog: Any, steps: int = 3) -> pd.DataFrame:
+    """One row per customer: ``customer_id``, ``score``, ``length``, ``step 1..steps`` labels."""
+    labels = np.array([*catalog.labels, NO_OFFER], dtype=object)
+    j = np.asarray(out.result.journeys)
+    frame = pd.DataFrame(
+        {"customer_id": out.problem.ids, "score": out.result.scores, "length": out.result.lengths}
+    )
+    for t in range(min(steps, j.shape[1])):
+        frame[f"step {t + 1}"] = labels[np.where(j[:, t] >= 0, j[:, t], len(catalog.keys))]
+    return frame
+
+
+def sankey(out: Outcome, catalog: Any, steps: int = 3) -> Any:
+    """Plotly Sankey of step 1 -> step 2 -> step 3 offers (one colour per product)."""
+    import plotly.graph_objects as go
+
+    frame = journey_steps(out, catalog, steps)
+    cols = [c for c in frame.columns if c.startswith("step ")]
+    colours = colour_map(catalog) | {NO_OFFER: "#c9d1db"}
+    nodes: list[tuple[int, str]] = []
+    index: dict[tuple[int, str], int] = {}
+    src, dst, val = [], [], []
+    for t in range(len(cols) - 1):
+        pairs = frame[frame[cols[t]] != NO_OFFER].groupby([cols[t], cols[t + 1]]).size()
+        for (a, b), n in pairs.items():
+            for node in ((t, a), (t + 1, b)):
+                if node not in index:
+                    index[node] = len(nodes)
+                    nodes.append(node)
+            src.append(index[(t, a)])
+            dst.append(index[(t + 1, b)])
+            val.append(int(n))
+    fig = go.Figure(
+        go.Sankey(
+            arrangement="snap",
+            node={
+                "label": [f"{lab} (step {t + 1})" for t, lab in nodes],
+                "color": [colours.get(lab, GREYS[0]) for _, lab in nodes],
+                "pad": 14,
+            },
+            link={"source": src, "target": dst, "value": val, "color": "rgba(120,130,150,0.25)"},
+        )
+    )
+    return style(fig, 420)
+
+
+def opportunity_views(problem: Any, comps: Any, catalog: Any) -> dict[str, pd.DataFrame]:
+    """What the Opportunity page draws from the weighted opportunity ``O[c, i, j]``.
+
+    ``first``: long frame (product, opportunity) of each eligible first offer;
+    ``matrix``: mean ``O(i -> j)`` over customers eligible for ``j`` (rows: predecessor);
+    ``best``: customers for whom each product is the best single next offer.
+    """
+    opp = np.asarray(problem.opportunity)
+    elig = np.asarray(comps.eligible)
+    labels = list(catalog.labels)
+    first = combine_first(problem)
+    rows, cols = np.nonzero(elig)
+    long = pd.DataFrame(
+        {"product": np.array(labels, dtype=object)[cols], "opportunity": first[rows, cols]}
+    )
+    if len(long) > 40_000:
+        long = long.sample(40_000, random_state=0)
+    masked = np.where(elig[:, None, :], opp, np.nan)
+    with np.errstate(invalid="ignore"):
+        mean = np.nanmean(masked[:, 1:, :], axis=0) if len(opp) else np.zeros((0, 0))
+    np.fill_diagonal(mean, np.nan)
+    matrix = pd.DataFrame(mean, index=labels, columns=labels)
+    offerable = elig & _prerequisites_met(problem, comps)
+    score = np.where(offerable, first, -np.inf)
+    has = np.isfinite(score).any(axis=1) & (np.max(score, axis=1, initial=-np.inf) > 0)
+    best = np.argmax(np.where(np.isfinite(score), score, -1e30), axis=1)[has]
+    counts = pd.Series(np.array(labels, dtype=object)[best]).value_counts()
+    best_frame = pd.DataFrame(
+        {"product": labels, "customers": [int(counts.get(lab, 0)) for lab in labels]}
+    )
+    return {"first": long, "matrix": matrix, "best": best_frame}
+
+
+def combine_first(problem: Any) -> np.ndarray:
+    """``[n, P]`` opportunity of each product as the first offer (held products aggregated)."""
+    from core.journeys import first_rows
+
+    return np.asarray(first_rows(problem))
+
+
+def _prerequisites_met(problem: Any, comps: Any) -> np.ndarray:
+    held = np.asarray(comps.held)
+    req = np.asarray(problem.requires)
+    return ~((req[None, :, :] & ~held[:, None, :]).any(axis=2))
+
+
+PROFILE_COLUMNS = (
+    "Contract",
+    "Tenure in Months",
+    "Monthly Charge",
+    "CLTV",
+    "Satisfaction Score",
+    "Internet Type",
+    "Payment Method",
+    "Age",
+)
+
+
+def customer_index(customer_id: str) -> int | None:
+    """Row of a customer id in the current data (None when absent)."""
+    ids = np.asarray(outcome().problem.ids).astype(str)
+    hits = np.flatnonzero(ids == str(customer_id).strip())
+    return int(hits[0]) if hits.size else None
+
+
+def customer_view(idx: int) -> dict[str, Any]:
+    """Everything the Customer page draws for row ``idx``.
+
+    ``matrix``: ``O(i -> j)`` frame (rows: start + products); ``journey``: the customer's rows
+    of the journey table; ``first_parts``: long frame (product, factor, value) of each product's
+    weighted first-step parts; ``factors``: predicted key factors now and with the journey's
+    products held (None without trained models).
+    """
+    from core.journeys import first_step_parts
+
+    data = require_data()
+    s = settings()
+    ctx, comps, trained = context_and_components()
+    out = outcome()
+    labels = list(ctx.catalog.labels)
+    opp = np.asarray(out.problem.opportunity[idx])
+    matrix = pd.DataFrame(opp, index=["(current portfolio)", *labels], columns=labels)
+    for lab in labels:
+        matrix.loc[lab, lab] = np.nan
+    cid = out.problem.ids[idx]
+    journey = out.table[out.table["customer_id"] == cid].reset_index(drop=True)
+    sub = out.problem.subset([idx])
+    eff = pipeline.effective_components(
+        comps.subset([idx]), s.levers, propensity()[[idx]] if s.propensity else None
+    )
+    weights = [s.weights[f] for f in ("cltv", "churn", "satisfaction")]
+    parts = first_step_parts(eff, sub, weights)[0]  # [P, 3]
+    first = pd.DataFrame(
+        [
+            {"product": lab, "factor": FACTOR_LABELS[f], "value": float(parts[j, k])}
+            for j, lab in enumerate(labels)
+            for k, f in enumerate(("cltv", "churn", "satisfaction"))
+            if comps.eligible[idx, j]
+        ]
+    )
+    factors = None
+    if trained is not None:
+        row = data.frame.iloc[[idx]]
+        held = np.asarray(comps.held[[idx]]).copy()
+        now = trained.key_factors.predict_factors(row, held)
+        for j in np.asarray(out.result.journeys[idx]):
+            if j >= 0:
+                held[0, j] = True
+        after = trained.key_factors.predict_factors(row, held)
+        factors = pd.DataFrame(
+            {
+                "factor": [FACTOR_LABELS[f] for f in now],
+                "now": [float(now[f][0]) for f in now],
+                "with the journey": [float(after[f][0]) for f in now],
+            }
+        )
+    return {
+        "id": cid,
+        "profile": data.frame.iloc[idx],
+        "matrix": matrix,
+        "journey": journey,
+        "first_parts": first,
+        "factors": factors,
+        "held": [lab for j, lab in enumerate(labels) if comps.held[idx, j]],
+    }
+
+
+@st.cache_resource(max_entries=4, ttl=CACHE_TTL, show_spinner="Ranking the churn drivers...")
+def _importance(sha: str, catalog: str, _frame: pd.DataFrame, _models: Any) -> pd.DataFrame:
+    return _models.permutation_importance(_frame, "churn", n_repeats=3, max_rows=2000)
+
+
+def churn_drivers() -> pd.DataFrame | None:
+    """Permutation importance of the churn model's features (None without trained models)."""
+    data = require_data()
+    _, _, trained = context_and_components()
+    if trained is None or "churn" not in trained.key_factors.factors_:
+        return None
+    return _importance(data.sha256, settings().catalog, data.frame, trained.key_factors)
+
+
 # ---- secondary pages ----
+# Segments, Models, Export & scenarios and RL lab: their state keys and cached wrappers.
+
+SEGMENTS = "segments"  # {"method", "k": "auto" | int, "min_share", "names": {"id": name}}
+SCENARIO_NAME = "scenario_name"  # the saved scenario the current settings were saved as/loaded from
+VERIFY_RUN = "verify_run"  # id of a run whose settings were loaded for a re-run check
+EXPORT = "export"  # the last prepared download (see prepare_export)
+CURVES = "churn_curves"  # True once the user asked for the out-of-fold ROC / PR curves
+SEGMENT_DEFAULTS: dict[str, Any] = {"method": "kmeans", "k": "auto", "min_share": 0.05, "names": {}}
+SCENARIO_EXTRAS = ("segments",)  # keys a saved scenario holds beyond core.pipeline.Settings
+RL_EPISODES = {"qlearning": 20_000, "bandit": 10_000, "fqi": 2_000}  # < 30 s on the demo
+
+
+def _secondary_init() -> None:
+    st.session_state.setdefault(SEGMENTS, dict(SEGMENT_DEFAULTS))
+    st.session_state.setdefault(SCENARIO_NAME, None)
+    st.session_state.setdefault(VERIFY_RUN, None)
+    st.session_state.setdefault(EXPORT, None)
+    st.session_state.setdefault(CURVES, False)
+
+
+@st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
+def _page_slot(kind: str, key: tuple) -> _Slot:
+    return _Slot()
+
+
+def _page_cached(kind: str, key: tuple, compute: Callable[[], Any]) -> Any:
+    """Like ``_cached`` but in the secondary pages' own bounded cache (no evictions of theirs)."""
+    slot = _page_slot(kind, key)
+    if slot.value is None:
+        with slot.lock:
+            if slot.value is None:
+                slot.value = compute()
+    return slot.value
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+# -- segments ---------------------------------------------------------------------------------
+
+
+def segment_options() -> dict[str, Any]:
+    """The segmentation of the scenario: method, k, minimum share and the user's names."""
+    _secondary_init()
+    return dict(st.session_state[SEGMENTS])
+
+
+def set_segment_options(method: str, k: int | str, min_share: float) -> None:
+    """Change the segmentation; the user's names are kept only while it stays the same."""
+    old = segment_options()
+    new = {"method": method, "k": k, "min_share": float(min_share)}
+    names = old["names"] if all(old[f] == v for f, v in new.items()) else {}
+    st.session_state[SEGMENTS] = {**new, "names": names}
+
+
+def set_segment_names(names: dict[Any, str]) -> None:
+    """Keep the user's segment names (``{segment id: name}``) with the scenario."""
+    st.session_state[SEGMENTS] = {
+        **segment_options(),
+        "names": {str(k): str(v) for k, v in names.items()},
+    }
+
+
+def _journey_inputs() -> tuple[np.ndarray, np.ndarray]:
+    """Journey value and first offer (label, None for no offer) per customer, in frame order."""
+    ctx, _, _ = context_and_components()
+    out = outcome()
+    first = journey_steps(out, ctx.catalog, 1)["step 1"].to_numpy(dtype=object)
+    return np.asarray(out.result.scores, dtype=float), np.where(first == NO_OFFER, None, first)
+
+
+def segments_page(horizon: int = 12) -> Any:
+    """:class:`core.segments.SegmentsPage` of the current data, scenario and segmentation.
+
+    The segmentation is cached per data, catalog, seed and options; renaming or a new scenario
+    only recomputes the insights (:func:`core.segments.rename_page`).
+    """
+    from core import segments as core_segments
+
+    data = require_data()
+    s = settings()
+    opts = segment_options()
+    proba = churn_proba()
+    base_key = (data.sha256, s.catalog, s.seed, opts["method"], str(opts["k"]), opts["min_share"])
+
+    def base() -> Any:
+        with st.spinner(f"Segmenting {data.n_rows:,} customers ({opts['method']})..."):
+            return core_segments.page_data(
+                data.frame,
+                method=opts["method"],
+                k=opts["k"],
+                min_share=opts["min_share"],
+                random_state=s.seed,
+                churn_proba=proba,
+            )
+
+    page = guarded(lambda: _page_cached("segments", base_key, base))
+    value, first = _journey_inputs()
+    key = (*base_key, _key(s), _json(opts["names"]), int(horizon))
+    return guarded(
+        lambda: _page_cached(
+            "segments-described",
+            key,
+            lambda: core_segments.rename_page(
+                page,
+                opts["names"],
+                data.frame,
+                churn_proba=proba,
+                journey_value=value,
+                first_offer=first,
+                horizon_months=int(horizon),
+            ),
+        )
+    )
+
+
+# -- models -----------------------------------------------------------------------------------
+
+
+def curves_requested() -> bool:
+    _secondary_init()
+    return bool(st.session_state[CURVES])
+
+
+def churn_curves() -> Any:
+    """Out-of-fold ROC / PR / reliability curves of the churn model (cached; progress shown).
+
+    None when the data has no churn outcome. Uses the folds and seed of the stored metrics.
+    """
+    from core import model_report
+
+    data = require_data()
+    s = settings()
+    if "Churn Value" not in data.frame.columns:
+        return None
+    cv = trained_models(data, s).metrics.get("cv") or {}
+    n_splits, seed = int(cv.get("n_splits", 5)), int(cv.get("random_state", 0))
+
+    def compute() -> Any:
+        bar, tick = _progress_bar(f"Out-of-fold churn predictions ({n_splits} models)...")
+        try:
+            return model_report.churn_curves(
+                data.frame, s.catalog, n_splits=n_splits, random_state=seed, progress=tick
+            )
+        finally:
+            bar.empty()
+
+    key = (data.sha256, s.catalog, n_splits, seed)
+    return guarded(lambda: _page_cached("curves", key, compute))
+
+
+# -- scenarios, runs and exports --------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner=False)
+def _store(url: str | None) -> Any:
+    from core.store import Store
+
+    return Store(url)
+
+
+def store() -> Any:
+    """The scenario / run / export store (``JOURNEY_DB_URL`` or SQLite under data/)."""
+    import os
+
+    from core.store import ENV_URL
+
+    return guarded(lambda: _store(os.environ.get(ENV_URL) or None))
+
+
+def scenario_params() -> dict[str, Any]:
+    """What a saved scenario holds: the settings plus the segmentation and its names."""
+    return {**settings().to_dict(), "segments": segment_options()}
+
+
+def split_params(params: dict[str, Any]) -> tuple[Settings, dict[str, Any] | None]:
+    """(Settings, segmentation or None) of saved parameters; a CJOError names bad keys."""
+    p = dict(params)
+    seg = p.pop("segments", None)
+    for extra in SCENARIO_EXTRAS:
+        p.pop(extra, None)
+    return Settings.from_dict(p), seg
+
+
+def save_scenario(name: str) -> Any:
+    """Save the current scenario under ``name`` (a new revision when it exists)."""
+    saved = guarded(lambda: store().save_scenario(name, scenario_params()))
+    st.session_state[SCENARIO_NAME] = saved.name
+    return saved
+
+
+def load_scenario(name: str) -> Settings:
+    """Make the saved scenario ``name`` current (settings, segmentation and names)."""
+    saved = guarded(lambda: store().get_scenario(name))
+    if saved is None:
+        show_error(CJOError(f"No saved scenario called {name!r}; it may have been deleted."))
+        st.stop()
+    s, seg = guarded(lambda: split_params(saved.params))
+    set_settings(s)
+    if seg:
+        names = {str(k): str(v) for k, v in (seg.get("names") or {}).items()}
+        st.session_state[SEGMENTS] = {**SEGMENT_DEFAULTS, **seg, "names": names}
+    st.session_state[SCENARIO_NAME] = saved.name
+    return s
+
+
+def current_scenario_name() -> str | None:
+    """The saved scenario the current view equals, or None (an unsaved, ad-hoc scenario)."""
+    from core.store import canonical_json
+
+    _secondary_init()
+    name = st.session_state[SCENARIO_NAME]
+    if not name:
+        return None
+    saved = guarded(lambda: store().get_scenario(name))
+    if saved is None or saved.params_json != canonical_json(scenario_params()):
+        return None
+    return saved.name
+
+
+def segment_journeys(segment: str | None, horizon: int = 12) -> pd.DataFrame:
+    """The current journeys table, or only the rows of one segment's customers."""
+    table = outcome().table
+    if segment is None:
+        return table
+    seg = segments_page(horizon).segmentation
+    ids = set(seg.customer_ids[seg.label_names() == segment].astype(str))
+    return table[table["customer_id"].astype(str).isin(ids)].reset_index(drop=True)
+
+
+def prepare_export(table: pd.DataFrame, fmt: str, bom: bool, what: str) -> dict[str, Any]:
+    """Encode ``table`` (core.export.render, as the CLI) and record the run and the export.
+
+    The run's fingerprint is the sha256 of the *full* journeys CSV (no BOM), so a re-run is
+    checked on the whole scenario whatever was downloaded. Returns and keeps in session state
+    ``{"result", "run_id", "file_name", "what", "scenario"}``.
+    """
+    from core.export import render
+
+    data = require_data()
+    s = settings()
+    out = outcome()
+    result = guarded(lambda: render(table, fmt, bom=bom))
+    fingerprint = guarded(lambda: render(out.table, "csv"))
+    name = current_scenario_name()
+    scores, lengths = np.asarray(out.result.scores), np.asarray(out.result.lengths)
+    summary = {
+        "n_customers": int(scores.size),
+        "total_opportunity": float(scores.sum()),
+        "share_with_offer": float(np.mean(lengths > 0)) if scores.size else 0.0,
+        "rows": int(len(out.table)),
+    }
+
+    def record() -> Any:
+        db = store()
+        run = db.record_run(
+            name,
+            seed=s.seed,
+            data_hash=data.sha256,
+            journeys_sha256=fingerprint.sha256,
+            params=s.to_dict(),
+            summary=summary,
+        )
+        db.record_export(run, result.format, result.row_count, result.sha256)
+        return run
+
+    run = guarded(record)
+    stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in (name or "journeys"))
+    prepared = {
+        "result": result,
+        "run_id": run.id,
+        "file_name": f"{stem}-run{run.id}.{result.format}",
+        "what": what,
+        "scenario": name,
+    }
+    st.session_state[EXPORT] = prepared
+    return prepared
+
+
+def runs_frame(runs: list[Any]) -> pd.DataFrame:
+    """The run history as a table (newest first)."""
+    rows = []
+    for r in runs:
+        summary = r.summary
+        rows.append(
+            {
+                "run": r.id,
+                "scenario": r.scenario_name or "(unsaved)",
+                "created (UTC)": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "seed": r.seed,
+                "customers": summary.get("n_customers"),
+                "total opportunity": summary.get("total_opportunity"),
+                "share with offer": summary.get("share_with_offer"),
+                "data sha256": r.data_hash[:12],
+                "journeys sha256": r.journeys_sha256[:12],
+                "code": r.code_version,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def load_run_settings(run: Any) -> None:
+    """Make a run's settings current and remember to compare its journeys after the rerun."""
+    s, _ = guarded(lambda: split_params(run.params))
+    set_settings(s)
+    st.session_state[VERIFY_RUN] = run.id
+
+
+def verify_run(run: Any) -> bool:
+    """True when the current scenario's journeys are byte-identical to the run's.
+
+    The current settings must be the run's (:func:`load_run_settings`). Compared in each form a
+    run may have recorded: CSV (the dashboard), CSV with BOM or Parquet (``optimize --out``).
+    """
+    from core.export import render
+    from core.store import verify_rerun
+
+    table = outcome().table
+    forms = (lambda: render(table, "csv"), lambda: render(table, "csv", bom=True))
+    forms += (lambda: render(table, "parquet"),)
+    return any(verify_rerun(run, f().data) for f in forms)
+
+
+# -- RL lab -----------------------------------------------------------------------------------
+
+
+def rl_env(horizon: int = 12) -> Any:
+    """The journey environment of the current scenario: the dashboard's own components,
+    acceptance propensities and segments (cached)."""
+    from core import rl
+
+    data = require_data()
+    s = settings()
+    ctx, comps, _ = context_and_components()
+    prop = guarded(lambda: _propensity(data.sha256, s.catalog, data.frame, ctx))
+    seg = segments_page(horizon).segmentation
+    key = (data.sha256, _key(s), _json(segment_options()))
+    return guarded(
+        lambda: _page_cached(
+            "rl-env",
+            key,
+            lambda: rl.build_env(
+                data.frame,
+                ctx.catalog,
+                weights=s.weights,
+                levers=s.levers or None,
+                aggregation=s.aggregation,
+                random_state=s.seed,
+                components=comps,
+                propensity=prop,
+                segmentation=seg,
+            ),
+        )
+    )
+
+
+def rl_lab(agents: list[str], episodes: dict[str, int], eval_episodes: int, *, train: bool) -> Any:
+    """The RL lab result for these options: cached; trained (progress bar) only when ``train``.
+
+    Returns None when it was not trained yet and ``train`` is False.
+    """
+    from core import rl
+
+    env = rl_env()
+    s = settings()
+    data = require_data()
+    key = (data.sha256, _key(s), _json(segment_options()), tuple(agents), _json(episodes))
+    key += (int(eval_episodes),)
+    slot = _page_slot("rl-lab", key)
+    if slot.value is not None or not train:
+        return slot.value
+
+    def compute() -> Any:
+        bar, tick = _progress_bar(f"Training {', '.join(agents)} and evaluating every policy...")
+        try:
+            return rl.lab_data(
+                env,
+                agents=agents,
+                episodes=episodes,
+                seed=s.seed,
+                eval_episodes=int(eval_episodes),
+                progress=tick,
+            )
+        finally:
+            bar.empty()
+
+    return guarded(lambda: _page_cached("rl-lab", key, compute))

@@ -4,48 +4,112 @@ import pandas as pd
 import streamlit as st
 
 import ui
+from core.errors import CJOError, MappingError
 
-st.title("Data")
-st.write(
+ui.init_state()
+ui.intro(
+    "Data",
     "Which customers the dashboard is working on, whether the file passed validation, and which "
-    "columns the leakage guard keeps away from the churn models. The default is our synthetic "
-    "demo population; upload your own CSV or Parquet export to work on it."
+    "columns the leakage guard keeps away from the models. The default is our synthetic demo "
+    "population; upload your own CSV or Parquet export, or read a file on the server. An "
+    "unknown export can be mapped onto the canonical (IBM Telco 11.1.3+) columns below.",
 )
-
-upload = st.file_uploader("Upload a customer file (CSV or Parquet)", type=["csv", "parquet"])
-if upload is not None:
-    st.session_state[ui.SOURCE] = {
-        "kind": "upload",
-        "name": upload.name,
-        "bytes": upload.getvalue(),
-    }
-elif st.session_state[ui.SOURCE]["kind"] == "upload" and st.button("Back to the demo data"):
-    st.session_state[ui.SOURCE] = {"kind": "demo", "name": "Synthetic demo population"}
+src = st.session_state[ui.SOURCE]
+tab_up, tab_path, tab_demo = st.tabs(["Upload a file", "File on the server", "Demo population"])
+with tab_up:
+    upload = st.file_uploader("Customer file (CSV or Parquet)", type=["csv", "parquet", "tsv"])
+    if (
+        upload is not None
+        and src.get("bytes") is None
+        or (upload is not None and src.get("name") != upload.name)
+    ):
+        st.session_state[ui.SOURCE] = {
+            "kind": "upload",
+            "name": upload.name,
+            "bytes": upload.getvalue(),
+        }
+        st.session_state[ui.MAPPING] = None
+with tab_path:
+    with st.form("server_path", border=False):
+        path = st.text_input("Path", placeholder="../shared/data/telco_ibm_11_1_3.csv")
+        allowed = ", ".join(str(d) for d in ui.data_dirs())
+        if st.form_submit_button("Read this file", help=f"Files under {allowed}."):
+            try:
+                ui.use_server_path(path)
+            except CJOError as exc:
+                ui.show_error(exc)
+with tab_demo:
+    if st.button("Use the synthetic demo population", disabled=src["kind"] == "demo"):
+        st.session_state[ui.SOURCE] = {"kind": "demo", "name": "Synthetic demo population"}
+        st.session_state[ui.MAPPING] = None
+        st.rerun()
 
 data = ui.current_data()
 if data is None:
-    ui.show_error(st.session_state[ui.DATA_ERROR])
+    exc = st.session_state[ui.DATA_ERROR]
+    ui.show_error(exc)
+    if isinstance(exc, MappingError) and "unknown layout" in str(exc):
+        st.subheader("Map your columns")
+        st.write(
+            "Pick, for each canonical column, the column of your file that holds it. "
+            "Required columns must be mapped; leave the others empty if you lack them."
+        )
+        edited = st.data_editor(
+            ui.guess_mapping(ui.raw_columns()),
+            hide_index=True,
+            width="stretch",
+            disabled=["canonical column", "required"],
+            column_config={
+                "your column": st.column_config.SelectboxColumn(
+                    options=ui.raw_columns(), help="Column of your export"
+                )
+            },
+            key="mapping_editor",
+        )
+        if st.button("Apply the mapping", type="primary"):
+            try:
+                ui.apply_mapping(edited)
+                st.rerun()
+            except CJOError as err:
+                ui.show_error(err)
     st.stop()
 
 s = data.summary()
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Customers", f"{s['rows']:,}")
-c2.metric("Churn rate", "n/a" if s["churn_rate"] is None else f"{s['churn_rate']:.1%}")
-c3.metric("Layout", s["layout"], help="ibm = IBM 11.1.3+; classic = the 21-column Kaggle export")
-c4.metric("Columns", s["columns"])
+c1.metric("Customers", f"{s['rows']:,}", border=True, help="Rows that passed validation.")
+c2.metric(
+    "Churn rate",
+    "n/a" if s["churn_rate"] is None else f"{s['churn_rate']:.1%}",
+    border=True,
+    help="Observed share of customers who left (Churn Value).",
+)
+c3.metric(
+    "Layout",
+    s["layout"],
+    border=True,
+    help="ibm = IBM 11.1.3+; classic = the 21-column Kaggle export; mapped = your mapping",
+)
+c4.metric("Columns", s["columns"], border=True, help="Canonical columns present.")
+st.caption(f"Source: {s['source']} · {s['format']} · sha256 {s['sha256'][:12]}…")
 if s["unavailable_factors"]:
     st.warning(
-        f"Key factors not in this data (reported, never invented): "
+        "Key factors not in this data (reported, never invented): "
         f"{', '.join(s['unavailable_factors'])}."
     )
 for note in s["notes"]:
     st.info(note)
 st.subheader("Leakage guard")
 st.write(
-    "Outcome-derived columns never used as churn-model features:",
-    ", ".join(s["leakage_excluded"]) or "none present",
+    "Outcome-derived columns are never used as model features, so the models cannot "
+    "learn churn from its own consequences."
+)
+st.dataframe(
+    pd.DataFrame({"excluded column": s["leakage_excluded"] or ["none present"]}), hide_index=True
 )
 st.subheader("Preview")
 st.dataframe(data.frame.head(200), hide_index=True, width="stretch")
 with st.expander("Columns not in this data"):
-    st.write(pd.DataFrame({"column": s["unavailable_columns"]}))
+    st.dataframe(pd.DataFrame({"column": s["unavailable_columns"]}), hide_index=True)
+if s["ignored_columns"]:
+    with st.expander("Columns of your file that were ignored"):
+        st.dataframe(pd.DataFrame({"column": s["ignored_columns"]}), hide_index=True)
