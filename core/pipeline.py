@@ -456,6 +456,34 @@ def journeys_table(
     return table
 
 
+def per_customer(table: pd.DataFrame, ids: Sequence[Any]) -> pd.DataFrame:
+    """One row per customer of ``ids`` from a journeys table (:func:`journeys_table`).
+
+    Columns ``customer_id``, ``journey_value`` (sum of the steps' opportunity; 0 without an
+    offer), ``first_offer`` (product key of step 1, or None) and ``length`` (number of steps).
+    """
+    missing = [c for c in ("customer_id", "step", "product", "opportunity") if c not in table]
+    if missing:
+        raise CJOError(f"journeys table lacks column(s) {missing}; expected {TABLE_COLUMNS}.")
+    key = table["customer_id"].astype(str)
+    grouped = table.groupby(key, sort=False)
+    value = grouped["opportunity"].sum()
+    length = grouped["step"].count()
+    first = table[table["step"] == 1].set_index(key[table["step"] == 1])["product"]
+    idx = pd.Index([str(i) for i in ids])
+    return pd.DataFrame(
+        {
+            "customer_id": list(ids),
+            "journey_value": value.reindex(idx, fill_value=0.0).to_numpy(dtype=np.float64),
+            "first_offer": first.reindex(idx)
+            .astype(object)
+            .where(lambda s: s.notna(), None)
+            .to_numpy(dtype=object),
+            "length": length.reindex(idx, fill_value=0).to_numpy(dtype=np.int64),
+        }
+    )
+
+
 def report(
     result: JourneyResult,
     problem: JourneyProblem,

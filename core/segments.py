@@ -1452,10 +1452,15 @@ def _read_journeys(path: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray |
     if not p.is_file():
         raise CJOError(f"--journeys {path}: no such file.")
     table = pd.read_parquet(p) if p.suffix.lower() == ".parquet" else pd.read_csv(p)
+    if {"customer_id", "step", "product", "opportunity"} <= set(table.columns):
+        from core.pipeline import per_customer  # the output of `python -m core optimize`
+
+        summary = per_customer(table, list(ids))
+        return summary["journey_value"].to_numpy(), summary["first_offer"].to_numpy()
     if "Customer ID" not in table.columns or "journey_value" not in table.columns:
         raise CJOError(
-            f"--journeys {path}: needs columns 'Customer ID' and 'journey_value' "
-            "(and optionally 'first_offer')."
+            f"--journeys {path}: needs the output of `python -m core optimize` or columns "
+            "'Customer ID' and 'journey_value' (and optionally 'first_offer')."
         )
     table = table.set_index(table["Customer ID"].astype(str))
     missing = [i for i in ids if i not in table.index]

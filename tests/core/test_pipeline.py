@@ -225,3 +225,33 @@ def test_cli_optimize_on_the_ibm_file(ibm_path, tmp_path) -> None:
     assert report["baselines"]["greedy"]["share_better_or_equal"] >= 0.9
     table = pd.read_parquet(out)
     assert table["customer_id"].nunique() <= 7043 and len(table) == report["rows"]
+
+
+def test_per_customer_summary_covers_every_customer(outcome) -> None:
+    ids = list(outcome.problem.ids)
+    summary = pipeline.per_customer(outcome.table, ids)
+    assert list(summary["customer_id"]) == ids
+    np.testing.assert_allclose(summary["journey_value"], outcome.result.scores, atol=1e-3)
+    assert (summary["length"].to_numpy() == outcome.result.lengths).all()
+    none = summary["length"] == 0
+    assert summary.loc[none, "first_offer"].isna().all()
+    keys = np.array(outcome.problem.product_keys, dtype=object)
+    has = ~none.to_numpy()
+    first = outcome.result.journeys[has, 0].astype(int)
+    assert (summary.loc[has, "first_offer"].to_numpy() == keys[first]).all()
+
+
+def test_segment_command_reads_the_optimize_output(data_file, tmp_path) -> None:
+    out = tmp_path / "journeys.csv"
+    assert _optimize(data_file, out, "--estimator", "peer-bayes", "--baselines", "").returncode == 0
+    rep = tmp_path / "seg.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "core", "segment", str(data_file), "--journeys", str(out)]
+        + ["--report", str(rep), "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Contact first:" in proc.stdout and "offer " in proc.stdout
