@@ -27,11 +27,12 @@ if idx is None:
 st.query_params["customer"] = str(cid)
 v = ui.customer_view(idx)
 profile = v["profile"]
-cols = st.columns(4)
-for i, col in enumerate(c for c in ui.PROFILE_COLUMNS if c in profile.index):
-    value = profile[col]
-    text = f"{value:,.0f}" if isinstance(value, int | float) else str(value)
-    cols[i % 4].metric(col, text, border=True)
+cols = st.columns(len(ui.PROFILE_NUMBERS))
+for col, name in zip(cols, ui.PROFILE_NUMBERS, strict=True):
+    value = profile.get(name)
+    col.metric(name, "n/a" if value is None else f"{value:,.0f}", border=True)
+words = [f"**{c}:** {profile[c]}" for c in ui.PROFILE_WORDS if c in profile.index]
+st.markdown(" · ".join(words))
 st.caption("Holds: " + (", ".join(v["held"]) or "none of the catalog's products"))
 with st.expander("Full profile"):
     st.dataframe(profile.astype(str).rename("value"), width="stretch")
@@ -95,7 +96,20 @@ if not v["first_parts"].empty:
     )
     fig.update_layout(xaxis_title=None, yaxis_title="Opportunity part")
     st.plotly_chart(ui.style(fig, 320), width="stretch")
-drivers = ui.churn_drivers()
+drivers = ui.drivers()
 if drivers is not None:
-    st.caption("Features the churn model relies on most (permutation importance, all customers):")
-    st.dataframe(drivers.head(10), hide_index=True, width="stretch")
+    fig = px.bar(
+        drivers,
+        x="importance",
+        y="feature",
+        color="factor",
+        facet_col="factor",
+        orientation="h",
+        color_discrete_map={ui.FACTOR_LABELS[k]: c for k, c in ui.FACTOR_COLOURS.items()},
+        title="What the models rely on (held-out permutation importance)",
+    )
+    fig.update_yaxes(matches=None, showticklabels=True, title=None)
+    fig.update_xaxes(matches=None, title=None)
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    fig.update_layout(showlegend=False)
+    st.plotly_chart(ui.style(fig, 340), width="stretch")

@@ -18,15 +18,12 @@ src = st.session_state[ui.SOURCE]
 tab_up, tab_path, tab_demo = st.tabs(["Upload a file", "File on the server", "Demo population"])
 with tab_up:
     upload = st.file_uploader("Customer file (CSV or Parquet)", type=["csv", "parquet", "tsv"])
-    if (
-        upload is not None
-        and src.get("bytes") is None
-        or (upload is not None and src.get("name") != upload.name)
-    ):
+    if upload is not None and src.get("file_id") != upload.file_id:
         st.session_state[ui.SOURCE] = {
             "kind": "upload",
             "name": upload.name,
             "bytes": upload.getvalue(),
+            "file_id": upload.file_id,
         }
         st.session_state[ui.MAPPING] = None
 with tab_path:

@@ -23,9 +23,13 @@ ui.require_data()
 @st.fragment
 def body() -> None:
     s = ui.settings()
-    c = st.columns([2, 1.2, 1, 1, 0.8, 0.8])
-    solver = c[0].segmented_control(
-        "Solver", SOLVERS, key=ui.bind("j_solver", s.solver), help="Which journeys are used."
+    c = st.columns([1.4, 1.2, 0.8, 1, 1, 1])
+    solver = c[0].selectbox(
+        "Solver",
+        SOLVERS,
+        key=ui.bind("j_solver", s.solver),
+        help="Which journeys every page uses: exact (optimal), anneal, greedy, greedy with "
+        "local search, or the study's original annealer (seed-style).",
     )
     schedule = c[1].selectbox(
         "Schedule", SCHEDULES, key=ui.bind("j_schedule", s.schedule), help="Annealing schedule."
@@ -77,15 +81,13 @@ def body() -> None:
     )
     m[1].metric(
         "Annealing optimal",
-        f"{rep['share_optimal']:.1%}",
+        f"{rep['share_optimal']:.2%}",
         border=True,
         help="Share of customers whose annealed journey scores as the exact optimum.",
     )
     m[2].metric(
-        "Mean gap",
-        f"{rep['mean_gap']:.4f}",
-        f"max {rep['max_gap']:.3f}",
-        delta_color="off",
+        "Gap to optimum (mean / max)",
+        f"{rep['mean_gap']:.4f} / {rep['max_gap']:.3f}",
         border=True,
         help="Exact minus annealed score per customer.",
     )

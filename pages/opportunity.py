@@ -18,7 +18,7 @@ ui.intro(
 )
 ui.require_data()
 s = ui.settings()
-c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
+c1, c2, c3, c4 = st.columns([1.6, 1, 1, 1])
 estimator = c1.segmented_control(
     "Estimator",
     ESTIMATORS,
@@ -31,7 +31,7 @@ catalog = c2.selectbox(
     "Catalog", available_catalogs(), key=ui.bind("opp_catalog", s.catalog), help="Products."
 )
 propensity = c3.toggle(
-    "Weight by acceptance",
+    "× acceptance",
     key=ui.bind("opp_prop", s.propensity),
     help="Multiply each offer by the predicted probability that the customer accepts it.",
 )

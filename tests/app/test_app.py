@@ -1,4 +1,10 @@
-"""The dashboard renders in AppTest on the demo population and reports bad uploads clearly."""
+"""The dashboard in AppTest: every page renders on the demo population and on the IBM file, a
+weight change re-optimizes the journeys, the URL reproduces the scenario, bad input is reported
+clearly and never as an exception.
+
+Most tests use the fast peer-bayes estimator; one uses the default counterfactual estimator
+(its models are trained once per session by the ``demo_models`` fixture, as the app would).
+"""
 
 from __future__ import annotations
 
@@ -7,34 +13,143 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.pipeline import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
+FAST = Settings(estimator="peer-bayes", solver="exact")
+PAGES = [
+    "pages/overview.py",
+    "pages/opportunity.py",
+    "pages/journeys.py",
+    "pages/customer.py",
+    "pages/segments.py",
+    "pages/models.py",
+    "pages/export.py",
+    "pages/rl_lab.py",
+    "pages/data.py",
+]
 
 
-def _app() -> AppTest:
-    return AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+def _app(settings: Settings | None = FAST, source: dict | None = None) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    if settings is not None:
+        at.session_state["settings"] = settings
+    if source is not None:
+        at.session_state["source"] = source
+    return at
 
 
-def test_app_renders_demo_population():
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.message for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_demo_population(page):
     at = _app().run()
+    at.switch_page(page).run()
+    _ok(at)
+    assert at.title, f"{page} has a title"
+
+
+def test_overview_default_counterfactual_kpis(demo_models):
+    at = _app(settings=None).run()  # the default scenario: counterfactual estimator
+    _ok(at)
+    assert at.session_state["settings"].estimator == "counterfactual"
+    labels = [m.label for m in at.metric]
+    for label in ("Customers", "Churn rate", "Monthly recurring revenue", "Average CLTV"):
+        assert label in labels
+    assert _metric(at, "Customers") == "7,043"
+    total = next(m for m in at.metric if m.label == "Total opportunity (optimized)")
+    assert total.delta is not None and not total.delta.startswith("-")  # >= the best baseline
+
+
+def test_weight_change_changes_journeys():
+    at = _app().run()
+    at.switch_page("pages/journeys.py").run()
+    before = _metric(at, "Total opportunity")
+    rows_before = next(c.value for c in at.caption if "rows (one per customer" in c.value)
+    at.slider(key="j_w_churn").set_value(3.0).run()
+    _ok(at)
+    assert at.session_state["settings"].weights["churn"] == 3.0
+    assert at.query_params["w"] == ["1,3,1"]
+    assert _metric(at, "Total opportunity") != before
+    at.slider(key="j_w_cltv").set_value(0.0).run()
+    at.slider(key="j_w_satisfaction").set_value(0.0).run()
+    rows_after = next(c.value for c in at.caption if "rows (one per customer" in c.value)
+    assert rows_after != rows_before, "churn-only weights recommend different journeys"
+
+
+def test_opportunity_weight_slider_updates_live_part():
+    at = _app().run()
+    at.switch_page("pages/opportunity.py").run()
+    before = _metric(at, "Total journey opportunity")
+    at.slider(key="opp_w_cltv").set_value(0.0).run()
+    _ok(at)
+    assert _metric(at, "Total journey opportunity") != before
+
+
+def test_query_params_reproduce_the_scenario():
+    at = _app(settings=None)
+    at.query_params["w"] = "2,0.5,1"
+    at.query_params["estimator"] = "peer-bayes"
+    at.query_params["levers"] = "tech_support:1.5"
+    at.run()
+    _ok(at)
+    s = at.session_state["settings"]
+    assert s.weights == {"cltv": 2.0, "churn": 0.5, "satisfaction": 1.0}
+    assert s.estimator == "peer-bayes" and s.levers == {"tech_support": 1.5}
+
+
+def test_bad_query_params_fall_back_to_defaults():
+    at = _app(settings=None)
+    at.query_params["w"] = "lots"
+    at.query_params["solver"] = "magic"
+    at.query_params["estimator"] = "peer-bayes"
+    at.run()
     assert not at.exception
-    assert any("Customers" in m.label for m in at.metric)
+    assert at.session_state["settings"].solver == "exact"
 
 
 @pytest.mark.parametrize("payload", [b"", b"Customer ID,Contract\nA,Weekly\n", b"\x00\x01" * 50])
-def test_malformed_upload_shows_clear_error_not_exception(payload):
-    at = _app()
-    at.session_state["source"] = {"kind": "upload", "name": "bad.csv", "bytes": payload}
-    at.run()
+@pytest.mark.parametrize("page", ["pages/data.py", "pages/overview.py"])
+def test_malformed_upload_shows_clear_error_not_exception(payload, page):
+    at = _app(source={"kind": "upload", "name": "bad.csv", "bytes": payload}).run()
+    at.switch_page(page).run()
     assert not at.exception
     assert at.error, "the error box is shown"
     assert "bad.csv" in at.error[0].value
 
 
-@pytest.mark.real_data
-def test_app_renders_ibm_file(ibm_path):
-    at = _app()
-    at.session_state["source"] = {"kind": "path", "name": str(ibm_path)}
-    at.run()
+def test_unknown_export_offers_the_mapping_editor():
+    payload = b"cust,months\nA,3\nB,5\n"
+    at = _app(source={"kind": "upload", "name": "crm.csv", "bytes": payload}).run()
+    at.switch_page("pages/data.py").run()
     assert not at.exception
-    assert not at.error
-    assert any(m.value == "7,043" for m in at.metric)
+    assert "unknown layout" in at.error[0].value
+    assert any(s.value == "Map your columns" for s in at.subheader)
+    assert any(b.label == "Apply the mapping" for b in at.button)
+
+
+def test_server_path_outside_data_folders_is_refused():
+    at = _app().run()
+    at.switch_page("pages/data.py").run()
+    at.text_input[0].input("/etc/passwd")
+    next(b for b in at.button if b.label == "Read this file").click().run()
+    assert not at.exception
+    assert any("can be read from the server" in e.value for e in at.error)
+    assert at.session_state["source"]["kind"] == "demo"
+
+
+@pytest.mark.real_data
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_on_ibm_file(ibm_path, page):
+    at = _app(source={"kind": "path", "name": str(ibm_path)}).run()
+    at.switch_page(page).run()
+    _ok(at)
+    if page == "pages/data.py":
+        assert any(m.value == "7,043" for m in at.metric)

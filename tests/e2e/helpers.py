@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "e2e"
+
+# Records every change of the app's script-state attribute with its time (installed once per page).
+_OBSERVE = """() => {
+  const el = document.querySelector("[data-testid='stApp']");
+  if (el && !window.__cjoStates) {
+    window.__cjoStates = [];
+    new MutationObserver(() => window.__cjoStates.push(
+      [performance.now(), el.getAttribute('data-test-script-state')]
+    )).observe(el, {attributes: true, attributeFilter: ['data-test-script-state']});
+  }
+  return performance.now();
+}"""
+_FINISHED_AFTER = (
+    """t0 => (window.__cjoStates || []).some(e => e[0] >= t0 && e[1] === 'notRunning')"""
+)
+_FINISHED_AT = (
+    """t0 => (window.__cjoStates || []).find(e => e[0] >= t0 && e[1] === 'notRunning')[0]"""
+)
 
 
 def wait_for_run(page, timeout: float = 90_000) -> None:
@@ -24,8 +43,42 @@ def wait_for_run(page, timeout: float = 90_000) -> None:
     assert app.count() == 1
 
 
-def screenshot(page, name: str) -> Path:
+def rerun_after(page, action: Callable[[], object], timeout: float = 90_000) -> float:
+    """Run ``action`` (an interaction that reruns the script) and wait until that rerun finished.
+
+    Uses a MutationObserver on the script-state attribute, so it neither misses a fast rerun
+    nor waits a fixed time. Returns milliseconds from the action to the end of the rerun.
+    """
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+        state="attached", timeout=timeout
+    )
+    t0 = page.evaluate(_OBSERVE)
+    action()
+    page.wait_for_function(_FINISHED_AFTER, arg=t0, timeout=timeout)
+    return float(page.evaluate(_FINISHED_AT, t0)) - t0
+
+
+def open_page(page, app_url: str, path: str = "", timeout: float = 300_000) -> None:
+    """Go to a page of the app (``""`` is the default page) and wait for it to render."""
+    page.goto(f"{app_url}/{path}")
+    page.locator("[data-testid='stApp']").wait_for(state="attached", timeout=timeout)
+    wait_for_run(page, timeout)
+
+
+def screenshot(page, name: str, max_height: int = 4000) -> Path:
+    """Save the whole page: Streamlit scrolls inside its main container, so the viewport is
+    stretched to the content's height for the shot and restored afterwards."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    size = page.viewport_size
+    height = page.evaluate(
+        "() => { const m = document.querySelector(\"[data-testid='stMain']\");"
+        " return m ? m.scrollHeight : document.body.scrollHeight; }"
+    )
+    page.set_viewport_size({"width": size["width"], "height": min(max(height, 600), max_height)})
+    try:
+        page.wait_for_load_state("networkidle")
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        page.set_viewport_size(size)
     return path

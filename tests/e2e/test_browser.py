@@ -1,17 +1,81 @@
-"""The dashboard in real headless Chromium: pages open and render without an exception."""
+"""The dashboard in real headless Chromium: every page renders, a weight slider re-optimizes the
+journeys, and the journey CSV downloads with one row per customer and step."""
 
 from __future__ import annotations
 
+import io
+import re
+from pathlib import Path
+from urllib.parse import unquote
+
+import pandas as pd
 import pytest
 
-from tests.e2e.helpers import screenshot, wait_for_run
+from core.pipeline import TABLE_COLUMNS
+from tests.e2e.helpers import open_page, rerun_after, screenshot, wait_for_run
 
 pytestmark = pytest.mark.e2e
 
+#: (sidebar title, url path, screenshot name or None)
+PAGES = [
+    ("Overview", "", "overview"),
+    ("Opportunity", "opportunity", "opportunity"),
+    ("Journeys", "journeys", "journeys"),
+    ("Customer", "customer", "customer"),
+    ("Segments", "segments", None),
+    ("Models", "models", None),
+    ("Export & scenarios", "export", None),
+    ("RL lab", "rl_lab", None),
+    ("Data", "data", "data"),
+]
 
-def test_data_page_renders(page, app_url):
-    page.goto(app_url)
-    wait_for_run(page)
+
+def _no_exception(page) -> None:
     assert page.get_by_test_id("stException").count() == 0
-    assert page.get_by_text("Customers").first.is_visible()
-    screenshot(page, "data")
+    assert not page.get_by_text("Traceback (most recent call last)").count()
+
+
+def test_every_page_renders(page, app_url):
+    open_page(page, app_url)
+    _no_exception(page)
+    nav = page.get_by_test_id("stSidebarNav")
+    for title, _, shot in PAGES:
+        rerun_after(page, lambda t=title: nav.get_by_role("link", name=t, exact=True).click())
+        wait_for_run(page, 300_000)
+        _no_exception(page)
+        assert page.locator("h1").first.is_visible()
+        if shot:
+            page.wait_for_load_state("networkidle")
+            screenshot(page, shot)
+    assert page.get_by_text("Customers").first.is_visible()  # the Data page's metrics
+
+
+def _download_csv(page) -> pd.DataFrame:
+    with page.expect_download() as info:
+        page.get_by_test_id("stDownloadButton").get_by_role("button").click()
+    return pd.read_csv(io.BytesIO(Path(info.value.path()).read_bytes()))
+
+
+def test_weight_slider_changes_journeys_and_csv(page, app_url):
+    open_page(page, app_url, "journeys")
+    _no_exception(page)
+    before = _download_csv(page)
+    caption = page.get_by_text(re.compile(r"rows \(one per customer and step\)")).inner_text()
+    assert list(before.columns) == list(TABLE_COLUMNS)
+    assert len(before) == int(caption.split()[0].replace(",", ""))
+    assert (before.groupby("customer_id")["step"].min() == 1).all()
+
+    page.get_by_text("Weights", exact=True).click()
+    slider = page.get_by_test_id("stSlider").filter(has_text="Weight: Churn risk")
+    thumb = slider.get_by_role("slider")
+    rerun_after(page, lambda: thumb.press("End"))  # 1.0 -> 3.0: one change, one rerun
+    assert slider.get_by_test_id("stSliderThumbValue").inner_text() == "3.00"
+    _no_exception(page)
+    assert "w=1,3,1" in unquote(page.url)  # the scenario is in the URL
+    after = _download_csv(page)
+    assert list(after.columns) == list(TABLE_COLUMNS)
+    merged = before.merge(after, on=["customer_id", "step"], how="outer", indicator=True)
+    changed = (merged["_merge"] != "both") | (merged["product_x"] != merged["product_y"])
+    changed |= (merged["churn_x"] - merged["churn_y"]).abs() > 1e-9
+    assert changed.any(), "a heavier churn weight changes the journeys"
+    assert (after["churn"].sum()) > before["churn"].sum()
