@@ -885,3 +885,459 @@ def drivers(top: int = 8) -> pd.DataFrame | None:
 
 
 # ---- secondary pages ----
+# Segments, Models, Export & scenarios and RL lab: their state keys and cached wrappers.
+
+SEGMENTS = "segments"  # {"method", "k": "auto" | int, "min_share", "names": {"id": name}}
+SCENARIO_NAME = "scenario_name"  # the saved scenario the current settings were saved as/loaded from
+VERIFY_RUN = "verify_run"  # id of a run whose settings were loaded for a re-run check
+EXPORT = "export"  # the last prepared download (see prepare_export)
+CURVES = "churn_curves"  # True once the user asked for the out-of-fold ROC / PR curves
+SEGMENT_DEFAULTS: dict[str, Any] = {"method": "kmeans", "k": "auto", "min_share": 0.05, "names": {}}
+SCENARIO_EXTRAS = ("segments",)  # keys a saved scenario holds beyond core.pipeline.Settings
+RL_EPISODES = {"qlearning": 20_000, "bandit": 10_000, "fqi": 2_000}  # < 30 s on the demo
+
+
+def _secondary_init() -> None:
+    st.session_state.setdefault(SEGMENTS, dict(SEGMENT_DEFAULTS))
+    st.session_state.setdefault(SCENARIO_NAME, None)
+    st.session_state.setdefault(VERIFY_RUN, None)
+    st.session_state.setdefault(EXPORT, None)
+    st.session_state.setdefault(CURVES, False)
+
+
+@st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
+def _page_slot(kind: str, key: tuple) -> _Slot:
+    return _Slot()
+
+
+def _page_cached(kind: str, key: tuple, compute: Callable[[], Any]) -> Any:
+    """Like ``_cached`` but in the secondary pages' own bounded cache (no evictions of theirs)."""
+    slot = _page_slot(kind, key)
+    if slot.value is None:
+        with slot.lock:
+            if slot.value is None:
+                slot.value = compute()
+    return slot.value
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+# -- segments ---------------------------------------------------------------------------------
+
+
+def segment_options() -> dict[str, Any]:
+    """The segmentation of the scenario: method, k, minimum share and the user's names."""
+    _secondary_init()
+    return dict(st.session_state[SEGMENTS])
+
+
+def set_segment_options(method: str, k: int | str, min_share: float) -> None:
+    """Change the segmentation; the user's names are kept only while it stays the same."""
+    old = segment_options()
+    new = {"method": method, "k": k, "min_share": float(min_share)}
+    names = old["names"] if all(old[f] == v for f, v in new.items()) else {}
+    st.session_state[SEGMENTS] = {**new, "names": names}
+
+
+def set_segment_names(segmentation: Any, names: dict[Any, str]) -> bool:
+    """Keep the user's segment names (``{segment id: name}``) with the scenario.
+
+    Checked first (:func:`core.segments.rename`): empty or duplicate names are shown as an
+    error and not kept. Returns True when kept.
+    """
+    from core.segments import rename
+
+    try:
+        rename(segmentation, {int(k): v for k, v in names.items()})
+    except CJOError as exc:
+        show_error(exc)
+        return False
+    st.session_state[SEGMENTS] = {
+        **segment_options(),
+        "names": {str(k): str(v).strip() for k, v in names.items()},
+    }
+    return True
+
+
+def _journey_inputs() -> tuple[np.ndarray, np.ndarray]:
+    """Journey value and first offer (label, None for no offer) per customer, in frame order."""
+    ctx, _, _ = context_and_components()
+    out = outcome()
+    first = journey_steps(out, ctx.catalog, 1)["step 1"].to_numpy(dtype=object)
+    return np.asarray(out.result.scores, dtype=float), np.where(first == NO_OFFER, None, first)
+
+
+def segments_page(horizon: int = 12) -> Any:
+    """:class:`core.segments.SegmentsPage` of the current data, scenario and segmentation.
+
+    The segmentation is cached per data, catalog, seed and options; renaming or a new scenario
+    only recomputes the insights (:func:`core.segments.rename_page`).
+    """
+    from core import segments as core_segments
+
+    data = require_data()
+    s = settings()
+    opts = segment_options()
+    proba = churn_proba()
+    base_key = (data.sha256, s.catalog, s.seed, opts["method"], str(opts["k"]), opts["min_share"])
+
+    def base() -> Any:
+        with st.spinner(f"Segmenting {data.n_rows:,} customers ({opts['method']})..."):
+            return core_segments.page_data(
+                data.frame,
+                method=opts["method"],
+                k=opts["k"],
+                min_share=opts["min_share"],
+                random_state=s.seed,
+                churn_proba=proba,
+            )
+
+    page = guarded(lambda: _page_cached("segments", base_key, base))
+    value, first = _journey_inputs()
+    key = (*base_key, _key(s), _json(opts["names"]), int(horizon))
+    return guarded(
+        lambda: _page_cached(
+            "segments-described",
+            key,
+            lambda: core_segments.rename_page(
+                page,
+                opts["names"],
+                data.frame,
+                churn_proba=proba,
+                journey_value=value,
+                first_offer=first,
+                horizon_months=int(horizon),
+            ),
+        )
+    )
+
+
+# -- models -----------------------------------------------------------------------------------
+
+
+def model_summary() -> dict[str, Any]:
+    """What the Models page shows from the trained models (see :mod:`core.model_report`).
+
+    ``trained``, ``metrics`` (metric vs baseline table), ``importance``, ``reliability``
+    (None when absent), ``warning`` (Satisfaction Score is nearly a label, or None), ``cards``.
+    """
+    from core import model_report as mr
+
+    trained = trained_models()
+    m = trained.metrics
+    return {
+        "trained": trained,
+        "metrics": mr.metric_table(m),
+        "importance": mr.importance_table(m),
+        "reliability": mr.reliability_table(m),
+        "warning": mr.satisfaction_warning(m),
+        "cards": mr.model_cards(trained.models_dir),
+        "cv": m.get("cv") or {},
+    }
+
+
+def curves_requested() -> bool:
+    _secondary_init()
+    return bool(st.session_state[CURVES])
+
+
+def churn_curves() -> Any:
+    """Out-of-fold ROC / PR / reliability curves of the churn model (cached; progress shown).
+
+    None when the data has no churn outcome. Uses the folds and seed of the stored metrics.
+    """
+    from core import model_report
+
+    data = require_data()
+    s = settings()
+    if "Churn Value" not in data.frame.columns:
+        return None
+    cv = trained_models(data, s).metrics.get("cv") or {}
+    n_splits, seed = int(cv.get("n_splits", 5)), int(cv.get("random_state", 0))
+
+    def compute() -> Any:
+        bar, tick = _progress_bar(f"Out-of-fold churn predictions ({n_splits} models)...")
+        try:
+            return model_report.churn_curves(
+                data.frame, s.catalog, n_splits=n_splits, random_state=seed, progress=tick
+            )
+        finally:
+            bar.empty()
+
+    key = (data.sha256, s.catalog, n_splits, seed)
+    return guarded(lambda: _page_cached("curves", key, compute))
+
+
+# -- scenarios, runs and exports --------------------------------------------------------------
+
+
+@st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner=False)
+def _store(url: str | None) -> Any:
+    from core.store import Store
+
+    return Store(url)
+
+
+def store() -> Any:
+    """The scenario / run / export store (``JOURNEY_DB_URL`` or SQLite under data/)."""
+    import os
+
+    from core.store import ENV_URL
+
+    return guarded(lambda: _store(os.environ.get(ENV_URL) or None))
+
+
+def scenario_params() -> dict[str, Any]:
+    """What a saved scenario holds: the settings plus the segmentation and its names."""
+    return {**settings().to_dict(), "segments": segment_options()}
+
+
+def split_params(params: dict[str, Any]) -> tuple[Settings, dict[str, Any] | None]:
+    """(Settings, segmentation or None) of saved parameters; a CJOError names bad keys."""
+    p = dict(params)
+    seg = p.pop("segments", None)
+    for extra in SCENARIO_EXTRAS:
+        p.pop(extra, None)
+    return Settings.from_dict(p), seg
+
+
+def save_scenario(name: str) -> Any:
+    """Save the current scenario under ``name`` (a new revision when it exists)."""
+    saved = guarded(lambda: store().save_scenario(name, scenario_params()))
+    st.session_state[SCENARIO_NAME] = saved.name
+    return saved
+
+
+def load_scenario(name: str) -> Settings:
+    """Make the saved scenario ``name`` current (settings, segmentation and names)."""
+    saved = guarded(lambda: store().get_scenario(name))
+    if saved is None:
+        show_error(CJOError(f"No saved scenario called {name!r}; it may have been deleted."))
+        st.stop()
+    s, seg = guarded(lambda: split_params(saved.params))
+    set_settings(s)
+    if seg:
+        names = {str(k): str(v) for k, v in (seg.get("names") or {}).items()}
+        st.session_state[SEGMENTS] = {**SEGMENT_DEFAULTS, **seg, "names": names}
+    st.session_state[SCENARIO_NAME] = saved.name
+    return s
+
+
+def current_scenario_name() -> str | None:
+    """The saved scenario the current view equals, or None (an unsaved, ad-hoc scenario)."""
+    from core.store import canonical_json
+
+    _secondary_init()
+    name = st.session_state[SCENARIO_NAME]
+    if not name:
+        return None
+    saved = guarded(lambda: store().get_scenario(name))
+    if saved is None or saved.params_json != canonical_json(scenario_params()):
+        return None
+    return saved.name
+
+
+def segment_journeys(segment: str | None, horizon: int = 12) -> pd.DataFrame:
+    """The current journeys table, or only the rows of one segment's customers."""
+    table = outcome().table
+    if segment is None:
+        return table
+    seg = segments_page(horizon).segmentation
+    ids = set(seg.customer_ids[seg.label_names() == segment].astype(str))
+    return table[table["customer_id"].astype(str).isin(ids)].reset_index(drop=True)
+
+
+def prepare_export(table: pd.DataFrame, fmt: str, bom: bool, what: str) -> dict[str, Any]:
+    """Encode ``table`` (core.export.render, as the CLI) and record the run and the export.
+
+    The run's fingerprint is the sha256 of the *full* journeys CSV (no BOM), so a re-run is
+    checked on the whole scenario whatever was downloaded. Returns and keeps in session state
+    ``{"result", "run_id", "file_name", "what", "scenario"}``.
+    """
+    from core.export import render
+
+    data = require_data()
+    s = settings()
+    out = outcome()
+    result = guarded(lambda: render(table, fmt, bom=bom))
+    fingerprint = guarded(lambda: render(out.table, "csv"))
+    name = current_scenario_name()
+    scores, lengths = np.asarray(out.result.scores), np.asarray(out.result.lengths)
+    summary = {
+        "n_customers": int(scores.size),
+        "total_opportunity": float(scores.sum()),
+        "share_with_offer": float(np.mean(lengths > 0)) if scores.size else 0.0,
+        "rows": int(len(out.table)),
+    }
+
+    def record() -> Any:
+        db = store()
+        run = db.record_run(
+            name,
+            seed=s.seed,
+            data_hash=data.sha256,
+            journeys_sha256=fingerprint.sha256,
+            params=s.to_dict(),
+            summary=summary,
+        )
+        db.record_export(run, result.format, result.row_count, result.sha256)
+        return run
+
+    run = guarded(record)
+    stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in (name or "journeys"))
+    prepared = {
+        "result": result,
+        "run_id": run.id,
+        "file_name": f"{stem}-run{run.id}.{result.format}",
+        "what": what,
+        "scenario": name,
+    }
+    st.session_state[EXPORT] = prepared
+    return prepared
+
+
+def runs_frame(runs: list[Any]) -> pd.DataFrame:
+    """The run history as a table (newest first)."""
+    rows = []
+    for r in runs:
+        summary = r.summary
+        rows.append(
+            {
+                "run": r.id,
+                "scenario": r.scenario_name or "(unsaved)",
+                "created (UTC)": r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "seed": r.seed,
+                "customers": summary.get("n_customers"),
+                "total opportunity": summary.get("total_opportunity"),
+                "share with offer": summary.get("share_with_offer"),
+                "data sha256": r.data_hash[:12],
+                "journeys sha256": r.journeys_sha256[:12],
+                "code": r.code_version,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def scenarios_frame(scenarios: list[Any]) -> pd.DataFrame:
+    """Saved scenarios as a table (name, revision, updated, main settings)."""
+    rows = []
+    for sc in scenarios:
+        p = sc.params
+        w = p.get("weights") or {}
+        rows.append(
+            {
+                "scenario": sc.name,
+                "revision": sc.revision,
+                "updated (UTC)": sc.updated_at.strftime("%Y-%m-%d %H:%M:%S"),
+                "catalog": p.get("catalog"),
+                "estimator": p.get("estimator"),
+                "solver": p.get("solver"),
+                "weights": ", ".join(f"{k} {v:g}" for k, v in w.items()),
+                "seed": p.get("seed"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def run_settings(run: Any) -> Settings:
+    """The settings a run used."""
+    return guarded(lambda: split_params(run.params)[0])
+
+
+def repro_check(run: Any) -> Any:
+    """:func:`core.store.check_reproducible` of a run against the data loaded now."""
+    from core.store import check_reproducible
+
+    return guarded(lambda: check_reproducible(run, require_data().sha256))
+
+
+def load_run_settings(run: Any) -> None:
+    """Make a run's settings current and remember to compare its journeys after the rerun."""
+    s, _ = guarded(lambda: split_params(run.params))
+    set_settings(s)
+    st.session_state[VERIFY_RUN] = run.id
+
+
+def verify_run(run: Any) -> bool:
+    """True when the current scenario's journeys are byte-identical to the run's.
+
+    The current settings must be the run's (:func:`load_run_settings`). Compared in each form a
+    run may have recorded: CSV (the dashboard), CSV with BOM or Parquet (``optimize --out``).
+    """
+    from core.export import render
+    from core.store import verify_rerun
+
+    table = outcome().table
+    forms = (lambda: render(table, "csv"), lambda: render(table, "csv", bom=True))
+    forms += (lambda: render(table, "parquet"),)
+    return any(verify_rerun(run, f().data) for f in forms)
+
+
+# -- RL lab -----------------------------------------------------------------------------------
+
+
+def rl_env(horizon: int = 12) -> Any:
+    """The journey environment of the current scenario: the dashboard's own components,
+    acceptance propensities and segments (cached)."""
+    from core import rl
+
+    data = require_data()
+    s = settings()
+    ctx, comps, _ = context_and_components()
+    prop = guarded(lambda: _propensity(data.sha256, s.catalog, data.frame, ctx))
+    seg = segments_page(horizon).segmentation
+    key = (data.sha256, _key(s), _json(segment_options()))
+    return guarded(
+        lambda: _page_cached(
+            "rl-env",
+            key,
+            lambda: rl.build_env(
+                data.frame,
+                ctx.catalog,
+                weights=s.weights,
+                levers=s.levers or None,
+                aggregation=s.aggregation,
+                random_state=s.seed,
+                components=comps,
+                propensity=prop,
+                segmentation=seg,
+            ),
+        )
+    )
+
+
+def rl_lab(agents: list[str], episodes: dict[str, int], eval_episodes: int, *, train: bool) -> Any:
+    """The RL lab result for these options: cached; trained (progress bar) only when ``train``.
+
+    Returns None when it was not trained yet and ``train`` is False.
+    """
+    from core import rl
+
+    env = rl_env()
+    s = settings()
+    data = require_data()
+    key = (data.sha256, _key(s), _json(segment_options()), tuple(agents), _json(episodes))
+    key += (int(eval_episodes),)
+    slot = _page_slot("rl-lab", key)
+    if slot.value is not None or not train:
+        return slot.value
+
+    def compute() -> Any:
+        bar, tick = _progress_bar(f"Training {', '.join(agents)} and evaluating every policy...")
+        try:
+            return rl.lab_data(
+                env,
+                agents=agents,
+                episodes=episodes,
+                seed=s.seed,
+                eval_episodes=int(eval_episodes),
+                progress=tick,
+            )
+        finally:
+            bar.empty()
+
+    return guarded(lambda: _page_cached("rl-lab", key, compute))
