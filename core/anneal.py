@@ -31,8 +31,12 @@ the acceptance uniform the top 32 bits. Temperatures, stall counters and restart
 customer too, so a customer's result depends only on the seed, its id and its own data, never on
 the batch it is processed in.
 
-Procedure. Start from a feasible journey (greedy by default) and keep the best-so-far, so the
-result is never worse than the start. ``t0="auto"`` calibrates each customer's initial
+Procedure. Start from a feasible journey and keep the best-so-far, so the result is never worse
+than the start. The default start (``init="lookahead"``) is the best of greedy, greedy rollouts
+from every first offer cut at their best prefix (:func:`lookahead_start`) and the best walk of a
+dynamic program that ignores repeats and rules, repaired (:func:`walk_start`).
+Customers whose start reaches every journey of their candidates in one move are not annealed
+when ``polish`` is on: the polish examines that whole neighbourhood, so it finds their optimum. ``t0="auto"`` calibrates each customer's initial
 temperature from 8 moves sampled at the start so that an average worsening move is accepted with
 probability ``t0_acceptance`` (0.9): ``T0 = mean(-delta over worsening moves) / -ln(0.9)``.
 A customer's run lasts ``min(iters, max(20, chain_factor * N))`` iterations, ``N`` the size of
@@ -62,7 +66,6 @@ from core.journeys import (
     customer_keys,
     decode,
     evaluate,
-    evaluate_cols,
     greedy_batch,
     is_feasible,
     make_result,
@@ -81,6 +84,7 @@ DEFAULT_MOVES: dict[str, float] = {
     "extend": 1.0,
     "shorten": 1.0,
 }
+INITS: tuple[str, ...] = ("lookahead", "greedy", "empty")
 _SLOTS = 256
 _MIN_RUN = 20  # shortest run with chain_factor
 _CALIBRATION_SAMPLES = 8  # moves sampled per customer for t0="auto"
@@ -109,6 +113,7 @@ class MoveTable:
     total: np.ndarray  # int64 [(P+1)*(length+1)]: number of rows of (K, l)
     toff: np.ndarray  # int64 [(P+1)*(length+1)*6]: first row of (K, l, kind)
     tcnt: np.ndarray  # int64 [(P+1)*(length+1)*6]: rows of (K, l, kind)
+    complete: np.ndarray  # bool [(P+1)*(length+1)]: one move reaches every journey of K
 
 
 def _relocate(p: int, src: int, dst: int) -> np.ndarray:
@@ -144,6 +149,7 @@ def move_table(p: int, length: int) -> MoveTable:
     total = np.zeros(n_kl, dtype=np.int64)
     toff = np.zeros(n_kl * len(MOVES), dtype=np.int64)
     tcnt = np.zeros(n_kl * len(MOVES), dtype=np.int64)
+    complete = np.zeros(n_kl, dtype=bool)
     for k in range(p + 1):
         for ell in range(min(k, length) + 1):
             kl = k * (length + 1) + ell
@@ -172,6 +178,10 @@ def move_table(p: int, length: int) -> MoveTable:
                     dlen.append(d)
                     kind.append(t)
             total[kl] = len(rows) - start[kl]
+            reach = {tuple(range(ell))}
+            new_rows = zip(rows[start[kl] :], dlen[start[kl] :], strict=True)
+            reach.update(tuple(r[: ell + d]) for r, d in new_rows)
+            complete[kl] = len(reach) == sum(math.perm(k, m) for m in range(min(k, length) + 1))
     table_rows = np.array(rows, dtype=np.int64).reshape(-1, p)
     return MoveTable(
         p=p,
@@ -184,6 +194,7 @@ def move_table(p: int, length: int) -> MoveTable:
         total=total,
         toff=toff,
         tcnt=tcnt,
+        complete=complete,
     )
 
 
@@ -212,6 +223,121 @@ def _check_moves(moves: Mapping[str, float] | None) -> dict[str, float]:
 
 
 # --------------------------------------------------------------------------------------------
+# fast scoring (the hot loop's form of core.journeys.evaluate_cols)
+# --------------------------------------------------------------------------------------------
+
+
+class Scorer:
+    """Scores of decoded states, bit-identical to :func:`core.journeys.evaluate_cols`.
+
+    The same arithmetic with fewer, larger numpy calls: each chain carries its flat offset
+    into ``prep.values`` (``base``), the discount-and-end mask is one table lookup, and the
+    feasibility repair (decoding) works on all positions at once by fixed-point iteration
+    instead of column by column. Decoding position ``t`` depends only on the positions before
+    it, so iterating ``kept <- f(kept)`` from ``kept = live`` is exact after at most ``length``
+    rounds and stops at the first fixed point (one round when no product excludes another and
+    no prerequisite has prerequisites of its own, as in the shipped catalogs).
+    """
+
+    def __init__(self, prep: Prepared) -> None:
+        le, p = prep.length, prep.p
+        self.prep, self.le, self.p = prep, le, p
+        self.stride = (1 + p) * p
+        ell = np.arange(le + 1)
+        t = np.arange(le)[:, None]
+        self.live = t < ell[None, :]  # [le, le + 1]: position t is inside a journey of length l
+        self.livepow = np.where(self.live, prep.powers[:le, None], 0.0)
+        self.bit = np.left_shift(np.uint64(1), np.arange(p, dtype=np.uint64))
+        self.tpos = np.broadcast_to(np.arange(le)[:, None], (le, 1))
+        req = ((prep.req_bits[:, None] >> np.arange(p, dtype=np.uint64)) & np.uint64(1)) > 0
+        nested = bool((req.astype(np.int64) @ req.astype(np.int64)).any())
+        self.rounds = le if nested or bool(prep.excl_bits.any()) else 1
+
+    def bases(self, rows: np.ndarray) -> np.ndarray:
+        """Flat offset of each customer's block of ``prep.values``."""
+        return rows.astype(np.int64) * self.stride
+
+    def checked(self, rows: np.ndarray) -> np.ndarray:
+        """Indices (into ``rows``) of the states that need decoding."""
+        if not self.prep.constrained:
+            return np.empty(0, dtype=np.int64)
+        return np.flatnonzero(self.prep.needs_check[rows])
+
+    def __call__(
+        self,
+        base: np.ndarray,
+        chk: np.ndarray,
+        held: np.ndarray,
+        cols: np.ndarray,
+        lengths: np.ndarray,
+    ) -> np.ndarray:
+        """Scores of states ``cols`` (``[length, m]``, column per state) of lengths ``lengths``.
+
+        ``base`` are the states' :meth:`bases`, ``chk`` their :meth:`checked` indices and
+        ``held`` (uint64, aligned with ``chk``) the held-product bits of those states.
+        """
+        le, p = self.le, self.p
+        m = cols.shape[1]
+        if le == 0 or m == 0:
+            return np.zeros(m)
+        idx = np.empty((le, m), dtype=np.int64)
+        idx[0] = cols[0]
+        if le > 1:
+            np.multiply(cols[:-1] + 1, p, out=idx[1:])
+            idx[1:] += cols[1:]
+        idx += base
+        steps = np.take(self.prep.values, idx)
+        steps *= self.livepow[:, lengths]
+        total = steps[0]
+        for t in range(1, le):
+            total = total + steps[t]
+        if chk.size:
+            total[chk] = self.decoded(base[chk], held, cols[:, chk], lengths[chk])[0]
+        return total
+
+    def kept(self, held: np.ndarray, cols: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        """bool ``[length, m]``: entries kept by decoding (see :func:`core.journeys.decode`)."""
+        live = self.live[:, lengths]
+        prep = self.prep
+        bits = np.take(self.bit, cols)
+        req = np.take(prep.req_bits, cols)
+        excl = np.take(prep.excl_bits, cols)
+        kept = live
+        have = np.empty_like(bits)
+        have[0] = held
+        for _ in range(self.rounds):
+            if self.le > 1:
+                acc = np.bitwise_or.accumulate(np.where(kept, bits, np.uint64(0)), axis=0)
+                np.bitwise_or(acc[:-1], held, out=have[1:])
+            new = live & (((req & ~have) | (excl & have)) == 0)
+            if self.rounds > 1 and np.array_equal(new, kept):
+                break
+            kept = new
+        return kept
+
+    def decoded(
+        self, base: np.ndarray, held: np.ndarray, cols: np.ndarray, lengths: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, kept mask) of states that need decoding."""
+        le, p = self.le, self.p
+        kept = self.kept(held, cols, lengths)
+        # predecessor: the last kept entry before t (row 0, the start, when there is none)
+        last = np.maximum.accumulate(np.where(kept, self.tpos, -1), axis=0)
+        prev_row = np.zeros_like(cols)
+        if le > 1:
+            prev_pos = last[:-1]
+            prev_col = np.take_along_axis(cols, np.maximum(prev_pos, 0), axis=0)
+            prev_row[1:] = np.where(prev_pos >= 0, prev_col + 1, 0)
+        pos = np.cumsum(kept, axis=0) - kept
+        val = np.take(self.prep.values, base + prev_row * p + cols)
+        val *= np.take(self.prep.powers, pos) * kept
+        total = val[0]
+        for t in range(1, le):
+            total = total + val[t]
+        return total, kept
+
+
+# --------------------------------------------------------------------------------------------
 # state helpers
 # --------------------------------------------------------------------------------------------
 
@@ -225,6 +351,133 @@ def initial_perm(prep: Prepared, seqs: np.ndarray, lengths: np.ndarray) -> np.nd
         live = t < lengths
         key[rows[live], seqs[live, t]] = t
     return np.argsort(key, axis=1, kind="stable").astype(np.int64)
+
+
+def lookahead_start(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """Rollouts: for each possible first offer, greedy continued to the maximum length, cut
+    at its best prefix; the best of them.
+
+    From each feasible first product the feasible product with the largest immediate value is
+    added step by step even when that value is negative (plain greedy stops there); each path is
+    cut after the step where its running score peaks (empty when no prefix is positive), and the
+    best cut path over the first products is returned. Greedy's journey is a prefix of the path
+    that starts with greedy's first offer, so this start is at least as good as greedy's; it also
+    reaches journeys whose first offer loses value but opens a valuable sequence (a base service
+    before its add-ons). Cost: ``P`` greedy passes.
+
+    Returns
+    -------
+    (journeys int64 [n, length] padded -1, lengths int64 [n])
+    """
+    n, length = prep.n, prep.length
+    seq = np.full((n, length), -1, dtype=np.int64)
+    best = np.zeros(n)
+    best_len = np.zeros(n, dtype=np.int64)
+    if length == 0 or n == 0:
+        return seq, best_len
+    first_ok = prep.cand & ((prep.req_bits[None, :] & ~prep.held_bits[:, None]) == 0)
+    for f in np.flatnonzero(first_ok.any(axis=0)):
+        who = np.flatnonzero(first_ok[:, f])
+        path, run_best, run_len = _rollout(prep, who, int(f))
+        up = run_best > best[who]
+        sel = who[up]
+        best[sel], best_len[sel], seq[sel] = run_best[up], run_len[up], path[up]
+    seq[np.arange(length)[None, :] >= best_len[:, None]] = -1
+    return seq, best_len
+
+
+def walk_start(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
+    """The best *walk* (products may repeat, rules ignored) of up to ``length`` steps over each
+    customer's candidates, by dynamic programming over (step, last product), made a journey by
+    dropping repeated products; decoding (the annealer's repair) drops what the rules forbid.
+
+    The walk relaxation costs ``length * P**2`` per customer. When its best walk repeats no
+    product and breaks no rule it is the optimum; otherwise it is only a start.
+
+    Returns
+    -------
+    (journeys int64 [n, length] padded -1, lengths int64 [n])
+    """
+    n, p, length = prep.n, prep.p, prep.length
+    seq = np.full((n, length), -1, dtype=np.int64)
+    if length == 0 or n == 0:
+        return seq, np.zeros(n, dtype=np.int64)
+    table = prep.values.reshape(n, 1 + p, p)
+    ninf = np.where(prep.cand, 0.0, -np.inf)  # only candidates
+    v = table[:, 0] + ninf
+    back = np.zeros((length, n, p), dtype=np.int8 if p < 128 else np.int64)
+    best = np.zeros(n)
+    best_t = np.full(n, -1, dtype=np.int64)
+    best_j = np.zeros(n, dtype=np.int64)
+    diag = np.eye(p, dtype=bool)
+    for t in range(length):
+        if t > 0:
+            step = v[:, :, None] + prep.powers[t] * table[:, 1:]
+            step[:, diag] = -np.inf
+            back[t] = step.argmax(axis=1)
+            v = np.take_along_axis(step, back[t][:, None, :].astype(np.int64), axis=1)[:, 0]
+            v = v + ninf
+        j = v.argmax(axis=1)
+        vj = v[np.arange(n), j]
+        up = vj > best
+        best[up], best_t[up], best_j[up] = vj[up], t, j[up]
+    # backtrack, then drop repeats (keep the first occurrence)
+    walk = np.full((n, length), -1, dtype=np.int64)
+    cur = best_j.copy()
+    rows = np.arange(n)
+    for t in range(length - 1, -1, -1):
+        on = best_t >= t
+        here = best_t == t
+        cur = np.where(here, best_j, cur)
+        walk[on, t] = cur[on]
+        if t > 0:
+            cur = np.where(on, back[t][rows, np.maximum(cur, 0)], cur)
+    seen = np.zeros((n, p), dtype=bool)
+    lengths = np.zeros(n, dtype=np.int64)
+    for t in range(length):
+        j = walk[:, t]
+        ok = (j >= 0) & ~seen[rows, np.maximum(j, 0)]
+        seq[rows[ok], lengths[ok]] = j[ok]
+        seen[rows[ok], j[ok]] = True
+        lengths += ok
+    return seq, lengths
+
+
+def _rollout(prep: Prepared, who: np.ndarray, first: int) -> tuple[np.ndarray, ...]:
+    """Greedy paths of customers ``who`` that start with ``first``: (path, best prefix score,
+    best prefix length)."""
+    p, length = prep.p, prep.length
+    m = who.size
+    pbits = np.left_shift(np.uint64(1), np.arange(p, dtype=np.uint64))
+    table = prep.values.reshape(prep.n, 1 + p, p)[who]
+    rows = np.arange(m)
+    seq = np.full((m, length), -1, dtype=np.int64)
+    held = prep.held_bits[who]
+    cand = prep.cand[who]
+    seq[:, 0] = first
+    used = np.full(m, pbits[first])
+    run = prep.powers[0] * table[:, 0, first]
+    best = np.maximum(run, 0.0)
+    best_len = (run > 0).astype(np.int64)
+    vals = table[:, 1 + first]
+    alive = np.ones(m, dtype=bool)
+    for t in range(1, length):
+        have = held | used
+        ok = cand & ((used[:, None] & pbits[None, :]) == 0)
+        ok &= (prep.req_bits[None, :] & ~have[:, None]) == 0
+        ok &= (prep.excl_bits[None, :] & used[:, None]) == 0
+        gain = np.where(ok, vals, -np.inf)
+        pick = gain.argmax(axis=1)
+        alive &= ok[rows, pick]
+        if not alive.any():
+            break
+        seq[alive, t] = pick[alive]
+        used[alive] |= pbits[pick[alive]]
+        run = np.where(alive, run + prep.powers[t] * gain[rows, pick], run)
+        up = alive & (run > best)
+        best[up], best_len[up] = run[up], t + 1
+        vals = table[rows, 1 + pick]
+    return seq, best, best_len
 
 
 def local_search(
@@ -258,6 +511,7 @@ def local_search(
     (perm, lengths, scores, evaluations)
     """
     perm, lengths, scores = perm.copy(), lengths.copy(), scores.copy()
+    scorer = Scorer(prep)
     k = prep.cand[rows].sum(axis=1)
     stride = table.length + 1
     act = np.flatnonzero(table.total[k * stride + lengths] > 0)
@@ -282,7 +536,10 @@ def local_search(
             owner = np.repeat(np.arange(sub.size), r_max)
             cols = np.take(perm[sub].ravel(), owner[None, :] * width + src)
             new_len = (lengths[sub][:, None] + table.dlen[rid]).ravel()
-            s = evaluate_cols(prep, rows[sub][owner], cols, new_len).reshape(sub.size, r_max)
+            who_rows = rows[sub][owner]
+            chk = scorer.checked(who_rows)
+            held = prep.held_bits[who_rows[chk]]
+            s = scorer(scorer.bases(who_rows), chk, held, cols, new_len).reshape(sub.size, r_max)
             nfev += int(tot.sum())
             s[~valid] = -np.inf
             b = s.argmax(axis=1)
@@ -314,12 +571,15 @@ class _Chains:
         lengths: np.ndarray,
         scores: np.ndarray,
         keys: np.ndarray,
+        scorer: Scorer | None = None,
     ) -> None:
         self.prep, self.table = prep, table
+        self.scorer = scorer or Scorer(prep)
         # per (K, l, slot): first row and row count of the slot's move type
         kt = np.arange(slots.shape[0])[:, None] * len(MOVES) + slots
         self.slot_off = table.toff[kt].ravel()
         self.slot_cnt = table.tcnt[kt].ravel()
+        self.src_t = table.rows_t[: prep.length]
         self.rows = rows
         self.pt = np.ascontiguousarray(perm.T)
         self.len = lengths.copy()
@@ -327,6 +587,13 @@ class _Chains:
         self.key = keys
         k = prep.cand[rows].sum(axis=1).astype(np.int64)
         self.kbase = k * (table.length + 1)
+        self._index()
+
+    def _index(self) -> None:
+        self.base = self.scorer.bases(self.rows)
+        self.chk = self.scorer.checked(self.rows)
+        self.held = self.prep.held_bits[self.rows[self.chk]]
+        self.owner = np.arange(self.size)
 
     @property
     def size(self) -> int:
@@ -341,29 +608,46 @@ class _Chains:
         -------
         (row ids ``[m]``, new lengths ``[m]``, new scores ``[m]``)
         """
-        table, le, m = self.table, self.prep.length, self.size
+        table, m = self.table, self.size
         hh = h.reshape(-1, m)
         k = hh.shape[0]
-        state = np.tile(self.kbase + self.len, k)
+        if k == 1:
+            state, lens, base, chk, held, owner = (
+                self.kbase + self.len,
+                self.len,
+                self.base,
+                self.chk,
+                self.held,
+                self.owner,
+            )
+        else:
+            lens, base = np.tile(self.len, k), np.tile(self.base, k)
+            state = np.tile(self.kbase, k) + lens
+            chk = (self.chk[None, :] + m * np.arange(k)[:, None]).ravel()
+            held, owner = np.tile(self.held, k), np.tile(self.owner, k)
         hf = hh.ravel()
-        ks = state * _SLOTS + (hf & np.uint64(_SLOTS - 1)).astype(np.intp)
+        state *= _SLOTS
+        ks = state + (hf & np.uint64(_SLOTS - 1)).astype(np.intp)
         r16 = ((hf >> np.uint64(8)) & np.uint64(0xFFFF)).astype(np.int64)
         row = np.take(self.slot_off, ks) + ((r16 * np.take(self.slot_cnt, ks)) >> 16)
-        new_len = np.tile(self.len, k) + np.take(table.dlen, row)
-        src = table.rows_t[:le][:, row]
-        owner = np.tile(np.arange(m), k)
-        cols = np.take(self.pt, src * m + owner[None, :])
-        s = evaluate_cols(self.prep, np.tile(self.rows, k), cols, new_len)
+        new_len = lens + np.take(table.dlen, row)
+        src = np.take(self.src_t, row, axis=1)
+        src *= m
+        src += owner
+        cols = np.take(self.pt, src)
+        s = self.scorer(base, chk, held, cols, new_len)
         if k == 1:
             return row, new_len, s
-        pick = s.reshape(k, m).argmax(axis=0) * m + np.arange(m)
+        pick = s.reshape(k, m).argmax(axis=0) * m + self.owner
         return row[pick], new_len[pick], s[pick]
 
     def apply(self, who: np.ndarray, row: np.ndarray, new_len: np.ndarray, s: np.ndarray) -> None:
         """Move chains ``who`` by their table rows ``row`` (already restricted to ``who``)."""
         width, m = self.pt.shape
-        src = self.table.rows_t[:width][:, row]
-        self.pt[:, who] = np.take(self.pt, src * m + who[None, :])
+        src = np.take(self.table.rows_t[:width], row, axis=1)
+        src *= m
+        src += who
+        self.pt[:, who] = np.take(self.pt, src)
         self.len[who] = new_len
         self.cur[who] = s
 
@@ -378,6 +662,7 @@ class _Chains:
         self.rows, self.key, self.kbase = self.rows[keep], self.key[keep], self.kbase[keep]
         self.pt = np.ascontiguousarray(self.pt[:, keep])
         self.len, self.cur = self.len[keep], self.cur[keep]
+        self._index()
 
 
 def _log_uniform(h: np.ndarray) -> np.ndarray:
@@ -399,17 +684,20 @@ def _calibrate_t0(
     table: MoveTable,
     slots: np.ndarray,
     keys: np.ndarray,
+    rows: np.ndarray,
     perm: np.ndarray,
     lengths: np.ndarray,
     scores: np.ndarray,
     samples: int,
     acceptance: float,
 ) -> tuple[np.ndarray, int]:
-    """Per-customer T0 from ``samples`` moves proposed from the start state."""
+    """Per-customer T0 from ``samples`` moves proposed from the start states of ``rows``."""
     n = perm.shape[0]
+    if n == 0:
+        return np.zeros(0), 0
     rep = np.repeat(np.arange(n), samples)
     ctr = _CALIBRATION + np.tile(np.arange(samples, dtype=np.uint64), n)
-    chains = _Chains(prep, table, slots, rep, perm[rep], lengths[rep], scores[rep], keys[rep])
+    chains = _Chains(prep, table, slots, rows[rep], perm[rep], lengths[rep], scores[rep], keys[rep])
     _, _, s = chains.propose(mix64(keys[rep] + ctr * _GOLDEN))
     d = s - scores[rep]
     worse = d < 0
@@ -417,8 +705,9 @@ def _calibrate_t0(
     counts = np.bincount(rep, weights=worse.astype(np.float64), minlength=n)
     mean_bad = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     # fallback: a tenth of the customer's typical |first-step value| over its candidates
-    first = np.abs(prep.values.reshape(n, 1 + prep.p, prep.p)[:, 0])
-    typical = np.where(prep.cand, first, 0.0).sum(1) / np.maximum(prep.cand.sum(1), 1)
+    first = np.abs(prep.values.reshape(prep.n, 1 + prep.p, prep.p)[rows, 0])
+    cand = prep.cand[rows]
+    typical = np.where(cand, first, 0.0).sum(1) / np.maximum(cand.sum(1), 1)
     fallback = np.where(typical > 0, 0.1 * typical, 1.0)
     t0 = np.where(np.isfinite(mean_bad), mean_bad, fallback) / -math.log(acceptance)
     return t0, rep.size
@@ -432,13 +721,13 @@ def anneal(
     t0: float | str = "auto",
     t0_acceptance: float = 0.9,
     iters: int = 250,
-    chain_factor: float | None = 10.0,
+    chain_factor: float | None = 5.0,
     proposals: int = 1,
     restarts: int = 1,
     stall: int | None = None,
     reheat: float = 1.0,
     moves: Mapping[str, float] | None = None,
-    init: str | np.ndarray = "greedy",
+    init: str | np.ndarray = "lookahead",
     polish: bool = True,
     rng: np.random.Generator | int | None = None,
     batch_size: int = 65536,
@@ -481,7 +770,9 @@ def anneal(
     moves
         Weights of the move types (:data:`MOVES`); unavailable moves are skipped.
     init
-        ``"greedy"`` (default), ``"empty"`` or a feasible journeys array ``[n, width]``.
+        ``"lookahead"`` (default: the best of greedy, :func:`lookahead_start` and
+        :func:`walk_start`), ``"greedy"``, ``"empty"`` or a feasible journeys array
+        ``[n, width]``.
     polish
         Finish with steepest-ascent local search from the best journey.
     rng
@@ -534,8 +825,10 @@ def anneal(
     sparams = dict(schedule_params or {})
     schedules.check_params(schedule, {"steps": max(int(iters), 1), **sparams})  # fail early
     weights = _check_moves(moves)
-    if isinstance(init, str) and init not in ("greedy", "empty"):
-        raise ValueError(f"init must be 'greedy', 'empty' or a journeys array, got {init!r}")
+    if isinstance(init, str) and init not in INITS:
+        raise ValueError(
+            f"init must be one of {', '.join(INITS)} or a journeys array, got {init!r}"
+        )
     init_arr = None if isinstance(init, str) else normalize_journeys(problem, init)
     if init_arr is not None and not is_feasible(problem, init_arr).all():
         bad = np.flatnonzero(~is_feasible(problem, init_arr))[:5]
@@ -658,8 +951,21 @@ def _anneal_batch(
     timing["prepare"] += time.perf_counter() - t
 
     t = time.perf_counter()
+    rows_all = np.arange(n)
     if isinstance(init, str):
-        if init == "greedy":
+        if init == "lookahead":
+            seqs, lengths = greedy_batch(prep)
+            s_best = evaluate(prep, rows_all, seqs, lengths)
+            for other in (lookahead_start(prep), walk_start(prep)):
+                o_perm = initial_perm(prep, *other)
+                o_len = other[1]
+                # the decoded walk (the rules may drop entries) is the start
+                o_seqs = decode(prep, rows_all, o_perm, o_len)
+                o_len = (o_seqs >= 0).sum(axis=1)
+                s_o = evaluate(prep, rows_all, o_seqs, o_len)
+                up = s_o > s_best
+                seqs[up], lengths[up], s_best[up] = o_seqs[up], o_len[up], s_o[up]
+        elif init == "greedy":
             seqs, lengths = greedy_batch(prep)
         else:
             seqs = np.full((n, le), -1, dtype=np.int64)
@@ -670,7 +976,6 @@ def _anneal_batch(
         if lengths.size and lengths.max() > le:
             raise ValueError("init journeys are longer than the number of products")
     perm = initial_perm(prep, seqs, lengths)[:, :width]
-    rows_all = np.arange(n)
     best_perm, best_len = perm.copy(), lengths.copy()
     best = evaluate(prep, rows_all, perm, lengths)
     nfev = n
@@ -680,24 +985,38 @@ def _anneal_batch(
     stopped = False
     total_iters = iters * (1 + restarts)
     if total_iters > 0 and n > 0:
+        # customers with moves; with polish, not those whose start reaches every journey in one
+        # move (polish examines that whole neighbourhood, so it finds their optimum)
+        kl0 = k_cand * (le + 1) + lengths
+        anneal_ok = table.total[kl0] > 0
+        if polish:
+            anneal_ok &= ~table.complete[kl0]
+        act = np.flatnonzero(anneal_ok)
         t = time.perf_counter()
         if t0 == "auto":
-            t0_arr, used = _calibrate_t0(
-                prep, table, slots, keys, perm, lengths, best, _CALIBRATION_SAMPLES, t0_acceptance
+            w_t0, used = _calibrate_t0(
+                prep,
+                table,
+                slots,
+                keys[act],
+                act,
+                perm[act],
+                lengths[act],
+                best[act],
+                _CALIBRATION_SAMPLES,
+                t0_acceptance,
             )
             nfev += used
         else:
-            t0_arr = np.full(n, float(t0))
+            w_t0 = np.full(act.size, float(t0))
         timing["calibrate"] += time.perf_counter() - t
 
         t = time.perf_counter()
-        act = np.flatnonzero(table.total[k_cand * (le + 1) + lengths] > 0)
         ch = _Chains(prep, table, slots, act, perm[act], lengths[act], best[act], keys[act])
         w_best = best[act].copy()
         w_last = np.zeros(act.size, dtype=np.int64)
         w_left = np.full(act.size, restarts, dtype=np.int64)
         w_alive = np.ones(act.size, dtype=bool)
-        w_t0 = t0_arr[act]
         if chain_factor is None:
             run = np.full(n, iters, dtype=np.int64)
         else:
