@@ -1,7 +1,7 @@
 """Segments, Models, Export & scenarios and RL lab pages in AppTest on the demo population.
 
-The scenario uses the peer-bayes estimator (no counterfactual components to estimate); the
-trained models come from ``models/`` (trained on first use, then loaded). Every test uses its own
+The scenario is the app's default with the peer-bayes estimator (no counterfactual components
+to estimate); the trained models come from ``models/`` (the ``demo_models`` fixture). Every test uses its own
 SQLite store through ``JOURNEY_DB_URL``, never ``data/journeys.db``.
 """
 
@@ -14,6 +14,7 @@ import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
+import ui
 from core import export, pipeline
 from core.io import load
 from core.pipeline import Settings
@@ -21,11 +22,11 @@ from core.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo" / "customers.parquet"
-FAST = Settings(estimator="peer-bayes")
+FAST = ui.DEFAULT_SETTINGS.with_(estimator="peer-bayes")
 
 
 @pytest.fixture(autouse=True)
-def db_url(tmp_path, monkeypatch) -> str:
+def db_url(tmp_path, monkeypatch, demo_models) -> str:
     url = f"sqlite:///{tmp_path / 'journeys.db'}"
     monkeypatch.setenv("JOURNEY_DB_URL", url)
     return url
@@ -168,3 +169,34 @@ def test_rl_lab_trains_and_compares_policies():
     text = _texts(at)
     assert "policy opens with" in text or "makes no offer" in text
     assert len(at.get("plotly_chart")) == 2  # policy values with CIs, training curves
+
+
+def test_export_of_one_segment_holds_whole_journeys_of_that_segment_only(monkeypatch):
+    import io
+
+    import pandas as pd
+
+    captured: list[bytes] = []
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):
+        if mimetype == "text/csv":
+            captured.append(path_or_data)
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    at = _page("pages/export.py")
+    [who] = [s for s in at.selectbox if s.label == "Customers"]
+    segment = who.options[1]
+    who.set_value(segment)
+    at.run()
+    _button(at, "Prepare the download").click()
+    at.run()
+    assert not at.exception and captured
+    part = pd.read_csv(io.BytesIO(captured[-1]), dtype={"customer_id": str})
+    full = pipeline.run(load(DEMO).frame, FAST).table
+    ids = set(part["customer_id"])
+    assert 0 < len(ids) < full["customer_id"].nunique()
+    whole = full[full["customer_id"].astype(str).isin(ids)].reset_index(drop=True)
+    assert captured[-1] == export.render(whole, "csv").data
+    assert segment in _texts(at)
