@@ -1,7 +1,9 @@
 """Benchmark of the journey optimizers (anneal, exact, greedy, greedy + local search, seed-style).
 
 All solvers run on the same customers in one process, so the ratios are measured side by side.
-Instances are synthetic (``core.journeys.structured_instance``): the seed catalog (5 products)
+The real-data section runs the IBM file through ``core.pipeline`` (peer-bayes estimator; the
+component build is not timed) with the seed and the full catalog. The other instances are
+synthetic (``core.journeys.structured_instance``): the seed catalog (5 products)
 and the full catalog (11 products) at the IBM population size, 25 products with prerequisites and
 journeys of up to 6 offers, and a million seed-catalog customers. ``seed-style`` (the study's
 per-customer annealer) runs on a sample; its population time is the sample's time per customer
@@ -34,6 +36,7 @@ from core.anneal import anneal
 from core.baselines import greedy, greedy_local_search, seed_style
 from core.exact import exact
 from core.journeys import (
+    JourneyProblem,
     JourneyResult,
     compare_baselines,
     compare_to_exact,
@@ -73,12 +76,35 @@ def _row(instance: str, solver: str, n: int, seconds: float, **extra: Any) -> No
 
 
 def population(name: str, catalog: str, n: int, sample: int, seed: int, batch: int) -> None:
-    """Anneal, exact, greedy, greedy+ls and seed-style (sample) on one population."""
-    pb = structured_instance(n, catalog, rng=seed)
+    """Anneal, exact, greedy, greedy+ls and seed-style (sample) on one synthetic population."""
+    compare(name, structured_instance(n, catalog, rng=seed), sample, seed, batch)
+
+
+def ibm(path: Path, catalog: str, sample: int, seed: int, batch: int) -> None:
+    """The real pipeline: IBM file -> peer-bayes components -> journey problem -> solvers."""
+    from core.io import load
+    from core.pipeline import Settings, components_for, fit_context, problem_for
+
+    data = load(path)
+    settings = Settings(catalog=catalog, estimator="peer-bayes", seed=seed)
+    t = time.perf_counter()
+    ctx = fit_context(data.frame, settings)
+    pb = problem_for(components_for(data.frame, settings, ctx), ctx.catalog, settings)
+    print(
+        f"  (IBM {catalog}: components built in {time.perf_counter() - t:.2f} s, not timed below)"
+    )
+    compare(f"IBM peer-bayes, {catalog}", pb, sample, seed, batch)
+
+
+def compare(name: str, pb: JourneyProblem, sample: int, seed: int, batch: int) -> None:
+    """Exact, anneal (and its start alone), greedy, greedy+ls and seed-style on one problem."""
+    n = pb.n_customers
     ex, t_ex = _timed(exact, pb)
     _row(name, "exact", n, t_ex, share_optimal=1.0, mean_gap=0.0)
     an, t_an = _timed(anneal, pb, rng=seed, batch_size=batch)
     _row(name, "anneal", n, t_an, **_gap(an, ex), phases=an.seconds)
+    st, t_st = _timed(anneal, pb, rng=seed, batch_size=batch, iters=0, polish=False)
+    _row(name, "anneal's start alone", n, t_st, **_gap(st, ex))
     for solver, fn in (("greedy", greedy), ("greedy+ls", greedy_local_search)):
         res, t = _timed(fn, pb)
         _row(name, solver, n, t, **_gap(res, ex))
@@ -171,19 +197,31 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--million", type=int, default=1_000_000)
     ap.add_argument("--batch-size", type=int, default=65536)
     ap.add_argument(
-        "--only", nargs="*", choices=["seed", "full", "large", "million"], help="sections to run"
+        "--ibm",
+        type=Path,
+        default=Path("/work/shared/data/telco_ibm_11_1_3.csv"),
+        help="IBM Telco 11.1.3+ file for the real-data section (skipped when missing)",
+    )
+    ap.add_argument(
+        "--only",
+        nargs="*",
+        choices=["ibm", "seed", "full", "large", "million"],
+        help="sections to run",
     )
     ap.add_argument("--json", type=Path, help="also write the rows as JSON")
     args = ap.parse_args(argv)
     if args.quick:
         args.n, args.seed_style_sample = 2000, 60
         args.large_sample, args.large_n, args.million = 200, 10_000, 100_000
-    sections = set(args.only or ["seed", "full", "large", "million"])
+    sections = set(args.only or ["ibm", "seed", "full", "large", "million"])
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, {os.cpu_count()} cpus, "
         f"load average {os.getloadavg()[0]:.2f}"
     )
     print(f"{'instance':<22} {'solver':<26} {'customers':>9} {'seconds':>12} {'per customer':>15}")
+    if "ibm" in sections and args.ibm.exists():
+        for catalog in ("seed", "full"):
+            ibm(args.ibm, catalog, args.seed_style_sample, args.seed, args.batch_size)
     if "seed" in sections:
         population(
             "seed catalog (5)", "seed", args.n, args.seed_style_sample, args.seed, args.batch_size

@@ -6,6 +6,7 @@ import hashlib
 import subprocess
 import sys
 from dataclasses import replace
+from itertools import permutations
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.anneal import anneal, move_table
+from core.anneal import Scorer, anneal, lookahead_start, move_table, walk_start
 from core.baselines import greedy
 from core.exact import exact
-from core.journeys import is_feasible, random_problem, structured_instance
+from core.journeys import (
+    JourneyProblem,
+    evaluate,
+    evaluate_cols,
+    greedy_batch,
+    is_feasible,
+    prepare,
+    random_problem,
+    structured_instance,
+)
 from core.schedules import SCHEDULES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -158,3 +168,72 @@ def test_move_table_rows_are_permutations_with_consistent_lengths():
 def test_bad_options_raise(options, match):
     with pytest.raises(ValueError, match=match):
         anneal(structured_instance(3, "seed", rng=0), **options)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), p=st.integers(1, 7), m=st.integers(1, 40))
+def test_fast_scorer_is_bit_identical_to_evaluate_cols(seed, p, m):
+    pb = random_problem(12, p, rng=seed)
+    prep = prepare(pb)
+    gen = np.random.default_rng(seed)
+    rows = gen.integers(0, pb.n_customers, m)
+    cols = np.stack([gen.permutation(p) for _ in range(m)], axis=1)[: prep.length]
+    lengths = gen.integers(0, prep.length + 1, m)
+    scorer = Scorer(prep)
+    chk = scorer.checked(rows)
+    fast = scorer(scorer.bases(rows), chk, prep.held_bits[rows[chk]], cols, lengths)
+    assert np.array_equal(fast, evaluate_cols(prep, rows, cols, lengths))
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), p=st.integers(1, 7))
+def test_starts_are_feasible_and_lookahead_is_never_worse_than_greedy(seed, p):
+    pb = random_problem(30, p, rng=seed)
+    prep = prepare(pb)
+    rows = np.arange(pb.n_customers)
+    seqs, lengths = lookahead_start(prep)
+    assert is_feasible(pb, seqs).all()
+    g_seqs, g_len = greedy_batch(prep)
+    assert (evaluate(prep, rows, seqs, lengths) >= evaluate(prep, rows, g_seqs, g_len)).all()
+    w_seqs, w_len = walk_start(prep)  # a start before repair: distinct candidates
+    walk = np.where(w_seqs >= 0, w_seqs, 0)
+    assert prep.cand[rows[:, None], walk][w_seqs >= 0].all()
+    for r in rows:
+        assert len(set(w_seqs[r, : w_len[r]].tolist())) == w_len[r]
+
+
+def test_complete_neighbourhoods_reach_every_journey():
+    table = move_table(4, 3)
+    for k in range(5):
+        everything = {tuple(s) for ell in range(min(k, 3) + 1) for s in permutations(range(k), ell)}
+        for ell in range(min(k, 3) + 1):
+            kl = k * 4 + ell
+            rows = table.rows[table.start[kl] : table.start[kl] + table.total[kl]]
+            dl = table.dlen[table.start[kl] : table.start[kl] + table.total[kl]]
+            reach = {tuple(range(ell))} | {
+                tuple(r[: ell + d]) for r, d in zip(rows, dl, strict=True)
+            }
+            assert table.complete[kl] == (reach == everything)
+    assert table.complete[1 * 4 + 0] and table.complete[2 * 4 + 1]
+    assert not table.complete[3 * 4 + 1]
+
+
+def test_customers_with_a_complete_start_are_solved_without_annealing():
+    pb = random_problem(300, 2, rng=3, p_held=0.2)
+    res = anneal(pb, rng=0)
+    assert np.allclose(res.scores, exact(pb).scores, atol=1e-9)
+
+
+def test_lookahead_start_finds_a_base_service_before_its_add_ons():
+    # product 0 loses value alone, product 1 needs it and is worth more after it: greedy stays
+    # empty, the rollout from product 0 finds [0, 1]
+    opp = np.zeros((1, 3, 2), dtype=np.float32)
+    opp[0, 0] = [-1.0, 5.0]
+    opp[0, 1, 1] = 3.0
+    req = np.array([[False, False], [True, False]])
+    no = np.zeros((2, 2), dtype=bool)
+    pb = JourneyProblem(opp, np.zeros((1, 2), bool), req, no, max_length=2, discount=1.0)
+    assert greedy(pb).lengths.tolist() == [0]
+    seqs, lengths = lookahead_start(prepare(pb))
+    assert seqs[0, : lengths[0]].tolist() == [0, 1]
+    assert anneal(pb, rng=0, iters=0).scores.tolist() == [2.0]
