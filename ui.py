@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -419,7 +419,11 @@ def context_and_components() -> tuple[pipeline.Context, Any, Any]:
         return ctx, comps, trained
 
     key = (data.sha256, s.catalog, s.estimator, s.seed)
-    return guarded(lambda: _cached("components", key, compute))
+    ctx, comps, trained = guarded(lambda: _cached("components", key, compute))
+    if trained is None and models_ready(data, s):  # trained since (e.g. on the Models page)
+        trained = guarded(lambda: trained_models(data, s))
+        ctx = replace(ctx, models=ctx.models, acceptance=trained.acceptance)
+    return ctx, comps, trained
 
 
 @st.cache_resource(max_entries=4, ttl=CACHE_TTL, show_spinner=False)
@@ -927,6 +931,37 @@ def _json(value: Any) -> str:
 
 
 # -- segments ---------------------------------------------------------------------------------
+
+
+SEGMENT_PALETTE = ("#1f5fa8", "#e07b39", "#2a9d8f", "#8e5ea2", "#d1495b", "#f2b134", "#4c956c")
+SEGMENT_PALETTE += ("#6c8ebf", "#b56576", "#7f5539", "#5e548e", "#3d5a80")
+
+
+def segment_colours(names: list[str]) -> dict[str, str]:
+    """One colour per segment name, in display order (noise grey), for every segment chart."""
+    from core.segments import NOISE_NAME
+
+    return {
+        n: GREYS[0] if n == NOISE_NAME else SEGMENT_PALETTE[i % len(SEGMENT_PALETTE)]
+        for i, n in enumerate(names)
+    }
+
+
+def segment_columns() -> dict[str, Any]:
+    """Column formats of the segment insights table (:func:`core.segments.insights`)."""
+    num = st.column_config.NumberColumn
+    return {
+        "share": num(format="percent"),
+        "churn_rate": num("churn rate", format="percent"),
+        "predicted_churn": num("predicted churn", format="percent"),
+        "avg_cltv": num("avg CLTV", format="%.0f"),
+        "avg_satisfaction": num("avg satisfaction", format="%.2f"),
+        "avg_monthly_charge": num("avg monthly", format="%.2f"),
+        "revenue_at_risk": num("revenue at risk", format="localized"),
+        "opportunity_total": num("opportunity", format="localized"),
+        "opportunity_per_customer": num("opportunity / customer", format="%.2f"),
+        "top_first_offer": st.column_config.TextColumn("top first offer"),
+    }
 
 
 def segment_options() -> dict[str, Any]:

@@ -64,7 +64,7 @@ def test_overview_default_counterfactual_kpis(demo_models):
     for label in ("Customers", "Churn rate", "Monthly recurring revenue", "Average CLTV"):
         assert label in labels
     assert _metric(at, "Customers") == "7,043"
-    total = next(m for m in at.metric if m.label == "Total opportunity (optimized)")
+    total = next(m for m in at.metric if m.label == "Journey opportunity")
     assert total.delta is not None and not total.delta.startswith("-")  # >= the best baseline
 
 
@@ -76,7 +76,7 @@ def test_weight_change_changes_journeys():
     at.slider(key="j_w_churn").set_value(3.0).run()
     _ok(at)
     assert at.session_state["settings"].weights["churn"] == 3.0
-    assert at.query_params["w"] == ["1,3,1"]
+    assert at.query_params["w"] == "1,3,1"
     assert _metric(at, "Total opportunity") != before
     at.slider(key="j_w_cltv").set_value(0.0).run()
     at.slider(key="j_w_satisfaction").set_value(0.0).run()
