@@ -251,7 +251,9 @@ class Scorer:
         self.tpos = np.broadcast_to(np.arange(le)[:, None], (le, 1))
         req = ((prep.req_bits[:, None] >> np.arange(p, dtype=np.uint64)) & np.uint64(1)) > 0
         nested = bool((req.astype(np.int64) @ req.astype(np.int64)).any())
-        self.rounds = le if nested or bool(prep.excl_bits.any()) else 1
+        self.exclusive = bool(prep.excl_bits.any())
+        self.rounds = le if nested or self.exclusive else 1
+        self.powkept = np.stack([prep.powers * 0.0, prep.powers], axis=1).ravel()
 
     def bases(self, rows: np.ndarray) -> np.ndarray:
         """Flat offset of each customer's block of ``prep.values``."""
@@ -301,7 +303,7 @@ class Scorer:
         prep = self.prep
         bits = np.take(self.bit, cols)
         req = np.take(prep.req_bits, cols)
-        excl = np.take(prep.excl_bits, cols)
+        excl = np.take(prep.excl_bits, cols) if self.exclusive else None
         kept = live
         have = np.empty_like(bits)
         have[0] = held
@@ -309,7 +311,10 @@ class Scorer:
             if self.le > 1:
                 acc = np.bitwise_or.accumulate(np.where(kept, bits, np.uint64(0)), axis=0)
                 np.bitwise_or(acc[:-1], held, out=have[1:])
-            new = live & (((req & ~have) | (excl & have)) == 0)
+            bad = req & ~have
+            if excl is not None:
+                bad |= excl & have
+            new = live & (bad == 0)
             if self.rounds > 1 and np.array_equal(new, kept):
                 break
             kept = new
@@ -326,11 +331,16 @@ class Scorer:
         prev_row = np.zeros_like(cols)
         if le > 1:
             prev_pos = last[:-1]
-            prev_col = np.take_along_axis(cols, np.maximum(prev_pos, 0), axis=0)
+            flat = np.maximum(prev_pos, 0) * cols.shape[1] + np.arange(cols.shape[1])
+            prev_col = np.take(cols, flat)
             prev_row[1:] = np.where(prev_pos >= 0, prev_col + 1, 0)
-        pos = np.cumsum(kept, axis=0) - kept
+        # gamma**pos where kept, 0 elsewhere: one lookup of (pos, kept)
+        code = np.cumsum(kept, axis=0)
+        code -= kept
+        code *= 2
+        code += kept
         val = np.take(self.prep.values, base + prev_row * p + cols)
-        val *= np.take(self.prep.powers, pos) * kept
+        val *= np.take(self.powkept, code)
         total = val[0]
         for t in range(1, le):
             total = total + val[t]
@@ -386,61 +396,111 @@ def lookahead_start(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
     return seq, best_len
 
 
-def walk_start(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
-    """The best *walk* (products may repeat, rules ignored) of up to ``length`` steps over each
-    customer's candidates, by dynamic programming over (step, last product), made a journey by
-    dropping repeated products; decoding (the annealer's repair) drops what the rules forbid.
+_WALK_MAX_BASES = 3  # the walk remembers which prerequisite products it used when <= this many
 
-    The walk relaxation costs ``length * P**2`` per customer. When its best walk repeats no
-    product and breaks no rule it is the optimum; otherwise it is only a start.
+
+def walk_start(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The best *walk* of up to ``length`` offers by dynamic programming, made a journey, and
+    its value: an upper bound of every journey's score.
+
+    The walk relaxation drops the rule that products are distinct: its state is (step, last
+    product, which *base* products, those some product requires, were offered), so it costs
+    ``length * 2**B * P**2`` per customer (``B`` bases; when ``B`` exceeds 3 bases are not
+    remembered and prerequisites are ignored). A product is entered only when its prerequisites
+    are held or offered earlier and a base is never offered twice. Its best walk is then cut to a
+    journey by dropping repeated products (first occurrence kept), and decoding drops what the
+    exclusions forbid. When the walk repeats nothing and breaks no exclusion it is the optimum;
+    otherwise it is a start. Every journey is such a walk, so the walk's value bounds the
+    optimum from above (the annealer stops a customer whose best reaches it).
 
     Returns
     -------
-    (journeys int64 [n, length] padded -1, lengths int64 [n])
+    (journeys int64 [n, length] padded -1, lengths int64 [n], bound float64 [n])
     """
     n, p, length = prep.n, prep.p, prep.length
     seq = np.full((n, length), -1, dtype=np.int64)
     if length == 0 or n == 0:
-        return seq, np.zeros(n, dtype=np.int64)
-    table = prep.values.reshape(n, 1 + p, p)
-    ninf = np.where(prep.cand, 0.0, -np.inf)  # only candidates
-    v = table[:, 0] + ninf
-    back = np.zeros((length, n, p), dtype=np.int8 if p < 128 else np.int64)
-    best = np.zeros(n)
-    best_t = np.full(n, -1, dtype=np.int64)
-    best_j = np.zeros(n, dtype=np.int64)
-    diag = np.eye(p, dtype=bool)
-    for t in range(length):
-        if t > 0:
-            step = v[:, :, None] + prep.powers[t] * table[:, 1:]
-            step[:, diag] = -np.inf
-            back[t] = step.argmax(axis=1)
-            v = np.take_along_axis(step, back[t][:, None, :].astype(np.int64), axis=1)[:, 0]
-            v = v + ninf
-        j = v.argmax(axis=1)
-        vj = v[np.arange(n), j]
-        up = vj > best
-        best[up], best_t[up], best_j[up] = vj[up], t, j[up]
-    # backtrack, then drop repeats (keep the first occurrence)
-    walk = np.full((n, length), -1, dtype=np.int64)
-    cur = best_j.copy()
+        return seq, np.zeros(n, dtype=np.int64), np.zeros(n)
     rows = np.arange(n)
+    table = prep.values.reshape(n, 1 + p, p)
+    bases_bits = int(np.bitwise_or.reduce(prep.req_bits)) if p else 0
+    bases = [j for j in range(p) if bases_bits >> j & 1]
+    if len(bases) > _WALK_MAX_BASES:
+        bases = []
+    n_masks = 1 << len(bases)
+    # walk-mask bit of each product (0 unless a base) and each customer's unmet prerequisites
+    own = np.zeros(p, dtype=np.int64)
+    unmet = np.zeros((n, p), dtype=np.int64)
+    for b, j in enumerate(bases):
+        own[j] = 1 << b
+        needs_j = ((prep.req_bits >> np.uint64(j)) & np.uint64(1)).astype(bool)  # [P]
+        not_held = ((prep.held_bits >> np.uint64(j)) & np.uint64(1)) == 0  # [n]
+        unmet |= np.where(not_held[:, None] & needs_j[None, :], 1 << b, 0)
+    cand = prep.cand
+    if not bases:  # prerequisites are not tracked: only the first step must meet them
+        first_ok = cand & ((prep.req_bits[None, :] & ~prep.held_bits[:, None]) == 0)
+    else:
+        first_ok = cand & (unmet == 0)
+    ninf = -np.inf
+    v = np.full((n, n_masks, p), ninf)
+    v[rows[:, None], own[None, :], np.arange(p)[None, :]] = np.where(first_ok, table[:, 0], ninf)
+    idt = np.int8 if p < 128 else np.int64
+    back_i = np.zeros((length, n, n_masks, p), dtype=idt)
+    back_m = np.zeros((length, n, n_masks, p), dtype=np.int8)
+    best = np.zeros(n)
+    best_at = np.full((n, 3), -1, dtype=np.int64)  # (step, mask, last)
+
+    def keep_best(t: int, vals: np.ndarray) -> None:
+        flat = vals.reshape(n, -1)
+        k = flat.argmax(axis=1)
+        top = flat[rows, k]
+        up = top > best
+        best[up] = top[up]
+        best_at[up] = np.stack([np.full(int(up.sum()), t), k[up] // p, k[up] % p], axis=1)
+
+    keep_best(0, v)
+    diag = np.eye(p, dtype=bool)
+    trans = table[:, 1:]
+    jj = np.arange(p)
+    for t in range(1, length):
+        nv = np.full((n, n_masks, p), ninf)
+        for m in range(n_masks):
+            if not np.isfinite(v[:, m]).any():
+                continue
+            step = v[:, m, :, None] + prep.powers[t] * trans  # [n, i, j]
+            step[:, diag] = ninf
+            arg = step.argmax(axis=1)  # [n, j]
+            val = np.take_along_axis(step, arg[:, None, :], axis=1)[:, 0]
+            ok = cand & ((unmet & ~m) == 0) & ((own & m) == 0)[None, :]
+            val = np.where(ok, val, ninf)
+            dest = m | own  # [P]
+            cur = nv[:, dest, jj]
+            up = val > cur
+            nv[:, dest, jj] = np.where(up, val, cur)
+            bi, bm = back_i[t][:, dest, jj], back_m[t][:, dest, jj]
+            back_i[t][:, dest, jj] = np.where(up, arg, bi)
+            back_m[t][:, dest, jj] = np.where(up, m, bm)
+        v = nv
+        keep_best(t, v)
+    walk = np.full((n, length), -1, dtype=np.int64)
+    t_end, m_cur, j_cur = best_at[:, 0], best_at[:, 1].copy(), best_at[:, 2].copy()
     for t in range(length - 1, -1, -1):
-        on = best_t >= t
-        here = best_t == t
-        cur = np.where(here, best_j, cur)
-        walk[on, t] = cur[on]
+        on = t_end >= t
+        walk[on, t] = j_cur[on]
         if t > 0:
-            cur = np.where(on, back[t][rows, np.maximum(cur, 0)], cur)
+            sel = rows[on]
+            prev_i = back_i[t][sel, m_cur[on], j_cur[on]].astype(np.int64)
+            prev_m = back_m[t][sel, m_cur[on], j_cur[on]].astype(np.int64)
+            j_cur[on], m_cur[on] = prev_i, prev_m
     seen = np.zeros((n, p), dtype=bool)
     lengths = np.zeros(n, dtype=np.int64)
     for t in range(length):
-        j = walk[:, t]
-        ok = (j >= 0) & ~seen[rows, np.maximum(j, 0)]
-        seq[rows[ok], lengths[ok]] = j[ok]
-        seen[rows[ok], j[ok]] = True
+        wj = walk[:, t]
+        ok = (wj >= 0) & ~seen[rows, np.maximum(wj, 0)]
+        seq[rows[ok], lengths[ok]] = wj[ok]
+        seen[rows[ok], wj[ok]] = True
         lengths += ok
-    return seq, lengths
+    return seq, lengths, best
 
 
 def _rollout(prep: Prepared, who: np.ndarray, first: int) -> tuple[np.ndarray, ...]:
@@ -729,6 +789,7 @@ def anneal(
     moves: Mapping[str, float] | None = None,
     init: str | np.ndarray = "lookahead",
     polish: bool = True,
+    bound: bool = True,
     rng: np.random.Generator | int | None = None,
     batch_size: int = 65536,
     callback: Callable[[dict[str, Any]], bool | None] | None = None,
@@ -775,6 +836,10 @@ def anneal(
         ``[n, width]``.
     polish
         Finish with steepest-ascent local search from the best journey.
+    bound
+        Stop annealing (and polishing) a customer once its best journey reaches the upper bound
+        of :func:`walk_start`: it is then provably optimal. Customers whose start reaches it are
+        not annealed at all.
     rng
         Seed (int), Generator (an int seed is drawn from it) or None (fresh entropy). The seed used
         is stored in the result.
@@ -865,6 +930,7 @@ def anneal(
             reheat=reheat,
             init=init_arr[idx] if init_arr is not None else str(init),
             polish=polish,
+            bound=bound,
             trace=tr,
             timing=timing,
             callback=callback,
@@ -901,6 +967,7 @@ def anneal(
         "moves": weights,
         "init": init if isinstance(init, str) else "array",
         "polish": polish,
+        "bound": bound,
         "batch_size": int(batch_size),
     }
     message = "stopped by callback" if stopped else "annealing finished"
@@ -936,6 +1003,7 @@ def _anneal_batch(
     reheat: float,
     init: str | np.ndarray,
     polish: bool,
+    bound: bool,
     trace: dict[str, np.ndarray],
     timing: dict[str, float],
     callback: Callable[[dict[str, Any]], bool | None] | None,
@@ -952,11 +1020,13 @@ def _anneal_batch(
 
     t = time.perf_counter()
     rows_all = np.arange(n)
+    walk: tuple[np.ndarray, ...] | None = None
     if isinstance(init, str):
         if init == "lookahead":
             seqs, lengths = greedy_batch(prep)
             s_best = evaluate(prep, rows_all, seqs, lengths)
-            for other in (lookahead_start(prep), walk_start(prep)):
+            walk = walk_start(prep)
+            for other in (lookahead_start(prep), walk[:2]):
                 o_perm = initial_perm(prep, *other)
                 o_len = other[1]
                 # the decoded walk (the rules may drop entries) is the start
@@ -979,6 +1049,11 @@ def _anneal_batch(
     best_perm, best_len = perm.copy(), lengths.copy()
     best = evaluate(prep, rows_all, perm, lengths)
     nfev = n
+    # certified optimal once the best reaches the walk bound (rounding slack 1e-9 relative)
+    threshold = np.full(n, np.inf)
+    if bound and (iters > 0 or polish):
+        ub = (walk or walk_start(prep))[2]
+        threshold = ub - 1e-9 * (1.0 + np.abs(ub))
     timing["start"] += time.perf_counter() - t
 
     nit = 0
@@ -991,6 +1066,7 @@ def _anneal_batch(
         anneal_ok = table.total[kl0] > 0
         if polish:
             anneal_ok &= ~table.complete[kl0]
+        anneal_ok &= best < threshold
         act = np.flatnonzero(anneal_ok)
         t = time.perf_counter()
         if t0 == "auto":
@@ -1017,6 +1093,7 @@ def _anneal_batch(
         w_last = np.zeros(act.size, dtype=np.int64)
         w_left = np.full(act.size, restarts, dtype=np.int64)
         w_alive = np.ones(act.size, dtype=bool)
+        w_thr = threshold[act]
         if chain_factor is None:
             run = np.full(n, iters, dtype=np.int64)
         else:
@@ -1057,6 +1134,10 @@ def _anneal_batch(
             done = sched.k >= w_run
             if stall is not None:
                 done |= (it - w_last) >= stall
+            if imp.size:
+                solved = imp[w_best[imp] >= w_thr[imp]]
+                done[solved] = True
+                w_left[solved] = 0
             done &= w_alive
             if done.any():
                 re = done & (w_left > 0)
@@ -1100,6 +1181,7 @@ def _anneal_batch(
                 ch.take(keep)
                 w_best, w_last, w_left = w_best[keep], w_last[keep], w_left[keep]
                 w_t0, w_alive, w_run = w_t0[keep], w_alive[keep], w_run[keep]
+                w_thr = w_thr[keep]
                 sched.take(keep)
         if nit < total_iters:  # customers frozen early carry their final values forward
             final = frozen_best_sum + float(w_best.sum())
@@ -1109,10 +1191,14 @@ def _anneal_batch(
 
     if polish and n > 0:
         t = time.perf_counter()
-        best_perm, best_len, best, used = local_search(
-            prep, table, rows_all, best_perm, best_len, best
-        )
-        nfev += used
+        best = evaluate(prep, rows_all, best_perm, best_len)  # the annealed bests' scores
+        todo = np.flatnonzero(best < threshold)  # certified optimal ones need no polish
+        if todo.size:
+            perm_p, len_p, _, used = local_search(
+                prep, table, todo, best_perm[todo], best_len[todo], best[todo]
+            )
+            best_perm[todo], best_len[todo] = perm_p, len_p
+            nfev += used
         timing["polish"] += time.perf_counter() - t
     out = decode(prep, rows_all, best_perm, best_len)
     return {"journeys": out, "nfev": nfev, "nit": nit, "stopped": stopped}

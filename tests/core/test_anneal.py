@@ -187,7 +187,7 @@ def test_fast_scorer_is_bit_identical_to_evaluate_cols(seed, p, m):
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), p=st.integers(1, 7))
-def test_starts_are_feasible_and_lookahead_is_never_worse_than_greedy(seed, p):
+def test_starts_are_feasible_lookahead_beats_greedy_and_the_walk_bounds_the_optimum(seed, p):
     pb = random_problem(30, p, rng=seed)
     prep = prepare(pb)
     rows = np.arange(pb.n_customers)
@@ -195,7 +195,8 @@ def test_starts_are_feasible_and_lookahead_is_never_worse_than_greedy(seed, p):
     assert is_feasible(pb, seqs).all()
     g_seqs, g_len = greedy_batch(prep)
     assert (evaluate(prep, rows, seqs, lengths) >= evaluate(prep, rows, g_seqs, g_len)).all()
-    w_seqs, w_len = walk_start(prep)  # a start before repair: distinct candidates
+    w_seqs, w_len, bound = walk_start(prep)  # a start before repair: distinct candidates
+    assert (bound >= exact(pb).scores - 1e-9).all()  # the walk's value bounds the optimum
     walk = np.where(w_seqs >= 0, w_seqs, 0)
     assert prep.cand[rows[:, None], walk][w_seqs >= 0].all()
     for r in rows:
@@ -237,3 +238,14 @@ def test_lookahead_start_finds_a_base_service_before_its_add_ons():
     seqs, lengths = lookahead_start(prepare(pb))
     assert seqs[0, : lengths[0]].tolist() == [0, 1]
     assert anneal(pb, rng=0, iters=0).scores.tolist() == [2.0]
+
+
+def test_the_bound_stops_only_optimal_customers():
+    pb = structured_instance(300, "full", rng=6)
+    ex = exact(pb).scores
+    with_bound = anneal(pb, rng=2, **FAST)
+    without = anneal(pb, rng=2, bound=False, **FAST)
+    assert (with_bound.scores >= without.scores - 1e-9 * (1 + np.abs(ex))).all()
+    bound = walk_start(prepare(pb))[2]
+    solved = with_bound.scores >= bound - 1e-9 * (1 + np.abs(bound))
+    assert solved.any() and np.allclose(with_bound.scores[solved], ex[solved], atol=1e-9)
