@@ -49,18 +49,31 @@ if lab is None:
 
 table = lab.table
 best = table.iloc[0]
-m1, m2, m3 = st.columns(3)
-m1.metric("Best policy", best["label"], help="Highest expected value on the held-out customers.")
-ref = table[table["name"] == "anneal"]
-if len(ref):
-    for col, name in zip((m2, m3), agents, strict=False):
+st.markdown(
+    f"**Best on the {lab.params['n_test']:,} held-out customers:** {best['label']}, "
+    f"{best['value']:.3f} per customer (95% CI {best['ci_low']:.3f} to {best['ci_high']:.3f})."
+)
+if (table["name"] == "anneal").any():
+    for col, name in zip(st.columns(len(lab.agents)), lab.agents, strict=True):
         row = table[table["name"] == name].iloc[0]
+        clear = row["diff_low"] > 0 or row["diff_high"] < 0
         col.metric(
             f"{labels[name]} vs annealed journeys",
             f"{row['diff']:+.3f}",
-            help=f"Paired difference, 95% CI {row['diff_low']:+.3f} to {row['diff_high']:+.3f}.",
+            f"{row['diff_low']:+.3f} to {row['diff_high']:+.3f}",
+            delta_color="normal" if clear else "off",
+            help="Paired difference in expected value per customer with its 95% CI (same "
+            "customers, same acceptance draws). Grey: the interval contains 0, no clear winner.",
         )
-fig = px.scatter(table, x="value", y="label", color="kind", title="Expected value per customer")
+kinds = {"learned": "#d1495b", "journeys": "#1f5fa8", "baseline": "#7a8696", "ceiling": "#2a9d8f"}
+fig = px.scatter(
+    table,
+    x="value",
+    y="label",
+    color="kind",
+    color_discrete_map=kinds,
+    title="Expected value per customer",
+)
 fig.update_traces(marker_size=11).update_yaxes(categoryorder="total ascending")
 fig.update_layout(xaxis_title="expected weighted opportunity (95% CI)", yaxis_title=None)
 for trace in fig.data:  # one trace per kind: each gets its own error bars

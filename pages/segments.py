@@ -46,7 +46,7 @@ min_share = c4.slider(
 )
 ui.set_segment_options(method, "auto" if auto or method == "dbscan" else int(k), min_share)
 page = ui.segments_page()
-seg, ins, rep = page.segmentation, page.insights, page.report
+seg, ins = page.segmentation, page.insights
 
 st.info(ins["contact_first"], icon=":material/campaign:")
 m1, m2, m3, m4 = st.columns(4)
@@ -69,29 +69,35 @@ m4.metric(
     help="DBSCAN only: customers in no segment ('unclustered').",
 )
 
+order = list(page.sizes["segment"])
+look = {"color": "segment", "color_discrete_map": ui.segment_colours(order)}
+look["category_orders"] = {"segment": order}
 left, right = st.columns(2)
-fig = px.bar(page.sizes, x="segment", y="size", text_auto=True, title="Customers per segment")
-left.plotly_chart(ui.style(fig), width="stretch")
-fig = px.scatter(
-    page.projection, x="x", y="y", color="segment", opacity=0.6, title="2-D projection (PCA)"
+fig = px.bar(
+    page.sizes, x="segment", y="size", text_auto=True, title="Customers per segment", **look
 )
+left.plotly_chart(ui.style(fig.update_layout(showlegend=False)), width="stretch")
+fig = px.scatter(page.projection, x="x", y="y", opacity=0.6, title="2-D projection (PCA)", **look)
 right.plotly_chart(ui.style(fig.update_traces(marker_size=4)), width="stretch")
 fig = px.box(
     page.distributions,
     x="segment",
     y="value",
-    color="segment",
     facet_col="factor",
     facet_col_wrap=3,
     title="Key factors by segment",
+    **look,
 )
-fig.update_yaxes(matches=None, showticklabels=True).update_layout(showlegend=False)
-st.plotly_chart(ui.style(fig, 560), width="stretch")
+fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+fig.update_yaxes(matches=None, showticklabels=True, title=None).update_xaxes(title=None)
+st.plotly_chart(ui.style(fig.update_layout(showlegend=False), 560), width="stretch")
 
 st.subheader("Ranked segments")
-st.caption(f"Ranked by {ins['ranking_basis']}.")
+st.caption(f"Ranked by {ins['ranking_basis']}; revenue at risk over 12 months.")
 table = ins["segments"].set_index("name").loc[ins["segment_ranking"]]
-st.dataframe(table.drop(columns=["segment_id"]), width="stretch")
+st.dataframe(
+    table.drop(columns=["segment_id"]), width="stretch", column_config=ui.segment_columns()
+)
 if ins["crosstab"] is not None:
     st.subheader("Segment x recommended first offer")
     fig = px.imshow(ins["crosstab"], text_auto=True, aspect="auto", color_continuous_scale="Blues")

@@ -1,8 +1,8 @@
 """Segments, Models, Export & scenarios and RL lab pages in AppTest on the demo population.
 
 The scenario is the app's default with the peer-bayes estimator (no counterfactual components
-to estimate); the trained models come from ``models/`` (the ``demo_models`` fixture). Every test uses its own
-SQLite store through ``JOURNEY_DB_URL``, never ``data/journeys.db``.
+to estimate); the trained models come from ``models/`` (the ``demo_models`` fixture). Every
+test uses its own SQLite store through ``JOURNEY_DB_URL``, never ``data/journeys.db``.
 """
 
 from __future__ import annotations
@@ -165,8 +165,11 @@ def test_rl_lab_trains_and_compares_policies():
     at.run(timeout=300)
     assert not at.exception
     labels = {m.label for m in at.metric}
-    assert "Best policy" in labels and "Q-learning (tabular) vs annealed journeys" in labels
+    assert {
+        f"{a} vs annealed journeys" for a in ("Q-learning (tabular)", "Contextual bandit")
+    } <= labels
     text = _texts(at)
+    assert "Best on the" in text
     assert "policy opens with" in text or "makes no offer" in text
     assert len(at.get("plotly_chart")) == 2  # policy values with CIs, training curves
 
