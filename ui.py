@@ -957,8 +957,8 @@ def segment_columns() -> dict[str, Any]:
         "avg_cltv": num("avg CLTV", format="%.0f"),
         "avg_satisfaction": num("avg satisfaction", format="%.2f"),
         "avg_monthly_charge": num("avg monthly", format="%.2f"),
-        "revenue_at_risk": num("revenue at risk", format="localized"),
-        "opportunity_total": num("opportunity", format="localized"),
+        "revenue_at_risk": num("revenue at risk", format="%.0f"),
+        "opportunity_total": num("opportunity", format="%.0f"),
         "opportunity_per_customer": num("opportunity / customer", format="%.2f"),
         "top_first_offer": st.column_config.TextColumn("top first offer"),
     }
@@ -1225,6 +1225,7 @@ def prepare_export(table: pd.DataFrame, fmt: str, bom: bool, what: str) -> dict[
     run = guarded(record)
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in (name or "journeys"))
     prepared = {
+        "key": (_key(s), what, fmt, bool(bom)),
         "result": result,
         "run_id": run.id,
         "file_name": f"{stem}-run{run.id}.{result.format}",
@@ -1233,6 +1234,21 @@ def prepare_export(table: pd.DataFrame, fmt: str, bom: bool, what: str) -> dict[
     }
     st.session_state[EXPORT] = prepared
     return prepared
+
+
+def prepared_export(what: str, fmt: str, bom: bool) -> dict[str, Any] | None:
+    """The download prepared for exactly this scenario, selection and format, else None."""
+    _secondary_init()
+    prepared = st.session_state[EXPORT]
+    if prepared and prepared["key"] == (_key(settings()), what, fmt, bool(bom)):
+        return prepared
+    return None
+
+
+RUN_COLUMNS = {
+    "total opportunity": st.column_config.NumberColumn(format="%.1f"),
+    "share with offer": st.column_config.NumberColumn(format="percent"),
+}
 
 
 def runs_frame(runs: list[Any]) -> pd.DataFrame:
@@ -1313,6 +1329,18 @@ def verify_run(run: Any) -> bool:
 
 
 # -- RL lab -----------------------------------------------------------------------------------
+
+
+def rl_action_columns() -> dict[str, Any]:
+    """Column formats of the RL lab's best-actions table (:func:`core.rl.best_actions`)."""
+    num = st.column_config.NumberColumn
+    return {
+        "label": st.column_config.TextColumn("first action"),
+        "share": num("share of segment", format="percent"),
+        "propensity": num("acceptance", format="percent"),
+        "gain": num("gain if accepted", format="%.2f"),
+        "value": num("journey value", format="%.2f"),
+    }
 
 
 def rl_env(horizon: int = 12) -> Any:

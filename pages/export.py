@@ -34,10 +34,10 @@ st.caption(
     f"{len(table):,} rows for {table['customer_id'].nunique():,} customers. Text cells that a "
     "spreadsheet could run as a formula (=, +, -, @ ...) are neutralised; numbers stay numbers."
 )
+bom = bom and fmt == "csv"
 if st.button("Prepare the download", icon=":material/inventory_2:", type="primary"):
-    ui.prepare_export(table, fmt, bom and fmt == "csv", who)
-prepared = st.session_state.get(ui.EXPORT)
-if prepared:
+    ui.prepare_export(table, fmt, bom, who)
+if prepared := ui.prepared_export(who, fmt, bom):
     res = prepared["result"]
     st.download_button(
         f"Download {prepared['file_name']} ({res.n_bytes / 1024:,.0f} KB)",
@@ -64,7 +64,7 @@ pick = right.selectbox("Saved scenarios", names, index=None, placeholder="Choose
 if right.button("Load", disabled=pick is None, icon=":material/upload:"):
     ui.load_scenario(pick)
     st.rerun()
-st.caption(f"Current scenario: **{name_now or 'unsaved'}**. Store: `{db!r}`.")
+st.caption(f"Current scenario: **{name_now or 'unsaved'}** (store: {db.dialect}).")
 if scenarios:
     st.dataframe(ui.scenarios_frame(scenarios), hide_index=True, width="stretch")
 
@@ -73,7 +73,7 @@ runs = db.list_runs(limit=50)
 if not runs:
     st.info("No runs yet: prepare a download to record one.", icon=":material/history:")
     st.stop()
-st.dataframe(ui.runs_frame(runs), hide_index=True, width="stretch")
+st.dataframe(ui.runs_frame(runs), hide_index=True, width="stretch", column_config=ui.RUN_COLUMNS)
 by_id = {r.id: r for r in runs}
 default = st.session_state.get(ui.VERIFY_RUN)
 run_id = st.selectbox(

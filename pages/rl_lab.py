@@ -94,6 +94,7 @@ for tab, df in zip(tabs, lab.best_actions.values(), strict=True):
         top[["segment", "customers", "label", "share", "propensity", "gain", "value"]],
         hide_index=True,
         width="stretch",
+        column_config=ui.rl_action_columns(),
     )
 
 st.subheader("Training curves")

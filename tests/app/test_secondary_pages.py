@@ -203,3 +203,15 @@ def test_export_of_one_segment_holds_whole_journeys_of_that_segment_only(monkeyp
     whole = full[full["customer_id"].astype(str).isin(ids)].reset_index(drop=True)
     assert captured[-1] == export.render(whole, "csv").data
     assert segment in _texts(at)
+
+
+def test_a_prepared_download_is_withdrawn_when_the_scenario_changes():
+    at = _page("pages/export.py")
+    _button(at, "Prepare the download").click()
+    at.run()
+    assert len(at.download_button) == 1
+    at.session_state["settings"] = FAST.with_(
+        weights={"cltv": 2.0, "churn": 1.0, "satisfaction": 1.0}
+    )
+    at.run()
+    assert not at.exception and not at.download_button
