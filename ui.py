@@ -901,8 +901,34 @@ SCENARIO_EXTRAS = ("segments",)  # keys a saved scenario holds beyond core.pipel
 RL_EPISODES = {"qlearning": 20_000, "bandit": 10_000, "fqi": 2_000}  # < 30 s on the demo
 
 
+def _segments_from_query(text: str | None) -> dict[str, Any]:
+    """``method:k:min_share`` (the ``segments`` query param) -> options; bad text -> defaults."""
+    from core.segments import METHODS
+
+    try:
+        method, k, share = (text or "").split(":")
+        opts = {"method": method, "k": k if k == "auto" else int(k), "min_share": float(share)}
+    except ValueError:
+        return dict(SEGMENT_DEFAULTS)
+    if method not in METHODS or not 0 <= opts["min_share"] < 0.5:
+        return dict(SEGMENT_DEFAULTS)
+    return {**opts, "names": {}}
+
+
+def _set_segments(opts: dict[str, Any]) -> None:
+    """Keep the segmentation in session state and its method, k and share in the URL."""
+    st.session_state[SEGMENTS] = opts
+    text = f"{opts['method']}:{opts['k']}:{opts['min_share']:g}"
+    default = SEGMENT_DEFAULTS
+    if text == f"{default['method']}:{default['k']}:{default['min_share']:g}":
+        st.query_params.pop("segments", None)
+    elif st.query_params.get("segments") != text:
+        st.query_params["segments"] = text
+
+
 def _secondary_init() -> None:
-    st.session_state.setdefault(SEGMENTS, dict(SEGMENT_DEFAULTS))
+    if SEGMENTS not in st.session_state:
+        st.session_state[SEGMENTS] = _segments_from_query(st.query_params.get("segments"))
     st.session_state.setdefault(SCENARIO_NAME, None)
     st.session_state.setdefault(VERIFY_RUN, None)
     st.session_state.setdefault(EXPORT, None)
@@ -975,7 +1001,7 @@ def set_segment_options(method: str, k: int | str, min_share: float) -> None:
     old = segment_options()
     new = {"method": method, "k": k, "min_share": float(min_share)}
     names = old["names"] if all(old[f] == v for f, v in new.items()) else {}
-    st.session_state[SEGMENTS] = {**new, "names": names}
+    _set_segments({**new, "names": names})
 
 
 def set_segment_names(segmentation: Any, names: dict[Any, str]) -> bool:
@@ -991,10 +1017,9 @@ def set_segment_names(segmentation: Any, names: dict[Any, str]) -> bool:
     except CJOError as exc:
         show_error(exc)
         return False
-    st.session_state[SEGMENTS] = {
-        **segment_options(),
-        "names": {str(k): str(v).strip() for k, v in names.items()},
-    }
+    _set_segments(
+        {**segment_options(), "names": {str(k): str(v).strip() for k, v in names.items()}}
+    )
     return True
 
 
@@ -1157,7 +1182,7 @@ def load_scenario(name: str) -> Settings:
     set_settings(s)
     if seg:
         names = {str(k): str(v) for k, v in (seg.get("names") or {}).items()}
-        st.session_state[SEGMENTS] = {**SEGMENT_DEFAULTS, **seg, "names": names}
+        _set_segments({**SEGMENT_DEFAULTS, **seg, "names": names})
     st.session_state[SCENARIO_NAME] = saved.name
     return s
 

@@ -215,3 +215,17 @@ def test_a_prepared_download_is_withdrawn_when_the_scenario_changes():
     )
     at.run()
     assert not at.exception and not at.download_button
+
+
+def test_segmentation_options_are_in_the_url():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.session_state["settings"] = FAST
+    at.query_params["segments"] = "kmeans:3:0.05"
+    at.switch_page("pages/segments.py").run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Segments"] == "3"
+    at.number_input(key="seg_k").set_value(2)
+    at.run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["Segments"] == "2"
+    assert at.query_params["segments"] == "kmeans:2:0.05"
