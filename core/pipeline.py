@@ -20,6 +20,7 @@ Scenario settings are a frozen :class:`Settings`; :meth:`Settings.to_dict` /
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -630,47 +631,34 @@ def _cmd_optimize(args: Any) -> int:
     import json
     from pathlib import Path
 
+    from core.batch import BatchError, BatchOptions, run_batch
     from core.cli import EXIT_OK
     from core.cli import Progress as Bar
-    from core.export import write_export
-    from core.io import load
 
     settings = settings_from_args(args)
-    out = Path(args.out)
-    if out.suffix.lower() not in (".csv", ".parquet"):
-        raise CJOError(f"--out {out}: use a .csv or .parquet file name.")
-    baselines = [b for b in (args.baselines or "").split(",") if b]
-    data = load(args.data, mapping=args.mapping)
-    bar = None if args.quiet else Bar(f"optimize {data.n_rows:,} customers")
-    context = None
-    if args.models:
-        from core.train import load_or_train
-
-        cat = resolve_catalog(settings.catalog, list(data.frame.columns))
-        trained = load_or_train(
-            data.frame, args.models, data.sha256, cat, random_state=settings.seed
-        )
-        context = Context(cat, trained.key_factors, trained.acceptance)
-    outcome = run(data.frame, settings, context=context, progress=bar)
-    rep = report(
-        outcome.result,
-        outcome.problem,
-        settings,
-        components=outcome.components,
+    options = BatchOptions(
+        chunk_rows=args.chunk_rows,
+        train_rows=args.train_rows,
+        scale_rows=args.scale_rows,
+        engine=args.engine,
+        scheduler=args.scheduler,
+        workers=args.workers,
         verify=args.verify,
-        baselines=baselines,
-        extra={
-            "data": str(args.data),
-            "data_sha256": data.sha256,
-            "estimator": settings.estimator,
-            "catalog": outcome.context.catalog.name,
-            "seconds_fit": outcome.seconds["fit"],
-            "seconds_components": outcome.seconds["components"],
-            "rows": int(len(outcome.table)),
-        },
+        baselines=tuple(b for b in (args.baselines or "").split(",") if b),
+        bom=args.bom,
+        mapping=args.mapping,
     )
-    written = write_export(outcome.table, out, bom=args.bom)
-    rep["out"] = {"path": str(out), "format": written.format, "sha256": written.sha256}
+    bar = None if args.quiet else Bar(f"optimize ({options.engine})")
+    try:
+        outcome = run_batch(
+            args.data, args.out, settings, options, models_dir=args.models, progress=bar
+        )
+    except BatchError as exc:
+        if not exc.interrupted:
+            raise
+        print(f"\ninterrupted: {exc}", file=sys.stderr)
+        return 130
+    rep, written = outcome.report, outcome.written
     if args.save_run:
         from core.store import Store
 
@@ -679,7 +667,7 @@ def _cmd_optimize(args: Any) -> int:
             saved = store.record_run(
                 args.save_run,
                 seed=settings.seed,
-                data_hash=data.sha256,
+                data_hash=outcome.plan.sha256,
                 journeys_sha256=written.sha256,
                 params=settings.to_dict(),
                 summary={
@@ -692,10 +680,11 @@ def _cmd_optimize(args: Any) -> int:
     if args.report:
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)
         Path(args.report).write_text(text + "\n", encoding="utf-8")
-    summary = {k: rep.get(k) for k in ("n_customers", "solver", "seconds_optimize", "rows")}
+    keys = ("n_customers", "solver", "engine", "n_chunks", "seconds_optimize", "seconds_total")
+    summary = {k: rep.get(k) for k in (*keys, "rows")}
     if "share_optimal" in rep:
         summary["share_optimal"] = rep["share_optimal"]
-    print(json.dumps({**summary, "out": str(out), "report": args.report}))
+    print(json.dumps({**summary, "out": str(written.path), "report": args.report}))
     return EXIT_OK
 
 
@@ -706,14 +695,25 @@ def add_cli(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "optimize",
         help="optimize every customer's journey and write journeys + report",
-        description="Load DATA, estimate the opportunity of every offer, optimize each "
-        "customer's journey and write one row per customer and step to --out (.csv or "
-        ".parquet; CSV cells are neutralised against formula injection). --report writes "
-        "n_customers, solver, schedule, seconds_optimize, baselines and, with --verify exact, "
-        "share_optimal / mean_gap / max_gap.",
+        description="Load DATA chunk by chunk, estimate the opportunity of every offer, "
+        "optimize each customer's journey and write one row per customer and step to --out "
+        "(.csv, .parquet, or a directory of part-NNNNN.parquet files when --out has no suffix; "
+        "CSV cells are neutralised against formula injection). The models are fitted once on a "
+        "seeded sample of --train-rows customers, so the output does not depend on --chunk-rows "
+        "or the engine. --engine dask runs the chunks on a Dask cluster (--scheduler ADDRESS, "
+        "or a LocalCluster of --workers processes). --report writes n_customers, solver, "
+        "schedule, seconds_optimize, seconds_total, baselines and, with --verify exact, "
+        "share_optimal / mean_gap / max_gap. See docs/batch.md.",
     )
-    p.add_argument("data", metavar="DATA", help="CSV or Parquet customer file")
-    p.add_argument("--out", required=True, metavar="FILE", help="journeys .csv or .parquet")
+    p.add_argument(
+        "data", metavar="DATA", help="CSV or Parquet file, or a directory of Parquet files"
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="OUT",
+        help="journeys .csv or .parquet, or a directory (partitioned Parquet)",
+    )
     p.add_argument("--report", metavar="FILE", help="write the JSON report here")
     p.add_argument("--catalog", default="seed", metavar="seed|full|FILE", help="catalog (seed)")
     p.add_argument(
@@ -750,4 +750,31 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument("--save-run", metavar="SCENARIO", help="record the run in the store")
     p.add_argument("--seed", type=int, default=0, help="random seed (0)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    g = p.add_argument_group("batch and cluster")
+    g.add_argument("--engine", default="local", choices=("local", "dask"), help="(local)")
+    g.add_argument(
+        "--scheduler", metavar="ADDRESS", help="existing Dask scheduler, e.g. tcp://host:8786"
+    )
+    g.add_argument("--workers", type=_positive, default=2, help="LocalCluster worker processes (2)")
+    g.add_argument(
+        "--chunk-rows", type=_positive, default=100_000, help="customers per chunk (100000)"
+    )
+    g.add_argument(
+        "--train-rows",
+        type=_positive,
+        default=50_000,
+        help="seeded sample the models are fitted on (50000)",
+    )
+    g.add_argument(
+        "--scale-rows",
+        type=_positive,
+        default=10_000,
+        help="customers of that sample that fix the normalisation scale (10000)",
+    )
     p.set_defaults(func=_cmd_optimize)
+
+
+def _positive(text: str) -> int:
+    from core.cli import _positive_int
+
+    return _positive_int(text)
