@@ -181,14 +181,23 @@ def update_settings(**changes: Any) -> Settings:
 # --------------------------------------------------------------------------------------------
 
 
-@st.cache_data(max_entries=4, ttl=CACHE_TTL, show_spinner="Loading and validating the data...")
-def _load_path(path: str, mtime: float, mapping: dict | None = None) -> LoadedData:
-    return load(path, mapping=mapping)
+# cache_resource, not cache_data: the validated frame is shared read-only instead of being
+# unpickled on every call (pages ask for the data several times per rerun). Keys are cheap:
+# path + mtime, or the upload's sha256 (computed once); the payload itself is not hashed.
+@st.cache_resource(max_entries=4, ttl=CACHE_TTL, show_spinner="Loading and validating the data...")
+def _load_path(path: str, mtime: float, mapping_json: str) -> LoadedData:
+    return load(path, mapping=_mapping(mapping_json))
 
 
-@st.cache_data(max_entries=2, ttl=CACHE_TTL, show_spinner="Validating the upload...")
-def _load_bytes(data: bytes, name: str, mapping: dict | None = None) -> LoadedData:
-    return load(data, name=name, limits=UPLOAD_LIMITS, mapping=mapping)
+@st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner="Validating the upload...")
+def _load_bytes(sha: str, name: str, mapping_json: str, _data: bytes) -> LoadedData:
+    return load(_data, name=name, limits=UPLOAD_LIMITS, mapping=_mapping(mapping_json))
+
+
+def _mapping(mapping_json: str) -> dict | None:
+    import json
+
+    return json.loads(mapping_json) if mapping_json else None
 
 
 def ensure_demo() -> Path:
@@ -206,14 +215,20 @@ def current_data() -> LoadedData | None:
     """The validated data of the current source, or None with the error stored for display."""
     init_state()
     src: dict[str, Any] = st.session_state[SOURCE]
+    import hashlib
+    import json
+
     mapping = st.session_state[MAPPING] if src["kind"] != "demo" else None
+    mapping_json = json.dumps(mapping, sort_keys=True) if mapping else ""
     try:
         if src["kind"] == "upload":
-            data = _load_bytes(src["bytes"], src["name"], mapping)
+            if "sha256" not in src:
+                src["sha256"] = hashlib.sha256(src["bytes"]).hexdigest()
+            data = _load_bytes(src["sha256"], src["name"], mapping_json, src["bytes"])
         else:
             path = ensure_demo() if src["kind"] == "demo" else Path(src["name"])
             mtime = path.stat().st_mtime if path.exists() else 0.0
-            data = _load_path(str(path), mtime, mapping)
+            data = _load_path(str(path), mtime, mapping_json)
         st.session_state[DATA_ERROR] = None
         return data
     except CJOError as exc:
@@ -441,15 +456,28 @@ def propensity() -> np.ndarray | None:
     return _propensity(data.sha256, s.catalog, data.frame, ctx)
 
 
-@dataclass(frozen=True, eq=False)
 class Outcome:
-    """The current scenario's journeys: problem, solver result and the journey table."""
+    """The current scenario's journeys: problem, solver result and (built on first use) the
+    journey table, so pages that only need the scores do not pay for it."""
 
-    settings: Settings
-    problem: Any
-    result: Any
-    table: pd.DataFrame
-    seconds: float
+    def __init__(
+        self, settings: Settings, problem: Any, result: Any, seconds: float, table_args: tuple
+    ) -> None:
+        self.settings, self.problem, self.result, self.seconds = settings, problem, result, seconds
+        self._table_args = table_args
+        self._lock = threading.Lock()
+        self._table: pd.DataFrame | None = None
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """One row per customer and step (:func:`core.pipeline.journeys_table`)."""
+        with self._lock:
+            if self._table is None:
+                comps, catalog, prop = self._table_args
+                self._table = pipeline.journeys_table(
+                    self.result, self.problem, comps, self.settings, catalog, prop
+                )
+            return self._table
 
 
 @st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
@@ -459,8 +487,7 @@ def _outcome(
     t = time.perf_counter()
     problem = pipeline.problem_for(_comps, _ctx.catalog, _s, _prop)
     result = pipeline.optimize(problem, _s, components=_comps)
-    table = pipeline.journeys_table(result, problem, _comps, _s, _ctx.catalog, _prop)
-    return Outcome(_s, problem, result, table, time.perf_counter() - t)
+    return Outcome(_s, problem, result, time.perf_counter() - t, (_comps, _ctx.catalog, _prop))
 
 
 def _key(s: Settings) -> str:
@@ -478,26 +505,32 @@ def outcome(s: Settings | None = None) -> Outcome:
     return guarded(lambda: _outcome(data.sha256, _key(s), s, ctx, comps, prop))
 
 
-@st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
-def _baselines(sha: str, settings_json: str, _s: Settings, _problem: Any, _comps: Any) -> dict:
-    out = {}
-    for name in pipeline.DEFAULT_BASELINES:
-        out[name] = pipeline.optimize(_problem, _s, solver=name, components=_comps)
-    return out
+@st.cache_resource(max_entries=64, ttl=CACHE_TTL, show_spinner=False)
+def _baseline(
+    sha: str, settings_json: str, name: str, _s: Settings, _problem: Any, _comps: Any
+) -> Any:
+    return pipeline.optimize(_problem, _s, solver=name, components=_comps)
 
 
-def baselines(s: Settings | None = None) -> dict[str, Any]:
+def baselines(
+    s: Settings | None = None, names: tuple[str, ...] = pipeline.DEFAULT_BASELINES
+) -> dict[str, Any]:
     """The study's baselines and greedy on the current problem: {name: JourneyResult}."""
     s = s or settings()
     data = require_data()
     _, comps, _ = context_and_components()
     out = outcome(s)
-    return guarded(lambda: _baselines(data.sha256, _key(s), s, out.problem, comps))
+    key = _key(s)
+    return {
+        n: guarded(lambda n=n: _baseline(data.sha256, key, n, s, out.problem, comps)) for n in names
+    }
 
 
-def best_baseline(s: Settings | None = None) -> tuple[str, Any]:
+def best_baseline(
+    s: Settings | None = None, names: tuple[str, ...] = pipeline.DEFAULT_BASELINES
+) -> tuple[str, Any]:
     """(name, result) of the baseline with the highest total opportunity."""
-    base = baselines(s)
+    base = baselines(s, names)
     name = max(base, key=lambda k: float(base[k].scores.sum()))
     return name, base[name]
 
@@ -555,12 +588,16 @@ def bind(key: str, value: Any) -> str:
     """Seed widget ``key`` with ``value`` (from the scenario) unless the user just changed it.
 
     A widget bound this way follows the scenario when it changes elsewhere (a loaded scenario,
-    a URL) and keeps the user's value otherwise. Returns ``key`` for ``st.slider(key=bind(...))``.
+    a URL, another page's widget) and keeps the user's value when they just moved it: the
+    marker remembers what the widget held at the end of the previous run. Returns ``key`` for
+    ``st.slider(key=bind(...))``.
     """
     marker = f"_bound_{key}"
-    if key not in st.session_state or st.session_state.get(marker) != value:
+    if key not in st.session_state:
         st.session_state[key] = value
-    st.session_state[marker] = value
+    elif st.session_state[key] == st.session_state.get(marker) and st.session_state[key] != value:
+        st.session_state[key] = value  # unchanged by the user, changed elsewhere: follow
+    st.session_state[marker] = st.session_state[key]
     return key
 
 
@@ -594,10 +631,19 @@ def colour_map(catalog: Any, by: str = "label") -> dict[str, str]:
     }
 
 
+def _use_template() -> None:
+    """plotly_white as plotly's default template, set once (passing it to every figure costs
+    ~30 ms of validation each)."""
+    import plotly.io as pio
+
+    if pio.templates.default != "plotly_white":
+        pio.templates.default = "plotly_white"
+
+
 def style(fig: Any, height: int = 360) -> Any:
     """House look for plotly figures: white, compact margins, readable fonts."""
+    _use_template()
     fig.update_layout(
-        template="plotly_white",
         height=height,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         font={"size": 13},
@@ -712,7 +758,10 @@ def journey_steps(out: Outcome, catalog: Any, steps: int = 3) -> pd.DataFrame:
 
 
 def sankey(out: Outcome, catalog: Any, steps: int = 3) -> Any:
-    """Plotly Sankey of step 1 -> step 2 -> step 3 offers (one colour per product)."""
+    """Plotly Sankey of step 1 -> step 2 -> step 3 offers (one colour per product).
+
+    Only customers who go on to a next offer flow on; the rest end at their last offer.
+    """
     import plotly.graph_objects as go
 
     frame = journey_steps(out, catalog, steps)
@@ -722,7 +771,8 @@ def sankey(out: Outcome, catalog: Any, steps: int = 3) -> Any:
     index: dict[tuple[int, str], int] = {}
     src, dst, val = [], [], []
     for t in range(len(cols) - 1):
-        pairs = frame[frame[cols[t]] != NO_OFFER].groupby([cols[t], cols[t + 1]]).size()
+        live = (frame[cols[t]] != NO_OFFER) & (frame[cols[t + 1]] != NO_OFFER)
+        pairs = frame[live].groupby([cols[t], cols[t + 1]]).size()
         for (a, b), n in pairs.items():
             for node in ((t, a), (t + 1, b)):
                 if node not in index:
@@ -748,7 +798,8 @@ def sankey(out: Outcome, catalog: Any, steps: int = 3) -> Any:
 def opportunity_views(problem: Any, comps: Any, catalog: Any) -> dict[str, pd.DataFrame]:
     """What the Opportunity page draws from the weighted opportunity ``O[c, i, j]``.
 
-    ``first``: long frame (product, opportunity) of each eligible first offer;
+    ``first``: per product, quantiles (p5, q1, median, q3, p95) and mean of its opportunity as
+    the next offer over eligible customers (box plots without shipping every point);
     ``matrix``: mean ``O(i -> j)`` over customers eligible for ``j`` (rows: predecessor);
     ``best``: customers for whom each product is the best single next offer.
     """
@@ -756,12 +807,13 @@ def opportunity_views(problem: Any, comps: Any, catalog: Any) -> dict[str, pd.Da
     elig = np.asarray(comps.eligible)
     labels = list(catalog.labels)
     first = combine_first(problem)
-    rows, cols = np.nonzero(elig)
-    long = pd.DataFrame(
-        {"product": np.array(labels, dtype=object)[cols], "opportunity": first[rows, cols]}
-    )
-    if len(long) > 40_000:
-        long = long.sample(40_000, random_state=0)
+    stats = []
+    for j, (key, lab) in enumerate(zip(catalog.keys, labels, strict=True)):
+        v = first[elig[:, j], j]
+        if v.size:
+            q = np.percentile(v, [5, 25, 50, 75, 95])
+            stats.append({"product": lab, "key": key, "customers": int(v.size), "mean": v.mean(),
+                          "p5": q[0], "q1": q[1], "median": q[2], "q3": q[3], "p95": q[4]})  # fmt: skip
     masked = np.where(elig[:, None, :], opp, np.nan)
     with np.errstate(invalid="ignore"):
         mean = np.nanmean(masked[:, 1:, :], axis=0) if len(opp) else np.zeros((0, 0))
@@ -775,7 +827,7 @@ def opportunity_views(problem: Any, comps: Any, catalog: Any) -> dict[str, pd.Da
     best_frame = pd.DataFrame(
         {"product": labels, "customers": [int(counts.get(lab, 0)) for lab in labels]}
     )
-    return {"first": long, "matrix": matrix, "best": best_frame}
+    return {"first": pd.DataFrame(stats), "matrix": matrix, "best": best_frame}
 
 
 def combine_first(problem: Any) -> np.ndarray:

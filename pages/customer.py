@@ -1,5 +1,6 @@
 """Customer: what should we offer this one customer next, and why?"""
 
+import numpy as np
 import plotly.express as px
 import streamlit as st
 
@@ -15,7 +16,8 @@ ui.intro(
 )
 ui.require_data()
 out = ui.outcome()
-top = out.problem.ids[out.result.scores.argsort()[::-1][:5]]
+order = np.lexsort((-out.result.scores, -out.result.lengths))  # longest, then best journeys
+top = out.problem.ids[order[:5]]
 default = st.query_params.get("customer", str(top[0]))
 cid = st.text_input(
     "Customer id", key=ui.bind("customer_id", default), help=f"e.g. {', '.join(map(str, top))}"
@@ -98,18 +100,12 @@ if not v["first_parts"].empty:
     st.plotly_chart(ui.style(fig, 320), width="stretch")
 drivers = ui.drivers()
 if drivers is not None:
-    fig = px.bar(
-        drivers,
-        x="importance",
-        y="feature",
-        color="factor",
-        facet_col="factor",
-        orientation="h",
-        color_discrete_map={ui.FACTOR_LABELS[k]: c for k, c in ui.FACTOR_COLOURS.items()},
-        title="What the models rely on (held-out permutation importance)",
-    )
-    fig.update_yaxes(matches=None, showticklabels=True, title=None)
-    fig.update_xaxes(matches=None, title=None)
-    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
-    fig.update_layout(showlegend=False)
-    st.plotly_chart(ui.style(fig, 340), width="stretch")
+    st.caption("What the models rely on most (held-out permutation importance, all customers):")
+    for col, (factor, part) in zip(
+        st.columns(3), drivers.groupby("factor", sort=False), strict=False
+    ):
+        colour = next(c for k, c in ui.FACTOR_COLOURS.items() if ui.FACTOR_LABELS[k] == factor)
+        fig = px.bar(part, x="importance", y="feature", orientation="h", title=factor)
+        fig.update_traces(marker_color=colour)
+        fig.update_layout(yaxis={"categoryorder": "total ascending", "title": None})
+        col.plotly_chart(ui.style(fig, 320), width="stretch")

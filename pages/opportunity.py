@@ -1,6 +1,8 @@
 """Opportunity: what is each offer worth, to whom, and after which other offer?"""
 
-import plotly.express as px
+import time
+
+import plotly.graph_objects as go
 import streamlit as st
 
 import ui
@@ -52,6 +54,7 @@ ctx, comps, _ = ui.context_and_components()
 
 @st.fragment
 def live() -> None:
+    t0 = time.perf_counter()
     s = ui.weight_sliders("opp_w")
     with st.expander("Product levers", icon=":material/tune:"):
         cols = st.columns(ctx.catalog.n_products)
@@ -62,15 +65,15 @@ def live() -> None:
             )
         s = ui.update_settings(levers={k: v for k, v in levers.items() if v != 1.0})
     out = ui.outcome(s)
-    name, base = ui.best_baseline(s)
+    name, base = ui.best_baseline(s, ("greedy",))
     m1, m2, m3 = st.columns(3)
     total, btotal = float(out.result.scores.sum()), float(base.scores.sum())
     m1.metric(
         "Total journey opportunity",
         f"{total:,.1f}",
         f"{total - btotal:+,.1f} vs {name}",
-        help="Sum over customers of the optimized journeys' opportunity, against the best "
-        "simple strategy.",
+        help="Sum over customers of the optimized journeys' opportunity; delta against the "
+        "greedy strategy (Overview compares with the best of all the study's strategies).",
         border=True,
     )
     m2.metric(
@@ -88,36 +91,42 @@ def live() -> None:
     views = ui.opportunity_views(out.problem, comps, ctx.catalog)
     colours = ui.colour_map(ctx.catalog)
     left, right = st.columns(2)
-    fig = px.box(
-        views["first"],
-        x="product",
-        y="opportunity",
-        color="product",
-        color_discrete_map=colours,
-        points=False,
-        title="Opportunity as the next offer (eligible customers)",
+    fig = go.Figure()
+    for r in views["first"].itertuples():
+        fig.add_box(
+            x=[r.product], q1=[r.q1], median=[r.median], q3=[r.q3], lowerfence=[r.p5],
+            upperfence=[r.p95], mean=[r.mean], name=r.product, showlegend=False,
+            marker_color=ui.product_colour(r.key),
+        )  # fmt: skip
+    fig.update_layout(
+        title="Opportunity as the next offer (box: quartiles, whiskers: 5th-95th percentile)",
+        yaxis_title="Opportunity",
     )
-    fig.update_layout(showlegend=False, xaxis_title=None)
     left.plotly_chart(ui.style(fig), width="stretch")
-    fig = px.imshow(
-        views["matrix"],
-        text_auto=".2f",
-        color_continuous_scale="Blues",
-        aspect="auto",
-        labels={"x": "then offer j", "y": "after offer i", "color": "mean O(i→j)"},
+    m = views["matrix"]
+    fig = go.Figure(
+        go.Heatmap(
+            z=m.to_numpy(), x=list(m.columns), y=list(m.index), colorscale="Blues",
+            texttemplate="%{z:.2f}", colorbar={"title": "mean O(i→j)"},
+            hovertemplate="after %{y}, offer %{x}: %{z:.3f}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_layout(
         title="Mean opportunity of offer j right after offer i",
+        xaxis_title="then offer j",
+        yaxis={"title": "after offer i", "autorange": "reversed"},
     )
     right.plotly_chart(ui.style(fig), width="stretch")
-    fig = px.bar(
-        views["best"],
-        x="product",
-        y="customers",
-        color="product",
-        color_discrete_map=colours,
-        title="Customers for whom each offer is the best next step",
-    )
-    fig.update_layout(showlegend=False, xaxis_title=None, yaxis_title="Customers")
+    best = views["best"]
+    fig = go.Figure(
+        go.Bar(x=best["product"], y=best["customers"],
+               marker_color=[colours[p] for p in best["product"]])
+    )  # fmt: skip
+    fig.update_layout(title="Customers for whom each offer is the best next step",
+                      yaxis_title="Customers")  # fmt: skip
     st.plotly_chart(ui.style(fig, 320), width="stretch")
+    st.caption(f"Re-optimized {len(out.result.scores):,} journeys and redrew in "
+               f"{time.perf_counter() - t0:.2f} s (server).")  # fmt: skip
     if comps.notes:
         st.caption("Notes: " + " ".join(comps.notes))
 
