@@ -619,6 +619,58 @@ def weight_sliders(prefix: str = "w", columns: bool = True) -> Settings:
     return update_settings(weights=new)
 
 
+def solver_controls() -> Settings:
+    """Solver and annealing-schedule widgets (schedule, T0 auto or manual, its parameters,
+    iterations, restarts, seed), bound to the scenario; returns the updated settings."""
+    from core.pipeline import SOLVERS
+    from core.schedules import DEFAULTS, SCHEDULES
+
+    s = settings()
+    c = st.columns([1.3, 1.3, 1, 1, 1, 1])
+    solver = c[0].selectbox(
+        "Solver",
+        SOLVERS,
+        key=bind("j_solver", s.solver),
+        help="Which journeys every page uses: exact (optimal), anneal, greedy, greedy with "
+        "local search, or the study's original annealer (seed-style).",
+    )
+    schedule = c[1].selectbox(
+        "Schedule", SCHEDULES, key=bind("j_schedule", s.schedule), help="Annealing schedule."
+    )
+    auto = c[2].toggle("Auto T0", key=bind("j_auto", s.t0 == "auto"), help="From the data.")
+    t0 = c[3].number_input(
+        "T0",
+        0.001,
+        1e6,
+        key=bind("j_t0", 1.0 if s.t0 == "auto" else float(s.t0)),
+        disabled=auto,
+        help="Initial temperature (when not automatic).",
+    )
+    iters = c[4].number_input("Iterations", 1, 20_000, key=bind("j_iters", s.iters))
+    restarts = c[5].number_input("Restarts", 0, 20, key=bind("j_restarts", s.restarts))
+    params = {}
+    names = list(DEFAULTS[schedule])
+    cols = st.columns(max(len(names), 1) + 1)
+    for col, name in zip(cols, names, strict=False):
+        params[name] = col.number_input(
+            f"{schedule} · {name}",
+            value=None,
+            key=bind(f"j_sp_{schedule}_{name}", s.schedule_params.get(name)),
+            placeholder=f"default {DEFAULTS[schedule][name]:g}",
+            format="%g",
+        )
+    seed = cols[-1].number_input("Seed", 0, 2**31 - 1, key=bind("j_seed", s.seed))
+    return update_settings(
+        solver=solver or s.solver,
+        schedule=schedule,
+        t0="auto" if auto else float(t0),
+        iters=int(iters),
+        restarts=int(restarts),
+        schedule_params={k: v for k, v in params.items() if v is not None},
+        seed=int(seed),
+    )
+
+
 def product_colour(key: str, i: int = 0) -> str:
     return PALETTE.get(key, GREYS[i % len(GREYS)])
 

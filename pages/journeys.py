@@ -5,8 +5,6 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from core.pipeline import SOLVERS
-from core.schedules import DEFAULTS, SCHEDULES
 
 ui.intro(
     "Journeys",
@@ -22,52 +20,9 @@ ui.require_data()
 
 @st.fragment
 def body() -> None:
-    s = ui.settings()
-    c = st.columns([1.3, 1.3, 1, 1, 1, 1])
-    solver = c[0].selectbox(
-        "Solver",
-        SOLVERS,
-        key=ui.bind("j_solver", s.solver),
-        help="Which journeys every page uses: exact (optimal), anneal, greedy, greedy with "
-        "local search, or the study's original annealer (seed-style).",
-    )
-    schedule = c[1].selectbox(
-        "Schedule", SCHEDULES, key=ui.bind("j_schedule", s.schedule), help="Annealing schedule."
-    )
-    auto = c[2].toggle("Auto T0", key=ui.bind("j_auto", s.t0 == "auto"), help="From the data.")
-    t0 = c[3].number_input(
-        "T0",
-        0.001,
-        1e6,
-        key=ui.bind("j_t0", 1.0 if s.t0 == "auto" else float(s.t0)),
-        disabled=auto,
-        help="Initial temperature (when not automatic).",
-    )
-    iters = c[4].number_input("Iterations", 1, 20_000, key=ui.bind("j_iters", s.iters))
-    restarts = c[5].number_input("Restarts", 0, 20, key=ui.bind("j_restarts", s.restarts))
-    params = {}
-    names = list(DEFAULTS[schedule])
-    cols = st.columns(max(len(names), 1) + 1)
-    for col, name in zip(cols, names, strict=False):
-        params[name] = col.number_input(
-            f"{schedule} · {name}",
-            value=None,
-            key=ui.bind(f"j_sp_{schedule}_{name}", s.schedule_params.get(name)),
-            placeholder=f"default {DEFAULTS[schedule][name]:g}",
-            format="%g",
-        )
-    seed = cols[-1].number_input("Seed", 0, 2**31 - 1, key=ui.bind("j_seed", s.seed))
+    s = ui.solver_controls()
     with st.expander("Weights", icon=":material/balance:"):
-        ui.weight_sliders("j_w")
-    s = ui.update_settings(
-        solver=solver or s.solver,
-        schedule=schedule,
-        t0="auto" if auto else float(t0),
-        iters=int(iters),
-        restarts=int(restarts),
-        schedule_params={k: v for k, v in params.items() if v is not None},
-        seed=int(seed),
-    )
+        s = ui.weight_sliders("j_w")
     ctx, _, _ = ui.context_and_components()
     out = ui.outcome(s)
     anneal = s.with_(solver="anneal")
@@ -115,7 +70,7 @@ def body() -> None:
             )
         )
         fig.update_layout(
-            title=f"Temperature schedule: {schedule}",
+            title=f"Temperature schedule: {anneal.schedule}",
             xaxis_title="Iteration",
             yaxis_title="Mean temperature",
         )
@@ -154,6 +109,8 @@ def body() -> None:
     )
     st.subheader("First → second → third offer")
     st.plotly_chart(ui.sankey(out, ctx.catalog), width="stretch")
+    st.caption("Flows show customers who go on to a further offer; every first offer is on the "
+               "Overview page.")  # fmt: skip
     st.subheader("Journey table")
     a, b = st.columns([3, 1])
     a.caption(f"{len(out.table):,} rows (one per customer and step) · solver {s.solver}")
