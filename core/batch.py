@@ -398,7 +398,15 @@ def reference_sample(plan_: Plan, options: BatchOptions, seed: int) -> pd.DataFr
     raw_all = pd.concat(parts, ignore_index=True)
     ref = Chunk(-1, plan_.source, plan_.fmt, 0, len(raw_all), 0)
     name = f"{Path(plan_.source).name} (reference sample)"
-    return canonical_chunk(raw_all, ref, mapping=options.mapping, name=name)
+    try:
+        return canonical_chunk(raw_all, ref, mapping=options.mapping, name=name)
+    except DataValidationError:
+        # name the input's own rows: validate the chunks the sample came from, in order
+        for c in chunks:
+            lo, hi = np.searchsorted(rows, [c.first_row, c.first_row + c.n_rows])
+            if hi > lo:
+                load_chunk(c, plan_, options.mapping)
+        raise
 
 
 def check_estimator(settings: Settings, plan_: Plan, options: BatchOptions) -> None:
@@ -517,11 +525,13 @@ def process_chunk(
         raw = read_raw(chunk, plan_.csv or None)
     frame = canonical_chunk(raw, chunk, mapping=options.mapping)
     res = process_frame(frame, settings, context, options, chunk.index, time.perf_counter() - t)
-    try:
-        from distributed import get_worker
+    if "distributed" not in sys.modules:  # the local engine never imports dask
+        return res
+    from distributed import get_worker
 
+    try:
         return replace(res, worker=str(get_worker().address))
-    except (ImportError, ValueError):
+    except ValueError:  # not inside a worker
         return res
 
 

@@ -1,0 +1,274 @@
+"""Batch journeys (core.batch): chunk independence, Dask = local, atomic outputs, clear errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from core import batch, pipeline, synthetic
+from core.errors import CJOError, DataValidationError
+from core.io import validate_canonical
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = pipeline.Settings(iters=50)
+FAST_OPTS = {"baselines": ("greedy",), "train_rows": 800, "scale_rows": 800}
+
+
+class LinearFactors:
+    """A cheap stand-in for KeyFactorModels with the same ``predict_factors`` interface.
+
+    Its predictions depend on each row alone (as the real models'), so it exercises the whole
+    batch path (read, validate, counterfactual components, annealing, writing, Dask shipping)
+    at 20,000 customers in seconds. The real models' chunk independence is tested below on
+    fewer customers.
+    """
+
+    def __init__(self, catalog):
+        self.catalog_ = catalog
+        self.product_keys_ = catalog.keys
+        self.unavailable_factors_ = {}
+        rng = np.random.default_rng(0)
+        self.w = rng.normal(size=(3, len(catalog.keys)))
+        self.pair = rng.normal(size=(3, len(catalog.keys), len(catalog.keys))) * 0.3
+
+    def predict_factors(self, frame, holdings=None):
+        h = self.catalog_.holdings(frame) if holdings is None else np.asarray(holdings)
+        h = h.astype(float)
+        tenure = frame["Tenure in Months"].to_numpy(dtype=float) / 72.0
+        age = frame["Age"].to_numpy(dtype=float) / 80.0
+        out = {}
+        for k, f in enumerate(("cltv", "churn", "satisfaction")):
+            inter = np.einsum("ni,ij,nj->n", h, self.pair[k], h)
+            out[f] = h @ self.w[k] * (1 + tenure) + inter * age + 0.1 * k * tenure
+        out["churn"] = 1 / (1 + np.exp(out["churn"]))
+        return out
+
+
+def write_parts(frame: pd.DataFrame, directory: Path, sizes: list[int]) -> Path:
+    """``frame`` as partitioned Parquet with parts of the given sizes (the rest in the last)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    bounds = np.cumsum([0, *sizes])
+    bounds = [*bounds[bounds < len(frame)], len(frame)]
+    for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        table = pa.Table.from_pandas(frame.iloc[lo:hi], preserve_index=False)
+        pq.write_table(table, directory / f"part-{k:05d}.parquet", row_group_size=400)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> dict:
+    """2,000 synthetic customers: one Parquet file, partitioned Parquet, CSV; cheap context."""
+    d = tmp_path_factory.mktemp("batch")
+    customers, _ = synthetic.generate_frame(2000, seed=21)
+    single = d / "customers.parquet"
+    customers.to_parquet(single, index=False, row_group_size=300)
+    csv = d / "customers.csv"
+    customers.to_csv(csv, index=False)
+    parts = write_parts(customers, d / "parts", [333, 700, 150])
+    frame = validate_canonical(customers)
+    cat = pipeline.resolve_catalog("seed", list(frame.columns))
+    ctx = pipeline.Context(cat, LinearFactors(cat))
+    return {"dir": d, "single": single, "csv": csv, "parts": parts, "ctx": ctx, "frame": frame}
+
+
+def _run(data, out, *, context=None, **options):
+    opts = batch.BatchOptions(**{**FAST_OPTS, **options})
+    return batch.run_batch(data, out, FAST, opts, context=context)
+
+
+def test_output_does_not_depend_on_chunk_size_partitions_or_format(small, tmp_path) -> None:
+    ctx = small["ctx"]
+    ref = _run(small["single"], tmp_path / "one.csv", context=ctx, chunk_rows=5000)
+    assert ref.report["n_chunks"] == 1
+    expected = (tmp_path / "one.csv").read_bytes()
+    for name, data, chunk_rows in [
+        ("c257", small["single"], 257),  # chunks cut through row groups
+        ("parts", small["parts"], 5000),  # one chunk per file, files of unequal size
+        ("parts400", small["parts"], 400),
+        ("csv", small["csv"], 333),  # CSV input, streamed
+    ]:
+        out = tmp_path / f"{name}.csv"
+        res = _run(data, out, context=ctx, chunk_rows=chunk_rows)
+        assert out.read_bytes() == expected, name
+        assert res.report["n_customers"] == 2000 and res.written.sha256 == ref.written.sha256
+    assert res.report["n_chunks"] > 4
+
+
+def test_real_models_are_chunk_independent_and_match_the_dashboard_path(tmp_path) -> None:
+    customers, _ = synthetic.generate_frame(900, seed=4)
+    data = tmp_path / "c.parquet"
+    customers.to_parquet(data, index=False)
+    opts = {"train_rows": 900, "scale_rows": 900, "baselines": ()}
+    one = _run(data, tmp_path / "one.csv", chunk_rows=900, **opts)
+    # the whole population in one chunk is exactly pipeline.run (the dashboard's path)
+    from core.export import to_csv_bytes
+
+    outcome = pipeline.run(validate_canonical(customers), FAST)
+    assert (tmp_path / "one.csv").read_bytes() == to_csv_bytes(outcome.table)
+    # chunked with the same fitted models and scale: identical bytes
+    _run(data, tmp_path / "c250.csv", context=one.context, chunk_rows=250, **opts)
+    assert (tmp_path / "c250.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+
+
+def test_report_aggregates_chunks_as_one_population(small, tmp_path) -> None:
+    ctx = small["ctx"]
+    kw = {"context": ctx, "verify": "exact", "baselines": ("greedy", "first-cltv")}
+    whole = _run(small["single"], tmp_path / "a.parquet", chunk_rows=5000, **kw).report
+    parts = _run(small["single"], tmp_path / "b.parquet", chunk_rows=300, **kw).report
+    assert parts["n_chunks"] == 7 and whole["n_chunks"] == 1
+    for key in ("n_customers", "rows", "share_with_offer", "mean_length", "share_optimal"):
+        assert parts[key] == pytest.approx(whole[key], abs=1e-12), key
+    assert parts["max_gap"] == pytest.approx(whole["max_gap"])
+    assert parts["total_opportunity"] == pytest.approx(whole["total_opportunity"], rel=1e-9)
+    for name in ("greedy", "first-cltv"):
+        for key in ("share_better_or_equal", "share_better", "mean_uplift"):
+            assert parts["baselines"][name][key] == pytest.approx(whole["baselines"][name][key])
+    for key in ("engine", "seconds_total", "customers_per_second", "peak_memory_mb"):
+        assert key in parts
+    assert parts["engine"] == "local" and parts["seconds_optimize"] > 0
+
+
+def test_partitioned_parquet_in_and_out_round_trip(small, tmp_path) -> None:
+    ctx = small["ctx"]
+    csv = tmp_path / "j.csv"
+    _run(small["parts"], csv, context=ctx, chunk_rows=500)
+    out = tmp_path / "journeys"
+    res = _run(small["parts"], f"{out}/", context=ctx, chunk_rows=500)
+    files = sorted(p.name for p in out.iterdir())
+    assert {batch.MANIFEST, batch.SUCCESS} <= set(files)
+    parts = [f for f in files if f.startswith("part-")]
+    assert parts == [f"part-{k:05d}.parquet" for k in range(res.report["n_chunks"])]
+    manifest = json.loads((out / batch.MANIFEST).read_text())
+    assert manifest["rows"] == res.written.row_count == sum(p["rows"] for p in manifest["parts"])
+    back = batch.read_output(out)
+    expected = batch.read_output(csv)
+    pd.testing.assert_frame_equal(back, expected, check_dtype=False)
+    assert list(back.columns) == list(pipeline.TABLE_COLUMNS)
+    # a second run replaces its own previous output; an unrelated directory is refused
+    _run(small["parts"], out, context=ctx, chunk_rows=2000)
+    assert len(list(out.glob("part-*.parquet"))) == 4  # one chunk per input file
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    with pytest.raises(CJOError, match="not an output of this command"):
+        _run(small["parts"], other, context=ctx)
+    assert (other / "notes.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("out_name", ["j.csv", "j.parquet", "jdir"])
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, RuntimeError])
+def test_interrupted_run_leaves_no_output_and_says_so(small, tmp_path, out_name, stop) -> None:
+    seen: list[int] = []
+
+    def on_chunk(res: batch.ChunkResult) -> None:
+        seen.append(res.index)
+        if len(seen) == 3:
+            raise stop("disk quota")
+
+    out = tmp_path / out_name
+    opts = batch.BatchOptions(chunk_rows=400, **FAST_OPTS)
+    with pytest.raises(batch.BatchError) as info:
+        batch.run_batch(small["single"], out, FAST, opts, context=small["ctx"], on_chunk=on_chunk)
+    msg = str(info.value)
+    assert ("interrupted" if stop is KeyboardInterrupt else "failed") in msg
+    assert "after 2 of 5 chunk(s)" in msg and "Nothing was written" in msg
+    assert info.value.interrupted is (stop is KeyboardInterrupt)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []  # no partial sibling left behind
+
+
+def test_a_bad_chunk_names_its_rows_and_nothing_is_written(small, tmp_path) -> None:
+    customers, _ = synthetic.generate_frame(900, seed=9)
+    customers.loc[650, "Age"] = -5
+    data = write_parts(customers, tmp_path / "in", [300, 300])
+    out = tmp_path / "out.csv"
+    with pytest.raises(DataValidationError) as info:
+        _run(data, out, context=small["ctx"])
+    msg = str(info.value)
+    assert "part-00002.parquet" in msg and "Age" in msg and "row 51" in msg
+    assert not out.exists() and not list(tmp_path.glob(".out.csv*"))
+
+
+def test_duplicate_ids_across_chunks_are_refused(small, tmp_path) -> None:
+    customers, _ = synthetic.generate_frame(600, seed=9)
+    dup = pd.concat([customers, customers.iloc[:5]], ignore_index=True)
+    data = write_parts(dup, tmp_path / "in", [300, 300])
+    with pytest.raises(DataValidationError, match="unique"):
+        _run(data, tmp_path / "o.csv", context=small["ctx"])
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_population_relative_estimators_are_refused_in_chunks(small, tmp_path) -> None:
+    s = FAST.with_(estimator="peer-bayes")
+    opts = batch.BatchOptions(chunk_rows=500, **FAST_OPTS)
+    with pytest.raises(batch.BatchError, match="--estimator counterfactual"):
+        batch.run_batch(small["single"], tmp_path / "o.csv", s, opts)
+    assert not (tmp_path / "o.csv").exists()
+    # the whole population as one local chunk is the dashboard's computation: allowed
+    res = batch.run_batch(
+        small["single"], tmp_path / "o.csv", s, batch.BatchOptions(chunk_rows=5000, baselines=())
+    )
+    assert res.report["n_customers"] == 2000
+
+
+def test_bad_options_are_clear_errors(small, tmp_path) -> None:
+    with pytest.raises(CJOError, match="--engine"):
+        batch.BatchOptions(engine="spark")
+    with pytest.raises(CJOError, match="train-rows"):
+        batch.BatchOptions(train_rows=5)
+    with pytest.raises(CJOError, match="directory name without suffix"):
+        batch.output_kind("journeys.xlsx")
+    assert batch.output_kind("out/") == batch.output_kind("out") == "parquet-dir"
+    with pytest.raises(DataValidationError, match="no such file"):
+        _run(tmp_path / "missing.parquet", tmp_path / "o.csv")
+
+
+def test_cli_optimize_partitioned_in_and_out(small, tmp_path) -> None:
+    customers, _ = synthetic.generate_frame(600, seed=2)
+    data = write_parts(customers, tmp_path / "in", [250])
+    out, rep = tmp_path / "journeys", tmp_path / "report.json"
+    cmd = [sys.executable, "-m", "core", "optimize", str(data), "--out", f"{out}/"]
+    cmd += ["--report", str(rep), "--chunk-rows", "200", "--train-rows", "300"]
+    cmd += ["--scale-rows", "100", "--iters", "30", "--baselines", "greedy", "--verify", "exact"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "ETA" in proc.stderr  # the progress bar
+    report = json.loads(rep.read_text())
+    assert report["n_customers"] == 600 and report["engine"] == "local"
+    assert (
+        report["n_chunks"] == 4 and report["train_rows"] == 300
+    )  # 250 = 200 + 50, 350 = 200 + 150
+    assert 0.9 <= report["share_optimal"] <= 1.0
+    assert (out / batch.SUCCESS).exists() and report["out"]["parts"] == 4
+    assert json.loads(proc.stdout)["n_customers"] == 600
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_dask_local_cluster_equals_local_engine_on_20k(tmp_path) -> None:
+    customers, _ = synthetic.generate_frame(20_000, seed=13)
+    data = write_parts(customers, tmp_path / "in", [6000, 6000, 5000])
+    frame = validate_canonical(customers.iloc[:1000])
+    cat = pipeline.resolve_catalog("seed", list(frame.columns))
+    ctx = pipeline.Context(cat, LinearFactors(cat))
+    local = _run(data, tmp_path / "local.csv", context=ctx, chunk_rows=3000)
+    dask = _run(data, tmp_path / "dask.csv", context=ctx, chunk_rows=2500, engine="dask", workers=2)
+    assert dask.report["engine"] == "dask" and len(dask.report["peak_memory_mb"]["workers"]) == 2
+    assert dask.report["n_chunks"] != local.report["n_chunks"]
+
+    def lines(p: Path) -> list[bytes]:
+        head, *rows = p.read_bytes().splitlines()
+        return [head, *sorted(rows)]
+
+    assert lines(tmp_path / "dask.csv") == lines(tmp_path / "local.csv")
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+    assert local.report["n_customers"] == dask.report["n_customers"] == 20_000
