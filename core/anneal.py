@@ -34,11 +34,13 @@ the batch it is processed in.
 Procedure. Start from a feasible journey and keep the best-so-far, so the result is never worse
 than the start. The default start (``init="lookahead"``) is the best of greedy, greedy rollouts
 from every first offer cut at their best prefix (:func:`lookahead_start`) and the best walk of a
-dynamic program that ignores repeats and rules, repaired (:func:`walk_start`).
-Customers whose start reaches every journey of their candidates in one move are not annealed
-when ``polish`` is on: the polish examines that whole neighbourhood, so it finds their optimum. ``t0="auto"`` calibrates each customer's initial
-temperature from 8 moves sampled at the start so that an average worsening move is accepted with
-probability ``t0_acceptance`` (0.9): ``T0 = mean(-delta over worsening moves) / -ln(0.9)``.
+dynamic program that lets products repeat, repaired (:func:`walk_start`). Customers whose start
+reaches every journey of their candidates in one move are not annealed when ``polish`` is on
+(the polish examines that whole neighbourhood, so it finds their optimum), and with ``bound`` a
+customer stops once its best reaches the walk's value, an upper bound (it is then optimal).
+``t0="auto"`` calibrates each customer's initial temperature from 8 moves sampled at the start
+so that an average worsening move is accepted with probability ``t0_acceptance`` (0.9):
+``T0 = mean(-delta over worsening moves) / -ln(0.9)``.
 A customer's run lasts ``min(iters, max(20, chain_factor * N))`` iterations, ``N`` the size of
 its largest move neighbourhood (customers with few candidates finish early), or until it is
 frozen (``stall`` iterations without an accepted move, off by default); it then reheats to
