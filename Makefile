@@ -11,7 +11,7 @@ DEMO_ROWS ?= 7043
 DEMO_SEED ?= 42
 PYTEST_ARGS ?=
 
-.PHONY: run test setup setup-dev demo browser postgres lint format typecheck bench clean help
+.PHONY: run test setup setup-dev demo models browser postgres lint format typecheck bench clean help
 
 help:
 	@echo "make run    - serve the dashboard on http://localhost:$(PORT) (sets everything up)"
@@ -37,6 +37,14 @@ $(DEMO): | $(VENV)/.stamp-run
 
 demo: $(DEMO)
 
+# The dashboard's models for the demo population (trained once, loaded from models/ after).
+MODELS_STAMP := models/.demo-$(DEMO_ROWS)-$(DEMO_SEED).stamp
+$(MODELS_STAMP): $(DEMO)
+	$(BIN)/python -c "import ui; print('models:', ui.prepare_models())"
+	mkdir -p models && touch $@
+
+models: $(MODELS_STAMP)
+
 # Headless Chromium for the end-to-end tests (Playwright cannot download browsers here).
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \
@@ -51,10 +59,10 @@ postgres:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
-run: setup demo
+run: setup demo models
 	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --server.headless true
 
-test: setup-dev demo browser postgres
+test: setup-dev demo models browser postgres
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup-dev

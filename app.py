@@ -1,4 +1,4 @@
-"""Customer Journey Optimizer: the router. Page config, state, navigation, shared sidebar."""
+"""Customer Journey Optimizer: the router. Page config, sign-in, state, navigation, sidebar."""
 
 import streamlit as st
 
@@ -7,6 +7,7 @@ import ui
 st.set_page_config(
     page_title="Customer Journey Optimizer", page_icon=":material/route:", layout="wide"
 )
+ui.require_sign_in()  # off unless [auth] is configured in .streamlit/secrets.toml
 ui.init_state()
 
 pages = {

@@ -68,8 +68,48 @@ DEFAULT_SETTINGS = Settings(solver="exact")
 # --------------------------------------------------------------------------------------------
 
 
+def ensure_router() -> None:
+    """Run every page through app.py's router, deep links included.
+
+    On a freshly started server Streamlit treats the ``pages/`` folder as a v1 multipage app
+    until ``st.navigation`` has run once, so a deep link (``/segments``) opened first would run
+    the page without the router (no page config, no grouped navigation). Switch that fallback
+    off and rerun: the rerun goes through app.py, whose ``st.navigation`` picks the page by URL.
+    """
+    try:
+        from streamlit.runtime.pages_manager import PagesManager
+    except ImportError:  # pragma: no cover - a Streamlit without the v1 fallback
+        return
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def auth_configured() -> bool:
+    """Whether sign-in (``st.login``, OIDC) is configured: an ``[auth]`` section in secrets."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets.toml at all: sign-in is off (the default)
+        return False
+
+
+def require_sign_in() -> None:
+    """When sign-in is configured, stop every page until the user has signed in."""
+    if not auth_configured():
+        return
+    if not st.user.get("is_logged_in", False):
+        st.title("Customer Journey Optimizer")
+        st.write("This dashboard is shared by your team: sign in to continue.")
+        st.button("Sign in", icon=":material/login:", on_click=st.login, type="primary")
+        st.stop()
+    with st.sidebar:
+        st.caption(f"Signed in as {st.user.get('email') or st.user.get('name') or 'user'}")
+        st.button("Sign out", icon=":material/logout:", on_click=st.logout)
+
+
 def init_state() -> None:
     """Set defaults so every page also runs on its own."""
+    ensure_router()
     st.session_state.setdefault(SOURCE, {"kind": "demo", "name": "Synthetic demo population"})
     st.session_state.setdefault(DATA_ERROR, None)
     st.session_state.setdefault(MAPPING, None)
@@ -376,6 +416,18 @@ def models_dir(data: LoadedData, catalog: str) -> Path:
     """Trusted folder of the models trained on this data and catalog."""
     name = Path(catalog).stem if catalog.endswith(".toml") else catalog
     return MODELS_DIR / f"{data.sha256[:16]}-{name}"
+
+
+def prepare_models(path: Path | None = None, catalog: str | None = None) -> Path:
+    """Train (or load) a data file's models where the app looks for them (``make run``)."""
+    from core.train import load_or_train
+
+    data = load(path or ensure_demo())
+    s = DEFAULT_SETTINGS if catalog is None else DEFAULT_SETTINGS.with_(catalog=catalog)
+    cat = pipeline.resolve_catalog(s.catalog, list(data.frame.columns))
+    folder = models_dir(data, s.catalog)
+    load_or_train(data.frame, folder, data.sha256, cat, random_state=s.seed)
+    return folder
 
 
 def models_ready(data: LoadedData, s: Settings) -> bool:
@@ -707,6 +759,7 @@ def style(fig: Any, height: int = 360) -> Any:
 
 def intro(title: str, text: str) -> None:
     """Page title and the few plain sentences on what the page answers and how to read it."""
+    init_state()
     st.title(title)
     st.markdown(text)
 

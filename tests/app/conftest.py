@@ -13,13 +13,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def demo_models() -> Path:
     """Train (or load) the demo population's models where the app looks for them."""
     import ui
-    from core import pipeline
-    from core.io import load
-    from core.train import load_or_train
 
-    data = load(ui.ensure_demo())
-    settings = ui.DEFAULT_SETTINGS
-    cat = pipeline.resolve_catalog(settings.catalog, list(data.frame.columns))
-    folder = ui.models_dir(data, settings.catalog)
-    load_or_train(data.frame, folder, data.sha256, cat, random_state=settings.seed)
-    return folder
+    return ui.prepare_models()
+
+
+@pytest.fixture(autouse=True)
+def _private_store(tmp_path, monkeypatch) -> None:
+    """Every AppTest saves scenarios into its own SQLite file, never data/journeys.db."""
+    monkeypatch.setenv("JOURNEY_DB_URL", f"sqlite:///{tmp_path / 'journeys.db'}")

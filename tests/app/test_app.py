@@ -153,3 +153,21 @@ def test_every_page_renders_on_ibm_file(ibm_path, page):
     _ok(at)
     if page == "pages/data.py":
         assert any(m.value == "7,043" for m in at.metric)
+
+
+def test_sign_in_is_off_by_default_and_required_when_configured():
+    at = _app()
+    at.run()
+    assert not at.exception and not any(b.label == "Sign in" for b in at.button)
+    at = _app()
+    at.secrets["auth"] = {
+        "redirect_uri": "http://localhost:8501/oauth2callback",
+        "cookie_secret": "s" * 32,
+        "client_id": "cjo",
+        "client_secret": "x",
+        "server_metadata_url": "https://login.example.invalid/.well-known/openid-configuration",
+    }
+    at.run()
+    assert not at.exception
+    assert any(b.label == "Sign in" for b in at.button)
+    assert not at.metric, "no figures are shown before signing in"

@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,28 +60,17 @@ def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 180) -> None
     raise TimeoutError(f"{url} not healthy after {timeout}s")
 
 
-@pytest.fixture(scope="session")
-def app_url() -> Iterator[str]:
-    """``streamlit run app.py`` on a free port; yields its base URL."""
+@contextmanager
+def serve(log_name: str = "streamlit.log") -> Iterator[str]:
+    """``streamlit run app.py`` on a free port (a fresh server); yields its base URL."""
     port = free_port()
     env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    log = ARTIFACTS / "streamlit.log"
+    log = ARTIFACTS / log_name
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("wb") as fh:
         proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-                "--server.address",
-                "127.0.0.1",
-            ],
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+            + ["--server.headless", "true", "--server.address", "127.0.0.1"],
             cwd=ROOT,
             stdout=fh,
             stderr=subprocess.STDOUT,
@@ -97,6 +87,13 @@ def app_url() -> Iterator[str]:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def app_url() -> Iterator[str]:
+    """The app served once for the session's browser tests."""
+    with serve() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
