@@ -54,9 +54,10 @@ def write_population(n_rows: int, directory: Path, seed: int = 0) -> float:
     return time.perf_counter() - start
 
 
-def run_command(data: Path, out: Path, engine: str, args: argparse.Namespace) -> dict:
+def run_command(data: Path, out: Path, engine: str, args: argparse.Namespace, n_rows: int) -> dict:
     """Run ``python -m core optimize`` in a fresh process; returns its report plus wall time."""
     report = out.with_suffix(".report.json")
+    chunk_rows = args.chunk_rows or min(100_000, -(-n_rows // (2 * args.workers)))
     cmd = [
         sys.executable,
         "-m",
@@ -72,7 +73,7 @@ def run_command(data: Path, out: Path, engine: str, args: argparse.Namespace) ->
         "--workers",
         str(args.workers),
         "--chunk-rows",
-        str(args.chunk_rows),
+        str(chunk_rows),
         "--train-rows",
         str(args.train_rows),
         "--baselines",
@@ -121,7 +122,12 @@ def main() -> None:
     p.add_argument("--with-5m", action="store_true", help="add 5,000,000 customers")
     p.add_argument("--engines", nargs="+", default=["local", "dask"], choices=["local", "dask"])
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--chunk-rows", type=int, default=100_000)
+    p.add_argument(
+        "--chunk-rows",
+        type=int,
+        help="customers per chunk (default: min(100000, N / (2 * workers)), so that every "
+        "worker has chunks to do)",
+    )
     p.add_argument("--train-rows", type=int, default=50_000)
     p.add_argument("--json", type=Path, help="also write the figures here")
     p.add_argument("--keep", type=Path, help="keep the data and outputs in this directory")
@@ -137,7 +143,7 @@ def main() -> None:
                 print(f"# generated {n:,} customers in {secs:.1f} s -> {data}", flush=True)
             for engine in args.engines:
                 out = base / f"journeys-{n}-{engine}"
-                rep = run_command(data, out, engine, args)
+                rep = run_command(data, out, engine, args, n)
                 row = summary(n, engine, rep)
                 rows.append(row)
                 print(json.dumps(row), flush=True)

@@ -272,3 +272,20 @@ def test_dask_local_cluster_equals_local_engine_on_20k(tmp_path) -> None:
     assert lines(tmp_path / "dask.csv") == lines(tmp_path / "local.csv")
     assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
     assert local.report["n_customers"] == dask.report["n_customers"] == 20_000
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_a_worker_error_on_dask_is_reported_and_nothing_is_written(small, tmp_path) -> None:
+    customers, _ = synthetic.generate_frame(900, seed=9)
+    sampled = set(batch.sample_rows(900, 100, FAST.seed).tolist())
+    bad = next(r for r in range(700, 900) if r not in sampled)  # found by a worker, not the client
+    customers.loc[bad, "Age"] = -5
+    data = write_parts(customers, tmp_path / "in", [300, 300])
+    out = tmp_path / "out"
+    with pytest.raises(DataValidationError) as info:
+        _run(data, out, context=small["ctx"], engine="dask", workers=2, train_rows=100)
+    msg = str(info.value)
+    assert "part-00002.parquet" in msg and "Age" in msg and f"row {bad - 600 + 1}" in msg
+    assert not out.exists() and list(tmp_path.iterdir()) == [tmp_path / "in"]
