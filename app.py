@@ -9,6 +9,7 @@ st.set_page_config(
 )
 ui.require_sign_in()  # off unless [auth] is configured in .streamlit/secrets.toml
 ui.init_state()
+ui.mark_routed()
 
 pages = {
     "Decide": [

@@ -35,6 +35,7 @@ CACHE_TTL = 3600  # seconds
 # session-state keys
 SOURCE = "source"  # {"kind": "demo" | "upload" | "path", "name": str, "bytes"?: bytes}
 DATA_ERROR = "data_error"
+ROUTED = "_routed"  # app.py's router has run in this session
 SETTINGS = "settings"  # the current scenario (core.pipeline.Settings)
 MAPPING = "mapping"  # user column mapping {"columns": {...}, "values": {...}} or None
 
@@ -80,9 +81,15 @@ def ensure_router() -> None:
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:  # pragma: no cover - a Streamlit without the v1 fallback
         return
-    if getattr(PagesManager, "uses_pages_directory", False):
+    if getattr(PagesManager, "uses_pages_directory", False) and not st.session_state.get(ROUTED):
+        # only on a session's first run, which has no widget events a rerun could drop
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def mark_routed() -> None:
+    """Called by app.py on every run: this session has been through the router."""
+    st.session_state[ROUTED] = True
 
 
 def auth_configured() -> bool:
@@ -109,7 +116,6 @@ def require_sign_in() -> None:
 
 def init_state() -> None:
     """Set defaults so every page also runs on its own."""
-    ensure_router()
     st.session_state.setdefault(SOURCE, {"kind": "demo", "name": "Synthetic demo population"})
     st.session_state.setdefault(DATA_ERROR, None)
     st.session_state.setdefault(MAPPING, None)
@@ -758,7 +764,12 @@ def style(fig: Any, height: int = 360) -> Any:
 
 
 def intro(title: str, text: str) -> None:
-    """Page title and the few plain sentences on what the page answers and how to read it."""
+    """Page title and the few plain sentences on what the page answers and how to read it.
+
+    Every page starts here, so this is where a page run without the router is caught (app.py's
+    ``st.navigation`` has switched the pages-folder fallback off before any routed page runs).
+    """
+    ensure_router()
     init_state()
     st.title(title)
     st.markdown(text)
