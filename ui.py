@@ -1065,7 +1065,7 @@ VERIFY_RUN = "verify_run"  # id of a run whose settings were loaded for a re-run
 EXPORT = "export"  # the last prepared download (see prepare_export)
 CURVES = "churn_curves"  # True once the user asked for the out-of-fold ROC / PR curves
 SEGMENT_DEFAULTS: dict[str, Any] = {"method": "kmeans", "k": "auto", "min_share": 0.05, "names": {}}
-SCENARIO_EXTRAS = ("segments",)  # keys a saved scenario holds beyond core.pipeline.Settings
+SCENARIO_EXTRAS = ("segments", pipeline.RUN_KEY)  # saved keys beyond core.pipeline.Settings
 RL_EPISODES = {"qlearning": 20_000, "bandit": 10_000, "fqi": 2_000}  # < 30 s on the demo
 
 

@@ -669,7 +669,7 @@ def _cmd_optimize(args: Any) -> int:
                 seed=settings.seed,
                 data_hash=outcome.plan.sha256,
                 journeys_sha256=written.sha256,
-                params=settings.to_dict(),
+                params={**settings.to_dict(), RUN_KEY: _run_options(options, written.format)},
                 summary={
                     k: rep.get(k) for k in ("n_customers", "total_opportunity", "share_with_offer")
                 },
@@ -688,8 +688,99 @@ def _cmd_optimize(args: Any) -> int:
     return EXIT_OK
 
 
+#: Key of a saved run's parameters that holds how the CLI ran it (besides the Settings).
+RUN_KEY = "batch"
+
+
+def _run_options(options: Any, fmt: str) -> dict[str, Any]:
+    """What besides the Settings decides a run's bytes (chunking and engine do not)."""
+    return {
+        "train_rows": options.train_rows,
+        "scale_rows": options.scale_rows,
+        "bom": options.bom,
+        "format": fmt,
+        "baselines": [],
+    }
+
+
+def split_run_params(params: Mapping[str, Any]) -> tuple[Settings, dict[str, Any]]:
+    """A saved run's parameters -> (Settings, the CLI's run options; {} for dashboard runs).
+
+    Keys that are neither (e.g. the dashboard's ``segments``) are ignored.
+    """
+    known = set(Settings.__dataclass_fields__)
+    settings = Settings.from_dict({k: v for k, v in params.items() if k in known})
+    return settings, dict(params.get(RUN_KEY) or {})
+
+
+def _cmd_rerun(args: Any) -> int:
+    import json
+    import tempfile
+    from pathlib import Path
+
+    from core.batch import BatchOptions, plan, run_batch
+    from core.cli import EXIT_ERROR, EXIT_OK
+    from core.store import Store, check_reproducible
+
+    with Store() as store:
+        run_ = store.get_run(args.run_id)
+    if run_ is None:
+        raise CJOError(f"run {args.run_id}: no such run in the store (see JOURNEY_DB_URL).")
+    settings, opts = split_run_params(run_.params)
+    if not opts:
+        raise CJOError(
+            f"run {run_.id} was recorded by the dashboard; re-check it on the Export & "
+            "scenarios page (it re-runs the journeys in the app)."
+        )
+    options = BatchOptions(
+        train_rows=int(opts.get("train_rows", 50_000)),
+        scale_rows=int(opts.get("scale_rows", 10_000)),
+        bom=bool(opts.get("bom", False)),
+        baselines=(),
+        mapping=args.mapping,
+    )
+    data_sha = plan(args.data, options.chunk_rows).sha256
+    check = check_reproducible(run_, data_sha)
+    fmt = str(opts.get("format", "csv"))
+    with tempfile.TemporaryDirectory(prefix="cjo-rerun-") as tmp:
+        out = Path(args.out) if args.out else Path(tmp) / f"journeys.{fmt}"
+        written = run_batch(args.data, out, settings, options, models_dir=args.models).written
+    identical = written.sha256 == run_.journeys_sha256
+    print(
+        json.dumps(
+            {
+                "run_id": run_.id,
+                "scenario": run_.scenario_name,
+                "identical": identical,
+                "data_changed": check.data_changed,
+                "journeys_sha256": written.sha256,
+                "saved_sha256": run_.journeys_sha256,
+                "message": check.message
+                if not check.ok
+                else "same data, code and libraries as the saved run",
+            },
+            indent=2,
+        )
+    )
+    return EXIT_OK if identical else EXIT_ERROR
+
+
 def add_cli(subparsers: Any) -> None:
-    """Register ``optimize DATA --out FILE [--report FILE] ...``."""
+    """Register ``optimize DATA --out FILE [--report FILE] ...`` and ``rerun RUN_ID DATA``."""
+    p = subparsers.add_parser(
+        "rerun",
+        help="re-execute a saved run and check its journeys byte for byte",
+        description="Re-run the run RUN_ID recorded by `optimize --save-run` on DATA with the "
+        "saved settings and seed, and compare the journeys' sha256 with the saved one. Says "
+        "whether the data file changed. Exits 0 when identical, 1 when not.",
+    )
+    p.add_argument("run_id", type=int, metavar="RUN_ID")
+    p.add_argument("data", metavar="DATA", help="the customer data the run used")
+    p.add_argument("--out", metavar="FILE", help="also keep the re-run's journeys here")
+    p.add_argument("--models", metavar="DIR", help="trusted models folder (load or train)")
+    p.add_argument("--mapping", metavar="FILE", help="TOML column mapping for other exports")
+    p.set_defaults(func=_cmd_rerun)
+
     from core.schedules import SCHEDULES
 
     p = subparsers.add_parser(

@@ -255,3 +255,42 @@ def test_segment_command_reads_the_optimize_output(data_file, tmp_path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "Contact first:" in proc.stdout and "offer " in proc.stdout
+
+
+def test_a_saved_cli_run_reruns_byte_for_byte_and_a_changed_file_is_reported(
+    data_file, tmp_path, monkeypatch
+) -> None:
+    import os
+
+    env = {**os.environ, "JOURNEY_DB_URL": f"sqlite:///{tmp_path / 'runs.db'}"}
+    out, rep = tmp_path / "journeys.csv", tmp_path / "report.json"
+    args = ["--estimator", "counterfactual", "--iters", "40", "--seed", "5", "--baselines", ""]
+    args += ["--report", str(rep), "--save-run", "nightly"]
+    cmd = [sys.executable, "-m", "core", "optimize", str(data_file), "--out", str(out), "--quiet"]
+    proc = subprocess.run(cmd + args, cwd=ROOT, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    run_id = str(json.loads(rep.read_text())["run_id"])
+
+    def rerun(data: Path) -> tuple[int, dict]:
+        p = subprocess.run(
+            [sys.executable, "-m", "core", "rerun", run_id, str(data)],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert "Traceback" not in p.stderr, p.stderr
+        return p.returncode, json.loads(p.stdout)
+
+    code, result = rerun(data_file)
+    assert code == 0 and result["identical"] and not result["data_changed"]
+    changed = tmp_path / "changed.parquet"
+    frame = pd.read_parquet(data_file)
+    frame.loc[0, "Monthly Charge"] = float(frame.loc[0, "Monthly Charge"]) + 50.0
+    frame.to_parquet(changed, index=False)
+    code, result = rerun(changed)
+    assert result["data_changed"] and "changed" in result["message"]
+    settings, opts = pipeline.split_run_params(
+        {**pipeline.Settings().to_dict(), "batch": {"format": "csv"}, "segments": {}}
+    )
+    assert settings == pipeline.Settings() and opts == {"format": "csv"}
