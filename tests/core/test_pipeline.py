@@ -258,7 +258,7 @@ def test_segment_command_reads_the_optimize_output(data_file, tmp_path) -> None:
 
 
 def test_a_saved_cli_run_reruns_byte_for_byte_and_a_changed_file_is_reported(
-    data_file, tmp_path, monkeypatch
+    data_file, tmp_path
 ) -> None:
     import os
 
