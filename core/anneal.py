@@ -45,8 +45,12 @@ A customer's run lasts ``min(iters, max(20, chain_factor * N))`` iterations, ``N
 its largest move neighbourhood (customers with few candidates finish early), or until it is
 frozen (``stall`` iterations without an accepted move, off by default); it then reheats to
 ``reheat * T0`` and restarts from its best while ``restarts`` remain. With ``proposals=k`` each
-iteration draws ``k`` moves and submits the best to the Metropolis test. Finally ``polish`` runs
-steepest-ascent local search over the full move neighbourhood.
+iteration draws ``k`` moves and submits the best to the Metropolis test. Then ``polish`` runs
+steepest-ascent local search over the full move neighbourhood, and the pool search
+(:func:`pool_search`, ``pool`` products, default the maximum length plus 4) intensifies exactly:
+the best journey over the best journey's products plus the best-connected unused candidates, by
+the Held-Karp DP of :mod:`core.exact` restricted to that pool (a customer with at most ``pool``
+candidates is thereby solved exactly).
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ from typing import Any
 import numpy as np
 
 from core import schedules
+from core.exact import _layers, _local_bits, _solve_chunk
 from core.journeys import (
     JourneyProblem,
     JourneyResult,
@@ -89,6 +94,7 @@ DEFAULT_MOVES: dict[str, float] = {
 INITS: tuple[str, ...] = ("lookahead", "greedy", "empty")
 _SLOTS = 256
 _MIN_RUN = 20  # shortest run with chain_factor
+_POOL_EXTRA = 4  # default pool: the maximum journey length plus this many products
 _CALIBRATION_SAMPLES = 8  # moves sampled per customer for t0="auto"
 _GOLDEN_INT = 0x9E3779B97F4A7C15
 _MASK64 = (1 << 64) - 1
@@ -542,6 +548,135 @@ def _rollout(prep: Prepared, who: np.ndarray, first: int) -> tuple[np.ndarray, .
     return seq, best, best_len
 
 
+def pool_search(
+    prep: Prepared,
+    rows: np.ndarray,
+    seqs: np.ndarray,
+    lengths: np.ndarray,
+    scores: np.ndarray,
+    *,
+    pool: int,
+    rounds: int,
+    prefer: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Exact intensification: the best journey over a small pool of products, by Held-Karp.
+
+    A customer's pool is its journey's products plus up to ``pool - l`` unused candidates
+    ranked by how well they connect to the journey (the best value of offering them after the
+    start or a journey product, plus the best value of a journey product after them). The best
+    journey using only pool products (any subset, any order, the rules checked: a product whose
+    unmet prerequisite is outside the pool is not used) is found by the exact DP of
+    :mod:`core.exact` restricted to the pool, and replaces the journey when it scores higher.
+    Each round a customer whose journey improved re-ranks from its new journey; one that did
+    not moves on to the next ``pool - l`` ranked candidates; customers stop once the ranking is
+    exhausted. A customer with at most ``pool`` candidates is solved exactly in one round.
+
+    Parameters
+    ----------
+    rows
+        Customer indices into ``prep``.
+    seqs, lengths, scores
+        Decoded journeys (int64 ``[m, >= length]`` padded -1), lengths and scores.
+    pool
+        Products per DP (cost per customer about ``sum_k C(pool, k) k (k - 1)``, ``k <=
+        length``).
+    rounds
+        Maximum DP rounds per customer.
+
+    Returns
+    -------
+    (journeys int64 [m, length], lengths, scores, evaluations)
+    """
+    le, p = prep.length, prep.p
+    m = rows.size
+    seqs = np.ascontiguousarray(seqs[:, :le]).copy()
+    lengths, scores = lengths.copy(), scores.copy()
+    nfev = 0
+    if m == 0 or le == 0 or pool < 1:
+        return seqs, lengths, scores, nfev
+    table = prep.values.reshape(prep.n, 1 + p, p)
+    req = prep.req_bits.astype(np.int64)
+    excl = prep.excl_bits.astype(np.int64)
+    held = prep.held_bits[rows].astype(np.int64)
+    cand = prep.cand[rows]
+    window = np.zeros(m, dtype=np.int64)
+    act = np.arange(m)
+    weights = [float(w) for w in prep.powers[:le]]
+    ar = np.arange(p)
+    for _ in range(rounds):
+        if act.size == 0:
+            break
+        r_act = rows[act]
+        s_act, l_act = seqs[act], lengths[act]
+        in_j = np.zeros((act.size, p), dtype=bool)
+        live = s_act >= 0
+        in_j[np.repeat(np.arange(act.size), live.sum(1)), s_act[live]] = True
+        unused = cand[act] & ~in_j
+        # rank the unused candidates: best value in from the start or a journey product, plus
+        # the best value out to a journey product
+        blk = table[r_act]  # [a, 1 + P, P]
+        src = np.concatenate([np.ones((act.size, 1), dtype=bool), in_j], axis=1)
+        inbound = np.where(src[:, :, None], blk, -np.inf).max(axis=1)
+        outbound = np.where(in_j[:, None, :], blk[:, 1:, :], -np.inf).max(axis=2)
+        rank_val = inbound + np.where(np.isfinite(outbound), outbound, 0.0)
+        if prefer is not None:
+            rank_val = np.where(prefer[act], rank_val + 1e300, rank_val)
+        rank_val = np.where(unused, rank_val, -np.inf)
+        order = np.argsort(-rank_val, axis=1, kind="stable")
+        n_unused = unused.sum(1)
+        window_was = window[act].copy()
+        extra = np.clip(np.minimum(pool - l_act, n_unused - window_was), 0, None)
+        pos = np.arange(p)[None, :] - window[act][:, None]
+        pick_rank = (pos >= 0) & (pos < extra[:, None])
+        chosen = np.zeros((act.size, p), dtype=bool)
+        rr = np.repeat(np.arange(act.size), pick_rank.sum(1))
+        chosen[rr, order[pick_rank]] = True
+        in_pool = in_j | chosen
+        size = in_pool.sum(1)
+        new_seqs = s_act.copy()
+        for k in np.unique(size):
+            k = int(k)
+            if k == 0:
+                continue
+            g = np.flatnonzero(size == k)
+            loc = np.sort(np.where(in_pool[g], ar[None, :], p), axis=1)[:, :k]
+            pool_bits = np.left_shift(np.int64(1), loc).sum(axis=1)
+            unmet = req[loc] & ~held[act[g]][:, None]
+            r_loc = _local_bits(unmet, loc)
+            outside = (unmet & ~pool_bits[:, None]) != 0
+            r_loc |= np.where(outside, np.left_shift(np.int64(1), np.arange(k)), 0)
+            seq, used = _solve_chunk(
+                _layers(k, le),
+                k,
+                blk[g[:, None], 0, loc],
+                blk[g[:, None, None], 1 + loc[:, :, None], loc[:, None, :]].reshape(g.size, k * k),
+                r_loc,
+                _local_bits(excl[loc], loc),
+                weights,
+                None,
+            )
+            nfev += used
+            glob = np.where(seq >= 0, np.take_along_axis(loc, np.maximum(seq, 0), axis=1), -1)
+            new_seqs[g] = -1
+            new_seqs[g, : glob.shape[1]] = glob
+        new_len = (new_seqs >= 0).sum(1)
+        dec = decode(prep, r_act, new_seqs, new_len)
+        d_len = (dec >= 0).sum(1)
+        s_new = evaluate(prep, r_act, dec, d_len)
+        nfev += act.size
+        better = s_new > scores[act] + 1e-12 * (1.0 + np.abs(scores[act]))
+        up = act[better]
+        seqs[up], lengths[up], scores[up] = dec[better], d_len[better], s_new[better]
+        window[up] = 0
+        stay = act[~better]
+        window[stay] += np.maximum(pool - lengths[stay], 1)
+        more = window < cand.sum(1) - lengths  # ranked candidates left
+        # the pool held every candidate: that DP was exact, the journey is optimal
+        more[act[(window_was == 0) & (extra >= n_unused)]] = False
+        act = act[more[act]]
+    return seqs, lengths, scores, nfev
+
+
 def local_search(
     prep: Prepared,
     table: MoveTable,
@@ -791,6 +926,9 @@ def anneal(
     moves: Mapping[str, float] | None = None,
     init: str | np.ndarray = "lookahead",
     polish: bool = True,
+    pool: int | None = None,
+    pool_rounds: int = 4,
+    pool_walk: bool = True,
     bound: bool = True,
     rng: np.random.Generator | int | None = None,
     batch_size: int = 65536,
@@ -838,6 +976,18 @@ def anneal(
         ``[n, width]``.
     polish
         Finish with steepest-ascent local search from the best journey.
+    pool
+        Products in the exact pool search that ends the run (:func:`pool_search`): the best
+        journey's products plus the best-connected unused candidates, optimized by Held-Karp over
+        that pool. None (default): the maximum journey length plus 4 (9 for the seed and full
+        catalogs, 10 for journeys of 6). 0 turns it off. A customer with at most ``pool``
+        candidates is solved exactly. Runs when ``iters > 0`` or ``polish``.
+    pool_rounds
+        Maximum pool-search rounds per customer (each with a new pool).
+    pool_walk
+        Also run the pool search from the walk start (:func:`walk_start`) for the customers with
+        more than ``pool`` candidates that are not certified optimal, and keep the better journey
+        (a second, differently placed pool: diversification at the cost of a second search).
     bound
         Stop annealing (and polishing) a customer once its best journey reaches the upper bound
         of :func:`walk_start`: it is then provably optimal. Customers whose start reaches it are
@@ -885,6 +1035,8 @@ def anneal(
             raise ValueError(f"t0 must be a number >= 0 or 'auto', got {t0!r}")
     elif not (np.isfinite(t0) and t0 >= 0):
         raise ValueError(f"t0 must be a finite number >= 0 or 'auto', got {t0}")
+    if (pool is not None and int(pool) < 0) or int(pool_rounds) < 0:
+        raise ValueError(f"pool and pool_rounds must be >= 0, got {pool}, {pool_rounds}")
     if int(proposals) < 1:
         raise ValueError(f"proposals must be >= 1, got {proposals}")
     if chain_factor is not None and not chain_factor > 0:
@@ -903,12 +1055,20 @@ def anneal(
     seed = resolve_seed(rng)
     n = problem.n_customers
     length = min(problem.max_length, problem.n_products)
+    pool_size = length + _POOL_EXTRA if pool is None else int(pool)
     table = move_table(problem.n_products, length)
     slots = _type_slots(table, weights)
     total_iters = int(iters) * (1 + int(restarts))
     tr = {key: np.zeros(total_iters) for key in ("best", "current", "temp", "active", "accepted")}
     journeys = np.full((n, problem.max_length), -1, dtype=np.int16)
-    timing = {"prepare": 0.0, "start": 0.0, "calibrate": 0.0, "anneal": 0.0, "polish": 0.0}
+    timing = {
+        "prepare": 0.0,
+        "start": 0.0,
+        "calibrate": 0.0,
+        "anneal": 0.0,
+        "polish": 0.0,
+        "pool": 0.0,
+    }
     nfev = 0
     nit = 0
     stopped = False
@@ -932,6 +1092,9 @@ def anneal(
             reheat=reheat,
             init=init_arr[idx] if init_arr is not None else str(init),
             polish=polish,
+            pool=pool_size,
+            pool_rounds=int(pool_rounds),
+            pool_walk=bool(pool_walk),
             bound=bound,
             trace=tr,
             timing=timing,
@@ -969,6 +1132,9 @@ def anneal(
         "moves": weights,
         "init": init if isinstance(init, str) else "array",
         "polish": polish,
+        "pool": pool_size,
+        "pool_rounds": int(pool_rounds),
+        "pool_walk": bool(pool_walk),
         "bound": bound,
         "batch_size": int(batch_size),
     }
@@ -1005,6 +1171,9 @@ def _anneal_batch(
     reheat: float,
     init: str | np.ndarray,
     polish: bool,
+    pool: int,
+    pool_rounds: int,
+    pool_walk: bool,
     bound: bool,
     trace: dict[str, np.ndarray],
     timing: dict[str, float],
@@ -1203,4 +1372,30 @@ def _anneal_batch(
             nfev += used
         timing["polish"] += time.perf_counter() - t
     out = decode(prep, rows_all, best_perm, best_len)
+    if pool > 0 and pool_rounds > 0 and n > 0 and (iters > 0 or polish):
+        t = time.perf_counter()
+        o_len = (out >= 0).sum(axis=1)
+        s_out = evaluate(prep, rows_all, out, o_len)
+        todo = np.flatnonzero(s_out < threshold)  # certified optimal ones need no search
+        if todo.size:
+            seq_p, _, s_p, used = pool_search(
+                prep, todo, out[todo], o_len[todo], s_out[todo], pool=pool, rounds=pool_rounds
+            )
+            out[todo] = seq_p
+            nfev += used
+            # a second pool search from the walk start, for the customers the first could not
+            # have solved exactly (more candidates than the pool) and not certified optimal
+            big = todo[(k_cand[todo] > pool) & (s_p < threshold[todo])] if pool_walk else todo[:0]
+            if big.size:
+                walk = walk or walk_start(prep)
+                w_seq = decode(prep, big, walk[0][big], walk[1][big])
+                w_len = (w_seq >= 0).sum(axis=1)
+                w_s = evaluate(prep, big, w_seq, w_len)
+                seq_w, _, s_w, used = pool_search(
+                    prep, big, w_seq, w_len, w_s, pool=pool, rounds=pool_rounds
+                )
+                nfev += used + big.size
+                up = s_w > s_p[np.searchsorted(todo, big)]
+                out[big[up]] = seq_w[up]
+        timing["pool"] += time.perf_counter() - t
     return {"journeys": out, "nfev": nfev, "nit": nit, "stopped": stopped}

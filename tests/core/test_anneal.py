@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.anneal import Scorer, anneal, lookahead_start, move_table, walk_start
+from core.anneal import Scorer, anneal, lookahead_start, move_table, pool_search, walk_start
 from core.baselines import greedy
 from core.exact import exact
 from core.journeys import (
@@ -162,6 +162,8 @@ def test_move_table_rows_are_permutations_with_consistent_lengths():
         ({"moves": {"teleport": 1.0}}, "unknown moves"),
         ({"moves": {"swap": 1.0}}, "extend"),
         ({"batch_size": 0}, "batch_size"),
+        ({"pool": -1}, "pool"),
+        ({"pool_rounds": -1}, "pool"),
         ({"rng": "seed"}, "rng"),
     ],
 )
@@ -249,3 +251,59 @@ def test_the_bound_stops_only_optimal_customers():
     bound = walk_start(prepare(pb))[2]
     solved = with_bound.scores >= bound - 1e-9 * (1 + np.abs(bound))
     assert solved.any() and np.allclose(with_bound.scores[solved], ex[solved], atol=1e-9)
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), p=st.integers(1, 7), pool=st.integers(1, 5))
+def test_pool_search_is_feasible_never_worse_and_never_better_than_exact(seed, p, pool):
+    # small pools leave prerequisites outside the pool: those products must not be used
+    pb = random_problem(40, p, rng=seed, p_requires=0.4)
+    prep = prepare(pb)
+    rows = np.arange(pb.n_customers)
+    seqs, lengths = greedy_batch(prep)
+    start = evaluate(prep, rows, seqs, lengths)
+    out, out_len, out_s, _ = pool_search(prep, rows, seqs, lengths, start, pool=pool, rounds=3)
+    assert is_feasible(pb, out).all()
+    assert np.array_equal(out_len, (out >= 0).sum(axis=1))
+    assert np.array_equal(out_s, evaluate(prep, rows, out, out_len))
+    assert (out_s >= start).all()
+    assert (exact(pb).scores >= out_s - 1e-9).all()
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), p=st.integers(1, 7))
+def test_pool_search_with_every_candidate_in_the_pool_is_exact(seed, p):
+    pb = random_problem(40, p, rng=seed)
+    prep = prepare(pb)
+    rows = np.arange(pb.n_customers)
+    empty = np.full((pb.n_customers, prep.length), -1, dtype=np.int64)
+    zero = np.zeros(pb.n_customers, dtype=np.int64)
+    _, _, s, _ = pool_search(prep, rows, empty, zero, np.zeros(pb.n_customers), pool=p, rounds=1)
+    assert np.allclose(s, exact(pb).scores, atol=1e-9)
+
+
+def test_the_pool_search_lifts_the_full_catalog_to_the_optimum():
+    pb = structured_instance(300, "full", rng=11)
+    ex = exact(pb).scores
+    off = anneal(pb, rng=3, pool=0, **FAST)
+    on = anneal(pb, rng=3, **FAST)
+    assert on.params["pool"] == 9 and off.params["pool"] == 0
+    assert (on.scores >= off.scores - 1e-9).all() and (on.scores <= ex + 1e-9).all()
+    assert (on.scores >= ex - 1e-6).mean() > (off.scores >= ex - 1e-6).mean()
+    assert (on.scores >= ex - 1e-6).mean() >= 0.98
+    every = anneal(pb, rng=3, pool=pb.n_products, **FAST)  # the pool holds every candidate
+    assert np.allclose(every.scores, ex, atol=1e-9)
+
+
+def test_the_second_pool_search_from_the_walk_start_only_improves():
+    pb = structured_instance(80, 25, rng=12)
+    one = anneal(pb, rng=4, pool_walk=False, **FAST)
+    two = anneal(pb, rng=4, **FAST)
+    assert two.params["pool_walk"] and two.params["pool"] == 10
+    assert is_feasible(pb, two.journeys).all()
+    assert (two.scores >= one.scores).all() and (two.scores > one.scores + 1e-6).any()
+    bound = walk_start(prepare(pb))[2]
+    assert (two.scores <= bound + 1e-9 * (1 + np.abs(bound))).all()
+    seed = structured_instance(60, "seed", rng=12)  # <= 5 candidates: the first search is exact
+    a, b = anneal(seed, rng=4, pool_walk=False, **FAST), anneal(seed, rng=4, **FAST)
+    assert np.array_equal(a.journeys, b.journeys)
