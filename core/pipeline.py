@@ -187,38 +187,36 @@ class Settings:
         return {}
 
 
-def parse_weights_text(text: str) -> dict[str, float]:
-    """``"cltv=1,churn=2,satisfaction=0.5"`` -> dict (missing factors weigh 0)."""
+def parse_pairs(
+    items: Sequence[str], option: str, example: str, keys: Sequence[str] | None = None
+) -> dict[str, float]:
+    """``["name=1.5", ...]`` -> ``{name: 1.5}``; a CJOError names the option and the bad item."""
     out: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
+    for part in filter(None, (p.strip() for p in items)):
         key, sep, value = part.partition("=")
-        key = key.strip().lower()
-        if not sep or key not in FACTORS:
-            raise CJOError(
-                f"--weights '{part}': write factor=value with factor one of {list(FACTORS)}, "
-                "e.g. cltv=1,churn=1,satisfaction=1."
-            )
+        key = key.strip().lower() if keys is not None else key.strip()
+        if not sep or (keys is not None and key not in keys):
+            what = f" with name one of {list(keys)}" if keys is not None else ""
+            raise CJOError(f"{option} '{part}': write name=value{what}, e.g. {example}.")
         try:
             out[key] = float(value)
         except ValueError:
-            raise CJOError(f"--weights '{part}': '{value}' is not a number.") from None
+            raise CJOError(f"{option} '{part}': '{value}' is not a number.") from None
+    return out
+
+
+def parse_weights_text(text: str) -> dict[str, float]:
+    """``"cltv=1,churn=2,satisfaction=0.5"`` -> dict (missing factors weigh 0)."""
+    example = "cltv=1,churn=1,satisfaction=1"
+    out = parse_pairs(text.split(","), "--weights", example, FACTORS)
     if not out:
-        raise CJOError("--weights is empty; e.g. cltv=1,churn=1,satisfaction=1.")
+        raise CJOError(f"--weights is empty; e.g. {example}.")
     return {k: out.get(k, 0.0) for k in FACTORS}
 
 
 def parse_levers_text(text: str) -> dict[str, float]:
     """``"tech_support=1.5,offer=0"`` -> dict (checked against the catalog later)."""
-    out: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        key, sep, value = part.partition("=")
-        if not sep:
-            raise CJOError(f"--levers '{part}': write product=multiplier, e.g. tech_support=1.5.")
-        try:
-            out[key.strip()] = float(value)
-        except ValueError:
-            raise CJOError(f"--levers '{part}': '{value}' is not a number.") from None
-    return out
+    return parse_pairs(text.split(","), "--levers", "tech_support=1.5")
 
 
 # --------------------------------------------------------------------------------------------
@@ -596,16 +594,7 @@ def run(
 
 
 def _schedule_params(items: Sequence[str] | None) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for item in items or ():
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise CJOError(f"--schedule-param '{item}': write name=value, e.g. alpha=0.95.")
-        try:
-            out[key.strip()] = float(value)
-        except ValueError:
-            raise CJOError(f"--schedule-param '{item}': '{value}' is not a number.") from None
-    return out
+    return parse_pairs(items or (), "--schedule-param", "alpha=0.95")
 
 
 def settings_from_args(args: Any) -> Settings:
