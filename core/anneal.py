@@ -50,7 +50,8 @@ steepest-ascent local search over the full move neighbourhood, and the pool sear
 (:func:`pool_search`, ``pool`` products, default the maximum length plus 4) intensifies exactly:
 the best journey over the best journey's products plus the best-connected unused candidates, by
 the Held-Karp DP of :mod:`core.exact` restricted to that pool (a customer with at most ``pool``
-candidates is thereby solved exactly).
+candidates is thereby solved exactly); with ``pool_walk`` the customers with more candidates
+get a second pool search from the walk start and keep the better journey.
 """
 
 from __future__ import annotations
