@@ -301,10 +301,36 @@ class PortfolioFeatures(BaseEstimator, TransformerMixin):
         return self
 
     # -- transform ----------------------------------------------------------------------
-    def _holdings(self, frame: pd.DataFrame, holdings: np.ndarray | None) -> np.ndarray:
-        observed = self.catalog.holdings(frame)
-        if holdings is None:
-            return observed
+    def transform(self, frame: pd.DataFrame, holdings: np.ndarray | None = None) -> pd.DataFrame:
+        """The model matrix of ``frame`` as if customers held ``holdings`` (observed if None)."""
+        base = self._prepare(frame)
+        h = base["observed"] if holdings is None else self._check_holdings(base, holdings)
+        return self._frame(self._assemble(base, h), frame.index)
+
+    def transform_many(
+        self, frame: pd.DataFrame, portfolios: Sequence[np.ndarray | None]
+    ) -> pd.DataFrame:
+        """The model matrices of ``frame`` under each of ``portfolios``, stacked row-wise.
+
+        Equal to ``pd.concat([transform(frame, h) for h in portfolios], ignore_index=True)``
+        (same values, same columns), but the portfolio-independent work (reading and encoding
+        the customer columns) is done once and only the portfolio-dependent columns are
+        recomputed per portfolio, in numpy. Rows ``k * n .. (k + 1) * n - 1`` belong to
+        ``portfolios[k]``; the index is a RangeIndex.
+        """
+        base = self._prepare(frame)
+        parts = [
+            self._assemble(base, base["observed"] if h is None else self._check_holdings(base, h))
+            for h in portfolios
+        ]
+        if not parts:
+            return self.transform(frame.iloc[:0]).reset_index(drop=True)
+        cols = list(parts[0])
+        out = {c: np.concatenate([p[c] for p in parts]) for c in cols}
+        return self._frame(out, pd.RangeIndex(len(frame) * len(parts)))
+
+    def _check_holdings(self, base: dict[str, Any], holdings: np.ndarray) -> np.ndarray:
+        observed = base["observed"]
         h = np.asarray(holdings)
         if h.shape != observed.shape:
             raise ModelError(
@@ -313,17 +339,40 @@ class PortfolioFeatures(BaseEstimator, TransformerMixin):
             )
         return h.astype(bool)
 
-    def transform(self, frame: pd.DataFrame, holdings: np.ndarray | None = None) -> pd.DataFrame:
-        """The model matrix of ``frame`` as if customers held ``holdings`` (observed if None)."""
-        n = len(frame)
-        observed = self.catalog.holdings(frame)
-        new = self._holdings(frame, holdings)
+    def _prepare(self, frame: pd.DataFrame) -> dict[str, Any]:
+        """The portfolio-independent arrays of ``frame`` (read once per frame)."""
+        cols = frame.columns
+        base: dict[str, Any] = {"n": len(frame), "observed": self.catalog.holdings(frame)}
+        base["binary"] = {c: _yes(frame[c]).astype(float) for c in self.binary_}
+        base["svc_old"] = {c: _yes(frame[c]) for c in SERVICE_PREREQUISITE if c in cols}
+        base["cats"] = {
+            c: frame[c].astype(object).to_numpy(dtype=object) for c in self.categorical_
+        }
+        base["numeric"] = {c: frame[c].to_numpy(dtype=float) for c in self.numeric_}
+        base["tenure"] = (
+            frame["Tenure in Months"].to_numpy() if "Tenure in Months" in cols else None
+        )
+        if "Contract" in cols:
+            base["month_to_month"] = (
+                frame["Contract"].astype(object).eq("Month-to-Month").to_numpy(dtype=float)
+            )
+        if {"Total Charges", "Tenure in Months"} <= set(cols):
+            months = np.maximum(frame["Tenure in Months"].to_numpy(dtype=float), 1.0)
+            base["per_month"] = frame["Total Charges"].to_numpy(dtype=float) / months
+        if self.satisfaction_:
+            base["satisfaction"] = frame[SATISFACTION].to_numpy(dtype=float)
+        return base
+
+    def _assemble(self, base: dict[str, Any], new: np.ndarray) -> dict[str, np.ndarray]:
+        """The columns of the model matrix under portfolio ``new`` (bool ``[n, P]``)."""
+        n = base["n"]
+        observed = base["observed"]
         out: dict[str, Any] = {}
         for c in self.binary_:
-            out[c] = _yes(frame[c]).astype(float)
+            out[c] = base["binary"][c]
         # services: observed value, then the counterfactual portfolio
-        svc_old = {c: _yes(frame[c]) for c in SERVICE_PREREQUISITE if c in frame.columns}
-        svc_new = {c: v.copy() for c, v in svc_old.items()}
+        svc_old = base["svc_old"]
+        svc_new = dict(svc_old)
         for j, col in enumerate(self.product_columns_):
             if col in svc_new:
                 svc_new[col] = new[:, j]
@@ -333,36 +382,38 @@ class PortfolioFeatures(BaseEstimator, TransformerMixin):
         changed = {c: svc_new[c] != svc_old[c] for c in svc_new}
         for c in self.services_:
             out[c] = svc_new[c].astype(float)
-        cats: dict[str, np.ndarray] = {}
-        for c in self.categorical_:
-            cats[c] = frame[c].astype(object).to_numpy(dtype=object).copy()
+        cats: dict[str, np.ndarray] = dict(base["cats"])
         if "Internet Type" in cats and "Internet Service" in svc_new:
+            itype = cats["Internet Type"].copy()
             added = changed["Internet Service"] & svc_new["Internet Service"]
-            cats["Internet Type"][~svc_new["Internet Service"]] = "None"
-            cats["Internet Type"][added] = self.reference_.get("Internet Type", "Fiber Optic")
+            itype[~svc_new["Internet Service"]] = "None"
+            itype[added] = self.reference_.get("Internet Type", "Fiber Optic")
+            cats["Internet Type"] = itype
         if self.offer_product_ is not None and "Offer" in cats:
             j = self.product_keys_.index(self.offer_product_)
             had, has = observed[:, j], new[:, j]
-            offer = cats["Offer"]
+            offer = cats["Offer"].copy()
             offer[~has] = "None"
             add = has & ~had
             if add.any():
-                if "Tenure in Months" in frame.columns:
-                    ten = frame["Tenure in Months"].to_numpy()[add]
+                if base["tenure"] is not None:
+                    ten = base["tenure"][add]
                     offer[add] = [
                         self.offer_by_tenure_.get(int(t), self.offer_default_) for t in ten
                     ]
                 else:
                     offer[add] = self.offer_default_
+            cats["Offer"] = offer
         for c in self.categorical_:
             out[c] = cats[c]
         for c in self.numeric_:
-            out[c] = frame[c].to_numpy(dtype=float).copy()
+            out[c] = base["numeric"][c]
         for col, service in USAGE.items():
             if col in out and service in svc_new:
-                v = out[col]
+                v = out[col].copy()
                 v[~svc_new[service]] = 0.0
                 v[changed[service] & svc_new[service]] = self.reference_.get(col, 0.0)
+                out[col] = v
         if MONTHLY_CHARGE in out:
             delta = np.zeros(n)
             for c, ch in changed.items():
@@ -371,23 +422,24 @@ class PortfolioFeatures(BaseEstimator, TransformerMixin):
                     delta += sign * self.prices_.get(c, 0.0)
             out[MONTHLY_CHARGE] = np.maximum(out[MONTHLY_CHARGE] + delta, 0.0)
         # derived features
-        if "Contract" in frame.columns:
-            out["month_to_month"] = (
-                frame["Contract"].astype(object).eq("Month-to-Month").to_numpy(dtype=float)
-            )
+        if "month_to_month" in base:
+            out["month_to_month"] = base["month_to_month"]
         if svc_new:
             out["n_services"] = np.sum([v for v in svc_new.values()], axis=0, dtype=float)
-        if {"Total Charges", "Tenure in Months"} <= set(frame.columns):
-            months = np.maximum(frame["Tenure in Months"].to_numpy(dtype=float), 1.0)
-            per_month = frame["Total Charges"].to_numpy(dtype=float) / months
+        if "per_month" in base:
+            per_month = base["per_month"]
             out["charges_per_month"] = per_month
             if MONTHLY_CHARGE in out:
                 out["charge_increase"] = out[MONTHLY_CHARGE] - per_month
         for j, key in enumerate(self.product_keys_):
             out[f"holds_{key}"] = new[:, j].astype(float)
         if self.satisfaction_:
-            out[SATISFACTION] = frame[SATISFACTION].to_numpy(dtype=float)
-        result = pd.DataFrame(out, index=frame.index)
+            out[SATISFACTION] = base["satisfaction"]
+        return out
+
+    @staticmethod
+    def _frame(out: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
+        result = pd.DataFrame(out, index=index)
         leaked = set(result.columns) & set(schema.OUTCOME_COLUMNS)
         if leaked:  # pragma: no cover - the allow-list makes this impossible
             raise ModelError(f"leakage guard: outcome column(s) {sorted(leaked)} in features")
@@ -424,6 +476,39 @@ class SegmentInteraction(BaseEstimator, TransformerMixin):
         return np.hstack([z, z * m])
 
 
+_BLOCK = 2048  # rows per tree-ensemble call: the rows' features stay in the CPU cache
+
+
+def _in_blocks(fn: Callable[[Any], Any], X: Any) -> np.ndarray:
+    """``fn(X)`` computed on blocks of ``_BLOCK`` rows of the array ``X`` and stacked.
+
+    For row-wise predictors (tree ensembles score each row on its own) the numbers are the same
+    as ``fn(X)``; blocks keep a block's features in the cache while all trees are evaluated
+    (sklearn walks the rows once per tree), about 1.5-2x faster on large matrices.
+    """
+    if not isinstance(X, np.ndarray) or len(X) <= _BLOCK:
+        return np.asarray(fn(X))
+    return np.concatenate([np.asarray(fn(X[s : s + _BLOCK])) for s in range(0, len(X), _BLOCK)])
+
+
+def _predict_rows(model: Any, X: pd.DataFrame, proba: bool) -> np.ndarray:
+    """``model.predict_proba(X)[:, 1]`` (``proba``) or ``model.predict(X)``, tree steps in blocks.
+
+    A pipeline ending in a histogram gradient boosting model is preprocessed on the whole
+    matrix and its final step scored in row blocks (:func:`_in_blocks`); other models are
+    called as they are. The numbers are those of the plain call.
+    """
+    final = model.steps[-1][1] if isinstance(model, Pipeline) else None
+    if isinstance(final, HistGradientBoostingClassifier | HistGradientBoostingRegressor):
+        Z = model[:-1].transform(X)
+        if proba:
+            return _in_blocks(final.predict_proba, Z)[:, 1]
+        return _in_blocks(final.predict, Z)
+    if proba:
+        return np.asarray(model.predict_proba(X))[:, 1]
+    return np.asarray(model.predict(X))
+
+
 class OrdinalRegressor(BaseEstimator, RegressorMixin):
     """Ordinal regression by cumulative binary classifiers (Frank and Hall, 2001).
 
@@ -451,7 +536,7 @@ class OrdinalRegressor(BaseEstimator, RegressorMixin):
         """``[n, K-1]`` non-increasing ``P(y >= level_k)`` for k = 1..K-1."""
         n = len(X)
         cols = [
-            np.full(n, e) if isinstance(e, float) else e.predict_proba(X)[:, 1]
+            np.full(n, e) if isinstance(e, float) else _in_blocks(e.predict_proba, X)[:, 1]
             for e in self.estimators_
         ]
         if not cols:
@@ -877,6 +962,54 @@ class KeyFactorModels(BaseEstimator):
         """
         self._check_fitted()
         return {f: self.predict_factor(frame, holdings, f) for f in self.factors_}
+
+    def predict_portfolios(
+        self, frame: pd.DataFrame, portfolios: Sequence[np.ndarray | None]
+    ) -> dict[str, np.ndarray]:
+        """Predicted key factors under several portfolios at once: factor -> float ``[K, n]``.
+
+        Row ``k`` equals ``predict_factors(frame, portfolios[k])[factor]`` (the same numbers),
+        but the customer features are read once and every model is called on all ``K``
+        portfolios of a chunk of customers stacked together (one call per model and chunk of
+        about ``50,000 / K`` customers instead of ``K`` calls), which removes most of the
+        per-call overhead of the pipelines. Each portfolio is bool ``[n, P]`` in
+        :attr:`product_keys_` order (None = observed).
+        """
+        self._check_fitted()
+        hs = [None if h is None else np.asarray(h) for h in portfolios]
+        k, n = len(hs), len(frame)
+        out = {f: np.empty((k, n), dtype=float) for f in self.factors_}
+        if k == 0 or n == 0:
+            return out
+        models: dict[str, Any] = {
+            "churn": self.churn_model_,
+            "cltv": self.cltv_model_,
+            "satisfaction": self.satisfaction_model_,
+        }
+        same = self.churn_features_.feature_names_ == self.features_.feature_names_
+        step = max(1, _CHUNK // k)
+        with _threads():
+            for start in range(0, n, step):
+                stop = min(start + step, n)
+                part = frame.iloc[start:stop]
+                sub = [None if h is None else h[start:stop] for h in hs]
+                X = None
+                if any(f != "churn" for f in self.factors_) or same:
+                    X = self.features_.transform_many(part, sub)
+                for f in self.factors_:
+                    if f == "churn":
+                        Xc = (
+                            X
+                            if same and X is not None
+                            else self.churn_features_.transform_many(part, sub)
+                        )
+                        pred = _predict_rows(models[f], Xc, proba=True)
+                    else:
+                        pred = _predict_rows(models[f], X, proba=False)
+                    out[f][:, start:stop] = np.asarray(pred, dtype=float).reshape(k, stop - start)
+        if "satisfaction" in out:
+            np.clip(out["satisfaction"], 1.0, 5.0, out=out["satisfaction"])
+        return out
 
     def permutation_importance(
         self,

@@ -30,6 +30,7 @@ from core.errors import CJOError, ModelError
 from core.estimators._common import FACTORS, EstimatorResult, Progress, seed_of
 
 SIGNS = {"cltv": 1.0, "churn": -1.0, "satisfaction": 1.0}
+_STACKED_ROWS = 50_000  # model-matrix rows per predict_portfolios call (all portfolios)
 
 
 def _product_map(models: Any, catalog: Catalog) -> np.ndarray | None:
@@ -68,6 +69,64 @@ def _predict(
         v = pred.get(f)
         out[:, k] = 0.0 if v is None else SIGNS[f] * np.asarray(v, dtype=np.float64)
     return out
+
+
+def _effects_stacked(
+    models: Any,
+    part: pd.DataFrame,
+    h: np.ndarray,
+    where: np.ndarray | None,
+    obs: np.ndarray | None,
+    pairs: list[tuple[int, int]],
+    raw: np.ndarray,
+    done: int,
+) -> int:
+    """Fill ``raw`` (one chunk) from one ``models.predict_portfolios`` call; returns ``done``.
+
+    The same portfolios and the same arithmetic as the per-portfolio path of
+    :func:`portfolio_effects` (so the same numbers), but all ``1 + P + P (P - 1) / 2``
+    portfolios go to the models together.
+    """
+    m, p = h.shape
+    portfolios = [h]
+    for j in range(p):
+        hj = h.copy()
+        hj[:, j] = True
+        portfolios.append(hj)
+    for i, j in pairs:
+        hij = h.copy()
+        hij[:, [i, j]] = True
+        portfolios.append(hij)
+    # a portfolio that adds held products repeats another one of the same customer: predict
+    # each distinct (customer, portfolio) once (the models score a row independently of the
+    # others, so the numbers are the same)
+    stack = np.stack(portfolios)  # [K, m, P]
+    kk = len(portfolios)
+    pairs_rows = np.column_stack(
+        [np.tile(np.arange(m), kk), stack.reshape(kk * m, p).astype(np.int8)]
+    )
+    unique, inverse = np.unique(pairs_rows, axis=0, return_inverse=True)
+    rows = unique[:, 0].astype(np.intp)
+    hold = unique[:, 1:].astype(bool)
+    if where is not None and obs is not None:
+        full = obs[rows].copy()
+        full[:, where] = hold
+        hold = full
+    pred = models.predict_portfolios(part.iloc[rows], [hold])
+    values = np.zeros((kk, m, len(FACTORS)))  # [K, m, 3], higher = better
+    inverse = np.asarray(inverse).reshape(kk, m)
+    for k, f in enumerate(FACTORS):
+        v = pred.get(f)
+        if v is not None:
+            values[:, :, k] = SIGNS[f] * np.asarray(v, dtype=np.float64)[0][inverse]
+    base = values[0]
+    single = np.moveaxis(values[1 : 1 + p], 0, 1)  # [m, P, 3]: f(H + j)
+    raw[:, 0] = single - base[:, None, :]
+    for q, (i, j) in enumerate(pairs):
+        both = values[1 + p + q]
+        raw[:, 1 + i, j] = both - single[:, i]  # j after i
+        raw[:, 1 + j, i] = both - single[:, j]  # i after j
+    return done + m * kk
 
 
 def fit_models(
@@ -118,6 +177,25 @@ def portfolio_effects(
         part = frame.iloc[lo:hi]
         h = held[lo:hi]
         obs = None if where is None else models_catalog.holdings(part)
+
+        if hasattr(models, "predict_portfolios"):
+            # all portfolios of ~_STACKED_ROWS / K customers per call (progress per call)
+            step = max(1, _STACKED_ROWS // (1 + p + len(pairs)))
+            for a in range(0, hi - lo, step):
+                b = min(a + step, hi - lo)
+                done = _effects_stacked(
+                    models,
+                    part.iloc[a:b],
+                    h[a:b],
+                    where,
+                    None if obs is None else obs[a:b],
+                    pairs,
+                    raw[lo + a : lo + b],
+                    done,
+                )
+                if progress is not None:
+                    progress(done, total)
+            continue
 
         def predict(portfolio: np.ndarray, part: pd.DataFrame = part, obs: Any = obs) -> Any:
             return _predict(models, part, portfolio, where, obs)

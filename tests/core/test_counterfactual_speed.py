@@ -1,0 +1,150 @@
+"""The stacked, de-duplicated counterfactual scoring equals the per-portfolio reference path.
+
+``portfolio_effects`` uses :meth:`KeyFactorModels.predict_portfolios` (customer features read
+once, every distinct (customer, portfolio) row scored in one call per model); the reference is
+the straightforward path, one :meth:`KeyFactorModels.predict_factors` call per portfolio, which
+``portfolio_effects`` takes for any model object without ``predict_portfolios``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core import synthetic
+from core.catalog import load_catalog
+from core.estimators.counterfactual import portfolio_effects
+from core.io import validate_canonical
+from core.models import KeyFactorModels
+from core.opportunity import build_components
+
+
+class _PerPortfolio:
+    """The reference: only ``predict_factors`` (one call per portfolio), no stacking."""
+
+    def __init__(self, models: KeyFactorModels) -> None:
+        self._m = models
+        self.product_keys_ = models.product_keys_
+        self.catalog_ = models.catalog_
+        self.unavailable_factors_ = models.unavailable_factors_
+
+    def predict_factors(self, frame: pd.DataFrame, holdings: Any = None) -> Any:
+        return self._m.predict_factors(frame, holdings)
+
+
+@pytest.fixture(scope="module")
+def frame() -> pd.DataFrame:
+    customers, _ = synthetic.generate_frame(600, 3)
+    return validate_canonical(customers, "synthetic")
+
+
+@pytest.fixture(scope="module")
+def catalog(frame: pd.DataFrame) -> Any:
+    return load_catalog("seed").restrict_to(list(frame.columns))
+
+
+@pytest.fixture(scope="module")
+def models(frame: pd.DataFrame, catalog: Any) -> KeyFactorModels:
+    # the default models (blend churn, hgb CLTV, ordinal satisfaction), as the dashboard uses
+    return KeyFactorModels(catalog, random_state=0).fit(frame.iloc[:400])
+
+
+def test_transform_many_equals_per_portfolio_transform(models, frame) -> None:
+    part = frame.iloc[400:520]
+    rng = np.random.default_rng(0)
+    held = models.catalog_.holdings(part)
+    ports = [None, held, rng.random(held.shape) < 0.5, np.ones_like(held), np.zeros_like(held)]
+    for builder in (models.features_, models.churn_features_):
+        stacked = builder.transform_many(part, ports)
+        reference = pd.concat([builder.transform(part, h) for h in ports], ignore_index=True)
+        pd.testing.assert_frame_equal(stacked, reference, check_exact=True)
+
+
+def test_predict_portfolios_equals_predict_factors(models, frame) -> None:
+    part = frame.iloc[350:600]
+    rng = np.random.default_rng(1)
+    held = models.catalog_.holdings(part)
+    ports = [held, rng.random(held.shape) < 0.3, rng.random(held.shape) < 0.7]
+    stacked = models.predict_portfolios(part, ports)
+    assert set(stacked) == set(models.factors_)
+    for k, h in enumerate(ports):
+        ref = models.predict_factors(part, h)
+        for f in models.factors_:
+            np.testing.assert_allclose(stacked[f][k], ref[f], rtol=0, atol=1e-12)
+
+
+def test_components_equal_the_per_portfolio_reference(models, frame, catalog) -> None:
+    part = frame.iloc[300:600]  # held-out and in-sample customers
+    fast = build_components(part, catalog, "counterfactual", models=models)
+    ref = build_components(part, catalog, "counterfactual", models=_PerPortfolio(models))
+    assert fast.scale == pytest.approx(ref.scale, abs=1e-12)
+    np.testing.assert_allclose(fast.values, ref.values, rtol=0, atol=1e-9)
+    np.testing.assert_array_equal(fast.eligible, ref.eligible)
+    held = catalog.holdings(part)
+    raw = portfolio_effects(models, part, held, catalog=catalog)
+    raw_ref = portfolio_effects(_PerPortfolio(models), part, held, catalog=catalog)
+    np.testing.assert_allclose(raw, raw_ref, rtol=0, atol=1e-9)
+
+
+def test_components_equal_the_reference_with_a_sub_catalog(models, frame, catalog) -> None:
+    # a catalog of fewer products in another order: the models' other products stay observed
+    keys = list(catalog.keys)[::-1][:3]
+    sub = dataclasses.replace(
+        catalog, products=tuple(catalog.products[catalog.index(k)] for k in keys)
+    )
+    part = frame.iloc[450:600]
+    held = sub.holdings(part)
+    raw = portfolio_effects(models, part, held, catalog=sub, chunk_size=70)
+    raw_ref = portfolio_effects(_PerPortfolio(models), part, held, catalog=sub, chunk_size=70)
+    np.testing.assert_allclose(raw, raw_ref, rtol=0, atol=1e-9)
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_random_portfolios_and_chunks_match_the_reference(models, frame, data) -> None:
+    n = data.draw(st.integers(1, 40), label="customers")
+    start = data.draw(st.integers(0, len(frame) - n), label="start")
+    part = frame.iloc[start : start + n]
+    p = len(models.product_keys_)
+    bits = data.draw(st.lists(st.booleans(), min_size=n * p, max_size=n * p), label="held")
+    held = np.array(bits, dtype=bool).reshape(n, p)
+    chunk = data.draw(st.integers(1, 50), label="chunk")
+    raw = portfolio_effects(models, part, held, chunk_size=chunk)
+    raw_ref = portfolio_effects(_PerPortfolio(models), part, held, chunk_size=chunk)
+    np.testing.assert_allclose(raw, raw_ref, rtol=0, atol=1e-9)
+    progress: list[tuple[float, float]] = []
+    portfolio_effects(models, part, held, progress=lambda d, t: progress.append((d, t)))
+    assert progress and progress[-1][0] == progress[-1][1]
+
+
+def test_block_scoring_equals_the_plain_model_calls(models, frame) -> None:
+    from core import models as core_models
+
+    part = frame.iloc[:300]
+    held = models.catalog_.holdings(part)
+    X = models.features_.transform_many(part, [held, ~held, None] * 4)  # 3,600 rows
+    assert len(X) > core_models._BLOCK
+    pred = core_models._predict_rows(models.cltv_model_, X, proba=False)
+    assert np.array_equal(pred, models.cltv_model_.predict(X))
+    sat = models.satisfaction_model_
+    Z = sat[:-1].transform(X)
+    ordinal = sat[-1]
+    plain = np.column_stack(
+        [
+            np.full(len(Z), e) if isinstance(e, float) else e.predict_proba(Z)[:, 1]
+            for e in ordinal.estimators_
+        ]
+    )
+    assert np.array_equal(ordinal.cumulative_proba(Z), np.minimum.accumulate(plain, axis=1))
+    churn = core_models._predict_rows(models.churn_model_, X, proba=True)
+    assert np.array_equal(churn, models.churn_model_.predict_proba(X)[:, 1])
