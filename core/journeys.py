@@ -34,21 +34,6 @@ AGGREGATIONS = ("sum", "mean", "max")
 OPTIMAL_TOL = 1e-6
 MAX_PRODUCTS = 63  # product sets are uint64 bitmasks
 
-SEED_PRODUCTS = ("offer", "phone", "internet", "device_protection", "tech_support")
-FULL_PRODUCTS = (
-    "phone",
-    "multiple_lines",
-    "internet",
-    "online_security",
-    "online_backup",
-    "device_protection",
-    "tech_support",
-    "streaming_tv",
-    "streaming_movies",
-    "streaming_music",
-    "unlimited_data",
-)
-
 
 # --------------------------------------------------------------------------------------------
 # problem
@@ -928,21 +913,26 @@ def catalog_structure(catalog: str | int) -> dict[str, Any]:
     one base service followed by four add-ons that require it (last family may be shorter), the
     last add-ons of families 2f and 2f+1 exclude each other, max_length 6, discount 0.9.
     """
-    if catalog == "seed":
-        keys: tuple[str, ...] = SEED_PRODUCTS
-        req = {"device_protection": ["internet"], "tech_support": ["internet"]}
-        excl: list[tuple[str, str]] = []
-        max_length, discount = 5, 1.0
-        hold = {"offer": 0.45, "phone": 0.9, "internet": 0.78}
+    if catalog in ("seed", "full"):
+        from core.catalog import load_catalog
+
+        cat = load_catalog(str(catalog))  # the shipped catalog's products, rules and policy
+        keys: tuple[str, ...] = cat.keys
+        max_length, discount = cat.max_length, cat.discount
+        if catalog == "seed":
+            hold = {"offer": 0.45, "phone": 0.9, "internet": 0.78}
+        else:
+            hold = {"phone": 0.9, "internet": 0.78}
         addon_hold = 0.42
-    elif catalog == "full":
-        keys = FULL_PRODUCTS
-        req = {k: ["internet"] for k in FULL_PRODUCTS[3:]}
-        req["multiple_lines"] = ["phone"]
-        excl = []
-        max_length, discount = 5, 0.9
-        hold = {"phone": 0.9, "internet": 0.78}
-        addon_hold = 0.42
+        return _structure(
+            keys,
+            cat.requires_matrix(),
+            cat.excludes_matrix(),
+            max_length,
+            discount,
+            hold,
+            addon_hold,
+        )
     elif isinstance(catalog, (int, np.integer)) and catalog >= 1:
         p = int(catalog)
         keys = tuple(f"p{j}" for j in range(p))
@@ -959,7 +949,6 @@ def catalog_structure(catalog: str | int) -> dict[str, Any]:
         addon_hold = 0.45
     else:
         raise ValueError(f"catalog must be 'seed', 'full' or an int >= 1, got {catalog!r}")
-    p = len(keys)
     index = {k: i for i, k in enumerate(keys)}
     requires = np.zeros((p, p), dtype=bool)
     for k, qs in req.items():
@@ -968,14 +957,25 @@ def catalog_structure(catalog: str | int) -> dict[str, Any]:
     excludes = np.zeros((p, p), dtype=bool)
     for a, b in excl:
         excludes[index[a], index[b]] = excludes[index[b], index[a]] = True
-    hold_p = np.array([hold.get(k, addon_hold) for k in keys])
+    return _structure(keys, requires, excludes, max_length, discount, hold, addon_hold)
+
+
+def _structure(
+    keys: tuple[str, ...],
+    requires: np.ndarray,
+    excludes: np.ndarray,
+    max_length: int,
+    discount: float,
+    hold: dict[str, float],
+    addon_hold: float,
+) -> dict[str, Any]:
     return {
         "keys": keys,
         "requires": requires,
         "excludes": excludes,
         "max_length": max_length,
         "discount": discount,
-        "hold": hold_p,
+        "hold": np.array([hold.get(k, addon_hold) for k in keys]),
     }
 
 
