@@ -176,15 +176,16 @@ def _key_factor_card(
         ],
         "data": data,
         "model": {
-            "churn": f"{models.churn_model} classifier"
+            "churn": f"{models.churn_kind_} classifier"
             + (
                 " (soft vote: spline logistic regression with month-to-month interactions + "
                 "histogram gradient boosting)"
-                if models.churn_model == "blend"
+                if models.churn_kind_ == "blend"
                 else ""
             ),
             "cltv": f"{models.cltv_model} regressor",
-            "satisfaction": f"{models.satisfaction_model} model",
+            "satisfaction": f"{models.satisfaction_kind_} model"
+            + ("" if models.preset == "accurate" else f" ({models.preset} preset)"),
             "products": ", ".join(models.product_keys_),
             "fitted factors": ", ".join(models.factors_),
             "unavailable": ", ".join(f"{k} ({v})" for k, v in models.unavailable_factors_.items())

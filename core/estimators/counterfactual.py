@@ -20,6 +20,7 @@ rather than conditional gain). Prefer passing the propensity to
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import numpy as np
@@ -102,17 +103,26 @@ def _effects_stacked(
     # others, so the numbers are the same)
     stack = np.stack(portfolios)  # [K, m, P]
     kk = len(portfolios)
-    pairs_rows = np.column_stack(
-        [np.tile(np.arange(m), kk), stack.reshape(kk * m, p).astype(np.int8)]
-    )
-    unique, inverse = np.unique(pairs_rows, axis=0, return_inverse=True)
-    rows = unique[:, 0].astype(np.intp)
-    hold = unique[:, 1:].astype(bool)
+    flat = stack.reshape(kk * m, p)
+    customer = np.tile(np.arange(m), kk)
+    if p + int(m).bit_length() <= 62:  # one int64 key per (customer, portfolio): a fast 1-D sort
+        bits = flat.astype(np.int64) @ (np.int64(1) << np.arange(p, dtype=np.int64))
+        keys, inverse = np.unique((customer.astype(np.int64) << p) | bits, return_inverse=True)
+        rows = (keys >> p).astype(np.intp)
+        hold = ((keys[:, None] >> np.arange(p, dtype=np.int64)) & 1).astype(bool)
+    else:
+        pairs_rows = np.column_stack([customer, flat.astype(np.int8)])
+        unique, inverse = np.unique(pairs_rows, axis=0, return_inverse=True)
+        rows = unique[:, 0].astype(np.intp)
+        hold = unique[:, 1:].astype(bool)
     if where is not None and obs is not None:
         full = obs[rows].copy()
         full[:, where] = hold
         hold = full
-    pred = models.predict_portfolios(part.iloc[rows], [hold])
+    if "rows" in inspect.signature(models.predict_portfolios).parameters:
+        pred = models.predict_portfolios(part, [hold], rows=rows)
+    else:
+        pred = models.predict_portfolios(part.iloc[rows], [hold])
     values = np.zeros((kk, m, len(FACTORS)))  # [K, m, 3], higher = better
     inverse = np.asarray(inverse).reshape(kk, m)
     for k, f in enumerate(FACTORS):

@@ -148,3 +148,88 @@ def test_block_scoring_equals_the_plain_model_calls(models, frame) -> None:
     assert np.array_equal(ordinal.cumulative_proba(Z), np.minimum.accumulate(plain, axis=1))
     churn = core_models._predict_rows(models.churn_model_, X, proba=True)
     assert np.array_equal(churn, models.churn_model_.predict_proba(X)[:, 1])
+
+
+def test_encoded_matrix_equals_the_fitted_tree_preprocessor(models, frame) -> None:
+    from core import models as core_models
+
+    part = frame.iloc[:200]
+    held = models.catalog_.holdings(part)
+    ports = [held, ~held, None]
+    columns, categories, _ = core_models._tree_layout(models.cltv_model_)
+    X = models.features_.transform_many(part, ports)
+    Z = models.features_.matrix_many(part, ports, columns, categories)
+    assert np.array_equal(Z, models.cltv_model_[:-1].transform(X), equal_nan=True)
+    # repeated customers through ``rows`` equal the repeated frame
+    rows = np.array([5, 5, 0, 199, 7, 5])
+    sub = [h[rows] for h in (held, ~held)]
+    Zr = models.features_.matrix_many(part, sub, columns, categories, rows=rows)
+    Xr = models.features_.transform_many(part.iloc[rows], sub)
+    assert np.array_equal(Zr, models.cltv_model_[:-1].transform(Xr), equal_nan=True)
+    # an unseen category encodes as NaN, like the OrdinalEncoder's unknown value
+    odd = part.copy()
+    odd["Payment Method"] = odd["Payment Method"].astype(object)
+    odd.iloc[0, odd.columns.get_loc("Payment Method")] = "Barter"
+    Xo = models.features_.transform_many(odd, [None])
+    Zo = models.features_.matrix_many(odd, [None], columns, categories)
+    assert np.isnan(Zo[0, columns.index("Payment Method")])
+    assert np.array_equal(Zo, models.cltv_model_[:-1].transform(Xo), equal_nan=True)
+
+
+def test_predict_portfolios_with_rows_equals_the_repeated_frame(models, frame) -> None:
+    part = frame.iloc[:120]
+    rows = np.r_[np.arange(120), np.arange(0, 120, 3)]
+    h = models.catalog_.holdings(part)[rows]
+    h[::2, 0] = True
+    fast = models.predict_portfolios(part, [h], rows=rows)
+    plain = models.predict_factors(part.iloc[rows], h)
+    for f, v in plain.items():
+        assert np.array_equal(fast[f][0], v), f
+
+
+@pytest.fixture(scope="module")
+def fast_models(frame: pd.DataFrame, catalog: Any) -> KeyFactorModels:
+    return KeyFactorModels(catalog, preset="fast", random_state=0).fit(frame.iloc[:400])
+
+
+def test_fast_preset_uses_fewer_trees_and_scores_the_same_both_ways(
+    fast_models, frame, catalog
+) -> None:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    m = fast_models
+    assert (m.churn_kind_, m.satisfaction_kind_) == ("hgb", "regression")
+    hgb = m.churn_model_[-1]
+    assert isinstance(hgb, HistGradientBoostingClassifier)
+    assert hgb.max_iter == 60 and hgb.categorical_features is None
+    part = frame.iloc[400:]
+    held = catalog.holdings(part)
+    fast = build_components(part, catalog, "counterfactual", models=m, random_state=0)
+    ref = portfolio_effects(_PerPortfolio(m), part, held, catalog=catalog)
+    raw = portfolio_effects(m, part, held, catalog=catalog)
+    assert np.array_equal(raw, ref)
+    assert fast.values.shape[0] == len(part)
+
+
+def test_explicit_choices_override_the_preset_and_bad_presets_are_refused(frame, catalog):
+    from core.errors import ModelError
+
+    m = KeyFactorModels(
+        catalog, preset="fast", churn_model="logistic", factors=("churn",), random_state=0
+    ).fit(frame.iloc[:300])
+    assert m.churn_kind_ == "logistic"
+    with pytest.raises(ModelError, match="preset"):
+        KeyFactorModels(catalog, preset="turbo").fit(frame.iloc[:300])
+
+
+def test_models_pickled_before_presets_still_load(models) -> None:
+    import pickle
+
+    state = dict(models.__dict__)
+    for key in ("preset", "churn_kind_", "satisfaction_kind_"):
+        state.pop(key)
+    old = KeyFactorModels.__new__(KeyFactorModels)
+    old.__setstate__(state)
+    again = pickle.loads(pickle.dumps(old))
+    assert again.preset == "accurate" and again.churn_kind_ == "blend"
+    assert again.get_params()["preset"] == "accurate"
