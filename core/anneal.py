@@ -50,8 +50,10 @@ steepest-ascent local search over the full move neighbourhood, and the pool sear
 (:func:`pool_search`, ``pool`` products, default the maximum length plus 4) intensifies exactly:
 the best journey over the best journey's products plus the best-connected unused candidates, by
 the Held-Karp DP of :mod:`core.exact` restricted to that pool (a customer with at most ``pool``
-candidates is thereby solved exactly); with ``pool_walk`` the customers with more candidates
-get a second pool search from the walk start and keep the better journey.
+candidates is thereby solved exactly), then ``pool_units`` prerequisite-unit rounds whose pools
+are seeded with a base service other candidates require, so that a base and its add-ons enter
+together; with ``pool_walk`` the customers with more candidates get a second pool search from
+the walk start and keep the better journey.
 """
 
 from __future__ import annotations
@@ -549,6 +551,78 @@ def _rollout(prep: Prepared, who: np.ndarray, first: int) -> tuple[np.ndarray, .
     return seq, best, best_len
 
 
+def _pool_dp(
+    prep: Prepared, rows: np.ndarray, in_pool: np.ndarray, blk: np.ndarray
+) -> tuple[np.ndarray, int]:
+    """Best journeys over each row's pool (bool ``[m, P]``) by the Held-Karp DP of
+    :mod:`core.exact`: int64 ``[m, length]`` (global products, padded -1) and evaluations.
+
+    A pool product whose unmet prerequisite is outside the pool is not used."""
+    le, p = prep.length, prep.p
+    m = rows.size
+    req = prep.req_bits.astype(np.int64)
+    excl = prep.excl_bits.astype(np.int64)
+    held = prep.held_bits[rows].astype(np.int64)
+    weights = [float(w) for w in prep.powers[:le]]
+    ar = np.arange(p)
+    size = in_pool.sum(1)
+    out = np.full((m, le), -1, dtype=np.int64)
+    nfev = 0
+    for k in np.unique(size):
+        k = int(k)
+        if k == 0:
+            continue
+        g = np.flatnonzero(size == k)
+        loc = np.sort(np.where(in_pool[g], ar[None, :], p), axis=1)[:, :k]
+        pool_bits = np.left_shift(np.int64(1), loc).sum(axis=1)
+        unmet = req[loc] & ~held[g][:, None]
+        r_loc = _local_bits(unmet, loc)
+        outside = (unmet & ~pool_bits[:, None]) != 0
+        r_loc |= np.where(outside, np.left_shift(np.int64(1), np.arange(k)), 0)
+        seq, used = _solve_chunk(
+            _layers(k, le),
+            k,
+            blk[g[:, None], 0, loc],
+            blk[g[:, None, None], 1 + loc[:, :, None], loc[:, None, :]].reshape(g.size, k * k),
+            r_loc,
+            _local_bits(excl[loc], loc),
+            weights,
+            None,
+        )
+        nfev += used
+        glob = np.where(seq >= 0, np.take_along_axis(loc, np.maximum(seq, 0), axis=1), -1)
+        out[g, : glob.shape[1]] = glob
+    return out, nfev
+
+
+def _rank(blk: np.ndarray, in_j: np.ndarray, unused: np.ndarray) -> np.ndarray:
+    """Connection value of each unused candidate to the products ``in_j`` (-inf elsewhere):
+    the best value in from the start or an ``in_j`` product plus the best value out to one."""
+    src = np.concatenate([np.ones((in_j.shape[0], 1), dtype=bool), in_j], axis=1)
+    inbound = np.where(src[:, :, None], blk, -np.inf).max(axis=1)
+    outbound = np.where(in_j[:, None, :], blk[:, 1:, :], -np.inf).max(axis=2)
+    rank_val = inbound + np.where(np.isfinite(outbound), outbound, 0.0)
+    return np.where(unused, rank_val, -np.inf)
+
+
+def _members(seqs: np.ndarray, p: int) -> np.ndarray:
+    in_j = np.zeros((seqs.shape[0], p), dtype=bool)
+    live = seqs >= 0
+    in_j[np.repeat(np.arange(seqs.shape[0]), live.sum(1)), seqs[live]] = True
+    return in_j
+
+
+def _top(rank_val: np.ndarray, count: np.ndarray, skip: np.ndarray | None = None) -> np.ndarray:
+    """bool mask of ranks ``[skip, skip + count)`` of each row's descending ``rank_val``."""
+    order = np.argsort(-rank_val, axis=1, kind="stable")
+    lo = np.zeros_like(count) if skip is None else skip
+    pos = np.arange(rank_val.shape[1])[None, :] - lo[:, None]
+    pick = (pos >= 0) & (pos < count[:, None])
+    chosen = np.zeros(rank_val.shape, dtype=bool)
+    chosen[np.repeat(np.arange(rank_val.shape[0]), pick.sum(1)), order[pick]] = True
+    return chosen
+
+
 def pool_search(
     prep: Prepared,
     rows: np.ndarray,
@@ -559,6 +633,7 @@ def pool_search(
     pool: int,
     rounds: int,
     prefer: np.ndarray | None = None,
+    unit_rounds: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Exact intensification: the best journey over a small pool of products, by Held-Karp.
 
@@ -572,6 +647,14 @@ def pool_search(
     not moves on to the next ``pool - l`` ranked candidates; customers stop once the ranking is
     exhausted. A customer with at most ``pool`` candidates is solved exactly in one round.
 
+    Then up to ``unit_rounds`` *prerequisite-unit* rounds: a ranked window cannot bring in a
+    base service together with the add-ons that need it unless all of them rank high, so each
+    unit round seeds the pool with one unused candidate ``b`` that other unused candidates of
+    the customer require (untried ones first, best ``inbound(b) + best value after b`` first)
+    and fills it with the candidates that connect best to the journey plus ``b`` (``b``'s
+    dependents connect strongly to it). A customer whose journey improves re-tries its units
+    from the new journey; one stops when every unit was tried.
+
     Parameters
     ----------
     rows
@@ -582,7 +665,11 @@ def pool_search(
         Products per DP (cost per customer about ``sum_k C(pool, k) k (k - 1)``, ``k <=
         length``).
     rounds
-        Maximum DP rounds per customer.
+        Maximum ranked-window DP rounds per customer.
+    prefer
+        Optional bool ``[m, P]``: candidates ranked before all others in the windows.
+    unit_rounds
+        Maximum prerequisite-unit DP rounds per customer (0: none).
 
     Returns
     -------
@@ -596,70 +683,21 @@ def pool_search(
     if m == 0 or le == 0 or pool < 1:
         return seqs, lengths, scores, nfev
     table = prep.values.reshape(prep.n, 1 + p, p)
-    req = prep.req_bits.astype(np.int64)
-    excl = prep.excl_bits.astype(np.int64)
-    held = prep.held_bits[rows].astype(np.int64)
     cand = prep.cand[rows]
-    window = np.zeros(m, dtype=np.int64)
-    act = np.arange(m)
-    weights = [float(w) for w in prep.powers[:le]]
-    ar = np.arange(p)
-    for _ in range(rounds):
-        if act.size == 0:
-            break
+    n_cand = cand.sum(1)
+    # bases: candidates that another candidate of the customer requires (and is not held)
+    req_c = ((prep.req_bits[:, None] >> np.arange(p, dtype=np.uint64)) & np.uint64(1)) > 0
+    base = cand & (cand[:, :, None] & req_c[None, :, :]).any(axis=1)
+    use_units = unit_rounds > 0 and pool >= 2
+    window = np.zeros(m, dtype=np.int64)  # rank offset of the next window
+    windows = np.zeros(m, dtype=np.int64)  # ranked rounds used
+    units = np.zeros(m, dtype=np.int64)  # unit rounds used
+    tried = np.zeros((m, p), dtype=bool)  # bases tried since the last improvement
+    done = np.zeros(m, dtype=bool)
+
+    def adopt(act: np.ndarray, new_seqs: np.ndarray) -> np.ndarray:
+        nonlocal nfev
         r_act = rows[act]
-        s_act, l_act = seqs[act], lengths[act]
-        in_j = np.zeros((act.size, p), dtype=bool)
-        live = s_act >= 0
-        in_j[np.repeat(np.arange(act.size), live.sum(1)), s_act[live]] = True
-        unused = cand[act] & ~in_j
-        # rank the unused candidates: best value in from the start or a journey product, plus
-        # the best value out to a journey product
-        blk = table[r_act]  # [a, 1 + P, P]
-        src = np.concatenate([np.ones((act.size, 1), dtype=bool), in_j], axis=1)
-        inbound = np.where(src[:, :, None], blk, -np.inf).max(axis=1)
-        outbound = np.where(in_j[:, None, :], blk[:, 1:, :], -np.inf).max(axis=2)
-        rank_val = inbound + np.where(np.isfinite(outbound), outbound, 0.0)
-        if prefer is not None:
-            rank_val = np.where(prefer[act], rank_val + 1e300, rank_val)
-        rank_val = np.where(unused, rank_val, -np.inf)
-        order = np.argsort(-rank_val, axis=1, kind="stable")
-        n_unused = unused.sum(1)
-        window_was = window[act].copy()
-        extra = np.clip(np.minimum(pool - l_act, n_unused - window_was), 0, None)
-        pos = np.arange(p)[None, :] - window[act][:, None]
-        pick_rank = (pos >= 0) & (pos < extra[:, None])
-        chosen = np.zeros((act.size, p), dtype=bool)
-        rr = np.repeat(np.arange(act.size), pick_rank.sum(1))
-        chosen[rr, order[pick_rank]] = True
-        in_pool = in_j | chosen
-        size = in_pool.sum(1)
-        new_seqs = s_act.copy()
-        for k in np.unique(size):
-            k = int(k)
-            if k == 0:
-                continue
-            g = np.flatnonzero(size == k)
-            loc = np.sort(np.where(in_pool[g], ar[None, :], p), axis=1)[:, :k]
-            pool_bits = np.left_shift(np.int64(1), loc).sum(axis=1)
-            unmet = req[loc] & ~held[act[g]][:, None]
-            r_loc = _local_bits(unmet, loc)
-            outside = (unmet & ~pool_bits[:, None]) != 0
-            r_loc |= np.where(outside, np.left_shift(np.int64(1), np.arange(k)), 0)
-            seq, used = _solve_chunk(
-                _layers(k, le),
-                k,
-                blk[g[:, None], 0, loc],
-                blk[g[:, None, None], 1 + loc[:, :, None], loc[:, None, :]].reshape(g.size, k * k),
-                r_loc,
-                _local_bits(excl[loc], loc),
-                weights,
-                None,
-            )
-            nfev += used
-            glob = np.where(seq >= 0, np.take_along_axis(loc, np.maximum(seq, 0), axis=1), -1)
-            new_seqs[g] = -1
-            new_seqs[g, : glob.shape[1]] = glob
         new_len = (new_seqs >= 0).sum(1)
         dec = decode(prep, r_act, new_seqs, new_len)
         d_len = (dec >= 0).sum(1)
@@ -668,13 +706,55 @@ def pool_search(
         better = s_new > scores[act] + 1e-12 * (1.0 + np.abs(scores[act]))
         up = act[better]
         seqs[up], lengths[up], scores[up] = dec[better], d_len[better], s_new[better]
-        window[up] = 0
-        stay = act[~better]
-        window[stay] += np.maximum(pool - lengths[stay], 1)
-        more = window < cand.sum(1) - lengths  # ranked candidates left
-        # the pool held every candidate: that DP was exact, the journey is optimal
-        more[act[(window_was == 0) & (extra >= n_unused)]] = False
-        act = act[more[act]]
+        return better
+
+    while True:
+        live = np.flatnonzero(~done)
+        if live.size == 0:
+            break
+        in_j_all = _members(seqs[live], p)
+        n_unused = n_cand[live] - lengths[live]
+        # the first round always runs (its DP may reorder the journey's own products)
+        rank_ok = (windows[live] < rounds) & ((window[live] < n_unused) | (windows[live] == 0))
+        open_b = base[live] & ~in_j_all & ~tried[live]
+        unit_ok = ~rank_ok & use_units & (units[live] < unit_rounds) & open_b.any(axis=1)
+        unit_ok &= n_cand[live] > pool  # a pool that holds every candidate is exact already
+        stop = ~rank_ok & ~unit_ok
+        done[live[stop]] = True
+        go = ~stop
+        act, in_j = live[go], in_j_all[go]
+        if act.size == 0:
+            break
+        is_rank, is_unit, open_b = rank_ok[go], unit_ok[go], open_b[go]
+        blk = table[rows[act]]  # [a, 1 + P, P]
+        seed = in_j.copy()
+        if is_unit.any():
+            u = np.flatnonzero(is_unit)
+            dep = req_c[None, :, :] & cand[act[u]][:, :, None]  # [a, j, b]: j requires b
+            after = np.where(dep.transpose(0, 2, 1), blk[u, 1:, :], -np.inf).max(axis=2)
+            unit_val = blk[u, 0, :] + np.where(np.isfinite(after), after, 0.0)
+            b = np.where(open_b[u], unit_val, -np.inf).argmax(axis=1)
+            tried[act[u], b] = True
+            units[act[u]] += 1
+            seed[u, b] = True
+        unused = cand[act] & ~seed
+        rank_val = _rank(blk, seed, unused)
+        if prefer is not None:
+            rank_val = np.where(prefer[act] & unused, rank_val + 1e300, rank_val)
+        skip = np.where(is_rank, window[act], 0)
+        extra = np.clip(np.minimum(pool - seed.sum(1), unused.sum(1) - skip), 0, None)
+        in_pool = seed | _top(rank_val, extra, skip)
+        new_seqs, used = _pool_dp(prep, rows[act], in_pool, blk)
+        nfev += used
+        better = adopt(act, new_seqs)
+        up, stay = act[better], act[~better]
+        window[up], tried[up] = 0, False
+        r_stay = stay[is_rank[~better]]
+        # the first window held every candidate: that DP was exact, the journey is optimal
+        exact_pool = is_rank & ~better & (skip == 0) & (extra >= unused.sum(1))
+        done[act[exact_pool]] = True
+        window[r_stay] += np.maximum(pool - lengths[r_stay], 1)
+        windows[r_stay] += 1
     return seqs, lengths, scores, nfev
 
 
@@ -928,8 +1008,9 @@ def anneal(
     init: str | np.ndarray = "lookahead",
     polish: bool = True,
     pool: int | None = None,
-    pool_rounds: int = 4,
+    pool_rounds: int = 8,
     pool_walk: bool = True,
+    pool_units: int = 8,
     bound: bool = True,
     rng: np.random.Generator | int | None = None,
     batch_size: int = 65536,
@@ -984,7 +1065,12 @@ def anneal(
         catalogs, 10 for journeys of 6). 0 turns it off. A customer with at most ``pool``
         candidates is solved exactly. Runs when ``iters > 0`` or ``polish``.
     pool_rounds
-        Maximum pool-search rounds per customer (each with a new pool).
+        Maximum ranked-window pool-search rounds per customer (each with a new pool).
+    pool_units
+        Maximum prerequisite-unit rounds per customer in each pool search: pools seeded with an
+        unused candidate that other candidates require (a base service) plus the candidates
+        that connect best to the journey and it (its add-ons), which ranked windows rarely
+        hold together (:func:`pool_search`). 0 turns them off.
     pool_walk
         Also run the pool search from the walk start (:func:`walk_start`) for the customers with
         more than ``pool`` candidates that are not certified optimal, and keep the better journey
@@ -1096,6 +1182,7 @@ def anneal(
             pool=pool_size,
             pool_rounds=int(pool_rounds),
             pool_walk=bool(pool_walk),
+            pool_units=int(pool_units),
             bound=bound,
             trace=tr,
             timing=timing,
@@ -1136,6 +1223,7 @@ def anneal(
         "pool": pool_size,
         "pool_rounds": int(pool_rounds),
         "pool_walk": bool(pool_walk),
+        "pool_units": int(pool_units),
         "bound": bound,
         "batch_size": int(batch_size),
     }
@@ -1175,6 +1263,7 @@ def _anneal_batch(
     pool: int,
     pool_rounds: int,
     pool_walk: bool,
+    pool_units: int,
     bound: bool,
     trace: dict[str, np.ndarray],
     timing: dict[str, float],
@@ -1380,7 +1469,14 @@ def _anneal_batch(
         todo = np.flatnonzero(s_out < threshold)  # certified optimal ones need no search
         if todo.size:
             seq_p, _, s_p, used = pool_search(
-                prep, todo, out[todo], o_len[todo], s_out[todo], pool=pool, rounds=pool_rounds
+                prep,
+                todo,
+                out[todo],
+                o_len[todo],
+                s_out[todo],
+                pool=pool,
+                rounds=pool_rounds,
+                unit_rounds=pool_units,
             )
             out[todo] = seq_p
             nfev += used
@@ -1393,7 +1489,14 @@ def _anneal_batch(
                 w_len = (w_seq >= 0).sum(axis=1)
                 w_s = evaluate(prep, big, w_seq, w_len)
                 seq_w, _, s_w, used = pool_search(
-                    prep, big, w_seq, w_len, w_s, pool=pool, rounds=pool_rounds
+                    prep,
+                    big,
+                    w_seq,
+                    w_len,
+                    w_s,
+                    pool=pool,
+                    rounds=pool_rounds,
+                    unit_rounds=pool_units,
                 )
                 nfev += used + big.size
                 up = s_w > s_p[np.searchsorted(todo, big)]

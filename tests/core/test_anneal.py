@@ -254,15 +254,22 @@ def test_the_bound_stops_only_optimal_customers():
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), p=st.integers(1, 7), pool=st.integers(1, 5))
-def test_pool_search_is_feasible_never_worse_and_never_better_than_exact(seed, p, pool):
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    p=st.integers(1, 7),
+    pool=st.integers(1, 5),
+    units=st.integers(0, 3),
+)
+def test_pool_search_is_feasible_never_worse_and_never_better_than_exact(seed, p, pool, units):
     # small pools leave prerequisites outside the pool: those products must not be used
     pb = random_problem(40, p, rng=seed, p_requires=0.4)
     prep = prepare(pb)
     rows = np.arange(pb.n_customers)
     seqs, lengths = greedy_batch(prep)
     start = evaluate(prep, rows, seqs, lengths)
-    out, out_len, out_s, _ = pool_search(prep, rows, seqs, lengths, start, pool=pool, rounds=3)
+    out, out_len, out_s, _ = pool_search(
+        prep, rows, seqs, lengths, start, pool=pool, rounds=3, unit_rounds=units
+    )
     assert is_feasible(pb, out).all()
     assert np.array_equal(out_len, (out >= 0).sum(axis=1))
     assert np.array_equal(out_s, evaluate(prep, rows, out, out_len))
@@ -297,8 +304,9 @@ def test_the_pool_search_lifts_the_full_catalog_to_the_optimum():
 
 def test_the_second_pool_search_from_the_walk_start_only_improves():
     pb = structured_instance(80, 25, rng=12)
-    one = anneal(pb, rng=4, pool_walk=False, **FAST)
-    two = anneal(pb, rng=4, **FAST)
+    # without the unit rounds, which already find most of what the walk's pool adds here
+    one = anneal(pb, rng=4, pool_walk=False, pool_units=0, **FAST)
+    two = anneal(pb, rng=4, pool_units=0, **FAST)
     assert two.params["pool_walk"] and two.params["pool"] == 10
     assert is_feasible(pb, two.journeys).all()
     assert (two.scores >= one.scores).all() and (two.scores > one.scores + 1e-6).any()
@@ -307,3 +315,38 @@ def test_the_second_pool_search_from_the_walk_start_only_improves():
     seed = structured_instance(60, "seed", rng=12)  # <= 5 candidates: the first search is exact
     a, b = anneal(seed, rng=4, pool_walk=False, **FAST), anneal(seed, rng=4, **FAST)
     assert np.array_equal(a.journeys, b.journeys)
+
+
+def _base_and_add_on_problem() -> JourneyProblem:
+    """Products 0-4 worth 10 each; base 5 loses 5 but opens add-on 6 (requires 5), worth 50
+    right after it; 7 (worth 8) and 8 (worth -3) are distractors that rank between 6 and 5."""
+    p = 9
+    opp = np.zeros((1, 1 + p, p), dtype=np.float32)
+    opp[0, :, :5] = 10.0
+    opp[0, :, 5] = -5.0
+    opp[0, :, 7] = 8.0
+    opp[0, :, 8] = -3.0
+    opp[0, 1 + 5, 6] = 50.0
+    req = np.zeros((p, p), dtype=bool)
+    req[6, 5] = True
+    no = np.zeros((p, p), dtype=bool)
+    return JourneyProblem(opp, np.zeros((1, p), bool), req, no, max_length=5, discount=1.0)
+
+
+def test_unit_rounds_bring_in_a_base_service_with_its_add_on():
+    pb = _base_and_add_on_problem()
+    prep = prepare(pb)
+    rows = np.zeros(1, dtype=np.int64)
+    seqs = np.array([[0, 1, 2, 3, 4]])
+    lengths = np.array([5])
+    start = evaluate(prep, rows, seqs, lengths)
+    # ranked windows of 2: {7, 6} then {8, 5}: the add-on and its base never share a pool
+    _, _, ranked, _ = pool_search(prep, rows, seqs, lengths, start, pool=7, rounds=4)
+    assert ranked.tolist() == [50.0]
+    out, _, units, _ = pool_search(
+        prep, rows, seqs, lengths, start, pool=7, rounds=4, unit_rounds=1
+    )
+    assert units.tolist() == [75.0] == exact(pb).scores.tolist()
+    assert is_feasible(pb, out).all()
+    res = anneal(pb, rng=0, init=seqs, iters=0, pool=7)  # polish finds no single move
+    assert res.scores.tolist() == [75.0] and res.params["pool_units"] > 0
