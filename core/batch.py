@@ -968,7 +968,14 @@ def _trusted_context(
     if plan_.n_rows > options.train_rows:  # trained on a sample: say which
         tag = f"{key}:sample:{options.train_rows}:{settings.seed}"
         key = hashlib.sha256(tag.encode()).hexdigest()
-    trained = load_or_train(reference, Path(models_dir), key, cat, random_state=settings.seed)
+    trained = load_or_train(
+        reference,
+        Path(models_dir),
+        key,
+        cat,
+        preset=settings.model_preset,
+        random_state=settings.seed,
+    )
     return Context(cat, trained.key_factors, trained.acceptance)
 
 

@@ -1529,8 +1529,9 @@ def cross_validate_models(
     catalog: Catalog | str = "seed",
     *,
     cltv_model: str = "hgb",
-    satisfaction_model: str = "ordinal",
-    churn_model: str = "blend",
+    satisfaction_model: str | None = None,
+    churn_model: str | None = None,
+    preset: str = "accurate",
     n_splits: int = 5,
     random_state: int = 0,
     with_satisfaction: bool = True,
@@ -1603,6 +1604,7 @@ def cross_validate_models(
             cltv_model=cltv_model,
             satisfaction_model=satisfaction_model,
             churn_model=churn_model,
+            preset=preset,
             random_state=random_state + fold,
         ).fit(train)
         for f in m.factors_:
@@ -1633,6 +1635,7 @@ def cross_validate_models(
             ms = KeyFactorModels(
                 cat,
                 churn_model=churn_model,
+                preset=preset,
                 include_satisfaction_in_churn=True,
                 factors=("churn",),
                 random_state=random_state + fold,
@@ -1666,7 +1669,7 @@ def cross_validate_models(
             assert y_churn is not None
             entry["base_rate"] = float(np.mean(y_churn))
             entry["reliability"] = _reliability(y_churn.astype(int), oof[f])
-            entry["model"] = churn_model
+            entry["model"] = churn_model or PRESETS[preset].churn_model
             entry["features"] = "customer profile + portfolio, without Satisfaction Score"
             if per_fold_sat:
                 entry["with_satisfaction"] = {
@@ -1678,7 +1681,11 @@ def cross_validate_models(
                 }
             entry["satisfaction_is_nearly_a_label"] = satisfaction_label_evidence(frame)
         else:
-            entry["model"] = cltv_model if f == "cltv" else satisfaction_model
+            entry["model"] = (
+                cltv_model
+                if f == "cltv"
+                else satisfaction_model or PRESETS[preset].satisfaction_model
+            )
             entry["n_levels"] = int(np.unique(targets[f]).size)  # type: ignore[arg-type]
         result[f] = entry
     if importance:

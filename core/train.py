@@ -35,6 +35,7 @@ from core.catalog import Catalog
 from core.errors import CJOError, ModelError
 from core.models import (
     CLTV_MODELS,
+    PRESETS,
     SATISFACTION_MODELS,
     AcceptanceModels,
     KeyFactorModels,
@@ -254,7 +255,8 @@ def train(
     catalog: Catalog | str = "seed",
     data_sha256: str,
     cltv_model: str = "hgb",
-    satisfaction_model: str = "ordinal",
+    satisfaction_model: str | None = None,
+    preset: str = "accurate",
     n_splits: int = 5,
     random_state: int = 0,
     progress: Progress | None = None,
@@ -272,7 +274,10 @@ def train(
     data_sha256
         sha256 of the training data (:attr:`core.io.LoadedData.sha256`), recorded in sidecars.
     cltv_model, satisfaction_model
-        Model families (see :class:`core.models.KeyFactorModels`).
+        Model families (see :class:`core.models.KeyFactorModels`; satisfaction None: the
+        preset's).
+    preset
+        ``"accurate"`` (default) or ``"fast"`` (:data:`core.models.PRESETS`).
     n_splits
         Cross-validation folds.
     random_state
@@ -287,6 +292,9 @@ def train(
         ``metrics.json`` holds.
     """
     t0 = time.perf_counter()
+    if preset not in PRESETS:
+        raise ModelError(f"preset={preset!r}: choose one of {list(PRESETS)}.")
+    satisfaction_model = satisfaction_model or PRESETS[preset].satisfaction_model
     if cltv_model not in CLTV_MODELS:
         raise ModelError(f"cltv_model={cltv_model!r}: choose one of {list(CLTV_MODELS)}.")
     if satisfaction_model not in SATISFACTION_MODELS:
@@ -307,6 +315,7 @@ def train(
         cat,
         cltv_model=cltv_model,
         satisfaction_model=satisfaction_model,
+        preset=preset,
         n_splits=n_splits,
         random_state=random_state,
         progress=stage(0, 70),
@@ -318,6 +327,7 @@ def train(
         cat,
         cltv_model=cltv_model,
         satisfaction_model=satisfaction_model,
+        preset=preset,
         random_state=random_state,
     ).fit(frame)
     if progress:
@@ -331,11 +341,7 @@ def train(
         "catalog": cat.name,
         "catalog_sha256": catalog_fingerprint(cat),
         "products": list(cat.keys),
-        "params": {
-            "cltv_model": cltv_model,
-            "satisfaction_model": satisfaction_model,
-            "random_state": random_state,
-        },
+        "params": _params(cltv_model, satisfaction_model, preset, random_state),
     }
     data_info = {
         "rows": len(frame),
@@ -375,6 +381,18 @@ def train(
     return {"metrics": metrics, "files": files, "seconds": metrics["seconds"]}
 
 
+def _params(cltv: str, satisfaction: str, preset: str, random_state: int) -> dict[str, Any]:
+    """The training parameters recorded in (and matched against) the sidecars."""
+    params: dict[str, Any] = {
+        "cltv_model": cltv,
+        "satisfaction_model": satisfaction,
+        "random_state": random_state,
+    }
+    if preset != "accurate":  # artifacts of the accurate preset predate the option
+        params["preset"] = preset
+    return params
+
+
 def load_or_train(
     frame: pd.DataFrame,
     models_dir: str | Path,
@@ -382,6 +400,7 @@ def load_or_train(
     catalog: Catalog | str = "seed",
     *,
     cltv_model: str = "hgb",
+    preset: str = "accurate",
     n_splits: int = 5,
     random_state: int = 0,
     progress: Progress | None = None,
@@ -398,11 +417,12 @@ def load_or_train(
     cat = resolve_catalog(catalog, list(frame.columns))
     want = {
         "catalog_sha256": catalog_fingerprint(cat),
-        "params": {
-            "cltv_model": cltv_model,
-            "satisfaction_model": "ordinal",
-            "random_state": random_state,
-        },
+        "params": _params(
+            cltv_model,
+            PRESETS[preset].satisfaction_model if preset in PRESETS else "?",
+            preset,
+            random_state,
+        ),
     }
     kf_path, acc_path = out / KEY_FACTORS_FILE, out / ACCEPTANCE_FILE
     if kf_path.is_file() and acc_path.is_file() and (out / METRICS_FILE).is_file():
@@ -427,6 +447,7 @@ def load_or_train(
         catalog=cat,
         data_sha256=data_sha256,
         cltv_model=cltv_model,
+        preset=preset,
         n_splits=n_splits,
         random_state=random_state,
         progress=progress,
@@ -453,6 +474,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         catalog=args.catalog,
         data_sha256=data.sha256,
         cltv_model=args.cltv_model,
+        preset=args.model_preset,
         n_splits=args.folds,
         random_state=args.seed,
         progress=progress,
@@ -490,6 +512,12 @@ def add_cli(subparsers: Any) -> None:
     )
     p.add_argument(
         "--cltv-model", default="hgb", choices=CLTV_MODELS, help="CLTV model family (hgb)"
+    )
+    p.add_argument(
+        "--model-preset",
+        default="accurate",
+        choices=tuple(PRESETS),
+        help="accurate (default) or fast: 60-round boosting for batch scoring of millions",
     )
     p.add_argument("--mapping", metavar="FILE", help="TOML column mapping for other exports")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (5)")

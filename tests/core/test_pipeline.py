@@ -44,6 +44,7 @@ def test_settings_round_trip_and_reject_bad_values() -> None:
         {"weights": {"cltv": -1}},
         {"iters": 0},
         {"aggregation": "median"},
+        {"model_preset": "turbo"},
     ):
         with pytest.raises(CJOError):
             pipeline.Settings(**bad)
@@ -175,6 +176,18 @@ def test_cli_optimize_writes_journeys_and_report(data_file, tmp_path) -> None:
     table = pd.read_csv(out)
     assert list(table.columns) == list(pipeline.TABLE_COLUMNS)
     assert len(table) == report["rows"] > 0
+
+
+def test_cli_optimize_fast_model_preset(data_file, tmp_path) -> None:
+    out, rep = tmp_path / "journeys.csv", tmp_path / "report.json"
+    proc = _optimize(data_file, out, "--report", str(rep), "--model-preset", "fast", "--seed", "3")
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(rep.read_text())
+    assert report["settings"]["model_preset"] == "fast"
+    assert report["n_customers"] == 500 and report["rows"] > 0
+    default = tmp_path / "default.csv"
+    assert _optimize(data_file, default, "--seed", "3").returncode == 0
+    assert out.read_bytes() != default.read_bytes()  # other models, other journeys
 
 
 def test_cli_optimize_is_byte_identical_across_processes(data_file, tmp_path) -> None:

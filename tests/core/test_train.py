@@ -76,6 +76,18 @@ def test_load_or_train_trains_when_empty(frame, tmp_path) -> None:
     assert again.trained is False
 
 
+def test_fast_preset_is_trained_recorded_and_not_mistaken_for_accurate(frame, tmp_path) -> None:
+    small = frame.head(300)
+    fast = load_or_train(small, tmp_path, "ab" * 32, "seed", preset="fast", n_splits=2)
+    assert fast.trained is True
+    assert fast.key_factors.preset == "fast" and fast.key_factors.churn_kind_ == "hgb"
+    assert fast.metrics["satisfaction"]["model"] == "regression"
+    assert "fast preset" in (tmp_path / "key_factors.md").read_text()
+    assert load_or_train(small, tmp_path, "ab" * 32, "seed", preset="fast").trained is False
+    accurate = load_or_train(small, tmp_path, "ab" * 32, "seed", n_splits=2)
+    assert accurate.trained is True and accurate.key_factors.preset == "accurate"
+
+
 class _Retrain(Exception):
     pass
 
