@@ -409,16 +409,17 @@ def _normalise_strings(frame: pd.DataFrame) -> pd.DataFrame:
         spec = schema.BY_NAME.get(col)
         if spec is None or spec.kind != "str":
             continue
-        s = out[col]
-        mask = s.notna()
-        s = s.astype(object)
-        s[mask] = s[mask].astype(str).str.strip()
-        s[mask & (s == "")] = np.nan
-        if spec.values:
-            lookup = {v.lower(): v for v in spec.values}
-            present = s.notna()
-            s[present] = s[present].map(lambda v, lk=lookup: lk.get(str(v).lower(), v))
-        out[col] = s
+        # normalise each distinct value once (a column has few), then map the codes back
+        codes, uniques = pd.factorize(out[col], use_na_sentinel=True)
+        lookup = {v.lower(): v for v in spec.values} if spec.values else None
+        clean = []
+        for v in uniques:
+            t = str(v).strip()
+            if lookup is not None:
+                t = lookup.get(t.lower(), t)
+            clean.append(t if t else np.nan)
+        table = np.array(clean + [np.nan], dtype=object)  # code -1 (missing) -> NaN
+        out[col] = pd.Series(table[codes], index=out.index, dtype=object)
     return out
 
 
