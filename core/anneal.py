@@ -407,6 +407,7 @@ def lookahead_start(prep: Prepared) -> tuple[np.ndarray, np.ndarray]:
     return seq, best_len
 
 
+_WALK_UNITS = 2  # unit rounds of the second pool search (from the walk start)
 _WALK_MAX_BASES = 3  # the walk remembers which prerequisite products it used when <= this many
 
 
@@ -649,11 +650,14 @@ def pool_search(
 
     Then up to ``unit_rounds`` *prerequisite-unit* rounds: a ranked window cannot bring in a
     base service together with the add-ons that need it unless all of them rank high, so each
-    unit round seeds the pool with one unused candidate ``b`` that other unused candidates of
-    the customer require (untried ones first, best ``inbound(b) + best value after b`` first)
-    and fills it with the candidates that connect best to the journey plus ``b`` (``b``'s
-    dependents connect strongly to it). A customer whose journey improves re-tries its units
-    from the new journey; one stops when every unit was tried.
+    unit round seeds the pool with one *base* ``b``, a candidate that other candidates of the
+    customer require (best ``first-step value of b + best value after b`` first). A base not
+    offered yet is added to the pool, which is filled with the candidates that connect best to
+    the journey plus ``b`` (``b``'s dependents connect strongly to it); bases not offered yet
+    are tried before offered ones. An offered base whose dependents are not all offered fills
+    the pool with those dependents first (best value after ``b`` first). A customer whose
+    journey improves goes back to ranked windows (while ``rounds`` allow) and may try every
+    unit again; one stops when every unit was tried or ``unit_rounds`` are used.
 
     Parameters
     ----------
@@ -716,7 +720,9 @@ def pool_search(
         n_unused = n_cand[live] - lengths[live]
         # the first round always runs (its DP may reorder the journey's own products)
         rank_ok = (windows[live] < rounds) & ((window[live] < n_unused) | (windows[live] == 0))
-        open_b = base[live] & ~in_j_all & ~tried[live]
+        # units: bases not offered yet, and offered bases with add-ons not offered yet
+        needs_b = (req_c[None, :, :] & (cand[live] & ~in_j_all)[:, :, None]).any(axis=1)
+        open_b = base[live] & ~tried[live] & (~in_j_all | needs_b)
         unit_ok = ~rank_ok & use_units & (units[live] < unit_rounds) & open_b.any(axis=1)
         unit_ok &= n_cand[live] > pool  # a pool that holds every candidate is exact already
         stop = ~rank_ok & ~unit_ok
@@ -733,12 +739,23 @@ def pool_search(
             dep = req_c[None, :, :] & cand[act[u]][:, :, None]  # [a, j, b]: j requires b
             after = np.where(dep.transpose(0, 2, 1), blk[u, 1:, :], -np.inf).max(axis=2)
             unit_val = blk[u, 0, :] + np.where(np.isfinite(after), after, 0.0)
-            b = np.where(open_b[u], unit_val, -np.inf).argmax(axis=1)
+            fresh = open_b[u] & ~in_j[u]  # bases not offered yet come first
+            pick = np.where(fresh.any(axis=1)[:, None], fresh, open_b[u])
+            b = np.where(pick, unit_val, -np.inf).argmax(axis=1)
             tried[act[u], b] = True
             units[act[u]] += 1
+            offered = in_j[u, b]
             seed[u, b] = True
         unused = cand[act] & ~seed
         rank_val = _rank(blk, seed, unused)
+        if is_unit.any():
+            # an offered base: its add-ons first, best value after the base first
+            o = u[offered]
+            if o.size:
+                bo = b[offered]
+                dep_o = req_c[:, bo].T & unused[o]  # [o, j]: j requires b
+                val_o = blk[o, 1 + bo, :] + 1e300
+                rank_val[o] = np.where(dep_o, val_o, rank_val[o])
         if prefer is not None:
             rank_val = np.where(prefer[act] & unused, rank_val + 1e300, rank_val)
         skip = np.where(is_rank, window[act], 0)
@@ -998,8 +1015,8 @@ def anneal(
     schedule_params: Mapping[str, Any] | None = None,
     t0: float | str = "auto",
     t0_acceptance: float = 0.9,
-    iters: int = 250,
-    chain_factor: float | None = 5.0,
+    iters: int = 500,
+    chain_factor: float | None = 2.0,
     proposals: int = 1,
     restarts: int = 1,
     stall: int | None = None,
@@ -1482,6 +1499,7 @@ def _anneal_batch(
             nfev += used
             # a second pool search from the walk start, for the customers the first could not
             # have solved exactly (more candidates than the pool) and not certified optimal
+            walk_units = min(_WALK_UNITS, pool_units)
             big = todo[(k_cand[todo] > pool) & (s_p < threshold[todo])] if pool_walk else todo[:0]
             if big.size:
                 walk = walk or walk_start(prep)
@@ -1496,7 +1514,7 @@ def _anneal_batch(
                     w_s,
                     pool=pool,
                     rounds=pool_rounds,
-                    unit_rounds=pool_units,
+                    unit_rounds=walk_units,
                 )
                 nfev += used + big.size
                 up = s_w > s_p[np.searchsorted(todo, big)]

@@ -350,3 +350,14 @@ def test_unit_rounds_bring_in_a_base_service_with_its_add_on():
     assert is_feasible(pb, out).all()
     res = anneal(pb, rng=0, init=seqs, iters=0, pool=7)  # polish finds no single move
     assert res.scores.tolist() == [75.0] and res.params["pool_units"] > 0
+
+
+def test_unit_rounds_lift_the_25_product_catalog_and_only_improve():
+    # base services with four add-ons each: optimal journeys chain bases with their add-ons
+    pb = structured_instance(120, 25, rng=5)
+    ex = exact(pb).scores
+    off = anneal(pb, rng=1, pool_units=0, **FAST)
+    on = anneal(pb, rng=1, **FAST)
+    assert is_feasible(pb, on.journeys).all()
+    assert (on.scores >= off.scores - 1e-9).all() and (on.scores <= ex + 1e-9).all()
+    assert (on.scores >= ex - 1e-6).mean() > (off.scores >= ex - 1e-6).mean() + 0.05
