@@ -113,6 +113,7 @@ def compare(name: str, pb: JourneyProblem, sample: int, seed: int, batch: int) -
     an, t_an = _timed(anneal, pb, rng=seed, batch_size=batch)
     c_an = _CPU["last"]
     _row(name, "anneal", n, t_an, **_gap(an, ex), phases=an.seconds)
+    print(f"{'':<22} anneal phases: " + ", ".join(f"{k} {v:.3f}" for k, v in an.seconds.items()))
     st, t_st = _timed(anneal, pb, rng=seed, batch_size=batch, iters=0, polish=False)
     _row(name, "anneal's start alone", n, t_st, **_gap(st, ex))
     for solver, fn in (("greedy", greedy), ("greedy+ls", greedy_local_search)):
@@ -163,11 +164,12 @@ def large(n_sample: int, n_big: int, seed: int, batch: int) -> None:
     ex, t_ex = _timed(exact, pb)
     _row(name, "exact", n_sample, t_ex, share_optimal=1.0, mean_gap=0.0)
     an, t_an = _timed(anneal, pb, rng=seed, batch_size=batch)
-    _row(name, "anneal", n_sample, t_an, **_gap(an, ex))
+    _row(name, "anneal", n_sample, t_an, **_gap(an, ex), phases=an.seconds)
     ls, t_ls = _timed(greedy_local_search, pb)
     _row(name, "greedy+ls", n_sample, t_ls, **_gap(ls, ex))
     big = structured_instance(n_big, 25, rng=seed + 1)
     an, t_an = _timed(anneal, big, rng=seed, batch_size=batch)
+    c_an = _CPU["last"]
     ls, t_ls = _timed(greedy_local_search, big)
     cmp = compare_baselines(an, {"greedy+ls": ls})["greedy+ls"]
     _row(name, "greedy+ls", n_big, t_ls, mean_score=float(ls.scores.mean()))
@@ -177,6 +179,7 @@ def large(n_sample: int, n_big: int, seed: int, batch: int) -> None:
         n_big,
         t_an,
         mean_score=float(an.scores.mean()),
+        cpu_seconds=c_an,
         note=(
             f"vs greedy+ls: >= for {100 * cmp['share_better_or_equal']:.2f}%, "
             f"> for {100 * cmp['share_better']:.2f}%, mean uplift {cmp['mean_uplift']:.3f} "

@@ -46,7 +46,8 @@ its largest move neighbourhood (customers with few candidates finish early), or 
 frozen (``stall`` iterations without an accepted move, off by default); it then reheats to
 ``reheat * T0`` and restarts from its best while ``restarts`` remain. With ``proposals=k`` each
 iteration draws ``k`` moves and submits the best to the Metropolis test. Then ``polish`` runs
-steepest-ascent local search over the full move neighbourhood, and the pool search
+steepest-ascent local search over the full move neighbourhood (not for customers with at most
+``pool`` candidates, whose first pool search covers every journey), and the pool search
 (:func:`pool_search`, ``pool`` products, default the maximum length plus 4) intensifies exactly:
 the best journey over the best journey's products plus the best-connected unused candidates, by
 the Held-Karp DP of :mod:`core.exact` restricted to that pool (a customer with at most ``pool``
@@ -1074,7 +1075,8 @@ def anneal(
         :func:`walk_start`), ``"greedy"``, ``"empty"`` or a feasible journeys array
         ``[n, width]``.
     polish
-        Finish with steepest-ascent local search from the best journey.
+        Finish with steepest-ascent local search from the best journey (skipped for the
+        customers the pool search covers completely: at most ``pool`` candidates).
     pool
         Products in the exact pool search that ends the run (:func:`pool_search`): the best
         journey's products plus the best-connected unused candidates, optimized by Held-Karp over
@@ -1470,7 +1472,11 @@ def _anneal_batch(
     if polish and n > 0:
         t = time.perf_counter()
         best = evaluate(prep, rows_all, best_perm, best_len)  # the annealed bests' scores
-        todo = np.flatnonzero(best < threshold)  # certified optimal ones need no polish
+        skip = best >= threshold  # certified optimal ones need no polish
+        if pool > 0 and pool_rounds > 0:
+            # nor those whose candidates all fit the pool: its first DP covers every journey
+            skip |= k_cand <= pool
+        todo = np.flatnonzero(~skip)
         if todo.size:
             perm_p, len_p, _, used = local_search(
                 prep, table, todo, best_perm[todo], best_len[todo], best[todo]

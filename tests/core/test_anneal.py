@@ -361,3 +361,12 @@ def test_unit_rounds_lift_the_25_product_catalog_and_only_improve():
     assert is_feasible(pb, on.journeys).all()
     assert (on.scores >= off.scores - 1e-9).all() and (on.scores <= ex + 1e-9).all()
     assert (on.scores >= ex - 1e-6).mean() > (off.scores >= ex - 1e-6).mean() + 0.05
+
+
+def test_customers_the_pool_covers_skip_the_polish_and_stay_optimal():
+    pb = structured_instance(200, "seed", rng=7)  # <= 5 candidates, pool 9
+    ex = exact(pb).scores
+    res = anneal(pb, rng=2, **FAST)
+    assert np.allclose(res.scores, ex, atol=1e-9)
+    no_pool = anneal(pb, rng=2, pool=0, **FAST)  # without the pool search the polish runs
+    assert (no_pool.scores <= res.scores + 1e-9).all()
