@@ -7,7 +7,8 @@ reference sample, score, optimize, write partitioned Parquet)::
 
     python -m core optimize DIR --out OUT/ --report report.json --engine local|dask --workers 2
 
-with the seed catalog and the counterfactual estimator (the defaults). The figures come from the
+with the seed catalog and the counterfactual estimator (the defaults), and ``--model-preset fast``
+(``--presets accurate fast`` adds the dashboard's models for comparison). The figures come from the
 command's report.json: seconds_total, customers per second, the split (reference + fit,
 components, optimization) and the peak resident memory of the client process and of each Dask
 worker process. The machine's load (os.getloadavg) is printed with every run because the 2 cores
@@ -54,7 +55,9 @@ def write_population(n_rows: int, directory: Path, seed: int = 0) -> float:
     return time.perf_counter() - start
 
 
-def run_command(data: Path, out: Path, engine: str, args: argparse.Namespace, n_rows: int) -> dict:
+def run_command(
+    data: Path, out: Path, engine: str, args: argparse.Namespace, n_rows: int, preset: str
+) -> dict:
     """Run ``python -m core optimize`` in a fresh process; returns its report plus wall time."""
     report = out.with_suffix(".report.json")
     chunk_rows = args.chunk_rows or min(100_000, -(-n_rows // (2 * args.workers)))
@@ -78,6 +81,8 @@ def run_command(data: Path, out: Path, engine: str, args: argparse.Namespace, n_
         str(args.train_rows),
         "--baselines",
         "",
+        "--model-preset",
+        preset,
         "--quiet",
     ]
     load = os.getloadavg()
@@ -99,6 +104,7 @@ def summary(n_rows: int, engine: str, rep: dict) -> dict:
     return {
         "customers": n_rows,
         "engine": engine,
+        "model_preset": rep["settings"]["model_preset"],
         "workers": len(peaks["workers"]) if engine == "dask" else 1,
         "seconds_total": round(rep["seconds_total"], 1),
         "wall_seconds": round(rep["wall_seconds"], 1),
@@ -129,6 +135,13 @@ def main() -> None:
         "worker has chunks to do)",
     )
     p.add_argument("--train-rows", type=int, default=50_000)
+    p.add_argument(
+        "--presets",
+        nargs="+",
+        default=["fast"],
+        choices=["accurate", "fast"],
+        help="model presets to run (fast: the batch preset; accurate: the dashboard's models)",
+    )
     p.add_argument("--json", type=Path, help="also write the figures here")
     p.add_argument("--keep", type=Path, help="keep the data and outputs in this directory")
     args = p.parse_args()
@@ -141,20 +154,22 @@ def main() -> None:
             if not data.exists():
                 secs = write_population(n, data)
                 print(f"# generated {n:,} customers in {secs:.1f} s -> {data}", flush=True)
-            for engine in args.engines:
-                out = base / f"journeys-{n}-{engine}"
-                rep = run_command(data, out, engine, args, n)
-                row = summary(n, engine, rep)
-                rows.append(row)
-                print(json.dumps(row), flush=True)
-                print(f"#   {rep['command']}", flush=True)
-                shutil.rmtree(out, ignore_errors=True)
+            for preset in args.presets:
+                for engine in args.engines:
+                    out = base / f"journeys-{n}-{engine}-{preset}"
+                    rep = run_command(data, out, engine, args, n, preset)
+                    row = summary(n, engine, rep)
+                    rows.append(row)
+                    print(json.dumps(row), flush=True)
+                    print(f"#   {rep['command']}", flush=True)
+                    shutil.rmtree(out, ignore_errors=True)
     finally:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)
     cols = [
         ("customers", "{:>10,}"),
         ("engine", "{:>6}"),
+        ("model_preset", "{:>8}"),
         ("seconds_total", "{:>9.1f}"),
         ("customers_per_second", "{:>9.0f}"),
         ("seconds_reference_fit", "{:>8.1f}"),

@@ -289,3 +289,21 @@ def test_a_worker_error_on_dask_is_reported_and_nothing_is_written(small, tmp_pa
     msg = str(info.value)
     assert "part-00002.parquet" in msg and "Age" in msg and f"row {bad - 600 + 1}" in msg
     assert not out.exists() and list(tmp_path.iterdir()) == [tmp_path / "in"]
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_local_cluster_workers_keep_glibc_dynamic_mmap_threshold() -> None:
+    # Dask exports MALLOC_TRIM_THRESHOLD_ to its workers, which made numpy 2x slower there
+    import os
+
+    client, cluster = batch.dask_client(None, 1)
+    try:
+        seen = client.run(lambda: os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+        assert list(seen.values()) == [None]
+        # the other variables Dask sets for its workers stay (one thread per worker)
+        assert list(client.run(lambda: os.environ.get("OMP_NUM_THREADS")).values()) == ["1"]
+    finally:
+        client.close()
+        cluster.close()
