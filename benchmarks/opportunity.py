@@ -2,7 +2,11 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/opportunity.py --sizes 7043,100000
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/opportunity.py --sizes 1000000 \
-        --estimators peer-bayes,neighbours --json /tmp/opp_1m.json
+        --estimators peer-bayes,neighbours,counterfactual --presets fast,accurate --no-memory
+
+The counterfactual estimator is timed in two parts: fitting its models on a seeded sample of at
+most ``--fit-rows`` customers (as the batch engine does) and scoring every customer
+(``build_components`` with those models), for each model preset in ``--presets``.
 
 For every population size (synthetic customers, seed catalog) and estimator it reports the
 seconds and the peak traced memory (tracemalloc: numpy, pandas and scikit-learn allocations,
@@ -33,6 +37,7 @@ from core import synthetic
 from core.catalog import load_catalog
 from core.estimators import peer_bayes_bruteforce, peer_bayes_probabilities
 from core.estimators._common import observed_factors
+from core.estimators.counterfactual import fit_models
 from core.opportunity import ESTIMATORS, FACTORS, Components, build_components, combine
 
 
@@ -80,6 +85,12 @@ def main() -> None:
         "--nxn-max", type=int, default=20_000, help="run the N x N method up to this size"
     )
     ap.add_argument("--repeats", type=int, default=50, help="combine() repetitions")
+    ap.add_argument(
+        "--fit-rows", type=int, default=50_000, help="counterfactual: models fitted on this sample"
+    )
+    ap.add_argument(
+        "--presets", default="accurate", help="counterfactual model presets (accurate,fast)"
+    )
     ap.add_argument("--no-memory", action="store_true", help="time without tracemalloc")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = ap.parse_args()
@@ -107,11 +118,25 @@ def main() -> None:
             add("peer-bayes core, N x N (3 fact.)", n, s, m)
             assert all(np.allclose(x, z) for x, z in zip(a, b, strict=True))
         for name in names:
-            s, m, comp = _measure(
-                partial(build_components, customers, cat, name, random_state=0), memory
-            )
-            add(f"build_components {name}", n, s, m)
-            del comp
+            if name != "counterfactual":
+                s, m, comp = _measure(
+                    partial(build_components, customers, cat, name, random_state=0), memory
+                )
+                add(f"build_components {name}", n, s, m)
+                del comp
+                continue
+            fit_n = min(n, args.fit_rows)
+            rng = np.random.default_rng(args.seed)
+            sample = customers.iloc[np.sort(rng.choice(n, fit_n, replace=False))]
+            for preset in [p for p in args.presets.split(",") if p]:
+                s, m, models = _measure(partial(fit_models, sample, cat, 0, preset=preset), memory)
+                add(f"counterfactual {preset}: fit {fit_n:,}", n, s, m)
+                s, m, comp = _measure(
+                    partial(build_components, customers, cat, name, models=models, random_state=0),
+                    memory,
+                )
+                add(f"counterfactual {preset}: score", n, s, m)
+                del comp, models
     combine_ms = {}
     for label, p in (("seed", cat.n_products), ("full", load_catalog("full").n_products)):
         combine_ms[label] = 1000 * _combine_timing(7043, p, args.repeats)

@@ -316,6 +316,7 @@ def _cmd_opportunity_check(args: argparse.Namespace) -> int:
         args.seed,
         names,
         catalog=args.catalog,
+        options={"counterfactual": {"model_options": {"preset": args.model_preset}}},
         progress=None if args.quiet else (lambda label: Bar(f"{label:>14}")),
     )
     out = Path(args.report)
@@ -365,6 +366,12 @@ def add_cli(subparsers: Any) -> None:
         help=f"comma-separated subset of {','.join(ESTIMATORS)} (default: all)",
     )
     p.add_argument("--catalog", default="seed", help="catalog name or TOML path (default seed)")
+    p.add_argument(
+        "--model-preset",
+        default="accurate",
+        choices=("accurate", "fast"),
+        help="models of the counterfactual estimator (default accurate)",
+    )
     p.add_argument(
         "--ceiling-report",
         metavar="FILE",

@@ -119,3 +119,26 @@ def test_cli_writes_the_report(tmp_path, capsys):
         assert -1 <= r["spearman"] <= 1 and 0 <= r["top1"] <= 1 and r["seconds"] > 0
     printed = json.loads(capsys.readouterr().out)
     assert set(printed["neighbours"]) == {"spearman", "top1", "seconds"}
+
+
+def test_cli_model_preset_reaches_the_counterfactual_models(tmp_path, monkeypatch):
+    from core.estimators import counterfactual
+
+    seen: list[dict] = []
+    real = counterfactual.fit_models
+
+    def spy(frame, catalog, random_state, **options):
+        seen.append(options)
+        return real(frame, catalog, random_state, **options)
+
+    monkeypatch.setattr(counterfactual, "fit_models", spy)
+    parser = argparse.ArgumentParser()
+    add_cli(parser.add_subparsers())
+    out = tmp_path / "report.json"
+    args = parser.parse_args(
+        ["opportunity-check", "--rows", "300", "--report", str(out), "--quiet"]
+        + ["--estimators", "counterfactual", "--model-preset", "fast"]
+    )
+    assert args.func(args) == 0
+    assert seen == [{"preset": "fast"}]
+    assert set(json.loads(out.read_text())) == {"counterfactual"}
