@@ -99,6 +99,7 @@ INITS: tuple[str, ...] = ("lookahead", "greedy", "empty")
 _SLOTS = 256
 _MIN_RUN = 20  # shortest run with chain_factor
 _POOL_EXTRA = 4  # default pool: the maximum journey length plus this many products
+_DP_BUDGET = 1 << 20  # DP values per pool-search chunk (memory stays cache-friendly)
 _CALIBRATION_SAMPLES = 8  # moves sampled per customer for t0="auto"
 _GOLDEN_INT = 0x9E3779B97F4A7C15
 _MASK64 = (1 << 64) - 1
@@ -559,41 +560,45 @@ def _pool_dp(
     """Best journeys over each row's pool (bool ``[m, P]``) by the Held-Karp DP of
     :mod:`core.exact`: int64 ``[m, length]`` (global products, padded -1) and evaluations.
 
-    A pool product whose unmet prerequisite is outside the pool is not used."""
+    A pool product whose unmet prerequisite is outside the pool is not used. Customers with
+    pools of the same size are solved together, in chunks of about ``_DP_BUDGET`` DP values."""
     le, p = prep.length, prep.p
-    m = rows.size
     req = prep.req_bits.astype(np.int64)
     excl = prep.excl_bits.astype(np.int64)
     held = prep.held_bits[rows].astype(np.int64)
     weights = [float(w) for w in prep.powers[:le]]
     ar = np.arange(p)
     size = in_pool.sum(1)
-    out = np.full((m, le), -1, dtype=np.int64)
+    out = np.full((rows.size, le), -1, dtype=np.int64)
     nfev = 0
     for k in np.unique(size):
         k = int(k)
         if k == 0:
             continue
-        g = np.flatnonzero(size == k)
-        loc = np.sort(np.where(in_pool[g], ar[None, :], p), axis=1)[:, :k]
-        pool_bits = np.left_shift(np.int64(1), loc).sum(axis=1)
-        unmet = req[loc] & ~held[g][:, None]
-        r_loc = _local_bits(unmet, loc)
-        outside = (unmet & ~pool_bits[:, None]) != 0
-        r_loc |= np.where(outside, np.left_shift(np.int64(1), np.arange(k)), 0)
-        seq, used = _solve_chunk(
-            _layers(k, le),
-            k,
-            blk[g[:, None], 0, loc],
-            blk[g[:, None, None], 1 + loc[:, :, None], loc[:, None, :]].reshape(g.size, k * k),
-            r_loc,
-            _local_bits(excl[loc], loc),
-            weights,
-            None,
-        )
-        nfev += used
-        glob = np.where(seq >= 0, np.take_along_axis(loc, np.maximum(seq, 0), axis=1), -1)
-        out[g, : glob.shape[1]] = glob
+        layers = _layers(k, le)
+        members = np.flatnonzero(size == k)
+        step = max(1, _DP_BUDGET // max(lay.last.size for lay in layers))
+        for lo in range(0, members.size, step):
+            g = members[lo : lo + step]
+            loc = np.sort(np.where(in_pool[g], ar[None, :], p), axis=1)[:, :k]
+            pool_bits = np.left_shift(np.int64(1), loc).sum(axis=1)
+            unmet = req[loc] & ~held[g][:, None]
+            r_loc = _local_bits(unmet, loc)
+            outside = (unmet & ~pool_bits[:, None]) != 0
+            r_loc |= np.where(outside, np.left_shift(np.int64(1), np.arange(k)), 0)
+            seq, used = _solve_chunk(
+                layers,
+                k,
+                blk[g[:, None], 0, loc],
+                blk[g[:, None, None], 1 + loc[:, :, None], loc[:, None, :]].reshape(g.size, k * k),
+                r_loc,
+                _local_bits(excl[loc], loc),
+                weights,
+                None,
+            )
+            nfev += used
+            glob = np.where(seq >= 0, np.take_along_axis(loc, np.maximum(seq, 0), axis=1), -1)
+            out[g, : glob.shape[1]] = glob
     return out, nfev
 
 
