@@ -4,6 +4,9 @@
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/opportunity.py --sizes 1000000 \
         --estimators peer-bayes,neighbours,counterfactual --presets fast,accurate --no-memory
 
+``--isolate`` runs every (size, estimator, preset) in a fresh child process and reports its peak
+resident memory (the synthetic population included) instead of traced allocations.
+
 The counterfactual estimator is timed in two parts: fitting its models on a seeded sample of at
 most ``--fit-rows`` customers (as the batch engine does) and scoring every customer
 (``build_components`` with those models), for each model preset in ``--presets``.
@@ -76,6 +79,36 @@ def _combine_timing(n: int, p: int, repeats: int) -> float:
     return statistics.median(times)
 
 
+def _isolated(args: argparse.Namespace) -> None:
+    """Every (size, estimator, preset) in its own child; its peak RSS from ``os.wait4``."""
+    import os
+    import subprocess
+    import tempfile
+
+    rows: list[dict[str, Any]] = []
+    print(f"{'method':<34} {'customers':>10} {'seconds':>10} {'peak RSS MB':>12}")
+    for n in [int(s.replace("_", "")) for s in args.sizes.split(",") if s]:
+        for name in [e for e in args.estimators.split(",") if e]:
+            for preset in args.presets.split(",") if name == "counterfactual" else [""]:
+                with tempfile.TemporaryDirectory() as tmp:
+                    out = Path(tmp) / "rows.json"
+                    cmd = [sys.executable, __file__, "--sizes", str(n), "--estimators", name]
+                    cmd += ["--presets", preset or "accurate", "--fit-rows", str(args.fit_rows)]
+                    cmd += ["--nxn-max", "0", "--no-memory", "--no-combine", "--json", str(out)]
+                    cmd += ["--seed", str(args.seed)]
+                    child = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+                    _, status, usage = os.wait4(child.pid, 0)
+                    if status != 0:
+                        raise SystemExit(f"{' '.join(cmd)} failed ({status})")
+                    peak = usage.ru_maxrss / 1024  # KiB -> MiB
+                    for r in json.loads(out.read_text())["rows"]:
+                        r["peak_rss_mb_process"] = peak
+                        rows.append(r)
+                        print(f"{r['method']:<34} {n:>10,} {r['seconds']:10.2f} {peak:12.0f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "factors": FACTORS}, indent=2))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="7043,100000", help="comma-separated customer counts")
@@ -93,7 +126,16 @@ def main() -> None:
     )
     ap.add_argument("--no-memory", action="store_true", help="time without tracemalloc")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    ap.add_argument(
+        "--isolate",
+        action="store_true",
+        help="run each (size, estimator, preset) in a fresh child process and report its peak "
+        "resident memory (no tracemalloc overhead)",
+    )
+    ap.add_argument("--no-combine", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.isolate:
+        return _isolated(args)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s]
     names = [e for e in args.estimators.split(",") if e]
     memory = not args.no_memory
@@ -138,7 +180,11 @@ def main() -> None:
                 add(f"counterfactual {preset}: score", n, s, m)
                 del comp, models
     combine_ms = {}
-    for label, p in (("seed", cat.n_products), ("full", load_catalog("full").n_products)):
+    for label, p in (
+        []
+        if args.no_combine
+        else (("seed", cat.n_products), ("full", load_catalog("full").n_products))
+    ):
         combine_ms[label] = 1000 * _combine_timing(7043, p, args.repeats)
         print(f"combine 7,043 x {label} catalog ({p} products): median {combine_ms[label]:.2f} ms")
     if args.json:
