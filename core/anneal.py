@@ -33,8 +33,10 @@ the batch it is processed in.
 
 Procedure. Start from a feasible journey and keep the best-so-far, so the result is never worse
 than the start. The default start (``init="lookahead"``) is the best of greedy, greedy rollouts
-from every first offer cut at their best prefix (:func:`lookahead_start`) and the best walk of a
-dynamic program that lets products repeat, repaired (:func:`walk_start`). Customers whose start
+from every first offer cut at their best prefix (:func:`lookahead_start`), the best walk of a
+dynamic program that lets products repeat, repaired (:func:`walk_start`), and, for customers
+with more candidates than the pool search covers exactly, a beam search over all their
+candidates (:func:`beam_start`, ``beam`` partial journeys per step). Customers whose start
 reaches every journey of their candidates in one move are not annealed when ``polish`` is on
 (the polish examines that whole neighbourhood, so it finds their optimum), and with ``bound`` a
 customer stops once its best reaches the walk's value, an upper bound (it is then optimal).
@@ -53,8 +55,8 @@ the best journey over the best journey's products plus the best-connected unused
 the Held-Karp DP of :mod:`core.exact` restricted to that pool (a customer with at most ``pool``
 candidates is thereby solved exactly), then ``pool_units`` prerequisite-unit rounds whose pools
 are seeded with a base service other candidates require, so that a base and its add-ons enter
-together; with ``pool_walk`` the customers with more candidates get a second pool search from
-the walk start and keep the better journey.
+together; with ``pool_walk`` (off by default since the beam start) the customers with more
+candidates get a second pool search from the walk start and keep the better journey.
 """
 
 from __future__ import annotations
@@ -515,6 +517,114 @@ def walk_start(prep: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         seen[rows[ok], wj[ok]] = True
         lengths += ok
     return seq, lengths, best
+
+
+_BEAM_BUDGET = 1 << 20  # beam children per chunk of customers
+
+
+def beam_start(
+    prep: Prepared, rows: np.ndarray, width: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Beam search over every candidate: the best journey found, step by step.
+
+    Journeys grow one offer per step; each step extends every kept partial journey by every
+    feasible candidate (not offered yet, prerequisites held or offered, nothing excluded),
+    drops duplicates of the same (set offered, last product) keeping the better one (the
+    dominance of the Held-Karp DP of :mod:`core.exact`: the same set and last product have the
+    same futures), and keeps the ``width`` children with the largest *optimistic* value: the
+    value so far plus an admissible bound of the best continuation after the last product,
+    ``H[t, j] = max(0, max_k gamma**(t+1) O[j, k] + H[t+1, k])`` (a walk that may repeat
+    products and ignores the rules, so it never underestimates). Every partial journey is a
+    journey, so the best one seen is returned. Cost per customer about ``width * K * length``
+    children (``K`` candidates); each customer's result depends only on its own data (stable
+    sorts per row).
+
+    Returns
+    -------
+    (journeys int64 [m, length] padded -1, lengths int64 [m], scores float64 [m])
+    """
+    le, p = prep.length, prep.p
+    m = rows.size
+    out = np.full((m, le), -1, dtype=np.int64)
+    best = np.zeros(m)
+    if m == 0 or le == 0 or width < 1:
+        return out, np.zeros(m, dtype=np.int64), best
+    step = max(1, _BEAM_BUDGET // (width * p))
+    for lo in range(0, m, step):
+        sl = slice(lo, min(m, lo + step))
+        out[sl], best[sl] = _beam_chunk(prep, rows[sl], int(width))
+    return out, (out >= 0).sum(axis=1), best
+
+
+def _beam_chunk(prep: Prepared, rows: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    le, p = prep.length, prep.p
+    m = rows.size
+    ar = np.arange(m)
+    table = prep.values.reshape(prep.n, 1 + p, p)[rows]
+    cand = prep.cand[rows]
+    held = prep.held_bits[rows]
+    bit = np.left_shift(np.uint64(1), np.arange(p, dtype=np.uint64))
+    # admissible completion bound after product j at position t
+    trans = np.where(cand[:, None, :], table[:, 1:], -np.inf)
+    trans[:, np.arange(p), np.arange(p)] = -np.inf
+    bound = np.zeros((le, m, p))
+    for t in range(le - 2, -1, -1):
+        nxt = prep.powers[t + 1] * trans + bound[t + 1][:, None, :]
+        bound[t] = np.maximum(nxt.max(axis=2), 0.0)
+    ok0 = cand & ((prep.req_bits[None, :] & ~held[:, None]) == 0)
+    ok0 &= (prep.excl_bits[None, :] & held[:, None]) == 0
+    g0 = np.where(ok0, table[:, 0], -np.inf)
+    order = np.argsort(-(g0 + bound[0]), axis=1, kind="stable")[:, :width]
+    g = np.take_along_axis(g0, order, axis=1)
+    last, mask = order, bit[order]
+    seq = np.full((m, g.shape[1], le), -1, dtype=np.int64)
+    seq[:, :, 0] = order
+    best = np.zeros(m)
+    best_seq = np.full((m, le), -1, dtype=np.int64)
+
+    def keep_best() -> None:
+        top = g.max(axis=1)
+        up = top > best
+        if up.any():
+            best[up] = top[up]
+            best_seq[up] = seq[ar[up], g[up].argmax(axis=1)]
+
+    keep_best()
+    for t in range(1, le):
+        have = mask | held[:, None]
+        ok = cand[:, None, :] & ((mask[:, :, None] & bit[None, None, :]) == 0)
+        ok &= (prep.req_bits[None, None, :] & ~have[:, :, None]) == 0
+        ok &= (prep.excl_bits[None, None, :] & have[:, :, None]) == 0
+        ok &= np.isfinite(g)[:, :, None]
+        g_child = np.where(
+            ok, g[:, :, None] + prep.powers[t] * table[ar[:, None], 1 + last], -np.inf
+        )
+        f_child = (g_child + bound[t][:, None, :]).reshape(m, -1)
+        # the 2 * width most promising children (in child order), then one per (set, last
+        # product): the best of them (sorted by set, last, then value)
+        cap = min(2 * width, f_child.shape[1])
+        if cap < f_child.shape[1]:
+            top = np.sort(np.argpartition(-f_child, cap - 1, axis=1)[:, :cap], axis=1)
+        else:
+            top = np.broadcast_to(np.arange(cap), (m, cap))
+        f_top = np.take_along_axis(f_child, top, axis=1)
+        t_last = top % p
+        t_mask = np.take_along_axis(mask, top // p, axis=1) | bit[t_last]
+        o = np.lexsort((-f_top, t_last, t_mask), axis=-1)
+        sm, sk = np.take_along_axis(t_mask, o, 1), np.take_along_axis(t_last, o, 1)
+        f_sorted = np.take_along_axis(f_top, o, 1)
+        f_sorted[:, 1:][(sm[:, 1:] == sm[:, :-1]) & (sk[:, 1:] == sk[:, :-1])] = -np.inf
+        o2 = np.argsort(-f_sorted, axis=1, kind="stable")[:, :width]
+        pick = np.take_along_axis(o, o2, axis=1)
+        sel = np.take_along_axis(top, pick, axis=1)  # flat child index: parent * P + product
+        alive = np.take_along_axis(f_sorted, o2, axis=1) > -np.inf
+        g = np.where(alive, g_child.reshape(m, -1)[ar[:, None], sel], -np.inf)
+        mask = np.take_along_axis(t_mask, pick, axis=1)
+        last = sel % p
+        seq = seq[ar[:, None], sel // p]
+        seq[:, :, t] = last
+        keep_best()
+    return best_seq, best
 
 
 def _rollout(prep: Prepared, who: np.ndarray, first: int) -> tuple[np.ndarray, ...]:
@@ -1032,8 +1142,9 @@ def anneal(
     polish: bool = True,
     pool: int | None = None,
     pool_rounds: int = 8,
-    pool_walk: bool = True,
+    pool_walk: bool = False,
     pool_units: int = 8,
+    beam: int = 32,
     bound: bool = True,
     rng: np.random.Generator | int | None = None,
     batch_size: int = 65536,
@@ -1076,9 +1187,9 @@ def anneal(
     moves
         Weights of the move types (:data:`MOVES`); unavailable moves are skipped.
     init
-        ``"lookahead"`` (default: the best of greedy, :func:`lookahead_start` and
-        :func:`walk_start`), ``"greedy"``, ``"empty"`` or a feasible journeys array
-        ``[n, width]``.
+        ``"lookahead"`` (default: the best of greedy, :func:`lookahead_start`,
+        :func:`walk_start` and, with ``beam``, :func:`beam_start`), ``"greedy"``, ``"empty"`` or
+        a feasible journeys array ``[n, width]``.
     polish
         Finish with steepest-ascent local search from the best journey (skipped for the
         customers the pool search covers completely: at most ``pool`` candidates).
@@ -1099,6 +1210,14 @@ def anneal(
         Also run the pool search from the walk start (:func:`walk_start`) for the customers with
         more than ``pool`` candidates that are not certified optimal, and keep the better journey
         (a second, differently placed pool: diversification at the cost of a second search).
+        Default False: with the beam start it adds nothing measurable (it was True before).
+    beam
+        Width of the beam search start (:func:`beam_start`) of ``init="lookahead"``: partial
+        journeys kept per step, ranked by value so far plus an admissible bound of the rest, one
+        per (set offered, last product). It runs only for customers with more candidates than
+        the pool search solves exactly (more than ``pool``, or every customer with at least two
+        candidates when the pool search is off), at about ``beam * K * length`` children per
+        customer. 0 turns it off.
     bound
         Stop annealing (and polishing) a customer once its best journey reaches the upper bound
         of :func:`walk_start`: it is then provably optimal. Customers whose start reaches it are
@@ -1148,6 +1267,8 @@ def anneal(
         raise ValueError(f"t0 must be a finite number >= 0 or 'auto', got {t0}")
     if (pool is not None and int(pool) < 0) or int(pool_rounds) < 0:
         raise ValueError(f"pool and pool_rounds must be >= 0, got {pool}, {pool_rounds}")
+    if int(beam) < 0:
+        raise ValueError(f"beam must be >= 0, got {beam}")
     if int(proposals) < 1:
         raise ValueError(f"proposals must be >= 1, got {proposals}")
     if chain_factor is not None and not chain_factor > 0:
@@ -1207,6 +1328,7 @@ def anneal(
             pool_rounds=int(pool_rounds),
             pool_walk=bool(pool_walk),
             pool_units=int(pool_units),
+            beam=int(beam),
             bound=bound,
             trace=tr,
             timing=timing,
@@ -1248,6 +1370,7 @@ def anneal(
         "pool_rounds": int(pool_rounds),
         "pool_walk": bool(pool_walk),
         "pool_units": int(pool_units),
+        "beam": int(beam),
         "bound": bound,
         "batch_size": int(batch_size),
     }
@@ -1288,6 +1411,7 @@ def _anneal_batch(
     pool_rounds: int,
     pool_walk: bool,
     pool_units: int,
+    beam: int,
     bound: bool,
     trace: dict[str, np.ndarray],
     timing: dict[str, float],
@@ -1320,6 +1444,15 @@ def _anneal_batch(
                 s_o = evaluate(prep, rows_all, o_seqs, o_len)
                 up = s_o > s_best
                 seqs[up], lengths[up], s_best[up] = o_seqs[up], o_len[up], s_o[up]
+            # the beam, for the customers the pool search would not solve exactly anyway
+            covered = pool if pool > 0 and pool_rounds > 0 and (iters > 0 or polish) else 0
+            b_rows = np.flatnonzero(k_cand > max(covered, 1))
+            if beam > 0 and b_rows.size:
+                b_seqs, b_len, _ = beam_start(prep, b_rows, beam)
+                s_b = evaluate(prep, b_rows, b_seqs, b_len)
+                up = s_b > s_best[b_rows]
+                u = b_rows[up]
+                seqs[u], lengths[u], s_best[u] = b_seqs[up], b_len[up], s_b[up]
         elif init == "greedy":
             seqs, lengths = greedy_batch(prep)
         else:

@@ -14,7 +14,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.anneal import Scorer, anneal, lookahead_start, move_table, pool_search, walk_start
+from core.anneal import (
+    Scorer,
+    anneal,
+    beam_start,
+    lookahead_start,
+    move_table,
+    pool_search,
+    walk_start,
+)
 from core.baselines import greedy
 from core.exact import exact
 from core.journeys import (
@@ -164,6 +172,7 @@ def test_move_table_rows_are_permutations_with_consistent_lengths():
         ({"batch_size": 0}, "batch_size"),
         ({"pool": -1}, "pool"),
         ({"pool_rounds": -1}, "pool"),
+        ({"beam": -1}, "beam"),
         ({"rng": "seed"}, "rng"),
     ],
 )
@@ -292,8 +301,8 @@ def test_pool_search_with_every_candidate_in_the_pool_is_exact(seed, p):
 def test_the_pool_search_lifts_the_full_catalog_to_the_optimum():
     pb = structured_instance(300, "full", rng=11)
     ex = exact(pb).scores
-    off = anneal(pb, rng=3, pool=0, **FAST)
-    on = anneal(pb, rng=3, **FAST)
+    off = anneal(pb, rng=3, pool=0, beam=0, **FAST)  # with pool=0 the beam runs for everyone
+    on = anneal(pb, rng=3, beam=0, **FAST)
     assert on.params["pool"] == 9 and off.params["pool"] == 0
     assert (on.scores >= off.scores - 1e-9).all() and (on.scores <= ex + 1e-9).all()
     assert (on.scores >= ex - 1e-6).mean() > (off.scores >= ex - 1e-6).mean()
@@ -304,16 +313,16 @@ def test_the_pool_search_lifts_the_full_catalog_to_the_optimum():
 
 def test_the_second_pool_search_from_the_walk_start_only_improves():
     pb = structured_instance(80, 25, rng=12)
-    # without the unit rounds, which already find most of what the walk's pool adds here
-    one = anneal(pb, rng=4, pool_walk=False, pool_units=0, **FAST)
-    two = anneal(pb, rng=4, pool_units=0, **FAST)
+    # without the unit rounds and the beam, which already find most of what the walk's pool adds
+    one = anneal(pb, rng=4, pool_walk=False, pool_units=0, beam=0, **FAST)
+    two = anneal(pb, rng=4, pool_walk=True, pool_units=0, beam=0, **FAST)
     assert two.params["pool_walk"] and two.params["pool"] == 10
     assert is_feasible(pb, two.journeys).all()
     assert (two.scores >= one.scores).all() and (two.scores > one.scores + 1e-6).any()
     bound = walk_start(prepare(pb))[2]
     assert (two.scores <= bound + 1e-9 * (1 + np.abs(bound))).all()
     seed = structured_instance(60, "seed", rng=12)  # <= 5 candidates: the first search is exact
-    a, b = anneal(seed, rng=4, pool_walk=False, **FAST), anneal(seed, rng=4, **FAST)
+    a, b = anneal(seed, rng=4, **FAST), anneal(seed, rng=4, pool_walk=True, **FAST)
     assert np.array_equal(a.journeys, b.journeys)
 
 
@@ -356,8 +365,8 @@ def test_unit_rounds_lift_the_25_product_catalog_and_only_improve():
     # base services with four add-ons each: optimal journeys chain bases with their add-ons
     pb = structured_instance(120, 25, rng=5)
     ex = exact(pb).scores
-    off = anneal(pb, rng=1, pool_units=0, **FAST)
-    on = anneal(pb, rng=1, **FAST)
+    off = anneal(pb, rng=1, pool_units=0, beam=0, **FAST)  # the beam alone finds most optima
+    on = anneal(pb, rng=1, beam=0, **FAST)
     assert is_feasible(pb, on.journeys).all()
     assert (on.scores >= off.scores - 1e-9).all() and (on.scores <= ex + 1e-9).all()
     assert (on.scores >= ex - 1e-6).mean() > (off.scores >= ex - 1e-6).mean() + 0.05
@@ -370,3 +379,48 @@ def test_customers_the_pool_covers_skip_the_polish_and_stay_optimal():
     assert np.allclose(res.scores, ex, atol=1e-9)
     no_pool = anneal(pb, rng=2, pool=0, **FAST)  # without the pool search the polish runs
     assert (no_pool.scores <= res.scores + 1e-9).all()
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), p=st.integers(1, 7), width=st.integers(1, 6))
+def test_beam_start_is_feasible_scored_and_never_better_than_exact(seed, p, width):
+    pb = random_problem(40, p, rng=seed, p_requires=0.4)
+    prep = prepare(pb)
+    rows = np.arange(pb.n_customers)
+    seqs, lengths, scores = beam_start(prep, rows, width)
+    assert is_feasible(pb, seqs).all()
+    assert np.array_equal(lengths, (seqs >= 0).sum(axis=1))
+    assert np.allclose(scores, evaluate(prep, rows, seqs, lengths), atol=1e-9)
+    assert (scores >= 0).all() and (exact(pb).scores >= scores - 1e-9).all()
+    # a beam wider than any layer of (set, last product) states is the Held-Karp DP
+    _, _, wide = beam_start(prep, rows, 5000)
+    assert np.allclose(wide, exact(pb).scores, atol=1e-9)
+
+
+def test_beam_start_depends_only_on_each_customers_own_data():
+    pb = structured_instance(50, 25, rng=3)
+    prep = prepare(pb)
+    rows = np.arange(50)
+    full = beam_start(prep, rows, 8)
+    part = beam_start(prep, rows[[41, 2, 17]], 8)
+    assert all(np.array_equal(a[[41, 2, 17]], b) for a, b in zip(full, part, strict=True))
+    sub = beam_start(prepare(pb.subset(np.array([41, 2, 17]))), np.arange(3), 8)
+    assert all(np.array_equal(a, b) for a, b in zip(part, sub, strict=True))
+
+
+def test_the_beam_start_lifts_the_25_product_catalog_and_stays_batch_independent():
+    pb = structured_instance(120, 25, rng=8)
+    ex = exact(pb).scores
+    off = anneal(pb, rng=1, beam=0, **FAST)
+    on = anneal(pb, rng=1, **FAST)
+    assert on.params["beam"] == 32 and not on.params["pool_walk"]
+    assert is_feasible(pb, on.journeys).all() and (on.scores <= ex + 1e-9).all()
+    prep = prepare(pb)
+    start = beam_start(prep, np.arange(120), 32)[2]
+    assert (on.scores >= start - 1e-9).all()  # never worse than the beam start
+    assert (on.scores >= ex - 1e-6).mean() >= 0.98
+    assert (on.scores >= ex - 1e-6).mean() > (off.scores >= ex - 1e-6).mean()
+    small = anneal(pb, rng=1, batch_size=7, **FAST)
+    assert np.array_equal(small.journeys, on.journeys)
+    idx = np.array([100, 5, 60])
+    assert np.array_equal(anneal(pb.subset(idx), rng=1, **FAST).journeys, on.journeys[idx])
