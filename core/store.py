@@ -35,6 +35,7 @@ import json
 import math
 import os
 import subprocess
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,7 +43,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import sqlalchemy as sa
@@ -673,6 +674,7 @@ class Store:
     ) -> None:
         self.url = url if url is not None else default_url(path)
         self.engine = make_engine(self.url, busy_timeout_ms=busy_timeout_ms)
+        self._busy_timeout_ms = int(busy_timeout_ms)
         self._writer = self.engine.execution_options(cjo_write=True)
         if auto_migrate:
             try:
@@ -714,14 +716,29 @@ class Store:
             ) from err
 
     def migrate(self, *, target: int | None = None) -> int:
-        """Apply missing migrations (see :func:`migrate`); returns the schema version."""
-        try:
-            return migrate(self.engine, target=target)
-        except sa.exc.OperationalError as err:
-            raise CJOError(
-                f"Cannot open the journey database {_safe(self.engine.url)}: {err.orig}. "
-                f"Check {ENV_URL} (or the file permissions of the SQLite file)."
-            ) from err
+        """Apply missing migrations (see :func:`migrate`); returns the schema version.
+
+        On SQLite a "database is locked" answer is retried until the busy timeout: when several
+        connections open a brand-new file at once, SQLite can refuse one of them at once
+        (WAL set-up and recovery do not always wait in its busy handler). The migration is one
+        idempotent transaction, so a retry is safe.
+        """
+        deadline = time.monotonic() + self._busy_timeout_ms / 1000
+        while True:
+            try:
+                return migrate(self.engine, target=target)
+            except sa.exc.OperationalError as err:
+                locked = "locked" in str(err.orig) or "busy" in str(err.orig)
+                if self.dialect == "sqlite" and locked and time.monotonic() < deadline:
+                    time.sleep(0.02)
+                    continue
+                self._open_error(err)
+
+    def _open_error(self, err: sa.exc.OperationalError) -> NoReturn:
+        raise CJOError(
+            f"Cannot open the journey database {_safe(self.engine.url)}: {err.orig}. "
+            f"Check {ENV_URL} (or the file permissions of the SQLite file)."
+        ) from err
 
     def schema_version(self) -> int:
         """The schema version recorded in the database (0 for an empty database)."""

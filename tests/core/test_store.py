@@ -609,3 +609,30 @@ def test_seeds_round_trip_to_the_64_bit_limit(store: Store, seed: int | None) ->
         None, params={}, seed=seed, data_hash=_sha("d"), journeys_sha256=_sha("j")
     )
     assert store.get_run(run.id) == run and run.seed == seed
+
+
+def test_a_locked_answer_on_first_open_is_retried_on_sqlite(tmp_path, monkeypatch) -> None:
+    real = store_mod.migrate
+    calls: list[int] = []
+
+    def flaky(engine, **kw):
+        calls.append(1)
+        if len(calls) < 3:  # what SQLite answered one of six concurrent first openers
+            raise sa.exc.OperationalError("BEGIN", {}, Exception("database is locked"))
+        return real(engine, **kw)
+
+    monkeypatch.setattr(store_mod, "migrate", flaky)
+    with Store(path=tmp_path / "j.db") as s:
+        assert s.schema_version() == store_mod.MIGRATIONS[-1].version
+    assert len(calls) == 3
+    # past the busy timeout the error is the clear CJOError, not a traceback
+    calls.clear()
+    monkeypatch.setattr(
+        store_mod,
+        "migrate",
+        lambda engine, **kw: (_ for _ in ()).throw(
+            sa.exc.OperationalError("BEGIN", {}, Exception("database is locked"))
+        ),
+    )
+    with pytest.raises(CJOError, match="database is locked"):
+        Store(path=tmp_path / "k.db", busy_timeout_ms=50)
