@@ -165,6 +165,12 @@ def large(n_sample: int, n_big: int, seed: int, batch: int) -> None:
     _row(name, "exact", n_sample, t_ex, share_optimal=1.0, mean_gap=0.0)
     an, t_an = _timed(anneal, pb, rng=seed, batch_size=batch)
     _row(name, "anneal", n_sample, t_an, **_gap(an, ex), phases=an.seconds)
+    print(f"{'':<22} anneal phases: " + ", ".join(f"{k} {v:.3f}" for k, v in an.seconds.items()))
+    st, t_st = _timed(anneal, pb, rng=seed, batch_size=batch, iters=0, polish=False)
+    _row(name, "anneal's start alone", n_sample, t_st, **_gap(st, ex))
+    # the defaults before the beam start, side by side
+    old, t_old = _timed(anneal, pb, rng=seed, batch_size=batch, beam=0, pool_walk=True)
+    _row(name, "anneal beam=0 pool_walk", n_sample, t_old, **_gap(old, ex))
     ls, t_ls = _timed(greedy_local_search, pb)
     _row(name, "greedy+ls", n_sample, t_ls, **_gap(ls, ex))
     big = structured_instance(n_big, 25, rng=seed + 1)
