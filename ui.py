@@ -161,6 +161,7 @@ _QUERY: dict[str, tuple[str, Callable[[str], Any], Callable[[Any], str]]] = {
     "iters": ("iters", int, str),
     "restarts": ("restarts", int, str),
     "seed": ("seed", int, str),
+    "refine": ("refine", lambda s: s not in ("0", "false"), lambda b: "1" if b else "0"),
 }
 
 
@@ -708,7 +709,7 @@ def solver_controls() -> Settings:
     restarts = c[5].number_input("Restarts", 0, 20, key=bind("j_restarts", s.restarts))
     params = {}
     names = list(DEFAULTS[schedule])
-    cols = st.columns(max(len(names), 1) + 1)
+    cols = st.columns(max(len(names), 1) + 2)
     for col, name in zip(cols, names, strict=False):
         params[name] = col.number_input(
             f"{schedule} · {name}",
@@ -717,7 +718,15 @@ def solver_controls() -> Settings:
             placeholder=f"default {DEFAULTS[schedule][name]:g}",
             format="%g",
         )
-    seed = cols[-1].number_input("Seed", 0, 2**31 - 1, key=bind("j_seed", s.seed))
+    seed = cols[-2].number_input("Seed", 0, 2**31 - 1, key=bind("j_seed", s.seed))
+    refine = cols[-1].toggle(
+        "Exact refinement",
+        key=bind("j_refine", s.refine),
+        help="On (default): the annealer also starts from a beam search on large catalogs and "
+        "ends with an exact search over a small pool of products, so its journeys are optimal "
+        "on the shipped catalogs whatever the schedule. Off: the temperature schedule alone, to "
+        "see what a schedule achieves by itself.",
+    )
     return update_settings(
         solver=solver or s.solver,
         schedule=schedule,
@@ -726,6 +735,7 @@ def solver_controls() -> Settings:
         restarts=int(restarts),
         schedule_params={k: v for k, v in params.items() if v is not None},
         seed=int(seed),
+        refine=bool(refine),
     )
 
 

@@ -97,6 +97,11 @@ class Settings:
         temperature (``"auto"`` or a number), the iterations per run and the reheats.
     seed
         Seed of every random step (models, estimator, annealing).
+    refine
+        Let the annealer use its exact refinements (default True): the beam-search start on
+        large catalogs, the exact pool search at the end and the final local search. False
+        runs the temperature schedule alone (``pool=0, beam=0, polish=False``), to judge a
+        schedule by itself; the journeys are then usually worse.
     model_preset
         Key-factor models of the counterfactual estimator: ``"accurate"`` (default, the
         dashboard's) or ``"fast"`` (:data:`core.models.PRESETS`: ~8x cheaper scoring, for batch
@@ -119,6 +124,7 @@ class Settings:
     restarts: int = 1
     seed: int = 0
     model_preset: str = "accurate"
+    refine: bool = True
 
     def __post_init__(self) -> None:
         w = parse_weights(self.weights)
@@ -192,6 +198,7 @@ class Settings:
                 "iters": self.iters,
                 "restarts": self.restarts,
                 "rng": self.seed,
+                **({} if self.refine else {"pool": 0, "beam": 0, "polish": False}),
             }
         if self.solver in ("seed-style",):
             return {"rng": self.seed}
@@ -627,6 +634,7 @@ def settings_from_args(args: Any) -> Settings:
         restarts=args.restarts,
         seed=args.seed,
         model_preset=args.model_preset,
+        refine=args.refine,
     )
 
 
@@ -832,6 +840,12 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument("--t0", default="auto", help="initial temperature: auto or a number")
     p.add_argument("--iters", type=int, default=250, help="iterations per run (250)")
     p.add_argument("--restarts", type=int, default=1, help="reheating restarts (1)")
+    p.add_argument(
+        "--no-refine",
+        dest="refine",
+        action="store_false",
+        help="anneal with the temperature schedule alone: no beam start, pool search or polish",
+    )
     p.add_argument("--verify", choices=("exact",), help="compare with the exact optimum")
     p.add_argument(
         "--baselines",

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import ui
 from core.pipeline import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,6 +104,18 @@ def test_query_params_reproduce_the_scenario():
     s = at.session_state["settings"]
     assert s.weights == {"cltv": 2.0, "churn": 0.5, "satisfaction": 1.0}
     assert s.estimator == "peer-bayes" and s.levers == {"tech_support": 1.5}
+
+
+def test_refinement_toggle_runs_the_schedule_alone_and_is_in_the_url():
+    at = _app().run()
+    at.switch_page("pages/journeys.py").run()
+    _ok(at)
+    at.toggle(key="j_refine").set_value(False).run()
+    _ok(at)
+    s = at.session_state["settings"]
+    assert s.refine is False and ui.query_from_settings(s)["refine"] == "0"
+    assert ui.settings_from_query({"refine": "0"}).refine is False
+    assert ui.settings_from_query({}).refine is True
 
 
 def test_bad_query_params_fall_back_to_defaults():

@@ -178,12 +178,29 @@ def test_cli_optimize_writes_journeys_and_report(data_file, tmp_path) -> None:
     assert len(table) == report["rows"] > 0
 
 
+def test_refine_off_anneals_with_the_schedule_alone(frame) -> None:
+    s = pipeline.Settings(estimator="peer-bayes", catalog="full", iters=60, seed=4, refine=False)
+    assert pipeline.Settings.from_dict(s.to_dict()) == s
+    opts = s.solver_options()
+    assert (opts["pool"], opts["beam"], opts["polish"]) == (0, 0, False)
+    assert "pool" not in s.with_(refine=True).solver_options()
+    alone = pipeline.run(frame, s)
+    refined = pipeline.run(frame, s.with_(refine=True))
+    assert alone.result.params["pool"] == 0 and alone.result.params["polish"] is False
+    assert refined.result.params["pool"] > 0
+    # the refinements only add: every customer's refined journey is at least as good
+    assert np.all(refined.result.scores >= alone.result.scores - 1e-9)
+
+
 def test_cli_optimize_fast_model_preset(data_file, tmp_path) -> None:
     out, rep = tmp_path / "journeys.csv", tmp_path / "report.json"
-    proc = _optimize(data_file, out, "--report", str(rep), "--model-preset", "fast", "--seed", "3")
+    proc = _optimize(
+        data_file, out, "--report", str(rep), "--model-preset", "fast", "--seed", "3", "--no-refine"
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(rep.read_text())
     assert report["settings"]["model_preset"] == "fast"
+    assert report["settings"]["refine"] is False
     assert report["n_customers"] == 500 and report["rows"] > 0
     default = tmp_path / "default.csv"
     assert _optimize(data_file, default, "--seed", "3").returncode == 0
