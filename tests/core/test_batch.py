@@ -307,3 +307,12 @@ def test_local_cluster_workers_keep_glibc_dynamic_mmap_threshold() -> None:
     finally:
         client.close()
         cluster.close()
+
+
+def test_the_client_keeps_no_rows_of_a_written_chunk() -> None:
+    table = pd.DataFrame({"customer_id": np.arange(50_000), "score": np.ones(50_000)})
+    res = batch.ChunkResult(0, 50_000, table, {}, {}, np.zeros(0, np.uint64), 0.0)
+    kept = batch.figures_only(res).table
+    assert list(kept.columns) == list(table.columns) and len(kept) == 0
+    for col in kept.columns:  # no view on the chunk's arrays keeps them alive
+        assert kept[col].to_numpy().base is None or kept[col].to_numpy().base.size == 0
