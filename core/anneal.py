@@ -1132,7 +1132,7 @@ def anneal(
     t0: float | str = "auto",
     t0_acceptance: float = 0.9,
     iters: int = 500,
-    chain_factor: float | None = 2.0,
+    chain_factor: float | str | None = "auto",
     proposals: int = 1,
     restarts: int = 1,
     stall: int | None = None,
@@ -1174,6 +1174,10 @@ def anneal(
         Chain length proportional to the neighbourhood: a customer's run lasts
         ``min(iters, max(20, ceil(chain_factor * N)))`` iterations, ``N`` the largest number of
         moves of any state of that customer (few candidates, short runs). None: ``iters`` for all.
+        ``"auto"`` (default): 1 when the exact pool search follows (it, not the chain, settles
+        the last details), 2 without it (``pool=0`` or ``pool_rounds=0``: the schedule alone).
+        Measured on 7,043 full-catalog customers: 1 instead of 2 saves a quarter of the time at
+        the same 100% optimum with the pool search; alone the chains reach 73% vs 77%.
     proposals
         Moves proposed per chain and iteration; the best of them faces the Metropolis test
         (1: classic simulated annealing).
@@ -1271,8 +1275,11 @@ def anneal(
         raise ValueError(f"beam must be >= 0, got {beam}")
     if int(proposals) < 1:
         raise ValueError(f"proposals must be >= 1, got {proposals}")
-    if chain_factor is not None and not chain_factor > 0:
-        raise ValueError(f"chain_factor must be > 0 or None, got {chain_factor}")
+    if isinstance(chain_factor, str):
+        if chain_factor != "auto":
+            raise ValueError(f"chain_factor must be > 0, 'auto' or None, got {chain_factor!r}")
+    elif chain_factor is not None and not chain_factor > 0:
+        raise ValueError(f"chain_factor must be > 0, 'auto' or None, got {chain_factor}")
     sparams = dict(schedule_params or {})
     schedules.check_params(schedule, {"steps": max(int(iters), 1), **sparams})  # fail early
     weights = _check_moves(moves)
@@ -1288,6 +1295,11 @@ def anneal(
     n = problem.n_customers
     length = min(problem.max_length, problem.n_products)
     pool_size = length + _POOL_EXTRA if pool is None else int(pool)
+    chain: float | None
+    if isinstance(chain_factor, str):  # "auto"
+        chain = 1.0 if pool_size > 0 and int(pool_rounds) > 0 else 2.0
+    else:
+        chain = chain_factor
     table = move_table(problem.n_products, length)
     slots = _type_slots(table, weights)
     total_iters = int(iters) * (1 + int(restarts))
@@ -1317,7 +1329,7 @@ def anneal(
             t0=t0,
             t0_acceptance=t0_acceptance,
             iters=0 if stopped else int(iters),
-            chain_factor=chain_factor,
+            chain_factor=chain,
             proposals=int(proposals),
             restarts=int(restarts),
             stall=stall,
@@ -1358,7 +1370,7 @@ def anneal(
         "t0": t0,
         "t0_acceptance": t0_acceptance,
         "iters": int(iters),
-        "chain_factor": chain_factor,
+        "chain_factor": chain,
         "proposals": int(proposals),
         "restarts": int(restarts),
         "stall": stall,

@@ -424,3 +424,16 @@ def test_the_beam_start_lifts_the_25_product_catalog_and_stays_batch_independent
     assert np.array_equal(small.journeys, on.journeys)
     idx = np.array([100, 5, 60])
     assert np.array_equal(anneal(pb.subset(idx), rng=1, **FAST).journeys, on.journeys[idx])
+
+
+def test_auto_chain_length_is_shorter_when_the_pool_search_follows() -> None:
+    pb = structured_instance(60, "full", rng=3)
+    assert anneal(pb, rng=0).params["chain_factor"] == 1.0
+    assert anneal(pb, rng=0, pool=0).params["chain_factor"] == 2.0
+    assert anneal(pb, rng=0, pool_rounds=0).params["chain_factor"] == 2.0
+    assert anneal(pb, rng=0, chain_factor=3.0).params["chain_factor"] == 3.0
+    # "auto" is the same run as the explicit factor it picks
+    a, b = anneal(pb, rng=5, pool=0), anneal(pb, rng=5, pool=0, chain_factor=2.0)
+    assert np.array_equal(a.journeys, b.journeys) and a.nit == b.nit
+    with pytest.raises(ValueError, match="chain_factor"):
+        anneal(pb, chain_factor="long")
