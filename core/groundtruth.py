@@ -49,6 +49,7 @@ from core.opportunity import (
 from core.opportunity import (
     eligibility as eligibility_of,
 )
+from core.presets import PRESET_NAMES
 
 MIN_CELL = 10
 _SIGN = {"cltv": 1.0, "churn": -1.0, "satisfaction": 1.0}
@@ -369,7 +370,7 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument(
         "--model-preset",
         default="accurate",
-        choices=("accurate", "fast"),
+        choices=PRESET_NAMES,
         help="models of the counterfactual estimator (default accurate)",
     )
     p.add_argument(

@@ -48,6 +48,7 @@ from core.opportunity import (
     parse_levers,
     parse_weights,
 )
+from core.presets import PRESET_NAMES, PRESETS
 
 Progress = Callable[[float, float], None] | None
 
@@ -104,7 +105,7 @@ class Settings:
         schedule by itself; the journeys are then usually worse.
     model_preset
         Key-factor models of the counterfactual estimator: ``"accurate"`` (default, the
-        dashboard's) or ``"fast"`` (:data:`core.models.PRESETS`: ~8x cheaper scoring, for batch
+        dashboard's) or ``"fast"`` (:data:`core.presets.PRESETS`: ~8x cheaper scoring, for batch
         runs on millions of customers).
     """
 
@@ -145,8 +146,6 @@ class Settings:
             raise CJOError(
                 f"schedule '{self.schedule}' is unknown; choose one of {list(SCHEDULES)}."
             )
-        from core.models import PRESETS
-
         if self.model_preset not in PRESETS:
             raise CJOError(
                 f"model preset '{self.model_preset}' is unknown; choose one of {list(PRESETS)}."
@@ -856,7 +855,7 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument(
         "--model-preset",
         default="accurate",
-        choices=("accurate", "fast"),
+        choices=PRESET_NAMES,
         help="counterfactual models: accurate (default) or fast (60-round boosting, for millions)",
     )
     p.add_argument("--mapping", metavar="FILE", help="TOML column mapping for other exports")

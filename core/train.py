@@ -35,7 +35,6 @@ from core.catalog import Catalog
 from core.errors import CJOError, ModelError
 from core.models import (
     CLTV_MODELS,
-    PRESETS,
     SATISFACTION_MODELS,
     AcceptanceModels,
     KeyFactorModels,
@@ -49,6 +48,7 @@ from core.persist import (
     save_artifact,
     write_model_card,
 )
+from core.presets import PRESETS
 
 __all__ = [
     "ACCEPTANCE_FILE",
@@ -277,7 +277,7 @@ def train(
         Model families (see :class:`core.models.KeyFactorModels`; satisfaction None: the
         preset's).
     preset
-        ``"accurate"`` (default) or ``"fast"`` (:data:`core.models.PRESETS`).
+        ``"accurate"`` (default) or ``"fast"`` (:data:`core.presets.PRESETS`).
     n_splits
         Cross-validation folds.
     random_state
@@ -413,16 +413,13 @@ def load_or_train(
     Otherwise :func:`train` runs (reporting through ``progress``) and overwrites them.
     ``models_dir`` must be a folder the application controls, never one users upload to.
     """
+    if preset not in PRESETS:
+        raise ModelError(f"preset={preset!r}: choose one of {list(PRESETS)}.")
     out = Path(models_dir)
     cat = resolve_catalog(catalog, list(frame.columns))
     want = {
         "catalog_sha256": catalog_fingerprint(cat),
-        "params": _params(
-            cltv_model,
-            PRESETS[preset].satisfaction_model if preset in PRESETS else "?",
-            preset,
-            random_state,
-        ),
+        "params": _params(cltv_model, PRESETS[preset].satisfaction_model, preset, random_state),
     }
     kf_path, acc_path = out / KEY_FACTORS_FILE, out / ACCEPTANCE_FILE
     if kf_path.is_file() and acc_path.is_file() and (out / METRICS_FILE).is_file():
