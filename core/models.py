@@ -46,7 +46,6 @@ always churn, 4-5 never; :func:`cross_validate_models` reports the evidence).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -87,6 +86,7 @@ from threadpoolctl import threadpool_limits
 from core import schema
 from core.catalog import Catalog, load_catalog
 from core.errors import ModelError
+from core.presets import PRESETS, Preset
 
 __all__ = [
     "CLTV_MODELS",
@@ -105,29 +105,6 @@ CLTV_MODELS: tuple[str, ...] = ("hgb", "gbr", "mlp", "rf", "ridge")
 SATISFACTION_MODELS: tuple[str, ...] = ("ordinal", "regression")
 CHURN_MODELS: tuple[str, ...] = ("blend", "hgb", "logistic")
 
-
-@dataclasses.dataclass(frozen=True)
-class Preset:
-    """Defaults of a model preset (see :class:`KeyFactorModels` ``preset``).
-
-    ``rounds`` and ``learning_rate`` are those of every histogram gradient boosting model;
-    ``native_categorical`` lets them split on category sets (otherwise on the ordinal codes);
-    ``churn_model`` and ``satisfaction_model`` are the defaults of those parameters.
-    """
-
-    rounds: int
-    learning_rate: float
-    native_categorical: bool
-    churn_model: str
-    satisfaction_model: str
-
-
-PRESETS: dict[str, Preset] = {
-    # the dashboard's models: the best metrics (churn ROC AUC 0.91+ on IBM)
-    "accurate": Preset(200, 0.05, True, "blend", "ordinal"),
-    # batch scoring of millions: ~7x fewer trees per prediction (3 x 60 instead of 1,200)
-    "fast": Preset(60, 0.15, False, "hgb", "regression"),
-}
 
 # ---- the canonical columns the model matrix may read (the allow-list) -----------------------
 
@@ -636,6 +613,13 @@ def _in_blocks(fn: Callable[[Any], Any], X: Any) -> np.ndarray:
     return np.concatenate([np.asarray(fn(X[s : s + _BLOCK])) for s in range(0, len(X), _BLOCK)])
 
 
+def _predict_encoded(final: Any, Z: np.ndarray, proba: bool) -> np.ndarray:
+    """A pipeline's last step on its encoded matrix ``Z``, in row blocks (:func:`_in_blocks`)."""
+    if proba:
+        return _in_blocks(final.predict_proba, Z)[:, 1]
+    return _in_blocks(final.predict, Z)
+
+
 def _predict_rows(model: Any, X: pd.DataFrame, proba: bool) -> np.ndarray:
     """``model.predict_proba(X)[:, 1]`` (``proba``) or ``model.predict(X)``, tree steps in blocks.
 
@@ -645,10 +629,7 @@ def _predict_rows(model: Any, X: pd.DataFrame, proba: bool) -> np.ndarray:
     """
     final = model.steps[-1][1] if isinstance(model, Pipeline) else None
     if isinstance(final, HistGradientBoostingClassifier | HistGradientBoostingRegressor):
-        Z = model[:-1].transform(X)
-        if proba:
-            return _in_blocks(final.predict_proba, Z)[:, 1]
-        return _in_blocks(final.predict, Z)
+        return _predict_encoded(final, model[:-1].transform(X), proba)
     if proba:
         return np.asarray(model.predict_proba(X))[:, 1]
     return np.asarray(model.predict(X))
@@ -693,10 +674,7 @@ class _StackedScorer:
                 self._matrices[key] = builder.matrix_many(
                     self.part, self.portfolios, columns, categories, rows=self.rows
                 )
-            Z = self._matrices[key]
-            if proba:
-                return _in_blocks(final.predict_proba, Z)[:, 1]
-            return _in_blocks(final.predict, Z)
+            return _predict_encoded(final, self._matrices[key], proba)
         if (
             proba
             and isinstance(model, VotingClassifier)
@@ -966,7 +944,7 @@ class KeyFactorModels(BaseEstimator):
         and histogram gradient boosting), ``"hgb"`` or ``"logistic"``; None: the preset's
         (``blend`` for ``accurate``, ``hgb`` for ``fast``).
     preset
-        :data:`PRESETS`: ``"accurate"`` (default; every gradient boosting model has 200 rounds
+        :data:`core.presets.PRESETS`: ``"accurate"`` (default; every gradient boosting model has 200 rounds
         at learning rate 0.05 and splits on category sets) or ``"fast"`` (60 rounds at 0.15 on
         the ordinal codes, churn ``hgb`` and satisfaction ``regression`` unless given): about
         7x fewer trees to evaluate per prediction, for scoring millions of customers in batch.

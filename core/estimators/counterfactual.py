@@ -20,7 +20,6 @@ rather than conditional gain). Prefer passing the propensity to
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 import numpy as np
@@ -119,10 +118,7 @@ def _effects_stacked(
         full = obs[rows].copy()
         full[:, where] = hold
         hold = full
-    if "rows" in inspect.signature(models.predict_portfolios).parameters:
-        pred = models.predict_portfolios(part, [hold], rows=rows)
-    else:
-        pred = models.predict_portfolios(part.iloc[rows], [hold])
+    pred = models.predict_portfolios(part, [hold], rows=rows)
     values = np.zeros((kk, m, len(FACTORS)))  # [K, m, 3], higher = better
     inverse = np.asarray(inverse).reshape(kk, m)
     for k, f in enumerate(FACTORS):
@@ -166,7 +162,9 @@ def portfolio_effects(
     models
         Any object with ``predict_factors(frame, holdings) -> {"cltv", "churn",
         "satisfaction"}`` giving expected values as if each customer held ``holdings``
-        (bool ``[n, P]``, catalog order).
+        (bool ``[n, P]``, catalog order). With ``predict_portfolios(frame, portfolios,
+        rows=...)`` as well (like :class:`core.models.KeyFactorModels`), every portfolio of a
+        chunk is scored in one call.
     frame, held
         Customers and their current holdings.
     catalog
