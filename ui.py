@@ -22,8 +22,9 @@ import pandas as pd
 import streamlit as st
 
 from core import pipeline
-from core.errors import CJOError
-from core.io import Limits, LoadedData, load
+from core.common.errors import CJOError
+from core.data.catalog import resolve_catalog
+from core.data.io import Limits, LoadedData, load
 from core.pipeline import Settings
 
 ROOT = Path(__file__).resolve().parent
@@ -250,7 +251,7 @@ def _mapping(mapping_json: str) -> dict | None:
 def ensure_demo() -> Path:
     """Generate the demo population if it is absent (``make run`` normally did it already)."""
     if not DEMO_PATH.exists():
-        from core import synthetic
+        from core.data import synthetic
 
         with st.spinner("Generating the synthetic demo population (first start)..."):
             DEMO_PATH.parent.mkdir(parents=True, exist_ok=True)
@@ -338,7 +339,7 @@ def use_server_path(text: str) -> None:
 
 @st.cache_data(max_entries=2, ttl=CACHE_TTL, show_spinner=False)
 def _raw_columns(kind: str, name: str, payload: bytes | None) -> list[str]:
-    from core.io import read_table
+    from core.data.io import read_table
 
     raw, _ = read_table(payload if payload is not None else name, name=name, limits=UPLOAD_LIMITS)
     return [str(c) for c in raw.columns]
@@ -352,7 +353,7 @@ def raw_columns() -> list[str]:
 
 def guess_mapping(columns: list[str]) -> pd.DataFrame:
     """Mapping editor rows: each canonical column and the best-matching export column."""
-    from core import schema
+    from core.data import schema
 
     def norm(x: str) -> str:
         return "".join(ch for ch in x.lower() if ch.isalnum())
@@ -371,8 +372,8 @@ def guess_mapping(columns: list[str]) -> pd.DataFrame:
 
 
 def apply_mapping(editor: pd.DataFrame) -> None:
-    """Store the editor's mapping for the current source (validated by core.mapping)."""
-    from core.mapping import ColumnMapping
+    """Store the editor's mapping for the current source (validated by core.data.mapping)."""
+    from core.data.mapping import ColumnMapping
 
     pairs = {
         str(r["your column"]): str(r["canonical column"])
@@ -427,11 +428,11 @@ def models_dir(data: LoadedData, catalog: str) -> Path:
 
 def prepare_models(path: Path | None = None, catalog: str | None = None) -> Path:
     """Train (or load) a data file's models where the app looks for them (``make run``)."""
-    from core.train import load_or_train
+    from core.models.train import load_or_train
 
     data = load(path or ensure_demo())
     s = DEFAULT_SETTINGS if catalog is None else DEFAULT_SETTINGS.with_(catalog=catalog)
-    cat = pipeline.resolve_catalog(s.catalog, list(data.frame.columns))
+    cat = resolve_catalog(s.catalog, list(data.frame.columns))
     folder = models_dir(data, s.catalog)
     load_or_train(data.frame, folder, data.sha256, cat, random_state=s.seed)
     return folder
@@ -439,7 +440,7 @@ def prepare_models(path: Path | None = None, catalog: str | None = None) -> Path
 
 def models_ready(data: LoadedData, s: Settings) -> bool:
     """Whether trained artifacts for this data and catalog are on disk (loading is quick)."""
-    from core.train import ACCEPTANCE_FILE, KEY_FACTORS_FILE
+    from core.models.train import ACCEPTANCE_FILE, KEY_FACTORS_FILE
 
     folder = models_dir(data, s.catalog)
     return (folder / KEY_FACTORS_FILE).is_file() and (folder / ACCEPTANCE_FILE).is_file()
@@ -447,13 +448,13 @@ def models_ready(data: LoadedData, s: Settings) -> bool:
 
 def trained_models(data: LoadedData | None = None, s: Settings | None = None) -> Any:
     """Key-factor and acceptance models for the data and catalog (trained once, on disk)."""
-    from core.train import load_or_train
+    from core.models.train import load_or_train
 
     data = data or require_data()
     s = s or settings()
 
     def compute() -> Any:
-        cat = pipeline.resolve_catalog(s.catalog, list(data.frame.columns))
+        cat = resolve_catalog(s.catalog, list(data.frame.columns))
         bar, tick = _progress_bar("Training the models on this data (first start only)...")
         try:
             return load_or_train(
@@ -481,7 +482,7 @@ def context_and_components() -> tuple[pipeline.Context, Any, Any]:
         need = s.estimator == "counterfactual" or s.propensity or models_ready(data, s)
         trained = trained_models(data, s) if need else None
         ctx = pipeline.Context(
-            catalog=pipeline.resolve_catalog(s.catalog, list(data.frame.columns)),
+            catalog=resolve_catalog(s.catalog, list(data.frame.columns)),
             models=getattr(trained, "key_factors", None),
             acceptance=getattr(trained, "acceptance", None),
         )
@@ -624,7 +625,7 @@ def churn_proba() -> np.ndarray | None:
 
 @st.cache_data(max_entries=8, ttl=CACHE_TTL, show_spinner=False)
 def _journeys_csv(sha: str, settings_json: str, _table: pd.DataFrame) -> bytes:
-    from core.export import render
+    from core.ops.export import render
 
     data = render(_table, "csv").data
     assert data is not None
@@ -632,7 +633,7 @@ def _journeys_csv(sha: str, settings_json: str, _table: pd.DataFrame) -> bytes:
 
 
 def journeys_csv(s: Settings | None = None) -> bytes:
-    """The journey table as safe CSV (formula-neutralised, core.export)."""
+    """The journey table as safe CSV (formula-neutralised, core.ops.export)."""
     s = s or settings()
     data = require_data()
     return _journeys_csv(data.sha256, _key(s), outcome(s).table)
@@ -681,8 +682,8 @@ def weight_sliders(prefix: str = "w", columns: bool = True) -> Settings:
 def solver_controls() -> Settings:
     """Solver and annealing-schedule widgets (schedule, T0 auto or manual, its parameters,
     iterations, restarts, seed), bound to the scenario; returns the updated settings."""
-    from core.pipeline import SOLVERS
-    from core.schedules import DEFAULTS, SCHEDULES
+    from core.solvers import SOLVERS
+    from core.solvers.schedules import DEFAULTS, SCHEDULES
 
     s = settings()
     c = st.columns([1.3, 1.3, 1, 1, 1, 1])
@@ -832,7 +833,7 @@ def horizon_select() -> int:
 
 def kpis(horizon: int) -> list[Any]:
     """Executive KPIs of the current scenario, with deltas against the best baseline."""
-    from core.kpis import KPI, compute_kpis
+    from core.insights.kpis import KPI, compute_kpis
 
     data = require_data()
     out = outcome()
@@ -1081,7 +1082,7 @@ RL_EPISODES = {"qlearning": 20_000, "bandit": 10_000, "fqi": 2_000}  # < 30 s on
 
 def _segments_from_query(text: str | None) -> dict[str, Any]:
     """``method:k:min_share`` (the ``segments`` query param) -> options; bad text -> defaults."""
-    from core.segments import METHODS
+    from core.insights.segments import METHODS
 
     try:
         method, k, share = (text or "").split(":")
@@ -1143,7 +1144,7 @@ SEGMENT_PALETTE += ("#6c8ebf", "#b56576", "#7f5539", "#5e548e", "#3d5a80")
 
 def segment_colours(names: list[str]) -> dict[str, str]:
     """One colour per segment name, in display order (noise grey), for every segment chart."""
-    from core.segments import NOISE_NAME
+    from core.insights.segments import NOISE_NAME
 
     return {
         n: GREYS[0] if n == NOISE_NAME else SEGMENT_PALETTE[i % len(SEGMENT_PALETTE)]
@@ -1152,7 +1153,7 @@ def segment_colours(names: list[str]) -> dict[str, str]:
 
 
 def segment_columns() -> dict[str, Any]:
-    """Column formats of the segment insights table (:func:`core.segments.insights`)."""
+    """Column formats of the segment insights table (:func:`core.insights.segments.insights`)."""
     num = st.column_config.NumberColumn
     return {
         "share": num(format="percent"),
@@ -1185,10 +1186,10 @@ def set_segment_options(method: str, k: int | str, min_share: float) -> None:
 def set_segment_names(segmentation: Any, names: dict[Any, str]) -> bool:
     """Keep the user's segment names (``{segment id: name}``) with the scenario.
 
-    Checked first (:func:`core.segments.rename`): empty or duplicate names are shown as an
+    Checked first (:func:`core.insights.segments.rename`): empty or duplicate names are shown as an
     error and not kept. Returns True when kept.
     """
-    from core.segments import rename
+    from core.insights.segments import rename
 
     try:
         rename(segmentation, {int(k): v for k, v in names.items()})
@@ -1210,12 +1211,12 @@ def _journey_inputs() -> tuple[np.ndarray, np.ndarray]:
 
 
 def segments_page(horizon: int = 12) -> Any:
-    """:class:`core.segments.SegmentsPage` of the current data, scenario and segmentation.
+    """:class:`core.insights.segments.SegmentsPage` of the current data, scenario and segmentation.
 
     The segmentation is cached per data, catalog, seed and options; renaming or a new scenario
-    only recomputes the insights (:func:`core.segments.rename_page`).
+    only recomputes the insights (:func:`core.insights.segments.rename_page`).
     """
-    from core import segments as core_segments
+    from core.insights import segments as core_segments
 
     data = require_data()
     s = settings()
@@ -1258,12 +1259,12 @@ def segments_page(horizon: int = 12) -> Any:
 
 
 def model_summary() -> dict[str, Any]:
-    """What the Models page shows from the trained models (see :mod:`core.model_report`).
+    """What the Models page shows from the trained models (see :mod:`core.models.report`).
 
     ``trained``, ``metrics`` (metric vs baseline table), ``importance``, ``reliability``
     (None when absent), ``warning`` (Satisfaction Score is nearly a label, or None), ``cards``.
     """
-    from core import model_report as mr
+    from core.models import report as mr
 
     trained = trained_models()
     m = trained.metrics
@@ -1288,7 +1289,7 @@ def churn_curves() -> Any:
 
     None when the data has no churn outcome. Uses the folds and seed of the stored metrics.
     """
-    from core import model_report
+    from core.models import report as model_report
 
     data = require_data()
     s = settings()
@@ -1315,7 +1316,7 @@ def churn_curves() -> Any:
 
 @st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner=False)
 def _store(url: str | None) -> Any:
-    from core.store import Store
+    from core.ops.store import Store
 
     return Store(url)
 
@@ -1324,7 +1325,7 @@ def store() -> Any:
     """The scenario / run / export store (``JOURNEY_DB_URL`` or SQLite under data/)."""
     import os
 
-    from core.store import ENV_URL
+    from core.ops.store import ENV_URL
 
     return guarded(lambda: _store(os.environ.get(ENV_URL) or None))
 
@@ -1367,7 +1368,7 @@ def load_scenario(name: str) -> Settings:
 
 def current_scenario_name() -> str | None:
     """The saved scenario the current view equals, or None (an unsaved, ad-hoc scenario)."""
-    from core.store import canonical_json
+    from core.ops.store import canonical_json
 
     _secondary_init()
     name = st.session_state[SCENARIO_NAME]
@@ -1390,13 +1391,13 @@ def segment_journeys(segment: str | None, horizon: int = 12) -> pd.DataFrame:
 
 
 def prepare_export(table: pd.DataFrame, fmt: str, bom: bool, what: str) -> dict[str, Any]:
-    """Encode ``table`` (core.export.render, as the CLI) and record the run and the export.
+    """Encode ``table`` (core.ops.export.render, as the CLI) and record the run and the export.
 
     The run's fingerprint is the sha256 of the *full* journeys CSV (no BOM), so a re-run is
     checked on the whole scenario whatever was downloaded. Returns and keeps in session state
     ``{"result", "run_id", "file_name", "what", "scenario"}``.
     """
-    from core.export import render
+    from core.ops.export import render
 
     data = require_data()
     s = settings()
@@ -1503,8 +1504,8 @@ def run_settings(run: Any) -> Settings:
 
 
 def repro_check(run: Any) -> Any:
-    """:func:`core.store.check_reproducible` of a run against the data loaded now."""
-    from core.store import check_reproducible
+    """:func:`core.ops.store.check_reproducible` of a run against the data loaded now."""
+    from core.ops.store import check_reproducible
 
     return guarded(lambda: check_reproducible(run, require_data().sha256))
 
@@ -1522,8 +1523,8 @@ def verify_run(run: Any) -> bool:
     The current settings must be the run's (:func:`load_run_settings`). Compared in each form a
     run may have recorded: CSV (the dashboard), CSV with BOM or Parquet (``optimize --out``).
     """
-    from core.export import render
-    from core.store import verify_rerun
+    from core.ops.export import render
+    from core.ops.store import verify_rerun
 
     table = outcome().table
     forms = (lambda: render(table, "csv"), lambda: render(table, "csv", bom=True))

@@ -32,9 +32,6 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.anneal import anneal
-from core.baselines import greedy, greedy_local_search, seed_style
-from core.exact import exact
 from core.journeys import (
     JourneyProblem,
     JourneyResult,
@@ -42,6 +39,9 @@ from core.journeys import (
     compare_to_exact,
     structured_instance,
 )
+from core.solvers.anneal import anneal
+from core.solvers.baselines import greedy, greedy_local_search, seed_style
+from core.solvers.exact import exact
 
 ROWS: list[dict[str, Any]] = []
 
@@ -91,7 +91,7 @@ def population(name: str, catalog: str, n: int, sample: int, seed: int, batch: i
 
 def ibm(path: Path, catalog: str, sample: int, seed: int, batch: int) -> None:
     """The real pipeline: IBM file -> peer-bayes components -> journey problem -> solvers."""
-    from core.io import load
+    from core.data.io import load
     from core.pipeline import Settings, components_for, fit_context, problem_for
 
     data = load(path)

@@ -36,12 +36,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import synthetic
-from core.catalog import load_catalog
-from core.estimators import peer_bayes_bruteforce, peer_bayes_probabilities
-from core.estimators._common import observed_factors
-from core.estimators.counterfactual import fit_models
-from core.opportunity import ESTIMATORS, FACTORS, Components, build_components, combine
+from core.data import synthetic
+from core.data.catalog import load_catalog
+from core.data.schema import FACTORS
+from core.opportunity import ESTIMATORS, Components, build_components, combine
+from core.opportunity.estimators import peer_bayes_bruteforce, peer_bayes_probabilities
+from core.opportunity.estimators._common import observed_factors
+from core.opportunity.estimators.counterfactual import fit_models
 
 
 def _measure(fn: Any, memory: bool) -> tuple[float, float | None, Any]:

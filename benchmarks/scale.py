@@ -1,6 +1,6 @@
 """Batch journeys at scale: `python -m core optimize` on 100k / 1M / 5M synthetic customers.
 
-For each size the synthetic population (core.synthetic, seed 0) is written as partitioned Parquet
+For each size the synthetic population (core.data.synthetic, seed 0) is written as partitioned Parquet
 (one part-NNNNN.parquet per 100,000 customers) into a temporary directory; then, for each engine,
 the real command runs in a fresh process, end to end (read, validate, fit the models once on the
 reference sample, score, optimize, write partitioned Parquet)::
@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core import synthetic  # noqa: E402
+from core.data import synthetic  # noqa: E402
 
 PART_ROWS = 100_000
 

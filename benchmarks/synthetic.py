@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core import synthetic
+from core.data import synthetic
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from core.errors import CJOError, MappingError
+from core.common.errors import CJOError, MappingError
 
 ui.init_state()
 ui.intro(

@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 import ui
-from core.catalog import available_catalogs
+from core.data.catalog import available_catalogs
 from core.opportunity import ESTIMATORS
 
 ui.intro(

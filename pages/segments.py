@@ -4,7 +4,7 @@ import plotly.express as px
 import streamlit as st
 
 import ui
-from core.segments import METHODS
+from core.insights.segments import METHODS
 
 ui.intro(
     "Segments",

@@ -15,10 +15,11 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 import ui
-from core import export, pipeline
-from core.io import load
+from core import pipeline
+from core.data.io import load
+from core.ops import export
+from core.ops.store import Store
 from core.pipeline import Settings
-from core.store import Store
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "data" / "demo" / "customers.parquet"

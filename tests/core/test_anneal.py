@@ -14,17 +14,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.anneal import (
-    Scorer,
-    anneal,
-    beam_start,
-    lookahead_start,
-    move_table,
-    pool_search,
-    walk_start,
-)
-from core.baselines import greedy
-from core.exact import exact
 from core.journeys import (
     JourneyProblem,
     evaluate,
@@ -35,7 +24,18 @@ from core.journeys import (
     random_problem,
     structured_instance,
 )
-from core.schedules import SCHEDULES
+from core.solvers.anneal import (
+    Scorer,
+    anneal,
+    beam_start,
+    lookahead_start,
+    move_table,
+    pool_search,
+    walk_start,
+)
+from core.solvers.baselines import greedy
+from core.solvers.exact import exact
+from core.solvers.schedules import SCHEDULES
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = {"iters": 40, "chain_factor": 4.0}
@@ -90,7 +90,7 @@ def test_same_seed_same_result_string_ids():
 
 _SNIPPET = """
 import hashlib
-from core.anneal import anneal
+from core.solvers.anneal import anneal
 from core.journeys import structured_instance
 res = anneal(structured_instance(80, "full", rng=8), rng=77, iters=40, chain_factor=4.0)
 print(hashlib.sha256(res.journeys.tobytes() + res.scores.tobytes()).hexdigest())

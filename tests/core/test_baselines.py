@@ -9,15 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.baselines import (
+from core.journeys import candidates, first_rows, is_feasible, random_problem, structured_instance
+from core.solvers.baselines import (
     FIRST_OFFER_BASELINES,
     first_offer,
     greedy,
     greedy_local_search,
     seed_style,
 )
-from core.exact import exact
-from core.journeys import candidates, first_rows, is_feasible, random_problem, structured_instance
+from core.solvers.exact import exact
 
 
 def _with_components(pb, seed=0):

@@ -1,4 +1,4 @@
-"""Batch journeys (core.batch): chunk independence, Dask = local, atomic outputs, clear errors."""
+"""Batch journeys (core.pipeline.batch): chunk independence, Dask = local, atomic outputs, clear errors."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from core import batch, pipeline, synthetic
-from core.errors import CJOError, DataValidationError
-from core.io import validate_canonical
+from core import pipeline
+from core.common.errors import CJOError, DataValidationError
+from core.data import synthetic
+from core.data.catalog import resolve_catalog
+from core.data.io import validate_canonical
+from core.pipeline import batch
 
 ROOT = Path(__file__).resolve().parents[2]
 FAST = pipeline.Settings(iters=50)
@@ -74,7 +77,7 @@ def small(tmp_path_factory) -> dict:
     customers.to_csv(csv, index=False)
     parts = write_parts(customers, d / "parts", [333, 700, 150])
     frame = validate_canonical(customers)
-    cat = pipeline.resolve_catalog("seed", list(frame.columns))
+    cat = resolve_catalog("seed", list(frame.columns))
     ctx = pipeline.Context(cat, LinearFactors(cat))
     return {"dir": d, "single": single, "csv": csv, "parts": parts, "ctx": ctx, "frame": frame}
 
@@ -109,7 +112,7 @@ def test_real_models_are_chunk_independent_and_match_the_dashboard_path(tmp_path
     opts = {"train_rows": 900, "scale_rows": 900, "baselines": ()}
     one = _run(data, tmp_path / "one.csv", chunk_rows=900, **opts)
     # the whole population in one chunk is exactly pipeline.run (the dashboard's path)
-    from core.export import to_csv_bytes
+    from core.ops.export import to_csv_bytes
 
     outcome = pipeline.run(validate_canonical(customers), FAST)
     assert (tmp_path / "one.csv").read_bytes() == to_csv_bytes(outcome.table)
@@ -258,7 +261,7 @@ def test_dask_local_cluster_equals_local_engine_on_20k(tmp_path) -> None:
     customers, _ = synthetic.generate_frame(20_000, seed=13)
     data = write_parts(customers, tmp_path / "in", [6000, 6000, 5000])
     frame = validate_canonical(customers.iloc[:1000])
-    cat = pipeline.resolve_catalog("seed", list(frame.columns))
+    cat = resolve_catalog("seed", list(frame.columns))
     ctx = pipeline.Context(cat, LinearFactors(cat))
     local = _run(data, tmp_path / "local.csv", context=ctx, chunk_rows=3000)
     dask = _run(data, tmp_path / "dask.csv", context=ctx, chunk_rows=2500, engine="dask", workers=2)

@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.catalog import available_catalogs, load_catalog, parse_catalog
-from core.errors import CatalogError
+from core.common.errors import CatalogError
+from core.data.catalog import available_catalogs, load_catalog, parse_catalog
 
 
 def test_shipped_catalogs():

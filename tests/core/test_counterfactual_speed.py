@@ -17,12 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import synthetic
-from core.catalog import load_catalog
-from core.estimators.counterfactual import portfolio_effects
-from core.io import validate_canonical
+from core.data import synthetic
+from core.data.catalog import load_catalog
+from core.data.io import validate_canonical
 from core.models import KeyFactorModels
 from core.opportunity import build_components
+from core.opportunity.estimators.counterfactual import portfolio_effects
 
 
 class _PerPortfolio:
@@ -128,7 +128,7 @@ def test_random_portfolios_and_chunks_match_the_reference(models, frame, data) -
 
 
 def test_block_scoring_equals_the_plain_model_calls(models, frame) -> None:
-    from core import models as core_models
+    from core.models import key_factors as core_models
 
     part = frame.iloc[:300]
     held = models.catalog_.holdings(part)
@@ -151,7 +151,7 @@ def test_block_scoring_equals_the_plain_model_calls(models, frame) -> None:
 
 
 def test_encoded_matrix_equals_the_fitted_tree_preprocessor(models, frame) -> None:
-    from core import models as core_models
+    from core.models import key_factors as core_models
 
     part = frame.iloc[:200]
     held = models.catalog_.holdings(part)
@@ -212,7 +212,7 @@ def test_fast_preset_uses_fewer_trees_and_scores_the_same_both_ways(
 
 
 def test_explicit_choices_override_the_preset_and_bad_presets_are_refused(frame, catalog):
-    from core.errors import ModelError
+    from core.common.errors import ModelError
 
     m = KeyFactorModels(
         catalog, preset="fast", churn_model="logistic", factors=("churn",), random_state=0

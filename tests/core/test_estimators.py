@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from core.catalog import parse_catalog
-from core.estimators import peer_bayes_bruteforce, peer_bayes_probabilities
-from core.estimators.counterfactual import portfolio_effects
+from core.data.catalog import parse_catalog
 from core.opportunity import build_components
+from core.opportunity.estimators import peer_bayes_bruteforce, peer_bayes_probabilities
+from core.opportunity.estimators.counterfactual import portfolio_effects
 
 # ---- peer-bayes ------------------------------------------------------------------------------
 
@@ -82,7 +82,7 @@ CATALOG = parse_catalog(
 def planted():
     """Synthetic customers whose outcomes are rewritten: tech support raises CLTV and
     satisfaction and lowers churn; internet lowers CLTV and satisfaction and raises churn."""
-    from core import synthetic
+    from core.data import synthetic
 
     customers, _ = synthetic.generate_frame(1500, seed=11)
     rng = np.random.default_rng(0)

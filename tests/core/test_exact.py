@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.exact import brute_force, exact, n_states
 from core.journeys import candidates, is_feasible, random_problem, score, structured_instance
+from core.solvers.exact import brute_force, exact, n_states
 
 
 @settings(max_examples=60, deadline=None)

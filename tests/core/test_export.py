@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.errors import CJOError
-from core.export import (
+from core.common.errors import CJOError
+from core.ops.export import (
     BOM,
     neutralise,
     render,
@@ -31,7 +31,7 @@ DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 def parse_csv(data: bytes) -> list[list[tuple[str, bool]]]:
     """A strict RFC 4180 reader written for the tests: rows of (value, was_quoted).
 
-    Independent of core.export and of the csv module, and it fails on anything malformed
+    Independent of core.ops.export and of the csv module, and it fails on anything malformed
     (a quote inside an unquoted field, text after a closing quote, a missing final newline).
     """
     text = data.decode("utf-8")

@@ -8,15 +8,21 @@ import json
 import numpy as np
 import pytest
 
-from core.catalog import load_catalog
-from core.errors import CJOError
-from core.groundtruth import add_cli, opportunity_check, spearman, true_effects, validate
+from core.cli.opportunity_check import add_cli
+from core.common.errors import CJOError
+from core.data.catalog import load_catalog
 from core.opportunity import Components, eligibility, offerable_now, robust_scale
+from core.opportunity.groundtruth import (
+    opportunity_check,
+    spearman,
+    true_effects,
+    validate,
+)
 
 
 @pytest.fixture(scope="module")
 def population():
-    from core import synthetic
+    from core.data import synthetic
 
     return synthetic.generate_frame(2000, seed=3)
 
@@ -122,7 +128,7 @@ def test_cli_writes_the_report(tmp_path, capsys):
 
 
 def test_cli_model_preset_reaches_the_counterfactual_models(tmp_path, monkeypatch):
-    from core.estimators import counterfactual
+    from core.opportunity.estimators import counterfactual
 
     seen: list[dict] = []
     real = counterfactual.fit_models

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from core import schema
-from core.catalog import load_catalog
-from core.io import load, read_ibm_csv
+from core.data import schema
+from core.data.catalog import load_catalog
+from core.data.io import load, read_ibm_csv
 
 pytestmark = []
 

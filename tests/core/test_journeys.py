@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.common.rng import customer_keys
 from core.journeys import (
     JourneyProblem,
     compare_baselines,
     compare_to_exact,
-    customer_keys,
     decode,
     evaluate,
     is_feasible,
@@ -21,11 +21,11 @@ from core.journeys import (
     prepare,
     random_problem,
     score,
-    solve,
     step_components,
     step_parts,
     structured_instance,
 )
+from core.solvers import solve
 
 
 def _problem(aggregation="sum", held=(False, False, False), discount=0.5):
@@ -173,7 +173,7 @@ def test_structured_instance_respects_rules_in_holdings():
 
 
 def test_products_switched_off_are_never_offered_and_block_their_add_ons() -> None:
-    from core.exact import exact
+    from core.solvers.exact import exact
 
     rng = np.random.default_rng(5)
     n, p = 50, 4

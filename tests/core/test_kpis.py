@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.kpis import compute_kpis, revenue_at_risk
+from core.insights.kpis import compute_kpis, revenue_at_risk
 
 
 def frame():

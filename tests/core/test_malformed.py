@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.errors import DataValidationError
-from core.io import Limits, load
+from core.common.errors import DataValidationError
+from core.data.io import Limits, load
 
 ROOT = Path(__file__).resolve().parents[2]
 

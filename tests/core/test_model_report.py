@@ -8,11 +8,11 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from core import model_report as mr
-from core import synthetic
-from core.errors import CJOError, ModelError
-from core.io import validate_canonical
+from core.common.errors import CJOError, ModelError
+from core.data import synthetic
+from core.data.io import validate_canonical
 from core.models import cross_validate_models
+from core.models import report as mr
 
 
 @pytest.fixture(scope="module")

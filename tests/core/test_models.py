@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import schema, synthetic
-from core.catalog import load_catalog
-from core.errors import ModelError
-from core.io import load, validate_canonical
+from core.common.errors import ModelError
+from core.data import schema, synthetic
+from core.data.catalog import load_catalog
+from core.data.io import load, validate_canonical
 from core.models import (
     CLTV_MODELS,
     AcceptanceModels,

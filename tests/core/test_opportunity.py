@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.catalog import load_catalog, parse_catalog
-from core.errors import CJOError
+from core.common.errors import CJOError
+from core.data.catalog import load_catalog, parse_catalog
+from core.data.schema import FACTORS
 from core.opportunity import (
-    FACTORS,
     Components,
     build_components,
     combine,
@@ -23,7 +23,7 @@ from core.opportunity import (
 
 @pytest.fixture(scope="module")
 def small_population():
-    from core import synthetic
+    from core.data import synthetic
 
     return synthetic.generate_frame(400, seed=5)
 

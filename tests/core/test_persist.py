@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from core.errors import ModelError
-from core.persist import (
+from core.common.errors import ModelError
+from core.models.persist import (
     MODELS_DIR,
     file_sha256,
-    library_versions,
     load_artifact,
+    model_library_versions,
     save_artifact,
     write_model_card,
 )
@@ -33,7 +33,7 @@ def artifact(tmp_path: Path) -> Path:
 def test_round_trip_and_sidecar(artifact: Path) -> None:
     side = json.loads(artifact.with_suffix(".json").read_text())
     assert side["artifact_sha256"] == file_sha256(artifact)
-    assert side["versions"] == library_versions()
+    assert side["versions"] == model_library_versions()
     assert set(side["versions"]) == {"python", "numpy", "pandas", "scikit-learn", "joblib"}
     assert side["data_sha256"] == "ab" * 32 and side["metrics"] == {"roc_auc": 0.97}
     assert side["created_at"] and side["extra"] == {"k": 1}
@@ -122,3 +122,22 @@ def test_model_card(tmp_path: Path) -> None:
         "python -m core train",
     ):
         assert part in text
+
+
+class _Moving:
+    """A class that 'moves' away after pickling (as core's classes did in the layered refactor)."""
+
+
+def test_an_artifact_naming_a_moved_class_is_refused_not_crashing(tmp_path: Path) -> None:
+    import sys
+
+    path = tmp_path / "models" / "moved.joblib"
+    save_artifact(_Moving(), path, data_sha256="cd" * 32, metrics={})
+    module = sys.modules[__name__]
+    original = module._Moving
+    del module._Moving  # the class is no longer where the pickle says
+    try:
+        with pytest.raises(ModelError, match="another version of this code"):
+            load_artifact(path, trusted_dir=path.parent)
+    finally:
+        module._Moving = original

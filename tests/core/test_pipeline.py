@@ -11,9 +11,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import cli, pipeline, synthetic
-from core.errors import CJOError
-from core.io import validate_canonical
+from core import cli, pipeline
+from core.common.errors import CJOError
+from core.data import synthetic
+from core.data.io import validate_canonical
 from core.journeys import is_feasible, score
 
 ROOT = Path(__file__).resolve().parents[2]

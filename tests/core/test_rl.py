@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from core import rl
-from core.journeys import JourneyProblem, score, solve, structured_instance
+from core.common.errors import CJOError
+from core.journeys import JourneyProblem, score, structured_instance
+from core.solvers import solve
 
 
 def _problem(opp_rows, *, n=1, held=None, requires=(), excludes=(), max_length=2, discount=1.0):
@@ -246,7 +248,7 @@ def test_unfitted_and_unknown_agents_fail_clearly():
     b = env.reset(np.array([0]), seed=0)
     with pytest.raises(ValueError, match="not fitted"):
         rl.QLearningAgent().act(env, b, env.valid_actions(b))
-    with pytest.raises(rl.CJOError, match="unknown agent"):
+    with pytest.raises(CJOError, match="unknown agent"):
         rl.make_agent("dqn")
 
 
@@ -303,12 +305,13 @@ def test_exact_journeys_are_at_least_as_good_as_annealed_if_all_accepted():
 
 @pytest.mark.slow  # fitting the acceptance models dominates (~10 s)
 def test_cli_writes_the_report(tmp_path):
-    from core import cli, synthetic
+    from core import cli
+    from core.data import synthetic
 
     frame, _ = synthetic.generate_frame(500, 3)
     data = tmp_path / "customers.csv"
     frame.to_csv(data, index=False)
-    assert "core.rl" in cli.COMMAND_MODULES  # `rl` is a built-in command
+    assert "core.cli.rl" in cli.COMMAND_MODULES  # `rl` is a built-in command
     out = tmp_path / "report.json"
     argv = [
         "rl",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import rl, synthetic
-from core.catalog import load_catalog
-from core.errors import CJOError
-from core.io import validate_canonical
+from core import rl
+from core.common.errors import CJOError
+from core.data import synthetic
+from core.data.catalog import load_catalog
+from core.data.io import validate_canonical
 from core.opportunity import build_components
 
 

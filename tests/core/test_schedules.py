@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core.schedules import SCHEDULES, Schedule, check_params, temperature
+from core.solvers.schedules import SCHEDULES, Schedule, check_params, temperature
 
 K = np.arange(0, 200)
 

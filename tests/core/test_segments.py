@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import segments as S
-from core.errors import CJOError
-from core.io import load
+from core.cli import segment as segment_cli
+from core.common.errors import CJOError
+from core.data.io import load
+from core.insights import segments as S
 
 
 def blobs(sizes=(150, 120, 90), seed=0, noise_points=0, spread=1.0) -> pd.DataFrame:
@@ -355,7 +356,7 @@ def test_page_data_has_everything_the_page_draws(frame):
 def _run_cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser()
     sub = parser.add_subparsers(dest="command", required=True)
-    S.add_cli(sub)
+    segment_cli.add_cli(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -6,9 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core import segments, synthetic
-from core.errors import CJOError
-from core.io import validate_canonical
+from core.common.errors import CJOError
+from core.data import synthetic
+from core.data.io import validate_canonical
+from core.insights import segments
 
 
 @pytest.fixture(scope="module")

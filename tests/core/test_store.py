@@ -25,10 +25,10 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import store as store_mod
-from core.errors import CJOError
-from core.export import render, to_csv_bytes, write_export
-from core.store import (
+from core.common.errors import CJOError
+from core.ops import store as store_mod
+from core.ops.export import render, to_csv_bytes, write_export
+from core.ops.store import (
     MIGRATIONS,
     SCHEMA_VERSION,
     Migration,
@@ -173,7 +173,7 @@ N_THREADS, N_PROCESSES, SAVES_EACH = 20, 2, 5
 
 WRITER = """
 import sys
-from core.store import Store
+from core.ops.store import Store
 url, writer, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 store = Store(url)
 print("ready", flush=True)
@@ -273,7 +273,7 @@ def test_concurrent_first_opens_migrate_once(url: str) -> None:
 
 KILLED_WRITER = """
 import sys
-from core.store import Store
+from core.ops.store import Store
 url, prefix = sys.argv[1], sys.argv[2]
 store = Store(url)
 payload = "x" * 4000
@@ -489,8 +489,8 @@ def _write_data(path: Path, tenure_bump: int = 0) -> str:
 RERUN = """
 import hashlib, sys
 import pandas as pd
-from core.export import to_csv_bytes
-from core.store import Store, check_reproducible, verify_rerun
+from core.ops.export import to_csv_bytes
+from core.ops.store import Store, check_reproducible, verify_rerun
 from tests.core.test_store import standin_journeys
 url, run_id, data_path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 run = Store(url).get_run(run_id)

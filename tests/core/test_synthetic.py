@@ -14,9 +14,9 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-import core.synthetic as syn
-from core.synthetic import (
-    FACTORS,
+import core.data.synthetic as syn
+from core.data.schema import FACTORS
+from core.data.synthetic import (
     IBM_COLUMNS,
     PRODUCTS,
     generate,

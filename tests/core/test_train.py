@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from core import cli, synthetic
-from core import train as train_module
-from core.io import validate_canonical
+from core import cli
+from core.data import synthetic
+from core.data.io import validate_canonical
 from core.models import AcceptanceModels, KeyFactorModels
-from core.persist import load_artifact
-from core.train import HEADLINE, dotted, load_or_train, train
+from core.models import train as train_module
+from core.models.persist import load_artifact
+from core.models.train import HEADLINE, dotted, load_or_train, train
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +125,7 @@ def test_load_or_train_refuses_stale_artifacts(case, frame, trained, tmp_path, m
 
 @pytest.fixture()
 def run_cli():
-    assert "core.train" in cli.COMMAND_MODULES  # `train` is a built-in command
+    assert "core.cli.train" in cli.COMMAND_MODULES  # `train` is a built-in command
     return cli.main
 
 

@@ -1,0 +1,44 @@
+"""``python -m core validate DATA``: load, map and validate a customer file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from core.cli._util import EXIT_OK, positive_int
+from core.data.catalog import load_catalog
+from core.data.io import Limits, load
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+
+    limits = Limits(max_bytes=args.max_bytes, max_rows=args.max_rows, max_columns=args.max_columns)
+    data = load(args.data, mapping=args.mapping, limits=limits)
+    summary = data.summary()
+    catalogs = {}
+    for name in ("seed", "full"):
+        cat = load_catalog(name)
+        missing = cat.missing_columns(list(data.frame.columns))
+        catalogs[name] = {"usable": not missing, "products_missing_columns": missing}
+    summary["catalogs"] = catalogs
+    print(json.dumps(summary, indent=2))
+    return EXIT_OK
+
+
+def add_cli(subparsers: Any) -> None:
+    """Register ``validate DATA [--mapping FILE]``."""
+    p = subparsers.add_parser(
+        "validate",
+        help="check a customer file and print a summary",
+        description="Load DATA (CSV or Parquet), map it to the canonical schema "
+        "and validate it. Prints a JSON summary and exits 0, or prints the problems "
+        "and exits 2.",
+    )
+    p.add_argument("data", metavar="DATA", help="CSV or Parquet file")
+    p.add_argument("--mapping", metavar="FILE", help="TOML column mapping for other exports")
+    d = Limits()
+    p.add_argument("--max-bytes", type=positive_int, default=d.max_bytes, help="size cap")
+    p.add_argument("--max-rows", type=positive_int, default=d.max_rows, help="row cap")
+    p.add_argument("--max-columns", type=positive_int, default=d.max_columns, help="column cap")
+    p.set_defaults(func=_cmd_validate)

@@ -1,0 +1,124 @@
+"""Shared pieces of the estimators: result type, observed factors, customer feature matrix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.data import schema
+from core.data.catalog import Catalog
+
+#: Columns that are consequences of the portfolio (prices, usage of held services). They are
+#: not used to find similar customers or to smooth: conditioning on them would compare
+#: customers *after* the treatment. The catalog's own product columns enter as holdings.
+POST_TREATMENT: tuple[str, ...] = (
+    "Monthly Charge",
+    "Total Charges",
+    "Total Revenue",
+    "Total Refunds",
+    "Total Extra Data Charges",
+    "Total Long Distance Charges",
+    "Avg Monthly Long Distance Charges",
+    "Avg Monthly GB Download",
+)
+
+
+@dataclass(frozen=True, eq=False)
+class EstimatorResult:
+    """What an estimator returns: raw effects (positive = good) and how to read them."""
+
+    raw: np.ndarray  # float [n, 1 + P, P, 3]
+    units: dict[str, str]
+    notes: tuple[str, ...] = ()
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def observed_factors(
+    frame: pd.DataFrame, models: Any = None
+) -> tuple[dict[str, np.ndarray | None], dict[str, str], list[str]]:
+    """Observed key factors oriented so that **higher is better**.
+
+    ``cltv`` <- CLTV; ``churn`` <- minus Churn Score (the study's choice) or, without it, minus
+    the predicted churn probability of ``models`` (when given) or minus Churn Value;
+    ``satisfaction`` <- Satisfaction Score. A factor whose column is absent is ``None``.
+
+    Returns
+    -------
+    (values, sources, notes)
+    """
+    values: dict[str, np.ndarray | None] = {}
+    sources: dict[str, str] = {}
+    notes: list[str] = []
+
+    def col(name: str) -> np.ndarray:
+        return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=np.float64)
+
+    values["cltv"] = col("CLTV") if "CLTV" in frame.columns else None
+    sources["cltv"] = "CLTV"
+    if "Churn Score" in frame.columns:
+        values["churn"], sources["churn"] = -col("Churn Score"), "Churn Score (lower is better)"
+    elif models is not None and hasattr(models, "predict_factors"):
+        pred = models.predict_factors(frame, None)["churn"]
+        values["churn"] = -np.asarray(pred, dtype=np.float64)
+        sources["churn"] = "predicted churn probability (no Churn Score in the data)"
+        notes.append("churn: no Churn Score column; used the churn model's predicted probability.")
+    elif "Churn Value" in frame.columns:
+        values["churn"] = -col("Churn Value")
+        sources["churn"] = "Churn Value (no Churn Score in the data)"
+        notes.append("churn: no Churn Score column; used the 0/1 Churn Value (many ties).")
+    else:
+        values["churn"] = None
+        sources["churn"] = "unavailable"
+    values["satisfaction"] = (
+        col("Satisfaction Score") if "Satisfaction Score" in frame.columns else None
+    )
+    sources["satisfaction"] = "Satisfaction Score"
+    for f, v in values.items():
+        if v is None:
+            notes.append(f"{f}: not observed in the data; its components are 0.")
+        elif not np.all(np.isfinite(v)):
+            bad = int((~np.isfinite(v)).sum())
+            notes.append(f"{f}: {bad} missing values were set to the median.")
+            v[~np.isfinite(v)] = np.nanmedian(v) if np.isfinite(v).any() else 0.0
+    return values, sources, notes
+
+
+def feature_matrix(frame: pd.DataFrame, catalog: Catalog) -> np.ndarray:
+    """Standardised numeric matrix of *pre-treatment* customer features, float32 ``[n, d]``.
+
+    Uses the leakage-guarded feature columns (:func:`core.data.schema.feature_columns`), without
+    Satisfaction Score and CLTV (factors), geography, the catalog's product columns and the
+    :data:`POST_TREATMENT` columns. Numbers are z-scored; text columns are one-hot (0/1).
+    """
+    product_cols = {p.column for p in catalog.products}
+    cols = [
+        c
+        for c in schema.feature_columns(frame.columns, target="cltv")
+        if c not in product_cols
+        and c not in POST_TREATMENT
+        and c != "CLTV"
+        and schema.BY_NAME[c].role == "feature"
+    ]
+    parts: list[np.ndarray] = []
+    for c in cols:
+        s = frame[c]
+        if schema.BY_NAME[c].kind in ("int", "float"):
+            x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64)
+            med = np.nanmedian(x) if np.isfinite(x).any() else 0.0
+            x = np.where(np.isfinite(x), x, med)
+            sd = x.std()
+            parts.append(((x - x.mean()) / (sd if sd > 0 else 1.0))[:, None])
+        else:
+            codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+            if len(uniques) < 2:
+                continue
+            onehot = np.zeros((len(s), len(uniques)), dtype=np.float64)
+            ok = codes >= 0
+            onehot[np.nonzero(ok)[0], codes[ok]] = 1.0
+            parts.append(onehot)
+    if not parts:
+        return np.zeros((len(frame), 1), dtype=np.float32)
+    return np.ascontiguousarray(np.hstack(parts), dtype=np.float32)
