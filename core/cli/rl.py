@@ -10,7 +10,7 @@ from typing import Any
 from core.cli._util import Progress as Bar
 from core.common.errors import CJOError
 from core.data.io import load
-from core.rl.lab import AGENTS, DEFAULT_EPISODES, build_env, lab_data, markdown_table
+from core.rl import AGENTS, DEFAULT_EPISODES, build_env, lab_data, markdown_table
 
 
 def _cmd_rl(args: argparse.Namespace) -> int:
