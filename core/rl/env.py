@@ -227,6 +227,44 @@ class JourneyEnv:
         assert self.segments is not None
         return int(self.segments.max(initial=0)) + 1
 
+    # ---- rules and rewards as arrays (read-only; for policies and features) -----------------
+
+    @property
+    def product_bits(self) -> np.ndarray:
+        """uint64 ``[P]``: the bit of each product in the portfolio bitmasks (``1 << j``)."""
+        return self._bits
+
+    @property
+    def held_bits(self) -> np.ndarray:
+        """uint64 ``[n]``: bitmask of the products each customer held before the episode."""
+        return self._held
+
+    @property
+    def requires_bits(self) -> np.ndarray:
+        """uint64 ``[P]``: bitmask of the prerequisites of each product."""
+        return self._req
+
+    @property
+    def excludes_bits(self) -> np.ndarray:
+        """uint64 ``[P]``: bitmask of the products each product excludes."""
+        return self._excl
+
+    @property
+    def first_gains(self) -> np.ndarray:
+        """float64 ``[n, P]``: reward of each product accepted before any other
+        (:func:`core.journeys.first_rows`)."""
+        return self._first
+
+    @property
+    def discounts(self) -> np.ndarray:
+        """float64 ``[P + 1]``: ``discount**t`` for ``t = 0..P``."""
+        return self._powers
+
+    def gains_after(self, prev: int) -> np.ndarray:
+        """float64 ``[n, P]``: every customer's (undiscounted) reward of each product when the
+        last accepted product is ``prev`` (-1: none yet, :attr:`first_gains`)."""
+        return self._first if prev < 0 else self._values[:, 1 + prev]
+
     def action_label(self, a: int) -> str:
         """Display name of action ``a`` (``stop`` for ``P``)."""
         return STOP_LABEL if a == self.stop else self.product_labels[a]
@@ -489,7 +527,7 @@ def build_env(
     base = JourneyEnv.from_components(
         comps, weights, prop, cat, levers=levers, aggregation=aggregation
     )
-    firstrow = base._first
+    firstrow = base.first_gains
     keys = cat.keys
     env = JourneyEnv(
         problem=base.problem,

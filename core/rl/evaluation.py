@@ -77,7 +77,7 @@ def rollout(
         returns=b.ret.reshape(n, episodes),
         first_actions=first.reshape(n, episodes),
         lengths=b.t.reshape(n, episodes),
-        accepted=_popcount(b.have & ~env._held[b.rows]).reshape(n, episodes),
+        accepted=_popcount(b.have & ~env.held_bits[b.rows]).reshape(n, episodes),
     )
 
 

@@ -37,7 +37,7 @@ def best_actions(env: JourneyEnv, roll: Rollout, *, policy: str = "policy") -> p
     assert env.segments is not None and env.segment_names is not None
     first = roll.first_actions[:, 0] if roll.first_actions.size else np.zeros(0, np.int64)
     value = roll.returns.mean(axis=1) if roll.returns.size else np.zeros(0)
-    firstrow = env._first
+    firstrow = env.first_gains
     rows: list[dict[str, Any]] = []
     for s in sorted(np.unique(env.segments).tolist()):
         who = env.segments == s

@@ -116,19 +116,19 @@ class ExpectimaxPolicy:
         q = np.full((n, p), -np.inf)
         if t >= env.horizon:
             return q
-        have = env._held | np.uint64(acc)
-        gain = env._first if prev < 0 else env._values[:, 1 + prev]
+        have = env.held_bits | np.uint64(acc)
+        gain = env.gains_after(prev)
         for j in range(p):
             bit = 1 << j
             if off & bit:
                 continue
-            ok = (have & env._bits[j]) == 0
-            ok &= (env._req[j] & ~have) == 0
-            ok &= (env._excl[j] & have) == 0
+            ok = (have & env.product_bits[j]) == 0
+            ok &= (env.requires_bits[j] & ~have) == 0
+            ok &= (env.excludes_bits[j] & have) == 0
             if not ok.any():
                 continue
             pj = env.propensity[:, j]
-            yes = env._powers[t] * gain[:, j] + self._value(acc | bit, off | bit, j)
+            yes = env.discounts[t] * gain[:, j] + self._value(acc | bit, off | bit, j)
             no = self._value(acc, off | bit, prev)
             q[:, j] = np.where(ok, pj * yes + (1 - pj) * no, -np.inf)
         return q
@@ -149,7 +149,7 @@ class ExpectimaxPolicy:
         """Optimal action (ties go to stop)."""
         if env is not self._env:
             raise OptionError("ExpectimaxPolicy acts only on the environment it was built for")
-        acc = batch.have & ~env._held[batch.rows]
+        acc = batch.have & ~env.held_bits[batch.rows]
         out = np.full(batch.size, env.stop, dtype=np.int64)
         keys = np.stack([acc.view(np.int64), batch.offered.view(np.int64), batch.prev], axis=1)
         uniq, inv = np.unique(keys, axis=0, return_inverse=True)

@@ -79,7 +79,7 @@ def _state_features(env: JourneyEnv, batch: EnvBatch, scale: np.ndarray) -> np.n
     """Customer features (scaled), segment one-hot, portfolio, offered, prev one-hot, step."""
     assert env.features is not None and env.segments is not None
     p = env.n_products
-    bits = env._bits
+    bits = env.product_bits
     have = ((batch.have[:, None] & bits[None, :]) != 0).astype(np.float64)
     offered = ((batch.offered[:, None] & bits[None, :]) != 0).astype(np.float64)
     prev = np.zeros((batch.size, p + 1))
