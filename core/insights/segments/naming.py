@@ -22,27 +22,25 @@ _THRESHOLD = 0.5
 _RISK_RATIO = 1.3
 
 
+#: (features, the first present is used; word when above the population; word when below, if any)
+_WORDS: tuple[tuple[tuple[str, ...], str, str | None], ...] = (
+    (("cltv", "total_revenue"), "high-value", "low-value"),
+    (("tenure",), "loyal", "new"),
+    (("monthly_charge",), "premium-plan", "budget"),
+    (("n_products",), "multi-product", "few-product"),
+    (("referrals",), "referrers", None),
+    (("satisfaction",), "satisfied", "dissatisfied"),
+)
+
+
 def _traits(profile_z: Mapping[str, float]) -> list[tuple[float, str]]:
     """(strength, word) candidates of one segment, strongest first."""
     cand: list[tuple[float, str]] = []
-    value = profile_z.get("cltv", profile_z.get("total_revenue"))
-    if value is not None and abs(value) >= _THRESHOLD:
-        cand.append((abs(value), "high-value" if value > 0 else "low-value"))
-    t = profile_z.get("tenure")
-    if t is not None and abs(t) >= _THRESHOLD:
-        cand.append((abs(t), "loyal" if t > 0 else "new"))
-    m = profile_z.get("monthly_charge")
-    if m is not None and abs(m) >= _THRESHOLD:
-        cand.append((abs(m), "premium-plan" if m > 0 else "budget"))
-    p = profile_z.get("n_products")
-    if p is not None and abs(p) >= _THRESHOLD:
-        cand.append((abs(p), "multi-product" if p > 0 else "few-product"))
-    r = profile_z.get("referrals")
-    if r is not None and r >= _THRESHOLD:
-        cand.append((r, "referrers"))
-    s = profile_z.get("satisfaction")
-    if s is not None and abs(s) >= _THRESHOLD:
-        cand.append((abs(s), "satisfied" if s > 0 else "dissatisfied"))
+    for features, above, below in _WORDS:
+        z = next((profile_z[f] for f in features if f in profile_z), None)
+        word = above if z is not None and z > 0 else below
+        if z is not None and word is not None and abs(z) >= _THRESHOLD:
+            cand.append((abs(z), word))
     cand.sort(key=lambda c: (-round(c[0], 9), c[1]))
     return cand
 
@@ -88,6 +86,23 @@ def name_segments(
     satisfied/dissatisfied); the two strongest are kept. A segment whose churn (predicted, else
     observed) is at least 1.3 x the population's is "at risk" ("price-sensitive" when it also
     pays a premium). Colliding names get the next strongest word, then a number.
+
+    Parameters
+    ----------
+    profile : pandas.DataFrame
+        One row per segment: ``segment_id`` and the mean of each feature (raw units).
+    overall_mean, overall_std : mapping of str to float
+        Population mean and standard deviation of each feature (a feature with std 0 gives no
+        word).
+    risk : mapping of int to float, optional
+        Segment id -> churn (predicted, else observed).
+    overall_risk : float, optional
+        The population's churn; without it (or ``risk``) no segment is "at risk".
+
+    Returns
+    -------
+    dict[int, str]
+        Segment id -> name; noise (-1) is ``"unclustered"``.
     """
     info: dict[int, tuple[list[str], bool]] = {}
     for _, row in profile.iterrows():

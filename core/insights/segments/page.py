@@ -50,7 +50,24 @@ def page_data(
     horizon_months: int = 12,
     progress: Progress | None = None,
 ) -> SegmentsPage:
-    """Segment, name (restoring a scenario's ``names``), describe and project in one call."""
+    """Segment, name (restoring a scenario's ``names``), describe and project in one call.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Canonical customer frame.
+    method, k, min_share, random_state, churn_proba, progress
+        As for :func:`~core.insights.segments.fit.segment`.
+    names : mapping of segment id (int or str) to str, optional
+        Names a scenario stored; ids this segmentation does not have are ignored.
+    journey_value, first_offer, horizon_months
+        As for :func:`~core.insights.segments.targeting.insights` (``journey_value`` is also
+        the ``opportunity`` described in the profile).
+
+    Returns
+    -------
+    SegmentsPage
+    """
     seg = segment(
         frame,
         method=method,
