@@ -312,8 +312,8 @@ def segment(
         Canonical customer frame (:func:`core.data.io.load` ``.frame``).
     method : {"kmeans", "dbscan", "agglomerative", "gmm"}
     k : "auto" or int
-        Number of segments; "auto" chooses over ``k_range`` (silhouette for kmeans and
-        agglomerative, BIC for gmm); dbscan needs "auto".
+        Number of segments; "auto" chooses over ``k_range`` (best mean rank of silhouette and
+        Calinski-Harabasz for kmeans and agglomerative, BIC for gmm); dbscan needs "auto".
     min_share : float
         Smallest allowed segment share (default 5%). A k with a smaller segment is rejected
         (auto) or refused with an error (fixed k); dbscan turns such clusters into noise.
@@ -348,7 +348,7 @@ def segment(
 
     Examples
     --------
-    >>> from core import synthetic
+    >>> from core.data import synthetic
     >>> customers, _ = synthetic.generate_frame(600, seed=1)  # doctest: +SKIP
     >>> seg = segment(customers, k=3)  # doctest: +SKIP
     >>> sorted(seg.shares) == [0, 1, 2]  # doctest: +SKIP
