@@ -13,7 +13,7 @@ import pandas as pd
 from core.cli._util import Progress as Bar
 from core.common.errors import CJOError
 from core.data.io import load
-from core.insights.segments import METHODS, _ids, insights, readme_table, segment
+from core.insights.segments import METHODS, customer_ids, insights, readme_table, segment
 from core.pipeline import per_customer
 
 
@@ -50,7 +50,7 @@ def _cmd_segment(args: argparse.Namespace) -> int:
     frame = data.frame
     value = offers = None
     if args.journeys:
-        value, offers = _read_journeys(args.journeys, _ids(frame))
+        value, offers = _read_journeys(args.journeys, customer_ids(frame))
     seg = segment(
         frame,
         method=args.method,

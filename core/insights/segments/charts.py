@@ -1,0 +1,92 @@
+"""Chart data of a segmentation: a 2-D projection (scatter) and key factors (box plots)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core.common.errors import CJOError
+from core.insights.segments._base import check_proba, column
+from core.insights.segments.features import scaled_features
+from core.insights.segments.result import Segmentation
+
+
+def projection_2d(
+    frame: pd.DataFrame,
+    seg: Segmentation,
+    random_state: int = 0,
+    *,
+    churn_proba: Any = None,
+    max_points: int = 5_000,
+) -> pd.DataFrame:
+    """PCA 2-D coordinates of the scaled features, for a scatter coloured by segment.
+
+    Returns a DataFrame ``Customer ID``, ``x``, ``y``, ``segment`` (name), ``segment_id``, with
+    at most ``max_points`` customers: a seeded sample stratified by segment (each segment keeps
+    its share). Pass ``churn_proba`` again when the segmentation used it.
+    """
+    from sklearn.decomposition import PCA
+
+    if len(frame) != seg.n_customers:
+        raise CJOError("projection_2d needs the frame that was segmented (same rows).")
+    if "churn_proba" in seg.features and churn_proba is None:
+        raise CJOError("this segmentation used churn_proba; pass it to projection_2d too.")
+    _, z, _ = scaled_features(frame, churn_proba=churn_proba, features=list(seg.features))
+    n = len(z)
+    rng = np.random.default_rng([int(random_state), 3])
+    if n > max_points:
+        keep = []
+        for sid in seg.segment_ids:
+            idx = np.flatnonzero(seg.labels == sid)
+            m = max(1, round(max_points * len(idx) / n))
+            keep.append(rng.choice(idx, min(m, len(idx)), replace=False))
+        take = np.sort(np.concatenate(keep))[:max_points]
+    else:
+        take = np.arange(n)
+    if z.shape[1] >= 2:
+        xy = PCA(n_components=2, random_state=int(random_state)).fit(z).transform(z[take])
+    else:
+        xy = np.column_stack([z[take, 0], np.zeros(len(take))])
+    return pd.DataFrame(
+        {
+            "Customer ID": seg.customer_ids[take],
+            "x": xy[:, 0],
+            "y": xy[:, 1],
+            "segment": seg.label_names()[take],
+            "segment_id": seg.labels[take],
+        }
+    )
+
+
+def distributions(
+    frame: pd.DataFrame,
+    seg: Segmentation,
+    *,
+    churn_proba: Any = None,
+    max_points: int = 5_000,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """Long table ``segment``, ``factor``, ``value`` of the key factors, for box plots.
+
+    Factors: CLTV, predicted churn (if given), Satisfaction Score, Monthly Charge and Tenure, in
+    that order, whichever exist; sampled to at most ``max_points`` customers (seeded).
+    """
+    n = len(frame)
+    factors = {
+        "CLTV": column(frame, "CLTV"),
+        "Predicted churn": check_proba(churn_proba, n),
+        "Satisfaction": column(frame, "Satisfaction Score"),
+        "Monthly charge": column(frame, "Monthly Charge"),
+        "Tenure (months)": column(frame, "Tenure in Months"),
+    }
+    data = {label: values for label, values in factors.items() if values is not None}
+    rng = np.random.default_rng([int(random_state), 4])
+    take = np.sort(rng.choice(n, max_points, replace=False)) if n > max_points else np.arange(n)
+    names = seg.label_names()[take]
+    parts = [
+        pd.DataFrame({"segment": names, "factor": label, "value": values[take]})
+        for label, values in data.items()
+    ]
+    return pd.concat(parts, ignore_index=True)
