@@ -10,7 +10,7 @@ from core.cli._util import EXIT_OK, Progress
 from core.common.errors import CJOError
 from core.data import schema
 from core.data.io import load
-from core.models.key_factors import CLTV_MODELS
+from core.models import CLTV_MODELS
 from core.models.presets import PRESETS
 from core.models.train import train
 

@@ -32,13 +32,9 @@ from core.common.errors import ModelError
 from core.common.progress import Progress
 from core.data import schema
 from core.data.catalog import Catalog, resolve_catalog
-from core.models.key_factors import (
-    CLTV_MODELS,
-    SATISFACTION_MODELS,
-    AcceptanceModels,
-    KeyFactorModels,
-    cross_validate_models,
-)
+from core.models.acceptance import AcceptanceModels
+from core.models.factory import CLTV_MODELS, SATISFACTION_MODELS
+from core.models.key_factors import KeyFactorModels
 from core.models.persist import (
     library_versions,
     load_artifact,
@@ -47,6 +43,7 @@ from core.models.persist import (
     write_model_card,
 )
 from core.models.presets import PRESETS
+from core.models.validation import cross_validate_models
 
 __all__ = [
     "ACCEPTANCE_FILE",

@@ -128,13 +128,13 @@ def test_random_portfolios_and_chunks_match_the_reference(models, frame, data) -
 
 
 def test_block_scoring_equals_the_plain_model_calls(models, frame) -> None:
-    from core.models import key_factors as core_models
+    from core.models import scoring
 
     part = frame.iloc[:300]
     held = models.catalog_.holdings(part)
     X = models.features_.transform_many(part, [held, ~held, None] * 4)  # 3,600 rows
-    assert len(X) > core_models._BLOCK
-    pred = core_models._predict_rows(models.cltv_model_, X, proba=False)
+    assert len(X) > scoring._BLOCK
+    pred = scoring._predict_rows(models.cltv_model_, X, proba=False)
     assert np.array_equal(pred, models.cltv_model_.predict(X))
     sat = models.satisfaction_model_
     Z = sat[:-1].transform(X)
@@ -146,17 +146,17 @@ def test_block_scoring_equals_the_plain_model_calls(models, frame) -> None:
         ]
     )
     assert np.array_equal(ordinal.cumulative_proba(Z), np.minimum.accumulate(plain, axis=1))
-    churn = core_models._predict_rows(models.churn_model_, X, proba=True)
+    churn = scoring._predict_rows(models.churn_model_, X, proba=True)
     assert np.array_equal(churn, models.churn_model_.predict_proba(X)[:, 1])
 
 
 def test_encoded_matrix_equals_the_fitted_tree_preprocessor(models, frame) -> None:
-    from core.models import key_factors as core_models
+    from core.models import scoring
 
     part = frame.iloc[:200]
     held = models.catalog_.holdings(part)
     ports = [held, ~held, None]
-    columns, categories, _ = core_models._tree_layout(models.cltv_model_)
+    columns, categories, _ = scoring._tree_layout(models.cltv_model_)
     X = models.features_.transform_many(part, ports)
     Z = models.features_.matrix_many(part, ports, columns, categories)
     assert np.array_equal(Z, models.cltv_model_[:-1].transform(X), equal_nan=True)
