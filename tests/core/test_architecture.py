@@ -230,3 +230,19 @@ def test_importing_all_of_core_does_not_load_streamlit():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False"
+
+
+def test_scenario_settings_validate_without_loading_scikit_learn():
+    code = (
+        "import sys\n"
+        "from core.pipeline import Settings\n"
+        "Settings(catalog='full', model_preset='fast', solver='exact')\n"
+        "import core.models\n"
+        "print('sklearn' in sys.modules)\n"
+        "from core.models import KeyFactorModels\n"
+        "print('sklearn' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["False", "True"]
