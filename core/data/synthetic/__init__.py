@@ -68,7 +68,7 @@ The family, one concept per module
   :func:`generate_frame`;
 * :mod:`~core.data.synthetic.truth`: the truth table, :func:`true_outcomes`,
   :func:`holdings_from_frame`;
-* :mod:`~core.data.synthetic.write`: :func:`write` (CSV / Parquet + truth, atomic) and
+* :mod:`~core.data.synthetic.writer`: :func:`write` (CSV / Parquet + truth, atomic) and
   :func:`truth_path`;
 * ``_base``: product keys and indices, truth input names and link functions shared by these.
 """
@@ -78,7 +78,7 @@ from core.data.synthetic._base import IBM_COLUMNS, PRODUCT_COLUMNS, PRODUCTS, TR
 from core.data.synthetic.draws import BLOCK_SIZE
 from core.data.synthetic.simulate import ID_PREFIX, generate, generate_frame
 from core.data.synthetic.truth import holdings_from_frame, true_outcomes
-from core.data.synthetic.write import truth_path, write
+from core.data.synthetic.writer import truth_path, write
 
 __all__ = [
     "BLOCK_SIZE",
