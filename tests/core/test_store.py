@@ -39,6 +39,7 @@ from core.ops.store import (
     migrate,
     verify_rerun,
 )
+from core.ops.store import store as store_class_mod  # where Store looks up migrate
 from tests import pg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -621,14 +622,14 @@ def test_a_locked_answer_on_first_open_is_retried_on_sqlite(tmp_path, monkeypatc
             raise sa.exc.OperationalError("BEGIN", {}, Exception("database is locked"))
         return real(engine, **kw)
 
-    monkeypatch.setattr(store_mod, "migrate", flaky)
+    monkeypatch.setattr(store_class_mod, "migrate", flaky)
     with Store(path=tmp_path / "j.db") as s:
         assert s.schema_version() == store_mod.MIGRATIONS[-1].version
     assert len(calls) == 3
     # past the busy timeout the error is the clear CJOError, not a traceback
     calls.clear()
     monkeypatch.setattr(
-        store_mod,
+        store_class_mod,
         "migrate",
         lambda engine, **kw: (_ for _ in ()).throw(
             sa.exc.OperationalError("BEGIN", {}, Exception("database is locked"))

@@ -1,0 +1,338 @@
+"""Reading: bytes -> text (encoding) -> raw table (delimiter, caps, ragged rows).
+
+:func:`read_table` takes a path or an upload's bytes, refuses over-size input before parsing
+(:class:`Limits`), detects Parquet, the text encoding (:func:`decode`) and the CSV delimiter
+(:func:`sniff_delimiter`), and returns the raw table with what it learnt. Every problem raises a
+:class:`~core.common.errors.DataValidationError` that names the fix.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.common.errors import DataValidationError, format_rows
+
+DELIMITERS = (",", ";", "\t")
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Caps checked before parsing, so an over-size input is refused cheaply.
+
+    The defaults suit the dashboard and single-file CLI use; batch runs raise them.
+    """
+
+    max_bytes: int = 512 * 1024 * 1024
+    max_rows: int = 5_000_000
+    max_columns: int = 500
+
+
+def _error(message: str, **failure: Any) -> DataValidationError:
+    table = pd.DataFrame([failure]) if failure else None
+    return DataValidationError(message, table)
+
+
+def decode(data: bytes, name: str = "input") -> tuple[str, str]:
+    """Decode ``data`` to text, detecting UTF-8 (with or without BOM), UTF-16 and cp1252.
+
+    Returns ``(text, encoding)``; raises :class:`DataValidationError` for binary or undecodable
+    input with the fix in the message.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError as exc:
+            raise _error(
+                f"{name}: starts with a UTF-16 byte-order mark but is not valid UTF-16 "
+                f"({exc.reason} at byte {exc.start}). Fix: re-save the file as UTF-8 CSV.",
+                column="(file)",
+                check="encoding",
+                fix="re-save as UTF-8 CSV",
+            ) from None
+    head = data[:4096]
+    if head.startswith(b"PK\x03\x04"):
+        raise _error(
+            f"{name}: this is a ZIP or Excel workbook, not a CSV. Fix: open it and save "
+            "as CSV (UTF-8), or export Parquet.",
+            column="(file)",
+            check="format",
+            fix="save as CSV or Parquet",
+        )
+    if head.startswith(b"\x1f\x8b"):
+        raise _error(
+            f"{name}: this is a gzip-compressed file. Fix: decompress it first.",
+            column="(file)",
+            check="format",
+            fix="decompress",
+        )
+    if b"\x00" in head:
+        text, enc = _utf16_without_bom(data)
+        if not _looks_like_text(text):
+            raise _error(
+                f"{name}: contains binary data (NUL bytes), so it is not a text CSV. "
+                "Fix: export the table as CSV (UTF-8) or Parquet.",
+                column="(file)",
+                check="encoding",
+                fix="export as CSV or Parquet",
+            )
+        return text, enc
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as exc:
+        raise _error(
+            f"{name}: cannot be decoded as UTF-8, UTF-16 or cp1252 (byte "
+            f"0x{data[exc.start]:02x} at offset {exc.start}). Fix: re-save the file as "
+            "UTF-8 CSV.",
+            column="(file)",
+            check="encoding",
+            fix="re-save as UTF-8",
+        ) from None
+
+
+def _utf16_without_bom(data: bytes) -> tuple[str, str]:
+    """``(text, encoding)`` of UTF-16 without a byte-order mark, told by where its NUL bytes sit.
+
+    ``text`` is empty when the NUL bytes do not look like UTF-16 or the bytes do not decode.
+    """
+    head = data[:4096]
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) > 0.4 * len(odd) and even.count(0) < 0.1 * len(even):
+        enc = "utf-16-le"
+    elif even.count(0) > 0.4 * len(even) and odd.count(0) < 0.1 * len(odd):
+        enc = "utf-16-be"
+    else:
+        return "", ""
+    try:
+        return data.decode(enc), enc
+    except UnicodeDecodeError:
+        return "", enc
+
+
+def _looks_like_text(text: str) -> bool:
+    """True when nearly every character of the sample is printable or white space."""
+    sample = text[:4096]
+    if not sample:
+        return False
+    odd = sum(1 for ch in sample if not (ch.isprintable() or ch in "\r\n\t"))
+    return odd <= 0.02 * len(sample)
+
+
+def sniff_delimiter(text: str) -> str:
+    """Pick the delimiter (comma, semicolon or tab) that splits the first lines most consistently."""
+    lines = text.splitlines()[:50]
+    sample = "\n".join(lines)
+    best, best_key = ",", (-1.0, -1)
+    for delim in DELIMITERS:
+        try:
+            counts = [len(r) for r in csv.reader(io.StringIO(sample), delimiter=delim) if r]
+        except csv.Error:
+            continue
+        if not counts or counts[0] < 2:
+            continue
+        consistent = sum(c == counts[0] for c in counts) / len(counts)
+        key = (consistent, counts[0])
+        if key > best_key:
+            best, best_key = delim, key
+    return best
+
+
+def _read_csv_text(text: str, name: str, limits: Limits) -> tuple[pd.DataFrame, str]:
+    if not text.strip():
+        raise _error(
+            f"{name}: the file is empty. Fix: export the customer table with a header "
+            "row and at least one customer.",
+            column="(file)",
+            check="empty",
+            fix="export a non-empty table",
+        )
+    delim = sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    try:
+        header = next(reader)
+    except csv.Error as exc:  # pragma: no cover - csv rarely fails on the first record
+        raise _error(f"{name}: the header cannot be parsed ({exc}).") from None
+    header = [h.strip().lstrip("\ufeff") for h in header]
+    n_cols = len(header)
+    if n_cols > limits.max_columns:
+        raise _error(
+            f"{name}: {n_cols} columns exceed the limit of {limits.max_columns}. Fix: "
+            "export only the customer columns, or raise the column limit.",
+            column="(file)",
+            check="max_columns",
+            fix="fewer columns",
+        )
+    ragged: list[int] = []
+    ragged_counts: list[int] = []
+    n_rows = 0
+    try:
+        for row in reader:
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # blank line
+            n_rows += 1
+            if len(row) != n_cols:
+                ragged.append(n_rows)
+                ragged_counts.append(len(row))
+            if n_rows > limits.max_rows:
+                raise _error(
+                    f"{name}: more than {limits.max_rows:,} rows exceed the row limit. "
+                    "Fix: split the file, use the batch command, or raise the limit.",
+                    column="(file)",
+                    check="max_rows",
+                    fix="split or raise the limit",
+                )
+    except csv.Error as exc:
+        raise _error(
+            f"{name}: malformed CSV after data row {n_rows} ({exc}). Fix: check the "
+            "quoting around that row.",
+            column="(file)",
+            check="csv syntax",
+            rows=str(n_rows + 1),
+            fix="fix the quoting",
+        ) from None
+    if n_rows == 0:
+        raise _error(
+            f"{name}: has a header but no data rows. Fix: export the customers too, not "
+            "only the column names.",
+            column="(file)",
+            check="header only",
+            fix="include data rows",
+        )
+    if ragged:
+        raise _error(
+            f"{name}: {len(ragged)} row(s) have a different number of fields than the "
+            f"header ({n_cols}): {format_rows(ragged)} have {ragged_counts[0]}"
+            f"{' and others' if len(set(ragged_counts)) > 1 else ''}. Fix: check for "
+            f"unquoted {DELIMITER_NAMES[delim]}s inside values or truncated lines.",
+            column="(file)",
+            check="ragged rows",
+            rows=format_rows(ragged),
+            fix="quote values containing the delimiter",
+        )
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise _error(
+            f"{name}: duplicate column name(s) {dupes}. Fix: rename or drop the duplicates.",
+            column=", ".join(dupes),
+            check="duplicate columns",
+            fix="rename the duplicates",
+        )
+    frame = pd.read_csv(
+        io.StringIO(text),
+        sep=delim,
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        skip_blank_lines=True,
+    )
+    frame.columns = header
+    return frame, delim
+
+
+def _read_parquet(data: bytes, name: str, limits: Limits) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(io.BytesIO(data))
+    except Exception as exc:  # pyarrow raises several types for corrupt files
+        raise _error(
+            f"{name}: not a readable Parquet file ({type(exc).__name__}: {exc}). Fix: "
+            "re-export it, or export CSV.",
+            column="(file)",
+            check="parquet",
+            fix="re-export",
+        ) from None
+    n_rows, n_cols = pf.metadata.num_rows, pf.metadata.num_columns
+    if n_cols > limits.max_columns:
+        raise _error(
+            f"{name}: {n_cols} columns exceed the limit of {limits.max_columns}.",
+            column="(file)",
+            check="max_columns",
+            fix="fewer columns",
+        )
+    if n_rows > limits.max_rows:
+        raise _error(
+            f"{name}: {n_rows:,} rows exceed the row limit of {limits.max_rows:,}. Fix: "
+            "use the batch command, or raise the limit.",
+            column="(file)",
+            check="max_rows",
+            fix="batch or raise the limit",
+        )
+    if n_rows == 0:
+        raise _error(
+            f"{name}: the Parquet file has columns but no rows. Fix: export the customers too.",
+            column="(file)",
+            check="header only",
+            fix="include data rows",
+        )
+    frame = pf.read().to_pandas()
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame
+
+
+def read_table(
+    source: str | Path | bytes, *, name: str | None = None, limits: Limits | None = None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Read a CSV or Parquet file (path or bytes) into a raw DataFrame, checking the caps first.
+
+    Returns the raw table (CSV values as strings) and ``info`` with ``format``, ``encoding``,
+    ``delimiter``, ``sha256`` and ``name``.
+    """
+    limits = limits or Limits()
+    if isinstance(source, bytes):
+        data, label = source, name or "upload"
+    else:
+        path = Path(source)
+        label = name or path.name
+        if not path.exists():
+            raise _error(
+                f"{label}: no such file ({path}). Fix: check the path.",
+                column="(file)",
+                check="exists",
+                fix="check the path",
+            )
+        if path.is_dir():
+            raise _error(
+                f"{label}: is a directory, not a file. Fix: name the CSV or Parquet file.",
+                column="(file)",
+                check="exists",
+                fix="name a file",
+            )
+        size = path.stat().st_size
+        if size > limits.max_bytes:
+            raise _error(
+                f"{label}: {size:,} bytes exceed the size limit of {limits.max_bytes:,}. "
+                "Fix: use the batch command, or raise the limit.",
+                column="(file)",
+                check="max_bytes",
+                fix="batch or raise the limit",
+            )
+        data = path.read_bytes()
+    if len(data) > limits.max_bytes:
+        raise _error(
+            f"{label}: {len(data):,} bytes exceed the size limit of {limits.max_bytes:,}.",
+            column="(file)",
+            check="max_bytes",
+            fix="raise the limit",
+        )
+    info: dict[str, Any] = {"name": label, "sha256": hashlib.sha256(data).hexdigest()}
+    if data[:4] == b"PAR1":
+        info.update(format="parquet", encoding=None, delimiter=None)
+        return _read_parquet(data, label, limits), info
+    text, encoding = decode(data, label)
+    frame, delim = _read_csv_text(text, label, limits)
+    info.update(format="csv", encoding=encoding, delimiter=delim)
+    return frame, info
