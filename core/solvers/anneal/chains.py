@@ -33,10 +33,10 @@ import numpy as np
 
 from core.common.rng import mix64
 from core.journeys import Prepared
-from core.solvers import schedules
 from core.solvers._moves import MOVES, MoveTable
 from core.solvers._scorer import Scorer
 from core.solvers.anneal.options import AnnealOptions
+from core.solvers.schedules import Schedule
 
 _SLOTS = 256
 _MIN_RUN = 20  # shortest run with chain_factor
@@ -315,7 +315,7 @@ def run_chains(
     w_run = run[act]
     params = dict(opts.schedule_params or {})
     params.setdefault("steps", w_run)
-    sched = schedules.Schedule(opts.schedule, w_t0, **params)
+    sched = Schedule(opts.schedule, w_t0, **params)
     frozen_best_sum = float(scores.sum() - w_best.sum())  # customers without moves
     ctrs = [
         np.array([_counter(proposals * it + r + 1) for r in range(proposals)])[:, None]

@@ -18,8 +18,8 @@ import numpy as np
 
 from core.common.errors import OptionError
 from core.common.rng import seed_of
-from core.solvers import schedules
 from core.solvers._moves import MOVES
+from core.solvers.schedules import check_params
 
 DEFAULT_MOVES: dict[str, float] = {
     "swap": 1.0,
@@ -31,6 +31,7 @@ DEFAULT_MOVES: dict[str, float] = {
 }
 INITS: tuple[str, ...] = ("lookahead", "greedy", "empty")
 POOL_EXTRA = 4  # default pool: the maximum journey length plus this many products
+_NOT_RECORDED = ("rng", "callback", "callback_every")  # options a result's params leave out
 
 
 @dataclass(frozen=True, eq=False)
@@ -198,7 +199,7 @@ class AnnealOptions:
         elif chain is not None and not chain > 0:
             raise OptionError(f"chain_factor must be > 0, 'auto' or None, got {chain}")
         sparams = dict(self.schedule_params or {})
-        schedules.check_params(self.schedule, {"steps": max(int(self.iters), 1), **sparams})
+        check_params(self.schedule, {"steps": max(int(self.iters), 1), **sparams})
         weights = check_moves(self.moves)
         if isinstance(self.init, str) and self.init not in INITS:
             raise OptionError(
@@ -242,30 +243,17 @@ class AnnealOptions:
         return dataclasses.replace(self, pool=pool, chain_factor=chain)
 
     def params(self) -> dict[str, Any]:
-        """The options a result records (after :meth:`resolved`; ``init`` is ``"array"`` for a
-        journeys array; ``rng`` and the callback are not recorded)."""
-        return {
-            "schedule": self.schedule,
-            "schedule_params": dict(self.schedule_params or {}),
-            "t0": self.t0,
-            "t0_acceptance": self.t0_acceptance,
-            "iters": self.iters,
-            "chain_factor": self.chain_factor,
-            "proposals": self.proposals,
-            "restarts": self.restarts,
-            "stall": self.stall,
-            "reheat": self.reheat,
-            "moves": self.move_weights,
-            "init": self.init if isinstance(self.init, str) else "array",
-            "polish": self.polish,
-            "pool": self.pool,
-            "pool_rounds": self.pool_rounds,
-            "pool_walk": self.pool_walk,
-            "pool_units": self.pool_units,
-            "beam": self.beam,
-            "bound": self.bound,
-            "batch_size": self.batch_size,
+        """The options a result records, in field order (after :meth:`resolved`; ``init`` is
+        ``"array"`` for a journeys array; ``rng`` and the callback are not recorded)."""
+        out = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.name not in _NOT_RECORDED
         }
+        out["schedule_params"] = dict(self.schedule_params or {})
+        out["moves"] = self.move_weights
+        out["init"] = self.init if isinstance(self.init, str) else "array"
+        return out
 
 
 def check_moves(moves: Mapping[str, float] | None) -> dict[str, float]:
