@@ -115,7 +115,7 @@ def anneal(
         journeys[idx, : out.shape[1]] = out
         nfev += used
         nit = max(nit, b_nit)
-        if b_stopped and not stopped:  # the callback stopped the run: later batches keep starts
+        if b_stopped and not stopped:  # the callback stopped the run: later batches skip annealing
             stopped = True
             batch_opts = dataclasses.replace(opts, iters=0)
     trace: dict[str, np.ndarray] = {}
