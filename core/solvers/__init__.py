@@ -9,13 +9,21 @@ import cycle.
 Solvers
 -------
 ``anneal``
-    Simulated annealing vectorized across customers (:mod:`core.solvers.anneal`).
+    Simulated annealing vectorized across customers (:mod:`core.solvers.anneal`; its options
+    are one :class:`core.solvers.anneal.AnnealOptions`, given as keywords or ``options=``).
 ``exact``
     Held-Karp dynamic programming over subsets: the referee (:mod:`core.solvers.exact`).
 ``greedy``, ``greedy+ls``, ``seed-style``
     Baselines (:mod:`core.solvers.baselines`).
 ``first-cltv``, ``first-churn``, ``first-satisfaction``, ``first-opportunity``
     The study's first-offer baselines (the three factor ones need the per-factor components).
+
+Shared pieces
+-------------
+:mod:`core.solvers._dp` (the Held-Karp kernel of ``exact`` and the annealer's pool search),
+:mod:`core.solvers._moves` (search states and their move table), :mod:`core.solvers._scorer`
+(fast state scoring) and :mod:`core.solvers._local_search` (steepest ascent, the annealer's
+polish and ``greedy+ls``); :mod:`core.solvers.schedules` (temperature schedules).
 """
 
 from __future__ import annotations

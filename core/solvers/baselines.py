@@ -41,8 +41,10 @@ from core.journeys import (
     make_result,
     prepare,
 )
-from core.solvers.anneal import initial_perm, local_search, move_table
-from core.solvers.exact import exact, n_states
+from core.solvers._dp import n_states
+from core.solvers._local_search import local_search
+from core.solvers._moves import initial_perm, move_table
+from core.solvers.exact import exact
 
 FIRST_OFFER_BASELINES = ("first-cltv", "first-churn", "first-satisfaction", "first-opportunity")
 

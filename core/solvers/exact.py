@@ -6,8 +6,9 @@ offered so far, the best journey that offers exactly the set ``S`` and ends with
     V(S, j) = max over i in S \\ {j} of V(S \\ {j}, i) + gamma**(|S|-1) * O[c, 1 + i, j]
     V({j}, j) = first[c, j]          (held aggregation, or the start row)
 
-(Held-Karp over (subset, last product)). A state is feasible when ``j``'s prerequisites are held
-or in ``S \\ {j}`` and ``j`` excludes nothing in ``S \\ {j}``; infeasible states are -inf, so the
+(Held-Karp over (subset, last product); the vectorized kernel, shared with the annealer's pool
+search, is :mod:`core.solvers._dp`). A state is feasible when ``j``'s prerequisites are held or
+in ``S \\ {j}`` and ``j`` excludes nothing in ``S \\ {j}``; infeasible states are -inf, so the
 recursion only extends feasible orderings. The optimum is the best state with ``|S| <=
 max_length``, or the empty journey (score 0) when every state is negative.
 
@@ -23,8 +24,6 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
@@ -38,49 +37,9 @@ from core.journeys import (
     make_result,
     score,
 )
+from core.solvers._dp import int_bits, local_bits, n_states, solve_chunk, state_layers
 
 _BUDGET = 1 << 21  # elements per DP array of one chunk
-
-
-@dataclass(frozen=True, eq=False)
-class _Layer:
-    masks: np.ndarray  # int64 [C]: subsets of size m, ascending
-    last: np.ndarray  # int64 [M]: local product j of each state (subset, j), ordered (mask, j)
-    pred_mask: np.ndarray  # int64 [M]: subset without j
-    pred: np.ndarray  # int64 [M, m-1]: index in layer m-1 of (pred_mask, i), i ascending
-    trans: np.ndarray  # int64 [M, m-1]: i * K + j
-
-
-@lru_cache(maxsize=8)
-def _layers(k: int, length: int) -> tuple[_Layer, ...]:
-    layers: list[_Layer] = []
-    prev_masks = np.zeros(1, dtype=np.int64)
-    for m in range(1, min(k, length) + 1):
-        combos = np.array(list(itertools.combinations(range(k), m)), dtype=np.int64)
-        masks = np.left_shift(np.int64(1), combos).sum(axis=1)
-        order = np.argsort(masks, kind="stable")
-        combos, masks = combos[order], masks[order]
-        last = combos.reshape(-1)
-        pred_mask = np.repeat(masks, m) - np.left_shift(np.int64(1), last)
-        if m == 1:
-            pred = np.zeros((last.size, 0), dtype=np.int64)
-            trans = np.zeros((last.size, 0), dtype=np.int64)
-        else:
-            # for each (subset, position p): the other members, ascending
-            keep = ~np.eye(m, dtype=bool)  # [p, q]: q != p
-            wide = np.broadcast_to(combos[:, None, :], (combos.shape[0], m, m))
-            others = wide[:, keep].reshape(-1, m - 1)
-            pos = np.searchsorted(prev_masks, pred_mask)
-            pred = pos[:, None] * (m - 1) + np.arange(m - 1)[None, :]
-            trans = others * k + last[:, None]
-        layers.append(_Layer(masks, last, pred_mask, pred, trans))
-        prev_masks = masks
-    return tuple(layers)
-
-
-def n_states(k: int, length: int) -> int:
-    """Number of DP states ``(S, j)`` for ``k`` candidates and journeys up to ``length``."""
-    return sum(math.comb(k, m) * m for m in range(1, min(k, length) + 1))
 
 
 def exact(
@@ -135,9 +94,9 @@ def exact(
             raise OptionError(f"first must have shape ({n},), got {first.shape}")
     first_val = first_rows(problem)
     opp = problem.opportunity
-    held_bits = _bits(problem.held)
-    req_bits = _bits(problem.requires)
-    excl_bits = _bits(problem.excludes)
+    held_bits = int_bits(problem.held)
+    req_bits = int_bits(problem.requires)
+    excl_bits = int_bits(problem.excludes)
     weights = [problem.discount**t for t in range(length)]
     journeys = np.full((n, problem.max_length), -1, dtype=np.int16)
     nfev = 0
@@ -145,7 +104,7 @@ def exact(
         k = int(k)
         if k == 0:
             continue
-        layers = _layers(k, length)
+        layers = state_layers(k, length)
         width = max(lay.last.size for lay in layers)
         step = batch_size or max(1, _BUDGET // width)
         members = np.flatnonzero(kc == k)
@@ -157,15 +116,15 @@ def exact(
                 f = first[idx]
                 hit = loc == f[:, None]
                 forced = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
-            seq, used = _solve_chunk(
+            seq, used = solve_chunk(
                 layers,
                 k,
                 first_val[idx[:, None], loc],
                 opp[idx[:, None, None], 1 + loc[:, :, None], loc[:, None, :]]
                 .astype(np.float64)
                 .reshape(idx.size, k * k),
-                _local_bits(req_bits[loc] & ~held_bits[idx][:, None], loc),
-                _local_bits(excl_bits[loc], loc),
+                local_bits(req_bits[loc] & ~held_bits[idx][:, None], loc),
+                local_bits(excl_bits[loc], loc),
                 weights,
                 forced,
             )
@@ -188,84 +147,6 @@ def exact(
         seconds=seconds,
         message="optimal by dynamic programming over subsets",
     )
-
-
-def _bits(matrix: np.ndarray) -> np.ndarray:
-    m = np.asarray(matrix, dtype=bool)
-    w = np.left_shift(np.int64(1), np.arange(m.shape[-1], dtype=np.int64))
-    return np.where(m, w, 0).sum(axis=-1).astype(np.int64)
-
-
-def _local_bits(global_bits: np.ndarray, loc: np.ndarray) -> np.ndarray:
-    """Map global product bitmasks ``[m, K]`` to bitmasks over each customer's local indices."""
-    k = loc.shape[1]
-    hit = (global_bits[:, :, None] >> loc[:, None, :]) & 1  # [m, a, b]
-    return (hit << np.arange(k, dtype=np.int64)[None, None, :]).sum(axis=2)
-
-
-def _solve_chunk(
-    layers: tuple[_Layer, ...],
-    k: int,
-    first: np.ndarray,
-    trans: np.ndarray,
-    req: np.ndarray,
-    excl: np.ndarray,
-    weights: list[float],
-    forced: np.ndarray | None,
-) -> tuple[np.ndarray, int]:
-    mc = first.shape[0]
-    rows = np.arange(mc)
-    lay0 = layers[0]
-    v = np.where(req[:, lay0.last] == 0, first[:, lay0.last], -np.inf)
-    if forced is not None:
-        v = np.where(lay0.last[None, :] == forced[:, None], v, -np.inf)
-        best_val = np.full(mc, -np.inf)
-    else:
-        best_val = np.zeros(mc)
-    best_layer = np.zeros(mc, dtype=np.int64)
-    best_state = np.zeros(mc, dtype=np.int64)
-    args: list[np.ndarray] = [np.zeros((mc, 0), dtype=np.int8)]
-    nfev = mc * lay0.last.size
-
-    def take_best(vals: np.ndarray, m: int) -> None:
-        s = vals.argmax(axis=1)
-        top = vals[rows, s]
-        better = top > best_val
-        best_val[better] = top[better]
-        best_layer[better] = m
-        best_state[better] = s[better]
-
-    take_best(v, 1)
-    for m, lay in enumerate(layers[1:], start=2):
-        w = weights[m - 1]
-        vm = np.full((mc, lay.last.size), -np.inf)
-        arg = np.zeros((mc, lay.last.size), dtype=np.int8)
-        for r in range(m - 1):
-            cand = v[:, lay.pred[:, r]] + w * trans[:, lay.trans[:, r]]
-            better = cand > vm
-            vm = np.where(better, cand, vm)
-            arg[better] = r
-        jj = lay.last
-        ok = (req[:, jj] & ~lay.pred_mask[None, :]) == 0
-        ok &= (excl[:, jj] & lay.pred_mask[None, :]) == 0
-        vm[~ok] = -np.inf
-        nfev += mc * lay.pred.size
-        take_best(vm, m)
-        args.append(arg)
-        v = vm
-    # backtrack
-    seq = np.full((mc, len(layers)), -1, dtype=np.int64)
-    state = best_state.copy()
-    for m in range(len(layers), 0, -1):
-        on = best_layer >= m
-        if not on.any():
-            continue
-        lay = layers[m - 1]
-        seq[on, m - 1] = lay.last[state[on]]
-        if m > 1:
-            choice = args[m - 1][rows[on], state[on]].astype(np.int64)
-            state[on] = lay.pred[state[on], choice]
-    return seq, nfev
 
 
 def brute_force(problem: JourneyProblem) -> JourneyResult:

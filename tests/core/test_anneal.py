@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.common.errors import OptionError
 from core.journeys import (
     JourneyProblem,
     evaluate,
@@ -25,6 +26,7 @@ from core.journeys import (
     structured_instance,
 )
 from core.solvers.anneal import (
+    AnnealOptions,
     Scorer,
     anneal,
     beam_start,
@@ -437,3 +439,35 @@ def test_auto_chain_length_is_shorter_when_the_pool_search_follows() -> None:
     assert np.array_equal(a.journeys, b.journeys) and a.nit == b.nit
     with pytest.raises(ValueError, match="chain_factor"):
         anneal(pb, chain_factor="long")
+
+
+def test_an_options_object_runs_the_same_as_keywords_and_keywords_override_it() -> None:
+    pb = structured_instance(60, "full", rng=6)
+    by_kw = anneal(pb, rng=4, restarts=2, **FAST)
+    opts = AnnealOptions(rng=4, restarts=2, **FAST)
+    by_obj = anneal(pb, options=opts)
+    assert np.array_equal(by_kw.journeys, by_obj.journeys) and by_kw.nfev == by_obj.nfev
+    assert by_kw.params == by_obj.params
+    over = anneal(pb, options=AnnealOptions(rng=9, restarts=0, **FAST), rng=4, restarts=2)
+    assert np.array_equal(over.journeys, by_kw.journeys) and over.params["restarts"] == 2
+    assert opts.restarts == 2 and opts.pool is None  # the user's options are not resolved
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"t0_acceptance": 1.0}, "t0_acceptance"),
+        ({"iters": -1}, "iters and restarts"),
+        ({"stall": 0}, "stall"),
+        ({"reheat": 0.0}, "reheat"),
+        ({"proposals": 0}, "proposals"),
+        ({"init": "random"}, "init must be one of"),
+        ({"schedule": "linear", "schedule_params": {"alpha": 0.5}}, "takes no parameter"),
+        ({"rng": -3}, "seed must be >= 0"),
+    ],
+)
+def test_options_are_validated_when_built(options, match) -> None:
+    with pytest.raises(OptionError, match=match):
+        AnnealOptions(**options)
+    with pytest.raises(OptionError, match=match):
+        anneal(structured_instance(3, "seed", rng=0), **options)
