@@ -11,15 +11,18 @@ chunks in flight. ``dask`` is imported only by this engine, when it runs.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import pandas as pd
+
 from core.common.errors import CJOError
 from core.pipeline.batch._base import BatchError, peak_rss_mb
 from core.pipeline.batch.chunks import ChunkResult, process_chunk
-from core.pipeline.batch.inputs import Chunk, Plan, iter_csv_raw
+from core.pipeline.batch.inputs import Chunk, Plan, iter_chunks
 from core.pipeline.batch.options import BatchOptions
 from core.pipeline.context import Context
 from core.pipeline.settings import Settings
@@ -98,13 +101,8 @@ def run_dask(
         window = 2 * n_workers + 1
         ctx_f = client.scatter(ctx, broadcast=True)
         plan_f = client.scatter(replace(plan_, chunks=()), broadcast=True)
-        raws = iter_csv_raw(plan_, opts.chunk_rows) if plan_.fmt == "csv" else None
 
-        def submit(chunk: Chunk) -> Any:
-            raw = None
-            if raws is not None:
-                c, raw = next(raws)
-                assert c.index == chunk.index
+        def submit(chunk: Chunk, raw: pd.DataFrame | None) -> Any:
             return client.submit(
                 process_chunk,
                 chunk,
@@ -118,15 +116,13 @@ def run_dask(
                 retries=0,
             )
 
-        pending = iter(plan_.chunks)
+        pending = iter_chunks(plan_, opts.chunk_rows)
         ready: dict[int, ChunkResult] = {}
         next_index = 0
         queue = as_completed()
-        for chunk in plan_.chunks[:window]:
-            futures.append(submit(chunk))
+        for chunk, raw in itertools.islice(pending, window):
+            futures.append(submit(chunk, raw))
             queue.add(futures[-1])
-        for _ in range(window):
-            next(pending, None)
         for fut in queue:
             res: ChunkResult = fut.result()  # re-raises a worker's exception here
             fut.release()
@@ -136,7 +132,7 @@ def run_dask(
                 next_index += 1
                 nxt = next(pending, None)
                 if nxt is not None:
-                    futures.append(submit(nxt))
+                    futures.append(submit(*nxt))
                     queue.add(futures[-1])
         try:
             peaks = client.run(peak_rss_mb)

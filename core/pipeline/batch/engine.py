@@ -26,7 +26,7 @@ from core.pipeline.batch._base import BatchError, peak_rss_mb
 from core.pipeline.batch.aggregate import aggregate
 from core.pipeline.batch.chunks import ChunkResult, figures_only, process_chunk
 from core.pipeline.batch.dask import run_dask
-from core.pipeline.batch.inputs import Plan, iter_csv_raw, plan
+from core.pipeline.batch.inputs import Plan, iter_chunks, plan
 from core.pipeline.batch.options import BatchOptions, check_estimator
 from core.pipeline.batch.reference import fit_reference, reference_sample, trusted_context
 from core.pipeline.batch.sinks import open_sink
@@ -195,9 +195,5 @@ def _run_local(
     opts: BatchOptions,
     accept: Callable[[ChunkResult], None],
 ) -> None:
-    if plan_.fmt == "csv":
-        for chunk, raw in iter_csv_raw(plan_, opts.chunk_rows):
-            accept(process_chunk(chunk, plan_, settings, ctx, opts, raw=raw))
-        return
-    for chunk in plan_.chunks:
-        accept(process_chunk(chunk, plan_, settings, ctx, opts))
+    for chunk, raw in iter_chunks(plan_, opts.chunk_rows):
+        accept(process_chunk(chunk, plan_, settings, ctx, opts, raw=raw))

@@ -3,7 +3,8 @@
 :func:`plan` lists the input (a CSV file, a Parquet file or a directory of Parquet files),
 fingerprints it and cuts it into chunks of at most ``chunk_rows`` customers, never spanning two
 files. :func:`read_raw` reads one chunk (Parquet through its row groups), :func:`iter_csv_raw`
-streams all the chunks of a CSV input in one pass, and :func:`canonical_chunk` maps and
+streams all the chunks of a CSV input in one pass (:func:`iter_chunks`: every chunk, with its
+rows when they are CSV), and :func:`canonical_chunk` maps and
 validates a chunk as :func:`core.data.io.load` does for a whole file, saying where the chunk
 starts.
 """
@@ -201,6 +202,19 @@ def iter_csv_raw(plan_: Plan, chunk_rows: int) -> Iterator[tuple[Chunk, pd.DataF
         reader = _csv_reader(Path(path), plan_.csv, chunk_rows)
         for c, raw in zip(chunks, reader, strict=True):
             yield c, _strip_names(raw)
+
+
+def iter_chunks(plan_: Plan, chunk_rows: int) -> Iterator[tuple[Chunk, pd.DataFrame | None]]:
+    """Every chunk in input order, with its raw rows for a CSV input, else None.
+
+    A CSV input is read here in one streaming pass (:func:`iter_csv_raw`); a Parquet chunk is
+    left for whoever processes it to read (:func:`read_raw`), e.g. a Dask worker.
+    """
+    if plan_.fmt == "csv":
+        yield from iter_csv_raw(plan_, chunk_rows)
+    else:
+        for chunk in plan_.chunks:
+            yield chunk, None
 
 
 def canonical_chunk(

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from core.pipeline.batch.inputs import (
     Chunk,
     Plan,
     canonical_chunk,
-    iter_csv_raw,
+    iter_chunks,
     load_chunk,
     read_raw,
 )
@@ -51,12 +50,9 @@ def reference_sample(plan_: Plan, options: BatchOptions, seed: int) -> pd.DataFr
     """The validated reference customers: a seeded sample of at most ``train_rows``."""
     rows = sample_rows(plan_.n_rows, options.train_rows, seed)
     parts: list[pd.DataFrame] = []
-    chunks: Sequence[Chunk] = plan_.chunks
-    if plan_.fmt == "csv":
-        pairs: Iterator[tuple[Chunk, pd.DataFrame]] = iter_csv_raw(plan_, options.chunk_rows)
-    else:
-        pairs = ((c, read_raw(c)) for c in chunks)
-    for c, raw in pairs:
+    for c, raw in iter_chunks(plan_, options.chunk_rows):
+        if raw is None:
+            raw = read_raw(c)
         mine = _rows_in(rows, c)
         if mine.size:
             parts.append(raw.iloc[mine])
@@ -67,7 +63,7 @@ def reference_sample(plan_: Plan, options: BatchOptions, seed: int) -> pd.DataFr
         return canonical_chunk(raw_all, ref, mapping=options.mapping, name=name)
     except DataValidationError:
         # name the input's own rows: validate the chunks the sample came from, in order
-        for c in chunks:
+        for c in plan_.chunks:
             if _rows_in(rows, c).size:
                 load_chunk(c, plan_, options.mapping)
         raise
