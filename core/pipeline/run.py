@@ -66,7 +66,22 @@ def effective_components(
     levers: Mapping[str, float] | None = None,
     propensity: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Components times ``lever_j * propensity[c, j]``: ``sum_k w_k * result = O_w``."""
+    """Components times ``lever_j * propensity[c, j]``: ``sum_k w_k * result = O_w``.
+
+    Parameters
+    ----------
+    components
+        The factor components ``[n, 1 + P, P, 3]``.
+    levers
+        Per-product multipliers (missing products keep 1).
+    propensity
+        Acceptance propensity ``[n, P]``, or None.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``[n, 1 + P, P, 3]``; ``components.values`` itself without levers and propensity.
+    """
     mult = parse_levers(levers or None, components.product_keys).astype(np.float32)
     if propensity is None and not levers:
         return components.values
@@ -82,7 +97,24 @@ def problem_for(
     settings: Settings,
     propensity: np.ndarray | None = None,
 ) -> JourneyProblem:
-    """The journey problem of the weighted opportunity (cheap: no model runs)."""
+    """The journey problem of the weighted opportunity (cheap: no model runs).
+
+    Parameters
+    ----------
+    components
+        The customers' factor components (:func:`~core.pipeline.components_for`).
+    catalog
+        The catalog the components were built with (its rules and journey policy).
+    settings
+        The scenario (weights, levers, propensity, aggregation).
+    propensity
+        Acceptance propensity ``[n, P]``; used only when ``settings.propensity``.
+
+    Returns
+    -------
+    JourneyProblem
+        A lever of 0 switches its product off (``offerable``).
+    """
     unknown = sorted(set(settings.levers) - set(components.product_keys))
     if unknown:
         raise CJOError(
@@ -123,7 +155,25 @@ def optimize(
     solver: str | None = None,
     callback: Callable[[dict[str, Any]], bool | None] | None = None,
 ) -> JourneyResult:
-    """Run the settings' solver (or ``solver``) on the problem."""
+    """Run the settings' solver (or ``solver``) on the problem.
+
+    Parameters
+    ----------
+    problem
+        The journey problem (:func:`problem_for`).
+    settings
+        The scenario: its solver, schedule and seed.
+    components
+        The factor components, needed by the first-offer baselines.
+    solver
+        Another solver or baseline to run instead, with its default options and the seed.
+    callback
+        The annealer's progress callback; it may stop the run.
+
+    Returns
+    -------
+    JourneyResult
+    """
     name = solver or settings.solver
     row = spec(name)
     opts = settings.solver_options() if name == settings.solver else {}
@@ -154,6 +204,18 @@ def journeys_table(
     ``opportunity`` (the step's discounted opportunity) and its ``cltv``, ``churn``,
     ``satisfaction`` parts (weighted, discounted; they add up to ``opportunity``). Rows are
     in customer order, then step order.
+
+    Parameters
+    ----------
+    result, problem
+        The solver's result and its problem.
+    components, settings, catalog, propensity
+        What the problem was built from (:func:`problem_for`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`TABLE_COLUMNS`, values rounded to 6 decimals.
     """
     eff = effective_components(
         components, settings.levers, propensity if settings.propensity else None
@@ -188,6 +250,17 @@ def per_customer(table: pd.DataFrame, ids: Sequence[Any]) -> pd.DataFrame:
 
     Columns ``customer_id``, ``journey_value`` (sum of the steps' opportunity; 0 without an
     offer), ``first_offer`` (product key of step 1, or None) and ``length`` (number of steps).
+
+    Parameters
+    ----------
+    table
+        A journeys table (at least ``customer_id``, ``step``, ``product``, ``opportunity``).
+    ids
+        The customers, in the order of the rows returned (ids are compared as text).
+
+    Returns
+    -------
+    pandas.DataFrame
     """
     missing = [c for c in ("customer_id", "step", "product", "opportunity") if c not in table]
     if missing:
@@ -227,6 +300,24 @@ def report(
     ``total_opportunity``, ``mean_score``, ``share_with_offer``, ``mean_length``; with
     ``verify="exact"``: ``share_optimal``, ``mean_gap``, ``max_gap`` (and ``seconds_exact``);
     ``baselines``: ``{name: {share_better_or_equal, share_better, mean_uplift}}``.
+
+    Parameters
+    ----------
+    result, problem, settings
+        The solver's result, its problem and the scenario.
+    components
+        The factor components (the first-offer baselines need them).
+    verify
+        ``"exact"`` to compare with the exact optimum, else None.
+    baselines
+        Solvers and baselines to compare with (the settings' own solver is skipped).
+    extra
+        Figures added to the report as they are.
+
+    Returns
+    -------
+    dict
+        JSON-able figures.
     """
     out: dict[str, Any] = {
         "n_customers": int(problem.n_customers),

@@ -168,7 +168,24 @@ def split_run_params(params: Mapping[str, Any]) -> tuple[Settings, dict[str, Any
 def parse_pairs(
     items: Sequence[str], option: str, example: str, keys: Sequence[str] | None = None
 ) -> dict[str, float]:
-    """``["name=1.5", ...]`` -> ``{name: 1.5}``; a CJOError names the option and the bad item."""
+    """``["name=1.5", ...]`` -> ``{name: 1.5}``; a CJOError names the option and the bad item.
+
+    Parameters
+    ----------
+    items
+        ``name=value`` texts; blank items are skipped.
+    option
+        The option's name, for messages (``--weights``).
+    example
+        A valid value, for messages.
+    keys
+        The names allowed (compared in lower case), or None for any name (kept as written).
+
+    Returns
+    -------
+    dict
+        ``{name: value}`` in the order given.
+    """
     out: dict[str, float] = {}
     for part in filter(None, (p.strip() for p in items)):
         key, sep, value = part.partition("=")

@@ -116,7 +116,24 @@ def process_chunk(
     options: BatchOptions,
     raw: pd.DataFrame | None = None,
 ) -> ChunkResult:
-    """Read (unless ``raw`` is given), validate and process one chunk (a Dask task)."""
+    """Read (unless ``raw`` is given), validate and process one chunk (a Dask task).
+
+    Parameters
+    ----------
+    chunk
+        The chunk.
+    plan_
+        The planned input (its CSV dialect).
+    settings, context, options
+        As :func:`process_frame` takes them; ``options.mapping`` maps the raw columns.
+    raw
+        The chunk's raw rows when they were read already (a CSV input, streamed).
+
+    Returns
+    -------
+    ChunkResult
+        With the worker's address when it ran on a Dask worker.
+    """
     t = time.perf_counter()
     if raw is None:
         raw = read_raw(chunk, plan_.csv or None)

@@ -77,7 +77,22 @@ class BatchOptions:
 
 
 def check_estimator(settings: Settings, plan_: Plan, options: BatchOptions) -> None:
-    """Refuse population-relative estimators unless the whole input is one local chunk."""
+    """Refuse population-relative estimators unless the whole input is one local chunk.
+
+    Parameters
+    ----------
+    settings
+        The scenario (its estimator).
+    plan_
+        The planned input (its chunks).
+    options
+        The batch options (the engine).
+
+    Raises
+    ------
+    BatchError
+        The estimator is not in :data:`CHUNK_INDEPENDENT` and the run is chunked or on Dask.
+    """
     if settings.estimator in CHUNK_INDEPENDENT:
         return
     if options.engine == "local" and len(plan_.chunks) == 1:

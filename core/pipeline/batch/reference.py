@@ -47,7 +47,22 @@ def _rows_in(rows: np.ndarray, chunk: Chunk) -> np.ndarray:
 
 
 def reference_sample(plan_: Plan, options: BatchOptions, seed: int) -> pd.DataFrame:
-    """The validated reference customers: a seeded sample of at most ``train_rows``."""
+    """The validated reference customers: a seeded sample of at most ``train_rows``.
+
+    Parameters
+    ----------
+    plan_
+        The planned input.
+    options
+        ``train_rows``, ``chunk_rows`` (the CSV stream) and ``mapping``.
+    seed
+        The scenario's seed (:func:`sample_rows`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Canonical customers in input order. A validation error names the input's own rows.
+    """
     rows = sample_rows(plan_.n_rows, options.train_rows, seed)
     parts: list[pd.DataFrame] = []
     for c, raw in iter_chunks(plan_, options.chunk_rows):
@@ -79,8 +94,25 @@ def fit_reference(
 ) -> Context:
     """Fit the models on the reference (unless ``context``) and fix the normalisation scale.
 
-    ``whole``: the reference is the whole input, processed as one chunk, and no larger than
-    ``scale_rows``; the chunk's own scale is then the reference's, so it is not computed twice.
+    Parameters
+    ----------
+    reference
+        The validated reference customers (:func:`reference_sample`).
+    settings
+        The scenario.
+    options
+        ``scale_rows``: the reference customers whose components fix the scale.
+    context
+        Already fitted models (e.g. :func:`trusted_context`); their scale is kept if set.
+    whole
+        The reference is the whole input, processed as one chunk, and no larger than
+        ``scale_rows``; the chunk's own scale is then the reference's, so it is not computed
+        twice.
+
+    Returns
+    -------
+    Context
+        With a scale for the chunk-independent estimators (not when ``whole``).
     """
     ctx = context or fit_context(reference, settings)
     if ctx.scale is None and settings.estimator in CHUNK_INDEPENDENT and not whole:
