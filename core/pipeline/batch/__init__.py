@@ -20,7 +20,7 @@ chunk size:
    (:class:`CsvSink`, :class:`ParquetFileSink`, :class:`ParquetDirSink`, the last with a
    ``_manifest.json`` and a ``_SUCCESS`` marker). An interrupted or failed run removes the
    temporary output; ``OUT`` is never half written.
-5. :mod:`~core.pipeline.batch.aggregate`: :func:`aggregate` merges the chunks' reports
+5. :mod:`~core.pipeline.batch.reports`: :func:`aggregate` merges the chunks' reports
    (customer-weighted means, ``max_gap`` the max, seconds summed); :func:`run_batch`
    (:mod:`~core.pipeline.batch.engine`) adds the batch figures (engine, chunks, throughput,
    peak memory).
@@ -46,7 +46,6 @@ flight. ``dask`` is imported only by this engine.
 """
 
 from core.pipeline.batch._base import BatchError, peak_rss_mb
-from core.pipeline.batch.aggregate import aggregate
 from core.pipeline.batch.chunks import ChunkResult, figures_only, process_chunk, process_frame
 from core.pipeline.batch.dask import dask_client, run_dask
 from core.pipeline.batch.engine import BatchOutcome, run_batch
@@ -54,6 +53,7 @@ from core.pipeline.batch.inputs import (
     Chunk,
     Plan,
     canonical_chunk,
+    iter_chunks,
     iter_csv_raw,
     load_chunk,
     plan,
@@ -71,6 +71,7 @@ from core.pipeline.batch.reference import (
     sample_rows,
     trusted_context,
 )
+from core.pipeline.batch.reports import aggregate
 from core.pipeline.batch.sinks import (
     MANIFEST,
     SUCCESS,
@@ -102,6 +103,7 @@ __all__ = [
     "dask_client",
     "figures_only",
     "fit_reference",
+    "iter_chunks",
     "iter_csv_raw",
     "load_chunk",
     "open_sink",

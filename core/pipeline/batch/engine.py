@@ -23,12 +23,12 @@ from core.common.errors import DataValidationError
 from core.common.progress import Progress
 from core.ops.export import ExportResult
 from core.pipeline.batch._base import BatchError, peak_rss_mb
-from core.pipeline.batch.aggregate import aggregate
 from core.pipeline.batch.chunks import ChunkResult, figures_only, process_chunk
 from core.pipeline.batch.dask import run_dask
 from core.pipeline.batch.inputs import Plan, iter_chunks, plan
 from core.pipeline.batch.options import BatchOptions, check_estimator
 from core.pipeline.batch.reference import fit_reference, reference_sample, trusted_context
+from core.pipeline.batch.reports import aggregate
 from core.pipeline.batch.sinks import open_sink
 from core.pipeline.context import Context
 from core.pipeline.settings import Settings

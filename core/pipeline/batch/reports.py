@@ -1,4 +1,4 @@
-"""One report from the chunks' reports.
+"""The chunks' reports merged into one (:func:`aggregate`).
 
 Share and mean figures are customer-weighted, ``max_`` figures the maximum, seconds and the
 total opportunity summed; the baselines' figures merge the same way, baseline by baseline.
