@@ -16,8 +16,7 @@ from core.common.errors import CJOError
 from core.models.presets import PRESET_NAMES
 from core.opportunity.components import ESTIMATORS
 from core.ops.store import Store, check_reproducible
-from core.pipeline.batch import BatchError, BatchOptions, plan, run_batch
-from core.pipeline.run import (
+from core.pipeline import (
     DEFAULT_BASELINES,
     RUN_KEY,
     Settings,
@@ -26,6 +25,7 @@ from core.pipeline.run import (
     parse_weights_text,
     split_run_params,
 )
+from core.pipeline.batch import BatchError, BatchOptions, plan, run_batch
 from core.solvers import SOLVERS
 from core.solvers.schedules import SCHEDULES
 

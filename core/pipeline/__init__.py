@@ -1,24 +1,62 @@
-"""Scenario settings -> fitted context -> components -> problem -> journeys, in memory or in batch."""
+"""The journey pipeline: scenario settings -> fitted context -> components -> problem -> journeys.
 
-from core.pipeline.run import (  # noqa: F401
+The dashboard, ``python -m core optimize`` and the batch engines all go through these functions,
+so a journey is the same wherever it is computed.
+
+- :mod:`~core.pipeline.settings`: the scenario (:class:`Settings`), its command-line forms
+  (:func:`parse_pairs`, :func:`parse_weights_text`, :func:`parse_levers_text`) and a saved
+  run's parameters (:data:`RUN_KEY`, :func:`split_run_params`).
+- :mod:`~core.pipeline.context`: what is fitted once (:class:`Context`, :func:`fit_context`)
+  and the expensive per-customer estimates (:func:`components_for`, :func:`propensity_for`).
+- :mod:`~core.pipeline.run`: the cheap path (:func:`effective_components`,
+  :func:`problem_for`, :func:`optimize`), its outputs (:func:`journeys_table`,
+  :data:`TABLE_COLUMNS`, :func:`per_customer`, :func:`report`, :data:`DEFAULT_BASELINES`) and
+  the end-to-end :func:`run` (:class:`Outcome`).
+- :mod:`core.pipeline.batch`: the same pipeline chunk by chunk, locally or on Dask, for
+  millions of customers (``from core.pipeline import batch``).
+"""
+
+from core.pipeline.context import Context, components_for, fit_context, propensity_for
+from core.pipeline.run import (
     DEFAULT_BASELINES,
-    RUN_KEY,
     TABLE_COLUMNS,
-    Context,
     Outcome,
-    Settings,
-    components_for,
     effective_components,
-    fit_context,
     journeys_table,
     optimize,
+    per_customer,
+    problem_for,
+    report,
+    run,
+)
+from core.pipeline.settings import (
+    RUN_KEY,
+    Settings,
     parse_levers_text,
     parse_pairs,
     parse_weights_text,
-    per_customer,
-    problem_for,
-    propensity_for,
-    report,
-    run,
     split_run_params,
 )
+
+__all__ = [
+    "DEFAULT_BASELINES",
+    "RUN_KEY",
+    "TABLE_COLUMNS",
+    "Context",
+    "Outcome",
+    "Settings",
+    "components_for",
+    "effective_components",
+    "fit_context",
+    "journeys_table",
+    "optimize",
+    "parse_levers_text",
+    "parse_pairs",
+    "parse_weights_text",
+    "per_customer",
+    "problem_for",
+    "propensity_for",
+    "report",
+    "run",
+    "split_run_params",
+]

@@ -1,28 +1,25 @@
-"""The journey pipeline: customers -> components -> opportunity -> journeys -> table and report.
+"""The journey pipeline's cheap path and its end-to-end run.
 
-One code path serves the dashboard, ``python -m core optimize`` and the batch engines:
+One code path serves the dashboard, ``python -m core optimize`` and the batch engines. After
+:func:`~core.pipeline.fit_context` and :func:`~core.pipeline.components_for`
+(:mod:`core.pipeline.context`: fitted once, expensive):
 
-1. :func:`fit_context` trains (or receives) what is fitted once: the key-factor models for the
-   ``counterfactual`` estimator, the acceptance models when the propensity is used, and the
-   normalisation scales. The resulting :class:`Context` is small enough to ship to workers.
-2. :func:`components_for` estimates the opportunity components of a block of customers
-   (expensive; the dashboard caches it).
-3. :func:`problem_for` combines components, weights, levers and propensity into a
+1. :func:`problem_for` combines components, weights, levers and propensity into a
    :class:`core.journeys.JourneyProblem` (milliseconds: a weight slider only re-runs this).
-4. :func:`optimize` runs the chosen solver with the :class:`Settings`' schedule.
-5. :func:`journeys_table` turns the result into one row per customer and step, with the step's
-   opportunity and its cltv / churn / satisfaction parts (they add up to the opportunity);
+2. :func:`optimize` runs the chosen solver with the :class:`~core.pipeline.Settings`' schedule.
+3. :func:`journeys_table` turns the result into one row per customer and step
+   (:data:`TABLE_COLUMNS`), with the step's opportunity and its cltv / churn / satisfaction
+   parts (they add up to the opportunity); :func:`per_customer` sums it per customer;
    :func:`report` computes the figures of ``report.json`` (``share_optimal``, baselines ...).
 
-Scenario settings are a frozen :class:`Settings`; :meth:`Settings.to_dict` /
-:meth:`Settings.from_dict` give the JSON the store and the URL keep.
+:func:`run` does all of it for one block of customers and returns an :class:`Outcome`.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,8 +27,7 @@ import pandas as pd
 
 from core.common.errors import CJOError
 from core.common.progress import Progress, stage
-from core.data.catalog import Catalog, resolve_catalog
-from core.data.schema import FACTORS
+from core.data.catalog import Catalog
 from core.journeys import (
     JourneyProblem,
     JourneyResult,
@@ -39,16 +35,10 @@ from core.journeys import (
     compare_to_exact,
     step_parts,
 )
-from core.models.presets import PRESETS
-from core.opportunity import (
-    ESTIMATORS,
-    Components,
-    build_components,
-    combine,
-    parse_levers,
-    parse_weights,
-)
-from core.solvers import SOLVERS, solve, spec
+from core.opportunity import Components, combine, parse_levers, parse_weights
+from core.pipeline.context import Context, components_for, fit_context, propensity_for
+from core.pipeline.settings import Settings
+from core.solvers import solve, spec
 
 #: Baselines the report compares the chosen solver with (the study's four, and greedy).
 DEFAULT_BASELINES = (
@@ -58,6 +48,7 @@ DEFAULT_BASELINES = (
     "first-opportunity",
     "greedy",
 )
+#: Columns of the journeys table (:func:`journeys_table`), in order.
 TABLE_COLUMNS = (
     "customer_id",
     "step",
@@ -70,276 +61,27 @@ TABLE_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Everything that defines a scenario's journeys (besides the data).
-
-    Attributes
-    ----------
-    catalog
-        Catalog name (``seed``, ``full``) or path to a TOML file.
-    estimator
-        Opportunity estimator (:data:`core.opportunity.ESTIMATORS`).
-    weights
-        ``{"cltv": w1, "churn": w2, "satisfaction": w3}``, each >= 0.
-    levers
-        Per-product multipliers ``{key: m >= 0}`` (missing products keep 1).
-    propensity
-        Multiply each offer by its acceptance propensity (expected rather than conditional gain).
-    aggregation
-        How held products combine into the first step's predecessor: ``sum``, ``mean``, ``max``.
-    solver
-        ``anneal``, ``exact``, ``greedy``, ``greedy+ls`` or ``seed-style``.
-    schedule, schedule_params, t0, iters, restarts
-        Annealing schedule (:data:`core.solvers.schedules.SCHEDULES`), its parameters, the initial
-        temperature (``"auto"`` or a number), the iterations per run and the reheats.
-    seed
-        Seed of every random step (models, estimator, annealing).
-    refine
-        Let the annealer use its exact refinements (default True): the beam-search start on
-        large catalogs, the exact pool search at the end and the final local search. False
-        runs the temperature schedule alone (``pool=0, beam=0, polish=False``), to judge a
-        schedule by itself; the journeys are then usually worse.
-    model_preset
-        Key-factor models of the counterfactual estimator: ``"accurate"`` (default, the
-        dashboard's) or ``"fast"`` (:data:`core.models.presets.PRESETS`: ~8x cheaper scoring, for batch
-        runs on millions of customers).
-    """
-
-    catalog: str = "seed"
-    estimator: str = "counterfactual"
-    weights: Mapping[str, float] = field(
-        default_factory=lambda: {"cltv": 1.0, "churn": 1.0, "satisfaction": 1.0}
-    )
-    levers: Mapping[str, float] = field(default_factory=dict)
-    propensity: bool = False
-    aggregation: str = "sum"
-    solver: str = "anneal"
-    schedule: str = "geometric"
-    schedule_params: Mapping[str, float] = field(default_factory=dict)
-    t0: float | str = "auto"
-    iters: int = 250
-    restarts: int = 1
-    seed: int = 0
-    model_preset: str = "accurate"
-    refine: bool = True
-
-    def __post_init__(self) -> None:
-        w = parse_weights(self.weights)
-        object.__setattr__(self, "weights", {k: float(v) for k, v in zip(FACTORS, w, strict=True)})
-        object.__setattr__(self, "levers", {str(k): float(v) for k, v in self.levers.items()})
-        object.__setattr__(
-            self, "schedule_params", {str(k): float(v) for k, v in self.schedule_params.items()}
-        )
-        if self.estimator not in ESTIMATORS:
-            raise CJOError(
-                f"estimator '{self.estimator}' is unknown; choose one of {list(ESTIMATORS)}."
-            )
-        if self.solver not in SOLVERS:
-            raise CJOError(f"solver '{self.solver}' is unknown; choose one of {list(SOLVERS)}.")
-        from core.solvers.schedules import SCHEDULES
-
-        if self.schedule not in SCHEDULES:
-            raise CJOError(
-                f"schedule '{self.schedule}' is unknown; choose one of {list(SCHEDULES)}."
-            )
-        if self.model_preset not in PRESETS:
-            raise CJOError(
-                f"model preset '{self.model_preset}' is unknown; choose one of {list(PRESETS)}."
-            )
-        if self.aggregation not in ("sum", "mean", "max"):
-            raise CJOError(f"aggregation '{self.aggregation}': choose sum, mean or max.")
-        if isinstance(self.t0, str):
-            if self.t0 != "auto":
-                try:
-                    object.__setattr__(self, "t0", float(self.t0))
-                except ValueError:
-                    raise CJOError(f"t0 '{self.t0}': use 'auto' or a positive number.") from None
-        if not isinstance(self.t0, str) and not (np.isfinite(self.t0) and self.t0 > 0):
-            raise CJOError(f"t0 {self.t0}: use 'auto' or a positive number.")
-        if int(self.iters) < 1 or int(self.restarts) < 0:
-            raise CJOError("iters must be >= 1 and restarts >= 0.")
-        object.__setattr__(self, "iters", int(self.iters))
-        object.__setattr__(self, "restarts", int(self.restarts))
-        object.__setattr__(self, "seed", int(self.seed))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (the store's scenario parameters)."""
-        d = asdict(self)
-        d["weights"] = dict(self.weights)
-        d["levers"] = dict(self.levers)
-        d["schedule_params"] = dict(self.schedule_params)
-        return d
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Settings:
-        """Inverse of :meth:`to_dict`; unknown keys are an error naming them."""
-        known = set(cls.__dataclass_fields__)
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise CJOError(f"unknown scenario setting(s) {unknown}; known: {sorted(known)}.")
-        return cls(**dict(data))
-
-    def with_(self, **changes: Any) -> Settings:
-        """A copy with some settings changed."""
-        return replace(self, **changes)
-
-    def solver_options(self) -> dict[str, Any]:
-        """Keyword arguments of :func:`core.solvers.solve` for :attr:`solver`."""
-        if self.solver == "anneal":
-            return {
-                "schedule": self.schedule,
-                "schedule_params": dict(self.schedule_params) or None,
-                "t0": self.t0,
-                "iters": self.iters,
-                "restarts": self.restarts,
-                "rng": self.seed,
-                **({} if self.refine else {"pool": 0, "beam": 0, "polish": False}),
-            }
-        if self.solver in ("seed-style",):
-            return {"rng": self.seed}
-        return {}
-
-
-def parse_pairs(
-    items: Sequence[str], option: str, example: str, keys: Sequence[str] | None = None
-) -> dict[str, float]:
-    """``["name=1.5", ...]`` -> ``{name: 1.5}``; a CJOError names the option and the bad item."""
-    out: dict[str, float] = {}
-    for part in filter(None, (p.strip() for p in items)):
-        key, sep, value = part.partition("=")
-        key = key.strip().lower() if keys is not None else key.strip()
-        if not sep or (keys is not None and key not in keys):
-            what = f" with name one of {list(keys)}" if keys is not None else ""
-            raise CJOError(f"{option} '{part}': write name=value{what}, e.g. {example}.")
-        try:
-            out[key] = float(value)
-        except ValueError:
-            raise CJOError(f"{option} '{part}': '{value}' is not a number.") from None
-    return out
-
-
-def parse_weights_text(text: str) -> dict[str, float]:
-    """``"cltv=1,churn=2,satisfaction=0.5"`` -> dict (missing factors weigh 0)."""
-    example = "cltv=1,churn=1,satisfaction=1"
-    out = parse_pairs(text.split(","), "--weights", example, FACTORS)
-    if not out:
-        raise CJOError(f"--weights is empty; e.g. {example}.")
-    return {k: out.get(k, 0.0) for k in FACTORS}
-
-
-def parse_levers_text(text: str) -> dict[str, float]:
-    """``"tech_support=1.5,offer=0"`` -> dict (checked against the catalog later)."""
-    return parse_pairs(text.split(","), "--levers", "tech_support=1.5")
-
-
-# --------------------------------------------------------------------------------------------
-# fitted once
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class Context:
-    """What is fitted once and reused for every block of customers (and shipped to workers).
-
-    Attributes
-    ----------
-    catalog
-        The catalog restricted to the data's columns.
-    models
-        Fitted :class:`core.models.KeyFactorModels` (``counterfactual``), else None.
-    acceptance
-        Fitted :class:`core.models.AcceptanceModels` (always fitted: propensity and the
-        Customer page's "how likely to accept"), or None when not requested.
-    scale
-        Normalisation scales of the reference population, or None (each block its own).
-    """
-
-    catalog: Catalog
-    models: Any = None
-    acceptance: Any = None
-    scale: Mapping[str, float] | None = None
-
-
-def fit_context(
-    frame: pd.DataFrame,
-    settings: Settings,
-    *,
-    models: Any = None,
-    acceptance: Any = None,
-    with_acceptance: bool | None = None,
-    progress: Progress | None = None,
-) -> Context:
-    """Fit what :func:`components_for` needs, unless it is passed in.
-
-    Parameters
-    ----------
-    frame
-        Canonical customer data (the training population).
-    settings
-        The scenario (its catalog, estimator and seed are used).
-    models, acceptance
-        Already fitted models (e.g. from :func:`core.models.train.load_or_train`); fitted here when
-        needed and not given.
-    with_acceptance
-        Fit the acceptance models (default: when ``settings.propensity``).
-    progress
-        ``progress(done, total)``.
-    """
-    from core.models import AcceptanceModels, KeyFactorModels
-
-    cat = resolve_catalog(settings.catalog, list(frame.columns))
-    need_acc = settings.propensity if with_acceptance is None else with_acceptance
-    steps = 2
-    if progress:
-        progress(0, steps)
-    if settings.estimator == "counterfactual" and models is None:
-        models = KeyFactorModels(cat, preset=settings.model_preset, random_state=settings.seed).fit(
-            frame
-        )
-    if progress:
-        progress(1, steps)
-    if need_acc and acceptance is None:
-        acceptance = AcceptanceModels(cat, random_state=settings.seed).fit(frame)
-    if progress:
-        progress(2, steps)
-    return Context(catalog=cat, models=models, acceptance=acceptance)
-
-
-def components_for(
-    frame: pd.DataFrame, settings: Settings, context: Context, *, progress: Progress | None = None
-) -> Components:
-    """Opportunity components of the customers of ``frame`` (see :mod:`core.opportunity`)."""
-    return build_components(
-        frame,
-        context.catalog,
-        settings.estimator,
-        models=context.models,
-        random_state=settings.seed,
-        progress=progress,
-        scale=context.scale,
-    )
-
-
-def propensity_for(frame: pd.DataFrame, context: Context) -> np.ndarray:
-    """Acceptance propensity ``[n, P]`` in [0, 1] (the context must hold acceptance models)."""
-    if context.acceptance is None:
-        raise CJOError("the propensity needs fitted acceptance models (fit_context).")
-    prop = np.asarray(context.acceptance.predict_proba(frame), dtype=np.float32)
-    return np.clip(prop, 0.0, 1.0)
-
-
-# --------------------------------------------------------------------------------------------
-# cheap: weights -> problem -> journeys
-# --------------------------------------------------------------------------------------------
-
-
 def effective_components(
     components: Components,
     levers: Mapping[str, float] | None = None,
     propensity: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Components times ``lever_j * propensity[c, j]``: ``sum_k w_k * result = O_w``."""
+    """Components times ``lever_j * propensity[c, j]``: ``sum_k w_k * result = O_w``.
+
+    Parameters
+    ----------
+    components
+        The factor components ``[n, 1 + P, P, 3]``.
+    levers
+        Per-product multipliers (missing products keep 1).
+    propensity
+        Acceptance propensity ``[n, P]``, or None.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``[n, 1 + P, P, 3]``; ``components.values`` itself without levers and propensity.
+    """
     mult = parse_levers(levers or None, components.product_keys).astype(np.float32)
     if propensity is None and not levers:
         return components.values
@@ -355,7 +97,24 @@ def problem_for(
     settings: Settings,
     propensity: np.ndarray | None = None,
 ) -> JourneyProblem:
-    """The journey problem of the weighted opportunity (cheap: no model runs)."""
+    """The journey problem of the weighted opportunity (cheap: no model runs).
+
+    Parameters
+    ----------
+    components
+        The customers' factor components (:func:`~core.pipeline.components_for`).
+    catalog
+        The catalog the components were built with (its rules and journey policy).
+    settings
+        The scenario (weights, levers, propensity, aggregation).
+    propensity
+        Acceptance propensity ``[n, P]``; used only when ``settings.propensity``.
+
+    Returns
+    -------
+    JourneyProblem
+        A lever of 0 switches its product off (``offerable``).
+    """
     unknown = sorted(set(settings.levers) - set(components.product_keys))
     if unknown:
         raise CJOError(
@@ -396,7 +155,25 @@ def optimize(
     solver: str | None = None,
     callback: Callable[[dict[str, Any]], bool | None] | None = None,
 ) -> JourneyResult:
-    """Run the settings' solver (or ``solver``) on the problem."""
+    """Run the settings' solver (or ``solver``) on the problem.
+
+    Parameters
+    ----------
+    problem
+        The journey problem (:func:`problem_for`).
+    settings
+        The scenario: its solver, schedule and seed.
+    components
+        The factor components, needed by the first-offer baselines.
+    solver
+        Another solver or baseline to run instead, with its default options and the seed.
+    callback
+        The annealer's progress callback; it may stop the run.
+
+    Returns
+    -------
+    JourneyResult
+    """
     name = solver or settings.solver
     row = spec(name)
     opts = settings.solver_options() if name == settings.solver else {}
@@ -427,6 +204,18 @@ def journeys_table(
     ``opportunity`` (the step's discounted opportunity) and its ``cltv``, ``churn``,
     ``satisfaction`` parts (weighted, discounted; they add up to ``opportunity``). Rows are
     in customer order, then step order.
+
+    Parameters
+    ----------
+    result, problem
+        The solver's result and its problem.
+    components, settings, catalog, propensity
+        What the problem was built from (:func:`problem_for`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`TABLE_COLUMNS`, values rounded to 6 decimals.
     """
     eff = effective_components(
         components, settings.levers, propensity if settings.propensity else None
@@ -461,6 +250,17 @@ def per_customer(table: pd.DataFrame, ids: Sequence[Any]) -> pd.DataFrame:
 
     Columns ``customer_id``, ``journey_value`` (sum of the steps' opportunity; 0 without an
     offer), ``first_offer`` (product key of step 1, or None) and ``length`` (number of steps).
+
+    Parameters
+    ----------
+    table
+        A journeys table (at least ``customer_id``, ``step``, ``product``, ``opportunity``).
+    ids
+        The customers, in the order of the rows returned (ids are compared as text).
+
+    Returns
+    -------
+    pandas.DataFrame
     """
     missing = [c for c in ("customer_id", "step", "product", "opportunity") if c not in table]
     if missing:
@@ -500,6 +300,24 @@ def report(
     ``total_opportunity``, ``mean_score``, ``share_with_offer``, ``mean_length``; with
     ``verify="exact"``: ``share_optimal``, ``mean_gap``, ``max_gap`` (and ``seconds_exact``);
     ``baselines``: ``{name: {share_better_or_equal, share_better, mean_uplift}}``.
+
+    Parameters
+    ----------
+    result, problem, settings
+        The solver's result, its problem and the scenario.
+    components
+        The factor components (the first-offer baselines need them).
+    verify
+        ``"exact"`` to compare with the exact optimum, else None.
+    baselines
+        Solvers and baselines to compare with (the settings' own solver is skipped).
+    extra
+        Figures added to the report as they are.
+
+    Returns
+    -------
+    dict
+        JSON-able figures.
     """
     out: dict[str, Any] = {
         "n_customers": int(problem.n_customers),
@@ -565,7 +383,29 @@ def run(
     progress: Progress | None = None,
     callback: Callable[[dict[str, Any]], bool | None] | None = None,
 ) -> Outcome:
-    """Fit (unless ``context``), estimate (unless ``components``), optimize and tabulate."""
+    """Fit (unless ``context``), estimate (unless ``components``), optimize and tabulate.
+
+    Parameters
+    ----------
+    frame
+        Canonical customer data.
+    settings
+        The scenario.
+    context
+        Already fitted models (:func:`~core.pipeline.fit_context` on ``frame`` when None).
+    components
+        Already estimated components of ``frame`` (:func:`~core.pipeline.components_for`).
+    progress
+        ``progress(done, total)`` over the whole run.
+    callback
+        The annealer's callback (:func:`core.solvers.solve`); it may stop the run.
+
+    Returns
+    -------
+    Outcome
+        Everything the run produced; ``seconds`` holds ``fit``, ``components``, ``optimize``
+        and ``table``.
+    """
     seconds: dict[str, float] = {}
     t = time.perf_counter()
 
@@ -578,26 +418,9 @@ def run(
     problem = problem_for(comps, ctx.catalog, settings, prop)
     result = optimize(problem, settings, components=comps, callback=callback)
     seconds["optimize"] = float(result.seconds.get("total", 0.0))
+    t = time.perf_counter()
     table = journeys_table(result, problem, comps, settings, ctx.catalog, prop)
+    seconds["table"] = time.perf_counter() - t
     if progress:
         progress(1.0, 1.0)
     return Outcome(settings, ctx, comps, problem, result, table, prop, seconds)
-
-
-# --------------------------------------------------------------------------------------------
-# CLI: python -m core optimize
-# --------------------------------------------------------------------------------------------
-
-
-#: Key of a saved run's parameters that holds how the CLI ran it (besides the Settings).
-RUN_KEY = "batch"
-
-
-def split_run_params(params: Mapping[str, Any]) -> tuple[Settings, dict[str, Any]]:
-    """A saved run's parameters -> (Settings, the CLI's run options; {} for dashboard runs).
-
-    Keys that are neither (e.g. the dashboard's ``segments``) are ignored.
-    """
-    known = set(Settings.__dataclass_fields__)
-    settings = Settings.from_dict({k: v for k, v in params.items() if k in known})
-    return settings, dict(params.get(RUN_KEY) or {})

@@ -1,0 +1,251 @@
+"""The batch input: files -> a :class:`Plan` of :class:`Chunk` s -> raw rows -> canonical frames.
+
+:func:`plan` lists the input (a CSV file, a Parquet file or a directory of Parquet files),
+fingerprints it and cuts it into chunks of at most ``chunk_rows`` customers, never spanning two
+files. :func:`read_raw` reads one chunk (Parquet through its row groups), :func:`iter_csv_raw`
+streams all the chunks of a CSV input in one pass (:func:`iter_chunks`: every chunk, with its
+rows when they are CSV), and :func:`canonical_chunk` maps and
+validates a chunk as :func:`core.data.io.load` does for a whole file, saying where the chunk
+starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from core.common.errors import DataValidationError
+from core.pipeline.batch._base import sha256_file
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk of the input: rows ``[start, stop)`` of one file (0-based, data rows).
+
+    ``first_row`` is the chunk's first row over the whole input (for messages and order).
+    """
+
+    index: int
+    path: str
+    fmt: str  # "csv" | "parquet"
+    start: int
+    stop: int
+    first_row: int
+
+    @property
+    def n_rows(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The planned input: its files, format, size, fingerprint and chunks."""
+
+    source: str
+    fmt: str
+    files: tuple[str, ...]
+    n_rows: int
+    sha256: str
+    chunks: tuple[Chunk, ...]
+    csv: Mapping[str, Any] = field(default_factory=dict)  # encoding, delimiter (CSV only)
+
+
+def _input_files(source: Path) -> tuple[str, list[Path]]:
+    if not source.exists():
+        raise DataValidationError(f"{source}: no such file or directory. Fix: check the path.")
+    if source.is_dir():
+        files = sorted(
+            p
+            for p in source.rglob("*.parquet")
+            if p.is_file() and not any(part.startswith((".", "_")) for part in p.parts[-1:])
+        )
+        if not files:
+            raise DataValidationError(
+                f"{source}: the directory holds no *.parquet files. Fix: point DATA at a CSV or "
+                "Parquet file, or at a directory of Parquet files (part-00000.parquet ...)."
+            )
+        return "parquet", files
+    with source.open("rb") as fh:
+        magic = fh.read(4)
+    return ("parquet" if magic == b"PAR1" else "csv"), [source]
+
+
+def _csv_dialect(path: Path) -> dict[str, Any]:
+    """Encoding and delimiter of a CSV file, from its first 64 KiB (as core.data.io detects them)."""
+    from core.data.io import decode, sniff_delimiter
+
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    if not head.strip():
+        raise DataValidationError(f"{path.name}: the file is empty. Fix: export the customers.")
+    cut = head.rfind(b"\n")
+    text, encoding = decode(head[: cut + 1] if 0 < cut < len(head) - 1 else head, path.name)
+    if encoding in ("utf-16", "utf-16-le", "utf-16-be"):
+        raise DataValidationError(
+            f"{path.name}: UTF-16 CSV cannot be read in chunks. Fix: re-save it as UTF-8 CSV "
+            "or Parquet."
+        )
+    return {"encoding": encoding, "delimiter": sniff_delimiter(text)}
+
+
+def _csv_reader(path: Path, dialect: Mapping[str, Any], chunk_rows: int, **kw: Any) -> Any:
+    return pd.read_csv(
+        path,
+        sep=dialect["delimiter"],
+        encoding=dialect["encoding"],
+        dtype=str,
+        keep_default_na=False,
+        na_values=[""],
+        skip_blank_lines=True,
+        chunksize=chunk_rows,
+        **kw,
+    )
+
+
+def _strip_names(raw: pd.DataFrame) -> pd.DataFrame:
+    """``raw`` with its column names stripped of blanks and a byte-order mark (in place)."""
+    raw.columns = [str(c).strip().lstrip("\ufeff") for c in raw.columns]
+    return raw
+
+
+def _csv_rows(path: Path, dialect: Mapping[str, Any]) -> int:
+    n = 0
+    try:
+        for part in _csv_reader(path, dialect, 200_000, usecols=[0]):
+            n += len(part)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DataValidationError(
+            f"{path.name}: cannot be read as CSV ({exc}). Fix: check the quoting and the "
+            "number of fields of the rows named, or export Parquet."
+        ) from None
+    return n
+
+
+def plan(source: str | os.PathLike[str], chunk_rows: int) -> Plan:
+    """List the input and cut it into chunks of at most ``chunk_rows`` customers.
+
+    A chunk never spans two files. Parquet sizes come from the file metadata; a CSV is counted
+    in one streaming pass.
+    """
+    import pyarrow.parquet as pq
+
+    src = Path(source)
+    fmt, files = _input_files(src)
+    chunks: list[Chunk] = []
+    total = 0
+    dialect: dict[str, Any] = {}
+    digest = hashlib.sha256()
+    for path in files:
+        if fmt == "parquet":
+            try:
+                n = pq.ParquetFile(path).metadata.num_rows
+            except Exception as exc:  # pyarrow raises several types for corrupt files
+                raise DataValidationError(
+                    f"{path.name}: not a readable Parquet file ({type(exc).__name__}: {exc}). "
+                    "Fix: re-export it."
+                ) from None
+        else:
+            dialect = _csv_dialect(path)
+            n = _csv_rows(path, dialect)
+        sha = sha256_file(path)
+        digest.update(f"{path.relative_to(src) if src.is_dir() else path.name}:{sha}\n".encode())
+        for lo in range(0, n, chunk_rows):
+            hi = min(lo + chunk_rows, n)
+            chunks.append(Chunk(len(chunks), str(path), fmt, lo, hi, total + lo))
+        total += n
+    if total == 0:
+        raise DataValidationError(
+            f"{src.name}: has no customer rows. Fix: export the customers, not only the header."
+        )
+    sha256 = sha256_file(files[0]) if len(files) == 1 and not src.is_dir() else digest.hexdigest()
+    return Plan(str(src), fmt, tuple(map(str, files)), total, sha256, tuple(chunks), dialect)
+
+
+def read_raw(chunk: Chunk, dialect: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """The raw rows of one chunk (column names stripped; CSV values as text)."""
+    path = Path(chunk.path)
+    if chunk.fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(path)
+        groups, offset, lo = [], 0, None
+        for g in range(pf.metadata.num_row_groups):
+            n = pf.metadata.row_group(g).num_rows
+            if offset + n > chunk.start and offset < chunk.stop:
+                groups.append(g)
+                lo = offset if lo is None else lo
+            offset += n
+        table = pf.read_row_groups(groups).slice(chunk.start - (lo or 0), chunk.n_rows)
+        frame = table.to_pandas()
+    else:
+        if dialect is None:
+            dialect = _csv_dialect(path)
+        reader = _csv_reader(
+            path, dialect, chunk.n_rows, skiprows=range(1, chunk.start + 1), nrows=chunk.n_rows
+        )
+        frame = next(iter(reader))
+    return _strip_names(frame)
+
+
+def iter_csv_raw(plan_: Plan, chunk_rows: int) -> Iterator[tuple[Chunk, pd.DataFrame]]:
+    """Stream the raw chunks of a CSV input in one pass (cheaper than :func:`read_raw` each)."""
+    by_file: dict[str, list[Chunk]] = {}
+    for c in plan_.chunks:
+        by_file.setdefault(c.path, []).append(c)
+    for path, chunks in by_file.items():
+        reader = _csv_reader(Path(path), plan_.csv, chunk_rows)
+        for c, raw in zip(chunks, reader, strict=True):
+            yield c, _strip_names(raw)
+
+
+def iter_chunks(plan_: Plan, chunk_rows: int) -> Iterator[tuple[Chunk, pd.DataFrame | None]]:
+    """Every chunk in input order, with its raw rows for a CSV input, else None.
+
+    A CSV input is read here in one streaming pass (:func:`iter_csv_raw`); a Parquet chunk is
+    left for whoever processes it to read (:func:`read_raw`), e.g. a Dask worker.
+    """
+    if plan_.fmt == "csv":
+        yield from iter_csv_raw(plan_, chunk_rows)
+    else:
+        for chunk in plan_.chunks:
+            yield chunk, None
+
+
+def canonical_chunk(
+    raw: pd.DataFrame, chunk: Chunk, *, mapping: Any = None, name: str | None = None
+) -> pd.DataFrame:
+    """Map and validate one raw chunk (as :func:`core.data.io.load` does for a whole file).
+
+    A validation error's row numbers count within the chunk; the message says where the chunk
+    starts in the input.
+    """
+    from core.data.io import validate_canonical
+    from core.data.mapping import ColumnMapping, detect_layout, to_canonical
+
+    label = name or Path(chunk.path).name
+    if mapping is not None and not isinstance(mapping, ColumnMapping):
+        mapping = ColumnMapping.load(mapping)
+    layout = "mapped" if mapping is not None else detect_layout(raw.columns)
+    try:
+        canonical, _, _ = to_canonical(raw, layout, mapping, name=label)
+        frame = validate_canonical(canonical, label)
+    except DataValidationError as exc:
+        if chunk.start == 0 and chunk.first_row == 0:
+            raise
+        where = (
+            f"in the chunk of data rows {chunk.start + 1:,}-{chunk.stop:,} of {label} "
+            f"(row numbers below count from that chunk's first row, data row {chunk.start + 1:,})"
+        )
+        raise type(exc)(f"{where}: {exc}", getattr(exc, "failures", None)) from None
+    return frame
+
+
+def load_chunk(chunk: Chunk, plan_: Plan, mapping: Any = None) -> pd.DataFrame:
+    """Read, map and validate one chunk."""
+    return canonical_chunk(read_raw(chunk, plan_.csv or None), chunk, mapping=mapping)
