@@ -1,21 +1,25 @@
 """What the pages draw, computed by core.insights for the current scenario and cached.
 
-Each function reads the current data and scenario, calls the pure function of
-:mod:`core.insights` that computes the figures, and (when it is worth it) caches the result
-per data sha256 and scenario. Factor keys become the dashboard's labels here.
+Each function reads the current data and scenario and calls the pure function of
+:mod:`core.insights` that computes the figures. The views that take more than a few
+milliseconds are cached with ``st.cache_resource`` per data sha256 and scenario key (the core
+objects they read are passed unhashed). Factor keys become the dashboard's labels here.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
+import streamlit as st
 
 from core import insights
 from core.insights import KPI, CustomerView, JourneySummary, OpportunityViews
 from core.pipeline import Settings
-from ui.cache import cached, scenario_key
+from ui._base import CACHE_TTL
+from ui.cache import scenario_key
 from ui.charts import FACTOR_LABELS
 from ui.data import require_data
 from ui.pipeline import (
@@ -24,7 +28,6 @@ from ui.pipeline import (
     churn_proba,
     context_and_components,
     outcome,
-    propensity,
     report,
     solved,
 )
@@ -76,17 +79,20 @@ def churn_risk(threshold: float = 0.5) -> tuple[np.ndarray, float] | None:
 # -- Opportunity and Journeys -----------------------------------------------------------------
 
 
+@st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
+def _opportunity_views(
+    sha: str, settings_json: str, _problem: Any, _comps: Any, _catalog: Any
+) -> OpportunityViews:
+    return insights.opportunity_views(_problem, _comps, _catalog)
+
+
 def opportunity_views(s: Settings | None = None) -> OpportunityViews:
     """:func:`core.insights.opportunity_views` of the current (or given) scenario (cached)."""
     s = s or settings()
     data = require_data()
     ctx, comps, _ = context_and_components()
     problem, _ = solved(s)
-    return cached(
-        "opportunity-views",
-        (data.sha256, scenario_key(s)),
-        lambda: insights.opportunity_views(problem, comps, ctx.catalog),
-    )
+    return _opportunity_views(data.sha256, scenario_key(s), problem, comps, ctx.catalog)
 
 
 def journey_summary(s: Settings | None = None, baseline: str | None = None) -> JourneySummary:
@@ -104,17 +110,21 @@ def journey_steps(s: Settings | None = None, steps: int = 3) -> pd.DataFrame:
     return insights.journey_steps(problem, result, ctx.catalog.labels, steps)
 
 
+@st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
+def _journey_flows(
+    sha: str, settings_json: str, steps: int, _solution: tuple, _labels: tuple[str, ...]
+) -> pd.DataFrame:
+    problem, result = _solution
+    return insights.journey_flows(problem, result, _labels, steps)
+
+
 def journey_flows(s: Settings | None = None, steps: int = 3) -> pd.DataFrame:
     """Customers going from one offer to the next (:func:`core.insights.journey_flows`)."""
     s = s or settings()
     data = require_data()
     ctx, _, _ = context_and_components()
-    problem, result = solved(s)
-    return cached(
-        "journey-flows",
-        (data.sha256, scenario_key(s), int(steps)),
-        lambda: insights.journey_flows(problem, result, ctx.catalog.labels, steps),
-    )
+    solution = solved(s)
+    return _journey_flows(data.sha256, scenario_key(s), int(steps), solution, ctx.catalog.labels)
 
 
 def baseline_comparison(s: Settings | None = None) -> pd.DataFrame:
@@ -145,6 +155,38 @@ def customer_index(customer_id: str) -> int | None:
     return insights.customer_index(problem.ids, customer_id)
 
 
+@st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
+def _customer_view(
+    sha: str,
+    settings_json: str,
+    idx: int,
+    models: str,
+    _s: Settings,
+    _out: Any,
+    _frame: pd.DataFrame,
+    _key_factors: Any,
+    _propensity: np.ndarray | None,
+) -> CustomerView:
+    view = insights.customer_view(
+        idx,
+        frame=_frame,
+        catalog=_out.context.catalog,
+        components=_out.components,
+        problem=_out.problem,
+        result=_out.result,
+        table=_out.table,
+        settings=_s,
+        key_factors=_key_factors,
+        propensity=_propensity,
+    )
+    return replace(
+        view,
+        journey_parts=_labelled(view.journey_parts),
+        first_parts=_labelled(view.first_parts),
+        factors=_labelled(view.factors),
+    )
+
+
 def customer_view(idx: int) -> CustomerView:
     """:func:`core.insights.customer_view` of row ``idx`` in the current scenario (cached).
 
@@ -152,34 +194,21 @@ def customer_view(idx: int) -> CustomerView:
     """
     data = require_data()
     s = settings()
-    ctx, comps, trained = context_and_components()
+    _, _, trained = context_and_components()
     out = outcome(s)
-    key_factors = None if trained is None else trained.key_factors
-
-    def compute() -> CustomerView:
-        view = insights.customer_view(
-            idx,
-            frame=data.frame,
-            catalog=ctx.catalog,
-            components=comps,
-            problem=out.problem,
-            result=out.result,
-            table=out.table,
-            settings=s,
-            key_factors=key_factors,
-            propensity=propensity(s),
-        )
-        return replace(
-            view,
-            journey_parts=_labelled(view.journey_parts),
-            first_parts=_labelled(view.first_parts),
-            factors=_labelled(view.factors),
-        )
-
     models = "none" if trained is None else str(trained.models_dir)
-    key = (data.sha256, scenario_key(s), int(idx), models)
-    view: CustomerView = cached("customer", key, compute)
-    return view
+    key_factors = None if trained is None else trained.key_factors
+    return _customer_view(
+        data.sha256,
+        scenario_key(s),
+        int(idx),
+        models,
+        s,
+        out,
+        data.frame,
+        key_factors,
+        out.propensity,
+    )
 
 
 def drivers(top: int = 8) -> pd.DataFrame | None:
