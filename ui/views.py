@@ -34,8 +34,6 @@ from ui.pipeline import (
 from ui.segments import segments_page
 from ui.state import settings
 
-NO_OFFER = insights.NO_OFFER
-
 
 def _labelled(frame: pd.DataFrame | None) -> pd.DataFrame | None:
     """``frame`` with its ``factor`` keys replaced by the dashboard's factor labels."""
