@@ -1,7 +1,5 @@
 """Customer: what should we offer this one customer next, and why?"""
 
-import numpy as np
-import plotly.express as px
 import streamlit as st
 
 import ui
@@ -15,38 +13,32 @@ ui.intro(
     "step that comes from lifetime value, churn risk and satisfaction.",
 )
 ui.require_data()
-out = ui.outcome()
-order = np.lexsort((-out.result.scores, -out.result.lengths))  # longest, then best journeys
-top = out.problem.ids[order[:5]]
-default = st.query_params.get("customer", str(top[0]))
+top = [str(c) for c in ui.example_customers(5)]  # the longest, then the best journeys
+default = st.query_params.get("customer", top[0])
 cid = st.text_input(
-    "Customer id", key=ui.bind("customer_id", default), help=f"e.g. {', '.join(map(str, top))}"
+    "Customer id", key=ui.bind("customer_id", default), help=f"e.g. {', '.join(top)}"
 )
 idx = ui.customer_index(cid)
 if idx is None:
-    st.warning(f"No customer with id '{cid}' in this data. Try {', '.join(map(str, top[:3]))}.")
+    st.warning(f"No customer with id '{cid}' in this data. Try {', '.join(top[:3])}.")
     st.stop()
 st.query_params["customer"] = str(cid)
 v = ui.customer_view(idx)
-profile = v["profile"]
-cols = st.columns(len(ui.PROFILE_NUMBERS))
-for col, name in zip(cols, ui.PROFILE_NUMBERS, strict=True):
-    value = profile.get(name)
+for col, (name, value) in zip(st.columns(len(v.numbers)), v.numbers.items(), strict=True):
     col.metric(name, "n/a" if value is None else f"{value:,.0f}", border=True)
-words = [f"**{c}:** {profile[c]}" for c in ui.PROFILE_WORDS if c in profile.index]
-st.markdown(" · ".join(words))
-st.caption("Holds: " + (", ".join(v["held"]) or "none of the catalog's products"))
+st.markdown(" · ".join(f"**{c}:** {word}" for c, word in v.words.items()))
+st.caption("Holds: " + (", ".join(v.held) or "none of the catalog's products"))
 with st.expander("Full profile"):
-    st.dataframe(profile.astype(str).rename("value"), width="stretch")
+    st.dataframe(v.profile.astype(str).rename("value"), width="stretch")
 
 left, right = st.columns(2)
 with left:
     st.subheader("Predicted key factors")
-    if v["factors"] is None:
+    if v.factors is None:
         st.info("Predictions need the trained models: choose the counterfactual estimator.")
     else:
         st.dataframe(
-            v["factors"],
+            v.factors,
             hide_index=True,
             width="stretch",
             column_config={
@@ -55,57 +47,23 @@ with left:
             },
         )
     st.subheader("Recommended journey")
-    j = v["journey"]
-    if j.empty:
+    if v.journey.empty:
         st.info("No offer is worth making to this customer under the current weights.")
     else:
-        long = j.melt(["step", "product_label"], ["cltv", "churn", "satisfaction"], "factor")
-        long["factor"] = long["factor"].map(ui.FACTOR_LABELS)
-        long["step"] = long["step"].astype(str) + ". " + long["product_label"]
-        fig = px.bar(
-            long,
-            x="step",
-            y="value",
-            color="factor",
-            barmode="relative",
-            color_discrete_map={ui.FACTOR_LABELS[k]: c for k, c in ui.FACTOR_COLOURS.items()},
-            title="Each step's opportunity, by factor",
-        )
-        fig.update_layout(xaxis_title=None, yaxis_title="Opportunity")
-        st.plotly_chart(ui.style(fig, 320), width="stretch")
+        title = "Each step's opportunity, by factor"
+        fig = ui.factor_bars(v.journey_parts, "step", title, "Opportunity")
+        st.plotly_chart(fig, width="stretch")
 with right:
     st.subheader("O(i → j) for this customer")
-    fig = px.imshow(
-        v["matrix"],
-        text_auto=".2f",
-        color_continuous_scale="RdBu",
-        aspect="auto",
-        color_continuous_midpoint=0.0,
-        labels={"x": "next offer j", "y": "after i", "color": "O(i→j)"},
-    )
-    st.plotly_chart(ui.style(fig, 360), width="stretch")
+    st.plotly_chart(ui.customer_matrix(v.matrix), width="stretch")
 
 st.subheader("Why: what drives each possible next offer")
-if not v["first_parts"].empty:
-    fig = px.bar(
-        v["first_parts"],
-        x="product",
-        y="value",
-        color="factor",
-        barmode="relative",
-        color_discrete_map={ui.FACTOR_LABELS[k]: c for k, c in ui.FACTOR_COLOURS.items()},
-        title="Weighted change in each factor if offered next (estimator's deltas)",
-    )
-    fig.update_layout(xaxis_title=None, yaxis_title="Opportunity part")
-    st.plotly_chart(ui.style(fig, 320), width="stretch")
-drivers = ui.drivers()
-if drivers is not None:
+if not v.first_parts.empty:
+    title = "Weighted change in each factor if offered next (estimator's deltas)"
+    fig = ui.factor_bars(v.first_parts, "product", title, "Opportunity part")
+    st.plotly_chart(fig, width="stretch")
+if (drivers := ui.drivers()) is not None:
     st.caption("What the models rely on most (held-out permutation importance, all customers):")
-    for col, (factor, part) in zip(
-        st.columns(3), drivers.groupby("factor", sort=False), strict=False
-    ):
-        colour = next(c for k, c in ui.FACTOR_COLOURS.items() if ui.FACTOR_LABELS[k] == factor)
-        fig = px.bar(part, x="importance", y="feature", orientation="h", title=factor)
-        fig.update_traces(marker_color=colour)
-        fig.update_layout(yaxis={"categoryorder": "total ascending", "title": None})
-        col.plotly_chart(ui.style(fig, 320), width="stretch")
+    groups = drivers.groupby("factor", sort=False)
+    for col, (factor, part) in zip(st.columns(3), groups, strict=False):
+        col.plotly_chart(ui.importance_bar(part, str(factor)), width="stretch")

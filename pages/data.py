@@ -46,29 +46,7 @@ if data is None:
     exc = st.session_state[ui.DATA_ERROR]
     ui.show_error(exc)
     if isinstance(exc, MappingError) and "unknown layout" in str(exc):
-        st.subheader("Map your columns")
-        st.write(
-            "Pick, for each canonical column, the column of your file that holds it. "
-            "Required columns must be mapped; leave the others empty if you lack them."
-        )
-        edited = st.data_editor(
-            ui.guess_mapping(ui.raw_columns()),
-            hide_index=True,
-            width="stretch",
-            disabled=["canonical column", "required"],
-            column_config={
-                "your column": st.column_config.SelectboxColumn(
-                    options=ui.raw_columns(), help="Column of your export"
-                )
-            },
-            key="mapping_editor",
-        )
-        if st.button("Apply the mapping", type="primary"):
-            try:
-                ui.apply_mapping(edited)
-                st.rerun()
-            except CJOError as err:
-                ui.show_error(err)
+        ui.mapping_editor()
     st.stop()
 
 s = data.summary()

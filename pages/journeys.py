@@ -1,7 +1,5 @@
 """Journeys: which offers, in which order, and how good is the optimizer at finding them?"""
 
-import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 import ui
@@ -16,6 +14,7 @@ ui.intro(
     "the exact optimum and with the study's simple strategies.",
 )
 ui.require_data()
+PERCENT = st.column_config.ProgressColumn(format="percent")
 
 
 @st.fragment
@@ -26,11 +25,11 @@ def body() -> None:
     ctx, _, _ = ui.context_and_components()
     out = ui.outcome(s)
     anneal = s.with_(solver="anneal")
-    diag, rep = ui.outcome(anneal), ui.report(anneal)
+    (_, diag), rep = ui.solved(anneal), ui.report(anneal)
     m = st.columns(5)
     m[0].metric(
         "Total opportunity",
-        f"{out.result.scores.sum():,.2f}",
+        f"{ui.journey_summary(s).total_opportunity:,.2f}",
         border=True,
         help=f"Sum of the {s.solver} journeys' opportunity over all customers.",
     )
@@ -54,61 +53,28 @@ def body() -> None:
     )
     m[4].metric(
         "Annealing time",
-        f"{diag.result.seconds.get('total', 0):.2f} s",
+        f"{rep['seconds_optimize']:.2f} s",
         border=True,
-        help=f"{anneal.iters} iterations x {anneal.restarts + 1} runs for all customers.",
+        help=f"{anneal.iters} iterations per run, {anneal.restarts} restart(s), all customers.",
     )
-    tr = pd.DataFrame(diag.result.trace)
-    left, right = st.columns(2)
-    if len(tr):
-        fig = go.Figure(
-            go.Scatter(
-                x=tr["iteration"],
-                y=tr["temperature"],
-                name="temperature",
-                line={"color": ui.PALETTE["offer"]},
-            )
-        )
-        fig.update_layout(
-            title=f"Temperature schedule: {anneal.schedule}",
-            xaxis_title="Iteration",
-            yaxis_title="Mean temperature",
-        )
-        left.plotly_chart(ui.style(fig), width="stretch")
-        fig = go.Figure()
-        for col, colour in (("best_mean", "#1f5fa8"), ("current_mean", "#e07b39")):
-            fig.add_scatter(
-                x=tr["iteration"], y=tr[col], name=col.replace("_mean", ""), line={"color": colour}
-            )
-        fig.update_layout(
-            title="Convergence: mean journey score",
-            xaxis_title="Iteration",
-            yaxis_title="Mean score",
-            legend={"orientation": "h", "y": -0.2},
-        )
-        right.plotly_chart(ui.style(fig), width="stretch")
-    base = pd.DataFrame(rep["baselines"]).T.reset_index(names="baseline")
-    base = base.rename(
-        columns={
-            "share_better_or_equal": "annealing ≥ baseline",
-            "share_better": "annealing better",
-            "mean_uplift": "mean uplift",
-        }
-    )
+    if charts := ui.anneal_charts(diag.trace, anneal.schedule):
+        left, right = st.columns(2)
+        left.plotly_chart(charts[0], width="stretch")
+        right.plotly_chart(charts[1], width="stretch")
     st.subheader("Against the study's strategies")
     st.dataframe(
-        base,
+        ui.baseline_comparison(anneal),
         hide_index=True,
         width="stretch",
         column_config={
-            "annealing ≥ baseline": st.column_config.ProgressColumn(format="percent"),
-            "annealing better": st.column_config.ProgressColumn(format="percent"),
+            "annealing ≥ baseline": PERCENT,
+            "annealing better": PERCENT,
             "mean uplift": st.column_config.NumberColumn(format="%.4f"),
             "seconds": st.column_config.NumberColumn(format="%.3f"),
         },
     )
     st.subheader("First → second → third offer")
-    st.plotly_chart(ui.sankey(out, ctx.catalog), width="stretch")
+    st.plotly_chart(ui.sankey(ui.journey_flows(s), ui.colour_map(ctx.catalog)), width="stretch")
     st.caption("Flows show customers who go on to a further offer; every first offer is on the "
                "Overview page.")  # fmt: skip
     st.subheader("Journey table")

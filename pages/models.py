@@ -1,7 +1,5 @@
 """Models: how far can we trust the churn, CLTV and satisfaction predictions?"""
 
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
 import ui
@@ -21,19 +19,13 @@ if view["warning"]:
 
 for factor, rows in view["metrics"].groupby("factor", sort=False):
     st.subheader(ui.FACTOR_LABELS.get(factor, factor))
-    cols = st.columns(len(rows))
-    for col, (_, r) in zip(cols, rows.iterrows(), strict=True):
-        value = "n/a" if not r["available"] or r["value"] != r["value"] else f"{r['value']:.3f}"
-        delta = None
-        if r["better"] is not None and r["baseline"] == r["baseline"]:
-            delta = f"{r['value'] - r['baseline']:+.3f} vs baseline {r['baseline']:.3f}"
-        lower = r["key"].endswith(("brier", "mae"))
+    for col, r in zip(st.columns(len(rows)), rows.itertuples(), strict=True):
         col.metric(
-            r["metric"],
-            value,
-            delta,
-            delta_color="inverse" if lower else "normal",
-            help=r["help"],
+            r.metric,
+            "n/a" if r.shown is None else f"{r.shown:.3f}",
+            None if r.delta is None else f"{r.delta:+.3f} vs baseline {r.baseline:.3f}",
+            delta_color="inverse" if r.lower_is_better else "normal",
+            help=r.help,
         )
 cv = view["cv"]
 st.caption(
@@ -45,10 +37,7 @@ st.caption(
 st.subheader("Churn: ROC, precision-recall and calibration")
 left, mid, right = st.columns(3)
 if (rel := view["reliability"]) is not None:
-    fig = px.line(rel, x="mean_predicted", y="observed_rate", markers=True, hover_data=["count"])
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line_dash="dot"))
-    fig.update_layout(title="Reliability (calibration)", xaxis_title="predicted churn")
-    right.plotly_chart(ui.style(fig), width="stretch")
+    right.plotly_chart(ui.reliability_chart(rel), width="stretch")
 if not ui.curves_requested():
     left.write(
         "ROC and precision-recall curves need out-of-fold predictions: one churn model per fold "
@@ -58,15 +47,8 @@ if not ui.curves_requested():
         st.session_state[ui.CURVES] = True
         st.rerun()
 elif (curves := ui.churn_curves()) is not None:
-    fig = px.area(curves.roc, x="fpr", y="tpr", title=f"ROC (AUC {curves.roc_auc:.3f})")
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line_dash="dot"))
-    fig.update_layout(xaxis_title="false positive rate", yaxis_title="true positive rate")
-    left.plotly_chart(ui.style(fig), width="stretch")
-    fig = px.line(
-        curves.pr, x="recall", y="precision", title=f"Precision-recall (AP {curves.pr_auc:.3f})"
-    )
-    fig.add_hline(y=curves.base_rate, line_dash="dot", annotation_text="churn rate")
-    mid.plotly_chart(ui.style(fig), width="stretch")
+    left.plotly_chart(ui.roc_chart(curves), width="stretch")
+    mid.plotly_chart(ui.pr_chart(curves), width="stretch")
     st.caption(f"Curves from {curves.source}.")
 
 imp = view["importance"]
@@ -80,10 +62,9 @@ if len(imp):
     for tab, factor in zip(
         st.tabs([ui.FACTOR_LABELS.get(f, f) for f in factors]), factors, strict=True
     ):
-        sub = imp[imp["factor"] == factor].sort_values("importance")
-        fig = px.bar(sub, x="importance", y="feature", orientation="h")
-        fig.update_traces(marker_color=ui.FACTOR_COLOURS.get(factor, ui.GREYS[0]))
-        tab.plotly_chart(ui.style(fig, 420), width="stretch")
+        sub = imp[imp["factor"] == factor]
+        label = ui.FACTOR_LABELS.get(factor, factor)
+        tab.plotly_chart(ui.importance_bar(sub, label, 420, titled=False), width="stretch")
 
 st.subheader("Model cards")
 for name, text in view["cards"].items():

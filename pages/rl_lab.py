@@ -1,7 +1,5 @@
 """RL lab: does a policy learned by trial and error beat the optimizer's journeys?"""
 
-import pandas as pd
-import plotly.express as px
 import streamlit as st
 
 import ui
@@ -17,7 +15,7 @@ ui.intro(
     "overlapping intervals mean no clear winner.",
 )
 ui.require_data()
-labels = {"qlearning": "Q-learning (tabular)", "bandit": "Contextual bandit", "fqi": "Fitted Q"}
+labels = ui.RL_LABELS
 c1, c2 = st.columns([2, 1])
 agents = c1.multiselect(
     "Agents",
@@ -53,36 +51,17 @@ st.markdown(
     f"**Best on the {lab.params['n_test']:,} held-out customers:** {best['label']}, "
     f"{best['value']:.3f} per customer (95% CI {best['ci_low']:.3f} to {best['ci_high']:.3f})."
 )
-if (table["name"] == "anneal").any():
-    for col, name in zip(st.columns(len(lab.agents)), lab.agents, strict=True):
-        row = table[table["name"] == name].iloc[0]
-        clear = row["diff_low"] > 0 or row["diff_high"] < 0
+if versus := ui.versus_journeys(lab):
+    for col, row in zip(st.columns(len(versus)), versus, strict=True):
         col.metric(
-            f"{labels[name]} vs annealed journeys",
+            f"{labels[row['agent']]} vs annealed journeys",
             f"{row['diff']:+.3f}",
-            f"{row['diff_low']:+.3f} to {row['diff_high']:+.3f}",
-            delta_color="normal" if clear else "off",
+            f"{row['low']:+.3f} to {row['high']:+.3f}",
+            delta_color="normal" if row["clear"] else "off",
             help="Paired difference in expected value per customer with its 95% CI (same "
             "customers, same acceptance draws). Grey: the interval contains 0, no clear winner.",
         )
-kinds = {"learned": "#d1495b", "journeys": "#1f5fa8", "baseline": "#7a8696", "ceiling": "#2a9d8f"}
-fig = px.scatter(
-    table,
-    x="value",
-    y="label",
-    color="kind",
-    color_discrete_map=kinds,
-    title="Expected value per customer",
-)
-fig.update_traces(marker_size=11).update_yaxes(categoryorder="total ascending")
-fig.update_layout(xaxis_title="expected weighted opportunity (95% CI)", yaxis_title=None)
-for trace in fig.data:  # one trace per kind: each gets its own error bars
-    idx = table.index[table["kind"] == trace.name]
-    trace.error_x = {
-        "array": (table.loc[idx, "ci_high"] - table.loc[idx, "value"]).tolist(),
-        "arrayminus": (table.loc[idx, "value"] - table.loc[idx, "ci_low"]).tolist(),
-    }
-st.plotly_chart(ui.style(fig, 380), width="stretch")
+st.plotly_chart(ui.policy_values_chart(table), width="stretch")
 
 st.subheader("Best first action per segment")
 tabs = st.tabs([labels[a] for a in lab.best_actions])
@@ -98,11 +77,8 @@ for tab, df in zip(tabs, lab.best_actions.values(), strict=True):
     )
 
 st.subheader("Training curves")
-curves = [df.assign(agent=labels[a]) for a, df in lab.curves.items()]
-if curves:
-    fig = px.line(pd.concat(curves), x="episode", y="return_ma", color="agent")
-    fig.update_layout(yaxis_title="moving-average return")
-    st.plotly_chart(ui.style(fig, 320), width="stretch")
+if (curves := ui.training_curves_chart(lab.curves, labels)) is not None:
+    st.plotly_chart(curves, width="stretch")
 with st.expander("All policies and notes"):
     st.dataframe(table, hide_index=True, width="stretch")
     for note in lab.notes:

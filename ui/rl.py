@@ -1,0 +1,115 @@
+"""The RL lab: the journey environment of the current scenario and the cached lab result.
+
+The environment reuses the dashboard's own components, acceptance propensities and segments;
+training (with a progress bar) happens only when the user asks for it, and the result is
+kept per data, scenario, segmentation and options (:func:`ui.cache.cached`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from ui._base import guarded, progress_bar
+from ui.cache import cached, json_key, peek, scenario_key
+from ui.data import require_data
+from ui.pipeline import acceptance_propensity, context_and_components
+from ui.segments import segments_page
+from ui.state import segment_options, settings
+
+RL_EPISODES = {"qlearning": 20_000, "bandit": 10_000, "fqi": 2_000}  # < 30 s on the demo
+RL_LABELS = {"qlearning": "Q-learning (tabular)", "bandit": "Contextual bandit", "fqi": "Fitted Q"}
+
+
+def rl_action_columns() -> dict[str, Any]:
+    """Column formats of the RL lab's best-actions table (:func:`core.rl.best_actions`)."""
+    num = st.column_config.NumberColumn
+    return {
+        "label": st.column_config.TextColumn("first action"),
+        "share": num("share of segment", format="percent"),
+        "propensity": num("acceptance", format="percent"),
+        "gain": num("gain if accepted", format="%.2f"),
+        "value": num("journey value", format="%.2f"),
+    }
+
+
+def rl_env(horizon: int = 12) -> Any:
+    """The journey environment of the current scenario: the dashboard's own components,
+    acceptance propensities and segments (cached)."""
+    from core import rl
+
+    data = require_data()
+    s = settings()
+    ctx, comps, _ = context_and_components()
+    prop = acceptance_propensity()
+    seg = segments_page(horizon).segmentation
+    key = (data.sha256, scenario_key(s), json_key(segment_options()))
+    return guarded(
+        lambda: cached(
+            "rl-env",
+            key,
+            lambda: rl.build_env(
+                data.frame,
+                ctx.catalog,
+                weights=s.weights,
+                levers=s.levers or None,
+                aggregation=s.aggregation,
+                random_state=s.seed,
+                components=comps,
+                propensity=prop,
+                segmentation=seg,
+            ),
+        )
+    )
+
+
+def rl_lab(agents: list[str], episodes: dict[str, int], eval_episodes: int, *, train: bool) -> Any:
+    """The RL lab result for these options: cached; trained (progress bar) only when ``train``.
+
+    Returns None when it was not trained yet and ``train`` is False.
+    """
+    from core import rl
+
+    env = rl_env()
+    s = settings()
+    data = require_data()
+    options = (tuple(agents), json_key(episodes), int(eval_episodes))
+    key = (data.sha256, scenario_key(s), json_key(segment_options()), *options)
+    done = peek("rl-lab", key)
+    if done is not None or not train:
+        return done
+
+    def compute() -> Any:
+        bar, tick = progress_bar(f"Training {', '.join(agents)} and evaluating every policy...")
+        try:
+            return rl.lab_data(
+                env,
+                agents=agents,
+                episodes=episodes,
+                seed=s.seed,
+                eval_episodes=int(eval_episodes),
+                progress=tick,
+            )
+        finally:
+            bar.empty()
+
+    return guarded(lambda: cached("rl-lab", key, compute))
+
+
+def versus_journeys(lab: Any) -> list[dict[str, Any]]:
+    """Each learned agent against the annealed journeys: ``agent``, ``diff``, ``low``,
+    ``high`` (paired difference per customer and its 95% CI) and ``clear`` (the interval
+    leaves out 0). Empty when the annealed journeys were not evaluated."""
+    table = lab.table
+    if not (table["name"] == "anneal").any():
+        return []
+    out = []
+    for name in lab.agents:
+        row = table[table["name"] == name].iloc[0]
+        low, high = float(row["diff_low"]), float(row["diff_high"])
+        out.append(
+            {"agent": name, "diff": float(row["diff"]), "low": low, "high": high}
+            | {"clear": low > 0 or high < 0}
+        )
+    return out

@@ -1,0 +1,275 @@
+"""Shared widgets: the page intro, the sidebar, and the controls bound to the scenario.
+
+Each control reads its value from the scenario through :func:`ui.state.bind` (so it follows a
+loaded scenario or a URL) and writes what the user chose back with
+:func:`ui.state.update_settings` (so the URL follows the widgets).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.common.errors import CJOError
+from core.pipeline import Settings
+from ui._base import show_error
+from ui.charts import FACTOR_LABELS
+from ui.data import apply_mapping, guess_mapping, raw_columns
+from ui.state import (
+    DEFAULT_SETTINGS,
+    SOURCE,
+    bind,
+    ensure_router,
+    init_state,
+    segment_options,
+    set_segment_options,
+    set_settings,
+    settings,
+    update_settings,
+)
+
+HORIZONS = (3, 6, 12, 24, 36)
+
+
+def intro(title: str, text: str) -> None:
+    """Page title and the few plain sentences on what the page answers and how to read it.
+
+    Every page starts here, so this is where a page run without the router is caught (app.py's
+    ``st.navigation`` has switched the pages-folder fallback off before any routed page runs).
+    """
+    ensure_router()
+    init_state()
+    st.title(title)
+    st.markdown(text)
+
+
+def sidebar() -> None:
+    """The shared sidebar: data source, the scenario in one line, reset."""
+    s = settings()
+    with st.sidebar:
+        st.caption(f"**Data:** {st.session_state[SOURCE]['name']}")
+        w = s.weights
+        st.caption(
+            f"**Scenario:** {s.catalog} catalog, {s.estimator}, {s.solver}; weights CLTV "
+            f"{w['cltv']:g}, churn {w['churn']:g}, satisfaction {w['satisfaction']:g}"
+        )
+        st.caption("The URL holds the scenario: copy it to share this view.")
+        if s != DEFAULT_SETTINGS and st.button("Reset scenario", icon=":material/restart_alt:"):
+            set_settings(DEFAULT_SETTINGS)
+            st.rerun()
+
+
+def weight_sliders(prefix: str = "w", columns: bool = True) -> Settings:
+    """The three factor-weight sliders, bound to the scenario; returns the updated settings."""
+    s = settings()
+    cols = st.columns(3) if columns else [st.container()] * 3
+    helps = {
+        "cltv": "How much a rise in customer lifetime value counts.",
+        "churn": "How much a fall in churn risk counts.",
+        "satisfaction": "How much a rise in satisfaction (1-5) counts.",
+    }
+    new = {}
+    for col, factor in zip(cols, ("cltv", "churn", "satisfaction"), strict=True):
+        key = bind(f"{prefix}_{factor}", float(s.weights[factor]))
+        new[factor] = col.slider(
+            f"Weight: {FACTOR_LABELS[factor]}", 0.0, 3.0, step=0.1, key=key, help=helps[factor]
+        )
+    return update_settings(weights=new)
+
+
+def lever_sliders(catalog: Any) -> Settings:
+    """One lever slider per product (0 switches it off, 1 leaves it); returns the settings."""
+    s = settings()
+    cols = st.columns(catalog.n_products)
+    levers = {}
+    for col, key, label in zip(cols, catalog.keys, catalog.labels, strict=True):
+        levers[key] = col.slider(
+            label, 0.0, 3.0, step=0.1, key=bind(f"lever_{key}", s.levers.get(key, 1.0))
+        )
+    return update_settings(levers={k: v for k, v in levers.items() if v != 1.0})
+
+
+def opportunity_controls() -> Settings:
+    """Estimator, catalog, acceptance propensity and held-product aggregation widgets."""
+    from core.data.catalog import available_catalogs
+    from core.opportunity import ESTIMATORS
+
+    s = settings()
+    c1, c2, c3, c4 = st.columns([1.6, 1, 1, 1])
+    estimator = c1.segmented_control(
+        "Estimator",
+        ESTIMATORS,
+        key=bind("opp_estimator", s.estimator),
+        help="counterfactual: what the trained models predict if the customer took the offer "
+        "(the most accurate on ground truth); peer-bayes: how similar holders differ; "
+        "neighbours: nearest look-alike customers.",
+    )
+    catalog = c2.selectbox(
+        "Catalog", available_catalogs(), key=bind("opp_catalog", s.catalog), help="Products."
+    )
+    propensity = c3.toggle(
+        "× acceptance",
+        key=bind("opp_prop", s.propensity),
+        help="Multiply each offer by the predicted probability that the customer accepts it.",
+    )
+    aggregation = c4.selectbox(
+        "Held products",
+        ("sum", "mean", "max"),
+        key=bind("opp_agg", s.aggregation),
+        help="How the products a customer already holds combine before the first offer.",
+    )
+    return update_settings(
+        estimator=estimator or s.estimator,
+        catalog=catalog,
+        propensity=propensity,
+        aggregation=aggregation,
+    )
+
+
+def solver_controls() -> Settings:
+    """Solver and annealing-schedule widgets (schedule, T0 auto or manual, its parameters,
+    iterations, restarts, seed), bound to the scenario; returns the updated settings."""
+    from core.solvers import SOLVERS
+    from core.solvers.schedules import DEFAULTS, SCHEDULES
+
+    s = settings()
+    c = st.columns([1.3, 1.3, 1, 1, 1, 1])
+    solver = c[0].selectbox(
+        "Solver",
+        SOLVERS,
+        key=bind("j_solver", s.solver),
+        help="Which journeys every page uses: exact (optimal), anneal, greedy, greedy with "
+        "local search, or the study's original annealer (seed-style).",
+    )
+    schedule = c[1].selectbox(
+        "Schedule", SCHEDULES, key=bind("j_schedule", s.schedule), help="Annealing schedule."
+    )
+    auto = c[2].toggle("Auto T0", key=bind("j_auto", s.t0 == "auto"), help="From the data.")
+    t0 = c[3].number_input(
+        "T0",
+        0.001,
+        1e6,
+        key=bind("j_t0", 1.0 if s.t0 == "auto" else float(s.t0)),
+        disabled=auto,
+        help="Initial temperature (when not automatic).",
+    )
+    iters = c[4].number_input("Iterations", 1, 20_000, key=bind("j_iters", s.iters))
+    restarts = c[5].number_input("Restarts", 0, 20, key=bind("j_restarts", s.restarts))
+    params = {}
+    names = list(DEFAULTS[schedule])
+    cols = st.columns(max(len(names), 1) + 2)
+    for col, name in zip(cols, names, strict=False):
+        params[name] = col.number_input(
+            f"{schedule} · {name}",
+            value=None,
+            key=bind(f"j_sp_{schedule}_{name}", s.schedule_params.get(name)),
+            placeholder=f"default {DEFAULTS[schedule][name]:g}",
+            format="%g",
+        )
+    seed = cols[-2].number_input("Seed", 0, 2**31 - 1, key=bind("j_seed", s.seed))
+    refine = cols[-1].toggle(
+        "Exact refinement",
+        key=bind("j_refine", s.refine),
+        help="On (default): the annealer also starts from a beam search on large catalogs and "
+        "ends with an exact search over a small pool of products, so its journeys are optimal "
+        "on the shipped catalogs whatever the schedule. Off: the temperature schedule alone, to "
+        "see what a schedule achieves by itself.",
+    )
+    return update_settings(
+        solver=solver or s.solver,
+        schedule=schedule,
+        t0="auto" if auto else float(t0),
+        iters=int(iters),
+        restarts=int(restarts),
+        schedule_params={k: v for k, v in params.items() if v is not None},
+        seed=int(seed),
+        refine=bool(refine),
+    )
+
+
+def horizon_select() -> int:
+    """Months of the revenue-at-risk horizon, bound to the ``horizon`` query param."""
+    try:
+        default = int(st.query_params.get("horizon", 12))
+    except ValueError:
+        default = 12
+    default = default if default in HORIZONS else 12
+    h = st.segmented_control(
+        "Horizon (months)",
+        HORIZONS,
+        key=bind("horizon", default),
+        help="Horizon of the revenue-at-risk figure.",
+    )
+    h = int(h or default)
+    if h == 12:
+        st.query_params.pop("horizon", None)
+    else:
+        st.query_params["horizon"] = str(h)
+    return h
+
+
+def segment_controls() -> dict[str, Any]:
+    """Method, k (or automatic), minimum share: the segmentation widgets; returns the options."""
+    from core.insights.segments import METHODS
+
+    opts = segment_options()
+    c1, c2, c3, c4 = st.columns(4)
+    method = c1.selectbox(
+        "Method",
+        METHODS,
+        key=bind("seg_method", opts["method"]),
+        help="k-means (default), DBSCAN (density; finds k itself and leaves noise), "
+        "agglomerative (Ward) or a Gaussian mixture.",
+    )
+    auto = c2.toggle(
+        "Choose k automatically",
+        key=bind("seg_auto", opts["k"] == "auto"),
+        help="Pick the number of segments by silhouette and Calinski-Harabasz (BIC for the "
+        "mixture).",
+    )
+    k = c3.number_input(
+        "Segments (k)",
+        2,
+        12,
+        key=bind("seg_k", 4 if opts["k"] == "auto" else int(opts["k"])),
+        disabled=auto or method == "dbscan",
+    )
+    min_share = c4.slider(
+        "Minimum segment share",
+        0.0,
+        0.25,
+        step=0.01,
+        key=bind("seg_min_share", float(opts["min_share"])),
+        help="No segment smaller than this share of customers (0 disables the rule).",
+    )
+    set_segment_options(method, "auto" if auto or method == "dbscan" else int(k), min_share)
+    return segment_options()
+
+
+def mapping_editor() -> None:
+    """The column-mapping editor for an export of unknown layout; applies it on request."""
+    st.subheader("Map your columns")
+    st.write(
+        "Pick, for each canonical column, the column of your file that holds it. "
+        "Required columns must be mapped; leave the others empty if you lack them."
+    )
+    edited: pd.DataFrame = st.data_editor(
+        guess_mapping(raw_columns()),
+        hide_index=True,
+        width="stretch",
+        disabled=["canonical column", "required"],
+        column_config={
+            "your column": st.column_config.SelectboxColumn(
+                options=raw_columns(), help="Column of your export"
+            )
+        },
+        key="mapping_editor",
+    )
+    if st.button("Apply the mapping", type="primary"):
+        try:
+            apply_mapping(edited)
+            st.rerun()
+        except CJOError as err:
+            show_error(err)
