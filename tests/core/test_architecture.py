@@ -204,6 +204,18 @@ def test_only_the_cli_prints_or_parses_arguments():
     assert offenders == {}
 
 
+@pytest.mark.parametrize("folder", ["core", "ui"])
+def test_no_file_is_over_the_size_limit(folder):
+    paths = list((ROOT / folder).rglob("*.py"))
+    assert paths, f"{folder}/ has no Python files"
+    long = {
+        str(p.relative_to(ROOT)): n
+        for p in paths
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
+    assert long == {}
+
+
 def test_core_never_imports_streamlit_statically():
     offenders = [
         str(p.relative_to(ROOT))
