@@ -1,4 +1,9 @@
-"""What every command shares: exit codes, the text progress bar, argument types, JSON output."""
+"""What every command shares: exit codes, the text progress bar, argument types, the options
+several commands take, JSON output.
+
+The ``add_*`` helpers add one option each with its name, default and help text in one place;
+a command calls them in the order its ``--help`` lists the options.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +11,12 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from core.common.jsonutil import to_jsonable
+from core.models.presets import PRESET_NAMES
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 
@@ -49,6 +56,59 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text!r} must be >= 1")
     return value
+
+
+def add_command(
+    subparsers: Any, name: str, func: Callable[[Any], int], help: str, description: str
+) -> argparse.ArgumentParser:
+    """Register the command ``name`` that runs ``func(args)``; returns its parser.
+
+    ``help`` is its line in ``python -m core --help``, ``description`` the text of its own
+    ``--help``.
+    """
+    p: argparse.ArgumentParser = subparsers.add_parser(name, help=help, description=description)
+    p.set_defaults(func=func)
+    return p
+
+
+def add_data(p: argparse.ArgumentParser, help: str = "CSV or Parquet customer file") -> None:
+    """The positional ``DATA``: the customer file."""
+    p.add_argument("data", metavar="DATA", help=help)
+
+
+def add_mapping(p: argparse.ArgumentParser) -> None:
+    """``--mapping FILE``: the column mapping of other exports."""
+    p.add_argument("--mapping", metavar="FILE", help="TOML column mapping for other exports")
+
+
+def add_rows(p: argparse.ArgumentParser) -> None:
+    """``--rows N``: synthetic customers (7043, the IBM population's size)."""
+    p.add_argument("--rows", type=positive_int, default=7043, help="customers (default 7043)")
+
+
+def add_seed(p: argparse.ArgumentParser, help: str = "random seed (default 0)") -> None:
+    """``--seed S`` (an integer, default 0)."""
+    p.add_argument("--seed", type=int, default=0, help=help)
+
+
+def add_catalog(p: argparse.ArgumentParser, help: str, metavar: str | None = None) -> None:
+    """``--catalog``: a shipped catalog's name or a TOML file (default ``seed``)."""
+    p.add_argument("--catalog", default="seed", metavar=metavar, help=help)
+
+
+def add_model_preset(p: argparse.ArgumentParser, help: str) -> None:
+    """``--model-preset``: one of :data:`core.models.presets.PRESET_NAMES` (default accurate)."""
+    p.add_argument("--model-preset", default="accurate", choices=PRESET_NAMES, help=help)
+
+
+def add_models_dir(p: argparse.ArgumentParser) -> None:
+    """``--models DIR``: trusted models to load, or where to train them."""
+    p.add_argument("--models", metavar="DIR", help="trusted models folder (load or train)")
+
+
+def add_quiet(p: argparse.ArgumentParser, help: str = "no progress bar") -> None:
+    """``--quiet``: no progress on stderr."""
+    p.add_argument("--quiet", action="store_true", help=help)
 
 
 def write_json(path: str | Path, obj: Any) -> None:

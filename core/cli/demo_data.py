@@ -7,9 +7,24 @@ import json
 from pathlib import Path
 from typing import Any
 
-from core.cli._util import EXIT_OK, Progress, positive_int
+from core.cli._util import (
+    EXIT_OK,
+    Progress,
+    add_command,
+    add_quiet,
+    add_rows,
+    add_seed,
+    positive_int,
+)
 from core.common.errors import CJOError
 from core.data import synthetic
+
+_HELP = "generate the synthetic population and its ground truth"
+_DESCRIPTION = (
+    "Write N synthetic customers in the canonical schema to FILE "
+    "(.csv or .parquet) and their ground truth to FILE's sibling "
+    "<stem>.truth.parquet. Reproducible per seed, independent of chunk size."
+)
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
@@ -33,16 +48,9 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
 
 def add_cli(subparsers: Any) -> None:
     """Register ``demo-data --rows N --seed S --out FILE``."""
-    p = subparsers.add_parser(
-        "demo-data",
-        help="generate the synthetic population and its ground truth",
-        description="Write N synthetic customers in the canonical schema to FILE "
-        "(.csv or .parquet) and their ground truth to FILE's sibling "
-        "<stem>.truth.parquet. Reproducible per seed, independent of chunk size.",
-    )
-    p.add_argument("--rows", type=positive_int, default=7043, help="customers (default 7043)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p = add_command(subparsers, "demo-data", _cmd_demo_data, _HELP, _DESCRIPTION)
+    add_rows(p)
+    add_seed(p)
     p.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
     p.add_argument("--chunk-size", type=positive_int, default=100_000, help="rows per chunk")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_demo_data)
+    add_quiet(p)

@@ -9,11 +9,21 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from core.cli._util import EXIT_ERROR, EXIT_OK
+from core.cli._util import (
+    EXIT_ERROR,
+    EXIT_OK,
+    add_catalog,
+    add_command,
+    add_data,
+    add_mapping,
+    add_model_preset,
+    add_models_dir,
+    add_quiet,
+    add_seed,
+)
 from core.cli._util import Progress as Bar
 from core.cli._util import positive_int as _positive
 from core.common.errors import CJOError
-from core.models.presets import PRESET_NAMES
 from core.opportunity.components import ESTIMATORS
 from core.ops.store import Store, check_reproducible
 from core.pipeline import (
@@ -28,6 +38,26 @@ from core.pipeline import (
 from core.pipeline.batch import BatchError, BatchOptions, plan, run_batch
 from core.solvers import SOLVERS
 from core.solvers.schedules import SCHEDULES
+
+_RERUN_HELP = "re-execute a saved run and check its journeys byte for byte"
+_RERUN_DESCRIPTION = (
+    "Re-run the run RUN_ID recorded by `optimize --save-run` on DATA with the "
+    "saved settings and seed, and compare the journeys' sha256 with the saved one. Says "
+    "whether the data file changed. Exits 0 when identical, 1 when not."
+)
+
+_OPTIMIZE_HELP = "optimize every customer's journey and write journeys + report"
+_OPTIMIZE_DESCRIPTION = (
+    "Load DATA chunk by chunk, estimate the opportunity of every offer, "
+    "optimize each customer's journey and write one row per customer and step to --out "
+    "(.csv, .parquet, or a directory of part-NNNNN.parquet files when --out has no suffix; "
+    "CSV cells are neutralised against formula injection). The models are fitted once on a "
+    "seeded sample of --train-rows customers, so the output does not depend on --chunk-rows "
+    "or the engine. --engine dask runs the chunks on a Dask cluster (--scheduler ADDRESS, "
+    "or a LocalCluster of --workers processes). --report writes n_customers, solver, "
+    "schedule, seconds_optimize, seconds_total, baselines and, with --verify exact, "
+    "share_optimal / mean_gap / max_gap. See docs/batch.md."
+)
 
 
 def _schedule_params(items: Sequence[str] | None) -> dict[str, float]:
@@ -166,36 +196,15 @@ def _cmd_rerun(args: Any) -> int:
 
 def add_cli(subparsers: Any) -> None:
     """Register ``optimize DATA --out FILE [--report FILE] ...`` and ``rerun RUN_ID DATA``."""
-    p = subparsers.add_parser(
-        "rerun",
-        help="re-execute a saved run and check its journeys byte for byte",
-        description="Re-run the run RUN_ID recorded by `optimize --save-run` on DATA with the "
-        "saved settings and seed, and compare the journeys' sha256 with the saved one. Says "
-        "whether the data file changed. Exits 0 when identical, 1 when not.",
-    )
+    p = add_command(subparsers, "rerun", _cmd_rerun, _RERUN_HELP, _RERUN_DESCRIPTION)
     p.add_argument("run_id", type=int, metavar="RUN_ID")
-    p.add_argument("data", metavar="DATA", help="the customer data the run used")
+    add_data(p, "the customer data the run used")
     p.add_argument("--out", metavar="FILE", help="also keep the re-run's journeys here")
-    p.add_argument("--models", metavar="DIR", help="trusted models folder (load or train)")
-    p.add_argument("--mapping", metavar="FILE", help="TOML column mapping for other exports")
-    p.set_defaults(func=_cmd_rerun)
+    add_models_dir(p)
+    add_mapping(p)
 
-    p = subparsers.add_parser(
-        "optimize",
-        help="optimize every customer's journey and write journeys + report",
-        description="Load DATA chunk by chunk, estimate the opportunity of every offer, "
-        "optimize each customer's journey and write one row per customer and step to --out "
-        "(.csv, .parquet, or a directory of part-NNNNN.parquet files when --out has no suffix; "
-        "CSV cells are neutralised against formula injection). The models are fitted once on a "
-        "seeded sample of --train-rows customers, so the output does not depend on --chunk-rows "
-        "or the engine. --engine dask runs the chunks on a Dask cluster (--scheduler ADDRESS, "
-        "or a LocalCluster of --workers processes). --report writes n_customers, solver, "
-        "schedule, seconds_optimize, seconds_total, baselines and, with --verify exact, "
-        "share_optimal / mean_gap / max_gap. See docs/batch.md.",
-    )
-    p.add_argument(
-        "data", metavar="DATA", help="CSV or Parquet file, or a directory of Parquet files"
-    )
+    p = add_command(subparsers, "optimize", _cmd_optimize, _OPTIMIZE_HELP, _OPTIMIZE_DESCRIPTION)
+    add_data(p, "CSV or Parquet file, or a directory of Parquet files")
     p.add_argument(
         "--out",
         required=True,
@@ -203,7 +212,7 @@ def add_cli(subparsers: Any) -> None:
         help="journeys .csv or .parquet, or a directory (partitioned Parquet)",
     )
     p.add_argument("--report", metavar="FILE", help="write the JSON report here")
-    p.add_argument("--catalog", default="seed", metavar="seed|full|FILE", help="catalog (seed)")
+    add_catalog(p, "catalog (seed)", metavar="seed|full|FILE")
     p.add_argument(
         "--weights",
         default="cltv=1,churn=1,satisfaction=1",
@@ -238,18 +247,15 @@ def add_cli(subparsers: Any) -> None:
         default=",".join(DEFAULT_BASELINES),
         help="comma-separated baselines to compare with (add seed-style for the study's SA)",
     )
-    p.add_argument("--models", metavar="DIR", help="trusted models folder (load or train)")
-    p.add_argument(
-        "--model-preset",
-        default="accurate",
-        choices=PRESET_NAMES,
-        help="counterfactual models: accurate (default) or fast (60-round boosting, for millions)",
+    add_models_dir(p)
+    add_model_preset(
+        p, "counterfactual models: accurate (default) or fast (60-round boosting, for millions)"
     )
-    p.add_argument("--mapping", metavar="FILE", help="TOML column mapping for other exports")
+    add_mapping(p)
     p.add_argument("--bom", action="store_true", help="UTF-8 BOM in the CSV (Excel)")
     p.add_argument("--save-run", metavar="SCENARIO", help="record the run in the store")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_seed(p, "random seed (0)")
+    add_quiet(p)
     g = p.add_argument_group("batch and cluster")
     g.add_argument("--engine", default="local", choices=("local", "dask"), help="(local)")
     g.add_argument(
@@ -271,4 +277,3 @@ def add_cli(subparsers: Any) -> None:
         default=10_000,
         help="customers of that sample that fix the normalisation scale (10000)",
     )
-    p.set_defaults(func=_cmd_optimize)

@@ -8,9 +8,27 @@ from pathlib import Path
 from typing import Any
 
 from core.cli._util import Progress as Bar
+from core.cli._util import (
+    add_catalog,
+    add_command,
+    add_data,
+    add_mapping,
+    add_quiet,
+    add_seed,
+)
 from core.common.errors import CJOError
 from core.data.io import load
 from core.rl import AGENTS, DEFAULT_EPISODES, build_env, lab_data, markdown_table
+
+_HELP = "train a next-best-action agent and compare it with the optimizer's journeys"
+_DESCRIPTION = (
+    "Build the journey environment of DATA (opportunity components, factor "
+    "weights, acceptance models, segments), train one agent on 70% of the customers and "
+    "estimate by Monte-Carlo, on the other 30% with the same random draws, the expected "
+    "value of the learned policy, of the annealed, exact and greedy journeys and of the "
+    "expected-value greedy baseline. Prints a Markdown table and the best first action "
+    "per segment; --report writes the JSON report."
+)
 
 
 def _cmd_rl(args: argparse.Namespace) -> int:
@@ -64,17 +82,8 @@ def _cmd_rl(args: argparse.Namespace) -> int:
 
 def add_cli(subparsers: Any) -> None:
     """Register ``python -m core rl``."""
-    p = subparsers.add_parser(
-        "rl",
-        help="train a next-best-action agent and compare it with the optimizer's journeys",
-        description="Build the journey environment of DATA (opportunity components, factor "
-        "weights, acceptance models, segments), train one agent on 70% of the customers and "
-        "estimate by Monte-Carlo, on the other 30% with the same random draws, the expected "
-        "value of the learned policy, of the annealed, exact and greedy journeys and of the "
-        "expected-value greedy baseline. Prints a Markdown table and the best first action "
-        "per segment; --report writes the JSON report.",
-    )
-    p.add_argument("data", metavar="DATA", help="CSV or Parquet customer file")
+    p = add_command(subparsers, "rl", _cmd_rl, _HELP, _DESCRIPTION)
+    add_data(p)
     p.add_argument("--agent", default="qlearning", choices=list(AGENTS), help="agent to train")
     p.add_argument(
         "--episodes",
@@ -84,9 +93,9 @@ def add_cli(subparsers: Any) -> None:
         + ", ".join(f"{k} {v}" for k, v in DEFAULT_EPISODES.items())
         + ")",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_seed(p)
     p.add_argument("--report", metavar="JSON", help="write the JSON report")
-    p.add_argument("--catalog", default="seed", help="catalog name or TOML path (seed)")
+    add_catalog(p, "catalog name or TOML path (seed)")
     p.add_argument("--weights", default="1,1,1", help="cltv,churn,satisfaction weights (1,1,1)")
     p.add_argument("--estimator", default="peer-bayes", help="opportunity estimator")
     p.add_argument("--test-size", type=float, default=0.3, help="held-out share (0.3)")
@@ -99,6 +108,5 @@ def add_cli(subparsers: Any) -> None:
         action="store_false",
         help="one segment for everyone (default: core.insights.segments k-means)",
     )
-    p.add_argument("--mapping", metavar="FILE", help="TOML column mapping for other exports")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_rl)
+    add_mapping(p)
+    add_quiet(p)

@@ -11,10 +11,20 @@ import numpy as np
 import pandas as pd
 
 from core.cli._util import Progress as Bar
+from core.cli._util import add_command, add_data, add_mapping, add_quiet, add_seed
 from core.common.errors import CJOError
 from core.data.io import load
 from core.insights.segments import METHODS, customer_ids, insights, readme_table, segment
 from core.pipeline import per_customer
+
+_HELP = "segment customers and say whom to contact first"
+_DESCRIPTION = (
+    "Segment the customers of DATA into named groups (k-means, DBSCAN, Ward "
+    "or Gaussian mixture on tenure, charges, revenue, products held, referrals and CLTV; "
+    "satisfaction with --features all; outcome columns only describe segments). Prints the segment table and the "
+    "'contact first' answer; writes per-customer segments (--out) and a JSON report "
+    "(--report: method, k, silhouette, stability, segment shares, ...)."
+)
 
 
 def _read_journeys(path: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -92,16 +102,8 @@ def add_cli(subparsers: Any) -> None:
             raise argparse.ArgumentTypeError(f"{text!r}: use a share in [0, 0.5)")
         return v
 
-    p = subparsers.add_parser(
-        "segment",
-        help="segment customers and say whom to contact first",
-        description="Segment the customers of DATA into named groups (k-means, DBSCAN, Ward "
-        "or Gaussian mixture on tenure, charges, revenue, products held, referrals and CLTV; "
-        "satisfaction with --features all; outcome columns only describe segments). Prints the segment table and the "
-        "'contact first' answer; writes per-customer segments (--out) and a JSON report "
-        "(--report: method, k, silhouette, stability, segment shares, ...).",
-    )
-    p.add_argument("data", metavar="DATA", help="CSV or Parquet customer file")
+    p = add_command(subparsers, "segment", _cmd_segment, _HELP, _DESCRIPTION)
+    add_data(p)
     p.add_argument("--method", default="kmeans", help=f"one of {', '.join(METHODS)}")
     p.add_argument("--k", default="auto", help="number of segments, or 'auto' (default)")
     p.add_argument(
@@ -110,7 +112,7 @@ def add_cli(subparsers: Any) -> None:
         default=0.05,
         help="smallest allowed segment share (default 0.05; 0 disables)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    add_seed(p)
     p.add_argument(
         "--features",
         default="default",
@@ -125,6 +127,5 @@ def add_cli(subparsers: Any) -> None:
         help="optimizer output (CSV/Parquet: Customer ID, journey_value[, first_offer])",
     )
     p.add_argument("--horizon", type=int, default=12, help="months of revenue at risk (12)")
-    p.add_argument("--mapping", metavar="FILE", help="TOML column mapping for other exports")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_segment)
+    add_mapping(p)
+    add_quiet(p)

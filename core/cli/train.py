@@ -6,13 +6,30 @@ import argparse
 import json
 from typing import Any
 
-from core.cli._util import EXIT_OK, Progress
+from core.cli._util import (
+    EXIT_OK,
+    Progress,
+    add_catalog,
+    add_command,
+    add_data,
+    add_mapping,
+    add_model_preset,
+    add_quiet,
+    add_seed,
+)
 from core.common.errors import CJOError
 from core.data import schema
 from core.data.io import load
 from core.models import CLTV_MODELS
-from core.models.presets import PRESETS
 from core.models.train import train
+
+_HELP = "train the key-factor and acceptance models, with cross-validated metrics"
+_DESCRIPTION = (
+    "Load DATA (CSV or Parquet), cross-validate and fit the key-factor models "
+    "(churn, CLTV, satisfaction) and the offer-acceptance models, and write them to DIR "
+    "with JSON sidecars, model cards and DIR/metrics.json (churn.roc_auc, churn.pr_auc, "
+    "churn.brier, cltv.r2, satisfaction.r2, ...). Exits 2 with a message on bad data."
+)
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -50,30 +67,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def add_cli(subparsers: Any) -> None:
     """Register ``train DATA --models DIR`` on an argparse subparsers object."""
-    p = subparsers.add_parser(
-        "train",
-        help="train the key-factor and acceptance models, with cross-validated metrics",
-        description="Load DATA (CSV or Parquet), cross-validate and fit the key-factor models "
-        "(churn, CLTV, satisfaction) and the offer-acceptance models, and write them to DIR "
-        "with JSON sidecars, model cards and DIR/metrics.json (churn.roc_auc, churn.pr_auc, "
-        "churn.brier, cltv.r2, satisfaction.r2, ...). Exits 2 with a message on bad data.",
-    )
-    p.add_argument("data", metavar="DATA", help="CSV or Parquet customer file")
+    p = add_command(subparsers, "train", _cmd_train, _HELP, _DESCRIPTION)
+    add_data(p)
     p.add_argument("--models", required=True, metavar="DIR", help="output models folder")
-    p.add_argument(
-        "--catalog", default="seed", metavar="seed|full|FILE", help="product catalog (seed)"
-    )
+    add_catalog(p, "product catalog (seed)", metavar="seed|full|FILE")
     p.add_argument(
         "--cltv-model", default="hgb", choices=CLTV_MODELS, help="CLTV model family (hgb)"
     )
-    p.add_argument(
-        "--model-preset",
-        default="accurate",
-        choices=tuple(PRESETS),
-        help="accurate (default) or fast: 60-round boosting for batch scoring of millions",
+    add_model_preset(
+        p, "accurate (default) or fast: 60-round boosting for batch scoring of millions"
     )
-    p.add_argument("--mapping", metavar="FILE", help="TOML column mapping for other exports")
+    add_mapping(p)
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (5)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=_cmd_train)
+    add_seed(p, "random seed (0)")
+    add_quiet(p)

@@ -6,9 +6,16 @@ import argparse
 import json
 from typing import Any
 
-from core.cli._util import EXIT_OK, positive_int
+from core.cli._util import EXIT_OK, add_command, add_data, add_mapping, positive_int
 from core.data.catalog import load_catalog
 from core.data.io import Limits, load
+
+_HELP = "check a customer file and print a summary"
+_DESCRIPTION = (
+    "Load DATA (CSV or Parquet), map it to the canonical schema "
+    "and validate it. Prints a JSON summary and exits 0, or prints the problems "
+    "and exits 2."
+)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -28,17 +35,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def add_cli(subparsers: Any) -> None:
     """Register ``validate DATA [--mapping FILE]``."""
-    p = subparsers.add_parser(
-        "validate",
-        help="check a customer file and print a summary",
-        description="Load DATA (CSV or Parquet), map it to the canonical schema "
-        "and validate it. Prints a JSON summary and exits 0, or prints the problems "
-        "and exits 2.",
-    )
-    p.add_argument("data", metavar="DATA", help="CSV or Parquet file")
-    p.add_argument("--mapping", metavar="FILE", help="TOML column mapping for other exports")
+    p = add_command(subparsers, "validate", _cmd_validate, _HELP, _DESCRIPTION)
+    add_data(p, "CSV or Parquet file")
+    add_mapping(p)
     d = Limits()
     p.add_argument("--max-bytes", type=positive_int, default=d.max_bytes, help="size cap")
     p.add_argument("--max-rows", type=positive_int, default=d.max_rows, help="row cap")
     p.add_argument("--max-columns", type=positive_int, default=d.max_columns, help="column cap")
-    p.set_defaults(func=_cmd_validate)
