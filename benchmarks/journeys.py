@@ -19,6 +19,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -142,18 +143,11 @@ def compare(name: str, pb: JourneyProblem, sample: int, seed: int, batch: int) -
 
 def _subset(res: JourneyResult, idx: np.ndarray) -> JourneyResult:
     order = np.sort(idx)
-    return JourneyResult(
+    return dataclasses.replace(
+        res,
         journeys=res.journeys[order],
         scores=res.scores[order],
         step_scores=res.step_scores[order],
-        solver=res.solver,
-        params=res.params,
-        nit=res.nit,
-        nfev=res.nfev,
-        trace=res.trace,
-        seed=res.seed,
-        seconds=res.seconds,
-        message=res.message,
     )
 
 
