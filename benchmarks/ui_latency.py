@@ -23,8 +23,6 @@ import argparse
 import json
 import os
 import re
-import signal
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -35,8 +33,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, free_port, wait_healthy  # noqa: E402
-from tests.e2e.helpers import open_page, rerun_after  # noqa: E402
+from tests.e2e.helpers import CHROMIUM, CHROMIUM_ARGS, open_page, rerun_after, serve  # noqa: E402
 
 #: page -> (url path, expander holding the weight sliders or None)
 PAGES = {
@@ -94,26 +91,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
     query = {k: v for k, v in (("estimator", args.estimator), ("solver", args.solver)) if v}
-    port = free_port()
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-        start_new_session=True,
-    )  # fmt: skip
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_healthy(url, proc)
+    with serve(log_name=None) as url:
         t = time.perf_counter()
         ms, server_ms = measure(url, args.page, args.changes, query)
         total = time.perf_counter() - t
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
     a = np.asarray(ms)
     result = {
         "page": args.page,

@@ -1,12 +1,97 @@
-"""Helpers for end-to-end tests: wait for Streamlit's script to finish, take screenshots."""
+"""Helpers for end-to-end tests and the UI benchmark: serve the app on a free port, wait for
+Streamlit's script to finish, take screenshots."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "e2e"
+CHROMIUM = os.environ.get("CJO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 180, poll: float = 0.3) -> str:
+    """Poll ``url``'s ``/_stcore/health`` until it answers 200; returns the answer's body.
+
+    Raises RuntimeError when ``proc`` exits first and TimeoutError after ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("streamlit exited before becoming healthy")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return r.read().decode()
+        except OSError:
+            time.sleep(poll)
+    raise TimeoutError(f"{url} not healthy after {timeout}s")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop ``proc``'s process group (started with ``start_new_session``): SIGTERM, then SIGKILL
+    after 20 s."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=20)
+
+
+@contextmanager
+def serve(log_name: str | None = "streamlit.log") -> Iterator[str]:
+    """``streamlit run app.py`` on a free port (a fresh server); yields its base URL.
+
+    The server's output goes to ``ARTIFACTS / log_name`` (``None``: discarded); the server is
+    stopped on exit.
+    """
+    port = free_port()
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    if log_name is not None:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(os.devnull if log_name is None else ARTIFACTS / log_name, "wb") as fh:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+            + ["--server.headless", "true", "--server.address", "127.0.0.1"],
+            cwd=ROOT,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_healthy(url, proc)
+            yield url
+        finally:
+            stop(proc)
+
 
 # Records every change of the app's script-state attribute with its time (installed once per page).
 _OBSERVE = """() => {

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import serve
-from tests.e2e.helpers import wait_for_run
+from tests.e2e.helpers import serve, wait_for_run
 
 pytestmark = pytest.mark.e2e
 

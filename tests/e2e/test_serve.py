@@ -2,21 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
-import time
-import urllib.request
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.e2e.helpers import ROOT, free_port, stop, wait_healthy
 
 
 def test_make_run_serves_health_endpoint():
@@ -29,26 +17,13 @@ def test_make_run_serves_health_endpoint():
         start_new_session=True,
     )
     try:
-        deadline = time.monotonic() + 180
-        body = ""
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise AssertionError(f"make run exited: {proc.stdout.read().decode()[-2000:]}")
-            try:
-                with urllib.request.urlopen(
-                    f"http://127.0.0.1:{port}/_stcore/health", timeout=2
-                ) as r:
-                    body = r.read().decode()
-                    if r.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
+        try:
+            body = wait_healthy(f"http://127.0.0.1:{port}", proc, poll=0.5)
+        except RuntimeError:
+            raise AssertionError(
+                f"make run exited: {proc.stdout.read().decode()[-2000:]}"
+            ) from None
         assert body.strip() == "ok"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=20)
+        stop(proc)
         proc.stdout.close()
