@@ -26,37 +26,20 @@ def body() -> None:
     out = ui.outcome(s)
     anneal = s.with_(solver="anneal")
     (_, diag), rep = ui.solved(anneal), ui.report(anneal)
-    m = st.columns(5)
-    m[0].metric(
-        "Total opportunity",
-        f"{ui.journey_summary(s).total_opportunity:,.2f}",
-        border=True,
-        help=f"Sum of the {s.solver} journeys' opportunity over all customers.",
-    )
-    m[1].metric(
-        "Annealing optimal",
-        f"{rep['share_optimal']:.2%}",
-        border=True,
-        help="Share of customers whose annealed journey scores as the exact optimum.",
-    )
-    m[2].metric(
-        "Mean gap",
-        f"{rep['mean_gap']:.4f}",
-        border=True,
-        help="Exact minus annealed score, averaged over customers.",
-    )
-    m[3].metric(
-        "Worst gap",
-        f"{rep['max_gap']:.3f}",
-        border=True,
-        help="The largest exact minus annealed score of any customer.",
-    )
-    m[4].metric(
-        "Annealing time",
-        f"{rep['seconds_optimize']:.2f} s",
-        border=True,
-        help=f"{anneal.iters} iterations per run, {anneal.restarts} restart(s), all customers.",
-    )
+    metrics = [
+        ("Total opportunity", f"{ui.journey_summary(s).total_opportunity:,.2f}",
+         f"Sum of the {s.solver} journeys' opportunity over all customers."),
+        ("Annealing optimal", f"{rep['share_optimal']:.2%}",
+         "Share of customers whose annealed journey scores as the exact optimum."),
+        ("Mean gap", f"{rep['mean_gap']:.4f}",
+         "Exact minus annealed score, averaged over customers."),
+        ("Worst gap", f"{rep['max_gap']:.3f}",
+         "The largest exact minus annealed score of any customer."),
+        ("Annealing time", f"{rep['seconds_optimize']:.2f} s",
+         f"{anneal.iters} iterations per run, {anneal.restarts} restart(s), all customers."),
+    ]  # fmt: skip
+    for col, (label, value, help_text) in zip(st.columns(len(metrics)), metrics, strict=True):
+        col.metric(label, value, border=True, help=help_text)
     if charts := ui.anneal_charts(diag.trace, anneal.schedule):
         left, right = st.columns(2)
         left.plotly_chart(charts[0], width="stretch")
