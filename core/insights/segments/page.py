@@ -78,32 +78,30 @@ def page_data(
         opportunity=journey_value,
         progress=progress,
     )
-    if names:
-        seg = _restore_names(seg, names)
-    ins = insights(
-        frame,
-        seg,
-        churn_proba=churn_proba,
-        journey_value=journey_value,
-        first_offer=first_offer,
-        horizon_months=horizon_months,
-    )
-    sizes = pd.DataFrame(
-        {
-            "segment": [seg.names[s] for s in seg.segment_ids],
-            "size": [int((seg.labels == s).sum()) for s in seg.segment_ids],
-            "share": [seg.shares[s] for s in seg.segment_ids],
-        }
-    )
-    return SegmentsPage(
+    tables = SegmentsPage(
         segmentation=seg,
-        sizes=sizes,
+        sizes=pd.DataFrame(
+            {
+                "segment": [seg.names[s] for s in seg.segment_ids],
+                "size": [int((seg.labels == s).sum()) for s in seg.segment_ids],
+                "share": [seg.shares[s] for s in seg.segment_ids],
+            }
+        ),
         profile=seg.profile,
         k_scores=seg.k_scores,
         distributions=distributions(frame, seg, churn_proba=churn_proba),
         projection=projection_2d(frame, seg, random_state, churn_proba=churn_proba),
-        insights=ins,
-        report=seg.report(),
+        insights={},  # the tables under the default names; rename_page adds the insights
+        report={},
+    )
+    return rename_page(
+        tables,
+        names or {},
+        frame,
+        churn_proba=churn_proba,
+        journey_value=journey_value,
+        first_offer=first_offer,
+        horizon_months=horizon_months,
     )
 
 
