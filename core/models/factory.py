@@ -284,15 +284,8 @@ def regressor(
     ----------
     kind
         ``"hgb"``, ``"gbr"``, ``"rf"``, ``"ridge"`` or ``"mlp"``.
-    frame
-        The model matrix the estimator will be fitted on (spline columns are those with more
-        than 4 distinct values).
-    categorical, numeric
-        Its categorical and numeric columns.
-    random_state
-        Seed of the stochastic learners.
-    preset
-        :data:`core.models.presets.PRESETS` entry: rounds, learning rate, native categories.
+    frame, categorical, numeric, random_state, preset
+        As for :func:`churn_estimator`.
 
     Raises
     ------
@@ -357,15 +350,8 @@ def satisfaction_estimator(
     kind
         ``"ordinal"`` (:class:`OrdinalRegressor` over boosted classifiers, on the encoded
         matrix) or ``"regression"`` (:func:`regressor` ``"hgb"``).
-    frame
-        The model matrix the estimator will be fitted on (spline columns are those with more
-        than 4 distinct values).
-    categorical, numeric
-        Its categorical and numeric columns.
-    random_state
-        Seed of the stochastic learners.
-    preset
-        :data:`core.models.presets.PRESETS` entry: rounds, learning rate, native categories.
+    frame, categorical, numeric, random_state, preset
+        As for :func:`churn_estimator`.
 
     Raises
     ------
