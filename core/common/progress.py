@@ -6,6 +6,7 @@ as it goes; core never prints. The CLI passes a text bar, the dashboard a Stream
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -25,3 +26,19 @@ def stage(progress: Progress | None, lo: float, hi: float) -> Progress | None:
         return outer(lo + (hi - lo) * (done / total if total else 1.0), 1.0)
 
     return inner
+
+
+def ticker(progress: Progress | None, total: float) -> Callable[[], None]:
+    """A function that reports one more of ``total`` units done each time it is called.
+
+    The ``n``-th call reports ``progress(n, total)``; with ``progress=None`` the calls do nothing.
+    """
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(done, total)
+
+    return tick

@@ -18,7 +18,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import KFold, StratifiedKFold
 
 from core.common.errors import ModelError
-from core.common.progress import Progress
+from core.common.progress import Progress, ticker
 from core.data import schema
 from core.data.catalog import Catalog, resolve_catalog
 from core.models._base import _factor_target
@@ -131,15 +131,7 @@ def cross_validate_models(
             raise ModelError(f"{n} rows: too few for cross-validation.")
         splits = list(KFold(k, shuffle=True, random_state=random_state).split(np.zeros(n)))
     sat_churn = with_satisfaction and has_churn and SATISFACTION in frame.columns
-    steps = k * (1 + int(sat_churn)) + 1
-    done = 0
-
-    def tick() -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, steps)
-
+    tick = ticker(progress, k * (1 + int(sat_churn)) + 1)
     targets = {f: _factor_target(frame, f) for f in schema.FACTORS}
     oof = {f: np.full(n, np.nan) for f in schema.FACTORS}
     oof_sat = np.full(n, np.nan)

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from core.common.errors import CJOError
-from core.common.progress import Progress
+from core.common.progress import Progress, ticker
 from core.insights.segments._base import (
     NOISE,
     NOISE_NAME,
@@ -377,15 +377,7 @@ def segment(
         feats, z, feat_notes = scaled_features(frame, churn_proba=churn_proba, features=features)
         notes = list(feat_notes)
         candidates = _candidates(method, fixed, k_range, n)
-        total = len(candidates) + n_stability
-        done = 0
-
-        def tick() -> None:
-            nonlocal done
-            done += 1
-            if progress is not None:
-                progress(done, total)
-
+        tick = ticker(progress, len(candidates) + n_stability)
         k_scores, fits = _try(method, z, candidates, seed, min_share, notes, tick)
         best = _choose(method, k_scores, candidates, fixed, min_share, notes)
         chosen = candidates[int(np.flatnonzero(k_scores.index == best.name)[0])]
