@@ -4,7 +4,7 @@ Shared by the exact solver (:mod:`core.solvers.exact`, over each customer's cand
 annealer's pool search (:mod:`core.solvers.anneal.pool`, over a small pool of products). Both
 map each customer's products to local indices ``0..K-1``, express the rules as bitmasks over
 those local indices (:func:`local_bits`) and call :func:`solve_chunk` on a chunk of customers
-with the same ``K``; the state enumeration (:func:`state_layers`) depends only on ``K`` and the
+with the same ``K`` (:func:`chunks_by_size` forms the chunks); the state enumeration (:func:`state_layers`) depends only on ``K`` and the
 maximum length and is cached.
 
 The recursion, with ``w_m = gamma**(m-1)``:
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -64,6 +65,26 @@ def state_layers(k: int, length: int) -> tuple[Layer, ...]:
         layers.append(Layer(masks, last, pred_mask, pred, trans))
         prev_masks = masks
     return tuple(layers)
+
+
+def chunks_by_size(
+    sizes: np.ndarray, length: int, budget: int, chunk: int | None = None
+) -> Iterator[tuple[int, tuple[Layer, ...], np.ndarray]]:
+    """The customers with the same number ``k >= 1`` of local products, in chunks.
+
+    Yields ``(k, state_layers(k, length), rows)`` for each ``k`` in ascending order; ``rows`` are
+    indices into ``sizes``, at most ``chunk`` of them or, without ``chunk``, as many as keep one
+    layer of DP values under about ``budget``. Customers with ``k = 0`` are skipped.
+    """
+    for k in np.unique(sizes):
+        k = int(k)
+        if k == 0:
+            continue
+        layers = state_layers(k, length)
+        step = chunk or max(1, budget // max(lay.last.size for lay in layers))
+        members = np.flatnonzero(sizes == k)
+        for lo in range(0, members.size, step):
+            yield k, layers, members[lo : lo + step]
 
 
 def n_states(k: int, length: int) -> int:

@@ -37,7 +37,7 @@ from core.journeys import (
     make_result,
     score,
 )
-from core.solvers._dp import int_bits, local_bits, n_states, solve_chunk, state_layers
+from core.solvers._dp import chunks_by_size, int_bits, local_bits, n_states, solve_chunk
 
 _BUDGET = 1 << 21  # elements per DP array of one chunk
 
@@ -100,38 +100,29 @@ def exact(
     weights = [problem.discount**t for t in range(length)]
     journeys = np.full((n, problem.max_length), -1, dtype=np.int16)
     nfev = 0
-    for k in np.unique(kc):
-        k = int(k)
-        if k == 0:
-            continue
-        layers = state_layers(k, length)
-        width = max(lay.last.size for lay in layers)
-        step = batch_size or max(1, _BUDGET // width)
-        members = np.flatnonzero(kc == k)
-        for lo in range(0, members.size, step):
-            idx = members[lo : lo + step]
-            loc = np.argsort(~cand[idx], axis=1, kind="stable")[:, :k]  # candidates ascending
-            forced = None
-            if first is not None:
-                f = first[idx]
-                hit = loc == f[:, None]
-                forced = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
-            seq, used = solve_chunk(
-                layers,
-                k,
-                first_val[idx[:, None], loc],
-                opp[idx[:, None, None], 1 + loc[:, :, None], loc[:, None, :]]
-                .astype(np.float64)
-                .reshape(idx.size, k * k),
-                local_bits(req_bits[loc] & ~held_bits[idx][:, None], loc),
-                local_bits(excl_bits[loc], loc),
-                weights,
-                forced,
-            )
-            nfev += used
-            live = seq >= 0
-            glob = np.where(live, np.take_along_axis(loc, np.maximum(seq, 0), axis=1), -1)
-            journeys[idx, : glob.shape[1]] = glob
+    for k, layers, idx in chunks_by_size(kc, length, _BUDGET, batch_size):
+        loc = np.argsort(~cand[idx], axis=1, kind="stable")[:, :k]  # candidates ascending
+        forced = None
+        if first is not None:
+            f = first[idx]
+            hit = loc == f[:, None]
+            forced = np.where(hit.any(axis=1), hit.argmax(axis=1), -1)
+        seq, used = solve_chunk(
+            layers,
+            k,
+            first_val[idx[:, None], loc],
+            opp[idx[:, None, None], 1 + loc[:, :, None], loc[:, None, :]]
+            .astype(np.float64)
+            .reshape(idx.size, k * k),
+            local_bits(req_bits[loc] & ~held_bits[idx][:, None], loc),
+            local_bits(excl_bits[loc], loc),
+            weights,
+            forced,
+        )
+        nfev += used
+        live = seq >= 0
+        glob = np.where(live, np.take_along_axis(loc, np.maximum(seq, 0), axis=1), -1)
+        journeys[idx, : glob.shape[1]] = glob
     seconds = {"total": time.perf_counter() - t_start}
     return make_result(
         problem,

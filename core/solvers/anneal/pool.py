@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from core.journeys import Prepared, decode, evaluate
-from core.solvers._dp import local_bits, solve_chunk, state_layers
+from core.solvers._dp import chunks_by_size, local_bits, solve_chunk
 from core.solvers.anneal.options import AnnealOptions
 from core.solvers.anneal.starts import walk_start
 
@@ -101,34 +101,26 @@ def _pool_dp(
     size = in_pool.sum(1)
     out = np.full((rows.size, le), -1, dtype=np.int64)
     nfev = 0
-    for k in np.unique(size):
-        k = int(k)
-        if k == 0:
-            continue
-        layers = state_layers(k, le)
-        members = np.flatnonzero(size == k)
-        step = max(1, _DP_BUDGET // max(lay.last.size for lay in layers))
-        for lo in range(0, members.size, step):
-            g = members[lo : lo + step]
-            loc = np.sort(np.where(in_pool[g], ar[None, :], p), axis=1)[:, :k]
-            pool_bits = np.left_shift(np.int64(1), loc).sum(axis=1)
-            unmet = req[loc] & ~held[g][:, None]
-            r_loc = local_bits(unmet, loc)
-            outside = (unmet & ~pool_bits[:, None]) != 0
-            r_loc |= np.where(outside, np.left_shift(np.int64(1), np.arange(k)), 0)
-            seq, used = solve_chunk(
-                layers,
-                k,
-                blk[g[:, None], 0, loc],
-                blk[g[:, None, None], 1 + loc[:, :, None], loc[:, None, :]].reshape(g.size, k * k),
-                r_loc,
-                local_bits(excl[loc], loc),
-                weights,
-                None,
-            )
-            nfev += used
-            glob = np.where(seq >= 0, np.take_along_axis(loc, np.maximum(seq, 0), axis=1), -1)
-            out[g, : glob.shape[1]] = glob
+    for k, layers, g in chunks_by_size(size, le, _DP_BUDGET):
+        loc = np.sort(np.where(in_pool[g], ar[None, :], p), axis=1)[:, :k]
+        pool_bits = np.left_shift(np.int64(1), loc).sum(axis=1)
+        unmet = req[loc] & ~held[g][:, None]
+        r_loc = local_bits(unmet, loc)
+        outside = (unmet & ~pool_bits[:, None]) != 0
+        r_loc |= np.where(outside, np.left_shift(np.int64(1), np.arange(k)), 0)
+        seq, used = solve_chunk(
+            layers,
+            k,
+            blk[g[:, None], 0, loc],
+            blk[g[:, None, None], 1 + loc[:, :, None], loc[:, None, :]].reshape(g.size, k * k),
+            r_loc,
+            local_bits(excl[loc], loc),
+            weights,
+            None,
+        )
+        nfev += used
+        glob = np.where(seq >= 0, np.take_along_axis(loc, np.maximum(seq, 0), axis=1), -1)
+        out[g, : glob.shape[1]] = glob
     return out, nfev
 
 
