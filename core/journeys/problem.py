@@ -21,11 +21,14 @@ entries before the first ``-1``.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from core.common.errors import OptionError
+
+if TYPE_CHECKING:
+    from core.data.catalog import Catalog
 
 AGGREGATIONS = ("sum", "mean", "max")
 MAX_PRODUCTS = 63  # product sets are uint64 bitmasks
@@ -157,6 +160,21 @@ class JourneyProblem:
                     f"got {off.dtype} {off.shape}"
                 )
             setattr_(self, "offerable", np.broadcast_to(off, (n, p)))
+
+    @classmethod
+    def from_catalog(cls, catalog: Catalog, **fields: Any) -> JourneyProblem:
+        """The problem of ``fields`` (opportunity, held, ...) under ``catalog``'s rules.
+
+        ``requires``, ``excludes``, ``max_length`` and ``discount`` come from the catalog; every
+        other field is given as for the constructor.
+        """
+        return cls(
+            requires=catalog.requires_matrix(),
+            excludes=catalog.excludes_matrix(),
+            max_length=catalog.max_length,
+            discount=catalog.discount,
+            **fields,
+        )
 
     @property
     def n_customers(self) -> int:

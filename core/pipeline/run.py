@@ -133,13 +133,10 @@ def problem_for(
     if ids.dtype == object:
         ids = ids.astype(str)
     mult = parse_levers(settings.levers or None, components.product_keys)
-    return JourneyProblem(
+    return JourneyProblem.from_catalog(
+        catalog,
         opportunity=opp,
         held=components.held,
-        requires=catalog.requires_matrix(),
-        excludes=catalog.excludes_matrix(),
-        max_length=catalog.max_length,
-        discount=catalog.discount,
         aggregation=settings.aggregation,
         customer_ids=ids,
         product_keys=catalog.keys,

@@ -407,13 +407,10 @@ class JourneyEnv:
         from core.opportunity import combine
 
         opp = combine(components, weights, levers)
-        problem = JourneyProblem(
+        problem = JourneyProblem.from_catalog(
+            catalog,
             opportunity=opp,
             held=components.held,
-            requires=catalog.requires_matrix(),
-            excludes=catalog.excludes_matrix(),
-            max_length=catalog.max_length,
-            discount=catalog.discount,
             aggregation=aggregation,
             customer_ids=_int_or_str_ids(components.customer_ids),
             product_keys=tuple(components.product_keys),
