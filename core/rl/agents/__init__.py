@@ -16,8 +16,9 @@ No deep-learning dependency:
 ``Q(s, stop) = 0`` for every agent; the greedy policies stop when no product has a positive value
 (ties go to stop), and the tabular agent stops in a state it never visited in training.
 
-Every agent follows the estimator conventions: ``__init__`` stores the options, ``fit(env)``
-returns self, fitted attributes end in ``_``; ``act(env, batch, valid)`` makes it a policy.
+Every agent follows the estimator conventions: ``__init__`` stores the options (each agent is a
+dataclass of its keyword-only options), ``fit(env)`` returns self, fitted attributes end in ``_``;
+``act(env, batch, valid)`` makes it a policy.
 :func:`make_agent` and :func:`train` build one by name (:data:`AGENTS`).
 """
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from core.common.errors import OptionError
@@ -19,6 +21,7 @@ from core.rl.agents._base import (
 from core.rl.env import EnvBatch, JourneyEnv
 
 
+@dataclass(kw_only=True, eq=False)
 class BanditAgent:
     """Contextual bandit for the next offer: LinUCB, one ridge regression per product.
 
@@ -51,22 +54,12 @@ class BanditAgent:
 
     name = "bandit"
 
-    def __init__(
-        self,
-        *,
-        episodes: int = 20_000,
-        batch_size: int = 256,
-        alpha: float = 0.5,
-        ridge: float = 1.0,
-        window: int = 1000,
-        random_state: np.random.Generator | int | None = 0,
-    ) -> None:
-        self.episodes = episodes
-        self.batch_size = batch_size
-        self.alpha = alpha
-        self.ridge = ridge
-        self.window = window
-        self.random_state = random_state
+    episodes: int = 20_000
+    batch_size: int = 256
+    alpha: float = 0.5
+    ridge: float = 1.0
+    window: int = 1000
+    random_state: np.random.Generator | int | None = 0
 
     def _context(self, env: JourneyEnv, batch: EnvBatch) -> np.ndarray:
         st = _state_features(env, batch, self.scale_)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from core.rl.env import EnvBatch, JourneyEnv
 from core.rl.evaluation import rollout
 
 
+@dataclass(kw_only=True, eq=False)
 class FQIAgent:
     """Fitted Q-iteration with a tree ensemble on state-action features.
 
@@ -66,32 +68,17 @@ class FQIAgent:
 
     name = "fqi"
 
-    def __init__(
-        self,
-        *,
-        episodes: int = 8_000,
-        rounds: int = 3,
-        iterations: int | None = None,
-        regressor: str = "extra-trees",
-        n_estimators: int = 40,
-        min_samples_leaf: int = 3,
-        epsilon: float = 0.3,
-        stop_rate: float = 0.1,
-        eval_customers: int = 1000,
-        window: int = 1000,
-        random_state: np.random.Generator | int | None = 0,
-    ) -> None:
-        self.episodes = episodes
-        self.rounds = rounds
-        self.iterations = iterations
-        self.regressor = regressor
-        self.n_estimators = n_estimators
-        self.min_samples_leaf = min_samples_leaf
-        self.epsilon = epsilon
-        self.stop_rate = stop_rate
-        self.eval_customers = eval_customers
-        self.window = window
-        self.random_state = random_state
+    episodes: int = 8_000
+    rounds: int = 3
+    iterations: int | None = None
+    regressor: str = "extra-trees"
+    n_estimators: int = 40
+    min_samples_leaf: int = 3
+    epsilon: float = 0.3
+    stop_rate: float = 0.1
+    eval_customers: int = 1000
+    window: int = 1000
+    random_state: np.random.Generator | int | None = 0
 
     def _make_model(self, seed: int) -> Any:
         if self.regressor == "extra-trees":

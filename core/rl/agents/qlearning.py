@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from core.common.errors import OptionError
@@ -14,6 +16,7 @@ from core.rl.env import EnvBatch, JourneyEnv
 MAX_TABULAR_PRODUCTS = 20
 
 
+@dataclass(kw_only=True, eq=False)
 class QLearningAgent:
     """Tabular Q-learning over ``(segment, portfolio, offered, last accepted)`` states.
 
@@ -48,27 +51,17 @@ class QLearningAgent:
     """
 
     name = "qlearning"
-    q_: np.ndarray
-    visits_: np.ndarray
 
-    def __init__(
-        self,
-        *,
-        episodes: int = 40_000,
-        batch_size: int = 256,
-        epsilon: tuple[float, float] = (1.0, 0.02),
-        explore_fraction: float = 0.8,
-        lr_power: float = 0.6,
-        window: int = 1000,
-        random_state: np.random.Generator | int | None = 0,
-    ) -> None:
-        self.episodes = episodes
-        self.batch_size = batch_size
-        self.epsilon = epsilon
-        self.explore_fraction = explore_fraction
-        self.lr_power = lr_power
-        self.window = window
-        self.random_state = random_state
+    episodes: int = 40_000
+    batch_size: int = 256
+    epsilon: tuple[float, float] = (1.0, 0.02)
+    explore_fraction: float = 0.8
+    lr_power: float = 0.6
+    window: int = 1000
+    random_state: np.random.Generator | int | None = 0
+    # fitted attributes (set by fit)
+    q_: np.ndarray = field(init=False, repr=False)
+    visits_: np.ndarray = field(init=False, repr=False)
 
     # state keys: ((segment * 2**P + have) * 2**P + offered) * 64 + prev + 1
     def _keys(self, env: JourneyEnv, batch: EnvBatch) -> np.ndarray:
