@@ -1,4 +1,4 @@
-"""Shared fixtures: project paths and the real IBM data file.
+"""Shared fixtures: project paths, the real IBM data file and seeded synthetic customers.
 
 The IBM file lives outside the project (``../shared/data``) because we may not ship it. Tests that
 need it use the ``ibm_path`` fixture: locally they skip when the file is absent; with ``CI=true``
@@ -8,9 +8,14 @@ they fail instead, so CI can never pass by silently skipping them.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -40,3 +45,20 @@ def ibm_path() -> Path:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def synthetic_frame() -> Callable[[int, int], pd.DataFrame]:
+    """``synthetic_frame(n, seed)``: ``n`` seeded synthetic customers, validated as canonical data.
+
+    A module's own fixture calls it with its size and seed, e.g.
+    ``def frame(synthetic_frame): return synthetic_frame(800, 3)``.
+    """
+    from core.data import synthetic
+    from core.data.io import validate_canonical
+
+    def make(n: int, seed: int) -> pd.DataFrame:
+        customers, _ = synthetic.generate_frame(n, seed)
+        return validate_canonical(customers, "synthetic")
+
+    return make

@@ -17,9 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.data import synthetic
 from core.data.catalog import load_catalog
-from core.data.io import validate_canonical
 from core.models import KeyFactorModels
 from core.opportunity import build_components
 from core.opportunity.estimators.counterfactual import portfolio_effects
@@ -39,9 +37,8 @@ class _PerPortfolio:
 
 
 @pytest.fixture(scope="module")
-def frame() -> pd.DataFrame:
-    customers, _ = synthetic.generate_frame(600, 3)
-    return validate_canonical(customers, "synthetic")
+def frame(synthetic_frame) -> pd.DataFrame:
+    return synthetic_frame(600, 3)
 
 
 @pytest.fixture(scope="module")

@@ -189,6 +189,17 @@ def test_missing_path_and_directory(tmp_path):
         load(tmp_path)
 
 
+def _cli_validate(path: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m core validate PATH`` in a fresh interpreter, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "core", "validate", str(path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 @pytest.mark.parametrize(
     "name",
     ["text in a number", "ragged: short row", "binary data", "unknown layout", "header only"],
@@ -196,13 +207,7 @@ def test_missing_path_and_directory(tmp_path):
 def test_cli_validate_exits_2_without_traceback(tmp_path, name):
     payload, _, words = CASES[name]
     path = _materialise(tmp_path, name, payload)
-    out = subprocess.run(
-        [sys.executable, "-m", "core", "validate", str(path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = _cli_validate(path)
     assert out.returncode == 2
     assert "Traceback" not in out.stderr
     assert words[0].lower() in out.stderr.lower()
@@ -211,12 +216,6 @@ def test_cli_validate_exits_2_without_traceback(tmp_path, name):
 def test_cli_validate_ok(tmp_path):
     path = tmp_path / "ok.csv"
     path.write_bytes(VALID)
-    out = subprocess.run(
-        [sys.executable, "-m", "core", "validate", str(path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = _cli_validate(path)
     assert out.returncode == 0, out.stderr
     assert '"rows": 5' in out.stdout

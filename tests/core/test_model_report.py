@@ -9,16 +9,13 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from core.common.errors import CJOError, ModelError
-from core.data import synthetic
-from core.data.io import validate_canonical
 from core.models import cross_validate_models
 from core.models import report as mr
 
 
 @pytest.fixture(scope="module")
-def frame():
-    customers, _ = synthetic.generate_frame(600, 5)
-    return validate_canonical(customers, "synthetic")
+def frame(synthetic_frame):
+    return synthetic_frame(600, 5)
 
 
 METRICS = {

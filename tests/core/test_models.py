@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from core.common.errors import ModelError
-from core.data import schema, synthetic
+from core.data import schema
 from core.data.catalog import load_catalog
-from core.data.io import load, validate_canonical
+from core.data.io import load
 from core.models import (
     CLTV_MODELS,
     AcceptanceModels,
@@ -21,9 +21,8 @@ from core.models import (
 
 
 @pytest.fixture(scope="module")
-def syn() -> pd.DataFrame:
-    customers, _ = synthetic.generate_frame(1200, 7)
-    return validate_canonical(customers, "synthetic")
+def syn(synthetic_frame) -> pd.DataFrame:
+    return synthetic_frame(1200, 7)
 
 
 @pytest.fixture(scope="module")

@@ -14,16 +14,14 @@ import pytest
 from core import cli, pipeline
 from core.common.errors import CJOError
 from core.data import synthetic
-from core.data.io import validate_canonical
 from core.journeys import is_feasible, score
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def frame() -> pd.DataFrame:
-    customers, _ = synthetic.generate_frame(800, 3)
-    return validate_canonical(customers, "synthetic")
+def frame(synthetic_frame) -> pd.DataFrame:
+    return synthetic_frame(800, 3)
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,13 @@ import pytest
 
 from core import rl
 from core.common.errors import CJOError
-from core.data import synthetic
 from core.data.catalog import load_catalog
-from core.data.io import validate_canonical
 from core.opportunity import build_components
 
 
 @pytest.fixture(scope="module")
-def frame():
-    customers, _ = synthetic.generate_frame(300, 4)
-    return validate_canonical(customers, "synthetic")
+def frame(synthetic_frame):
+    return synthetic_frame(300, 4)
 
 
 @pytest.fixture(scope="module")

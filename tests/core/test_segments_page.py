@@ -7,15 +7,12 @@ import pandas as pd
 import pytest
 
 from core.common.errors import CJOError
-from core.data import synthetic
-from core.data.io import validate_canonical
 from core.insights import segments
 
 
 @pytest.fixture(scope="module")
-def frame():
-    customers, _ = synthetic.generate_frame(800, 9)
-    return validate_canonical(customers, "synthetic")
+def frame(synthetic_frame):
+    return synthetic_frame(800, 9)
 
 
 @pytest.fixture(scope="module")

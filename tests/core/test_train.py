@@ -9,8 +9,6 @@ from pathlib import Path
 import pytest
 
 from core import cli
-from core.data import synthetic
-from core.data.io import validate_canonical
 from core.models import AcceptanceModels, KeyFactorModels
 from core.models import train as train_module
 from core.models.persist import load_artifact
@@ -18,9 +16,8 @@ from core.models.train import HEADLINE, dotted, load_or_train, train
 
 
 @pytest.fixture(scope="module")
-def frame():
-    customers, _ = synthetic.generate_frame(600, 11)
-    return validate_canonical(customers, "synthetic")
+def frame(synthetic_frame):
+    return synthetic_frame(600, 11)
 
 
 @pytest.fixture(scope="module")

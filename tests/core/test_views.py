@@ -13,9 +13,7 @@ import pandas as pd
 import pytest
 
 from core import insights, pipeline
-from core.data import synthetic
 from core.data.catalog import load_catalog
-from core.data.io import validate_canonical
 from core.data.schema import FACTORS
 from core.insights import model_views
 from core.opportunity import Components, eligibility
@@ -25,9 +23,8 @@ SETTINGS = Settings(estimator="peer-bayes", solver="exact", seed=2)
 
 
 @pytest.fixture(scope="module")
-def frame() -> pd.DataFrame:
-    customers, _ = synthetic.generate_frame(300, 5)
-    return validate_canonical(customers, "synthetic")
+def frame(synthetic_frame) -> pd.DataFrame:
+    return synthetic_frame(300, 5)
 
 
 @pytest.fixture(scope="module")
