@@ -21,7 +21,8 @@ _HELP = "segment customers and say whom to contact first"
 _DESCRIPTION = (
     "Segment the customers of DATA into named groups (k-means, DBSCAN, Ward "
     "or Gaussian mixture on tenure, charges, revenue, products held, referrals and CLTV; "
-    "satisfaction with --features all; outcome columns only describe segments). Prints the segment table and the "
+    "satisfaction with --features all; outcome columns only describe segments). "
+    "Prints the segment table and the "
     "'contact first' answer; writes per-customer segments (--out) and a JSON report "
     "(--report: method, k, silhouette, stability, segment shares, ...)."
 )
