@@ -78,6 +78,9 @@ class PolicyReport:
         Personalisation strength of the learned targeting (0: the best average arm for all).
     validation : pandas.DataFrame
         Cross-fitted value of every strength tried on the training part.
+    gain : PolicyValue
+        The learned targeting's value minus the best single arm's, on the same held-out rows
+        (paired interval: positive and excluding 0 = the targeting credibly beats the arm).
     """
 
     outcome: str
@@ -89,6 +92,7 @@ class PolicyReport:
     minimize: bool = False
     strength: float = 1.0
     validation: pd.DataFrame = field(default_factory=pd.DataFrame)
+    gain: PolicyValue | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -266,6 +270,15 @@ def _policy_report(
                 }
             )
     best_label = test.arms[best]
+    gain = OPE_ESTIMATORS[PRIMARY]().estimate_difference(
+        y,
+        test.arm,
+        policies["learned"],
+        policies[f"everyone: {best_label}"],
+        pscore,
+        q,
+        level=level,
+    )
     return PolicyReport(
         outcome=outcome,
         learned=values[("learned", PRIMARY)],
@@ -276,6 +289,7 @@ def _policy_report(
         minimize=targeting.sign < 0,
         strength=targeting.strength,
         validation=targeting.validation,
+        gain=gain,
     )
 
 

@@ -142,6 +142,36 @@ class OffPolicyEstimator:
         z = z_value(level)
         return PolicyValue(self.name, value, se, value - z * se, value + z * se, level, n)
 
+    def estimate_difference(
+        self,
+        reward: Any,
+        action: Any,
+        action_dist: Any,
+        baseline_dist: Any,
+        pscore: Any,
+        estimated_rewards: Any = None,
+        *,
+        level: float = LEVEL,
+    ) -> PolicyValue:
+        """Value of ``action_dist`` minus that of ``baseline_dist``, on the same rows.
+
+        The interval is paired (the difference of the two estimators' per-row terms), so it is
+        much narrower than comparing the two intervals: use it to say whether a targeting beats
+        a single arm.
+        """
+        level = check_level(level)
+        r, a, pi, p, q = _check(
+            reward, action, action_dist, pscore, estimated_rewards, self.needs_model
+        )
+        base = _check(reward, action, baseline_dist, pscore, estimated_rewards, self.needs_model)
+        v1, i1 = self._terms(r, a, pi, p, q)
+        v0, i0 = self._terms(*base)
+        n = len(r)
+        se = float((i1 - i0).std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        z = z_value(level)
+        d = v1 - v0
+        return PolicyValue(f"{self.name} difference", d, se, d - z * se, d + z * se, level, n)
+
 
 class IPW(OffPolicyEstimator):
     """Inverse probability weighting (see the module docstring)."""

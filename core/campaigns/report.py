@@ -13,7 +13,8 @@ keys a consumer may rely on:
     ``best_single_arm_value``, ``share_by_arm``}}
     the learned targeting evaluated on the held-out part (``method`` is the off-policy
     estimator), against the best single arm (chosen on the training part, valued on the
-    held-out part); ``estimates`` has every estimator;
+    held-out part); ``gain_over_best_single_arm`` the paired difference of the two with its
+    interval; ``estimates`` has every estimator;
 ``qini`` -> {arm: {outcome: {``coefficient``, ``ci_low``, ``ci_high``}}}
     Qini coefficients of the uplift scores on the held-out part.
 
@@ -82,6 +83,9 @@ def campaign_report(
             "best_single_arm_ci_low": pr.best_single_arm_value.ci_low,
             "best_single_arm_ci_high": pr.best_single_arm_value.ci_high,
             "share_by_arm": pr.share_by_arm,
+            "gain_over_best_single_arm": None
+            if pr.gain is None
+            else {"estimate": pr.gain.value, "ci_low": pr.gain.ci_low, "ci_high": pr.gain.ci_high},
             "minimize": pr.minimize,
             "personalisation_strength": pr.strength,
             "estimates": {
