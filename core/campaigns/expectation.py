@@ -4,12 +4,11 @@ A journey offers products ``j_1, j_2, ...`` in order. With acceptance probabilit
 ``p[c, j]``, each offer is accepted independently; a declined offer changes nothing, an accepted
 one earns ``O[c, prev, j]`` where ``prev`` is the customer's last *accepted* product (row 0: the
 start, before any product of the journey was taken), discounted by ``discount ** (t - 1)`` for
-the ``t``-th contact. :func:`expected_journey_value` propagates the distribution of the last
-accepted product along the journey (``1 + P`` states per customer), which is exact for the
-components' first-order dependence on the previous product. An offer whose prerequisites
-(``requires``) are neither held nor accepted earlier cannot be accepted; the chance that they
-are is taken as the product of the prerequisites' acceptance probabilities (independent
-acceptances; exact without prerequisites).
+the ``t``-th contact. An offer whose prerequisites (``requires``) are neither held nor accepted
+earlier cannot be accepted. :func:`expected_journey_value` propagates the joint distribution of
+the last accepted product and of which prerequisite products have been taken along the
+journey (``(1 + P) * 2^R`` states per customer for ``R`` products that are someone's
+prerequisite: one or two in the shipped catalogs), so the expectation is exact.
 
 It works on plain arrays (the opportunity of :func:`core.opportunity.combine` without the
 propensity, and the journeys of a solver), so any page or report can call it.
@@ -74,22 +73,32 @@ def expected_journey_value(
         raise OptionError(f"discount must be in (0, 1], got {discount}")
     if j.size and (j.max() >= p or j.min() < -1):
         raise OptionError(f"journey entries must be product indices 0..{p - 1} or -1")
-    have = np.zeros((n, p)) if held is None else np.asarray(held, dtype=np.float64)
+    have = np.zeros((n, p), dtype=bool) if held is None else np.asarray(held, dtype=bool)
     req = np.zeros((p, p), dtype=bool) if requires is None else np.asarray(requires, dtype=bool)
+    if have.shape != (n, p) or req.shape != (p, p):
+        raise OptionError(f"held must be [n, P] = {(n, p)} and requires [P, P]")
+    pre = np.flatnonzero(req.any(axis=0))  # products that are someone's prerequisite
+    if len(pre) > 10:
+        raise OptionError(f"{len(pre)} prerequisite products: at most 10 are supported")
+    bit = np.zeros(p, dtype=np.int64)
+    bit[pre] = 1 << np.arange(len(pre))
+    need = req.astype(np.int64) @ bit  # [P]: mask of the prerequisites each product needs
+    masks = np.arange(1 << len(pre))
     rows = np.arange(n)
-    state = np.zeros((n, 1 + p))  # distribution of the last accepted product (0: none yet)
-    state[:, 0] = 1.0
-    got = have.copy()  # probability each product is held or accepted so far
+    state = np.zeros((n, len(masks), 1 + p))  # P(prerequisites taken = mask, last = s)
+    state[rows, have.astype(np.int64) @ bit, 0] = 1.0
     value = np.zeros(n)
     for t in range(j.shape[1]):
         live = j[:, t] >= 0
         cur = np.where(live, j[:, t], 0)
-        need = req[cur]  # [n, P]
-        avail = np.prod(np.where(need, got, 1.0), axis=1)
-        acc = np.where(live, prop[rows, cur] * avail, 0.0)
-        gain = (state * opp[rows, :, cur]).sum(axis=1)
-        value += discount**t * acc * gain
-        state *= (1.0 - acc)[:, None]
-        state[rows, 1 + cur] += acc
-        got[rows, cur] = np.maximum(got[rows, cur], acc)
+        ok = (masks[None, :] & need[cur][:, None]) == need[cur][:, None]  # [n, M]
+        held_cur = have[rows, cur]
+        acc = np.where((live & ~held_cur)[:, None] & ok, prop[rows, cur][:, None], 0.0)
+        gain = np.einsum("nms,ns->nm", state, opp[rows, :, cur])
+        value += discount**t * (acc * gain).sum(axis=1)
+        moved = acc * state.sum(axis=2)  # [n, M]: mass that accepts
+        state *= (1.0 - acc)[:, :, None]
+        target = masks[None, :] | bit[cur][:, None]  # [n, M]
+        for m in masks:
+            np.add.at(state, (rows, target[:, m], 1 + cur), moved[:, m])
     return value

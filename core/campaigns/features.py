@@ -43,8 +43,8 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
     min_count : int, default 5
         Fewest rows a level needs to get its own column.
     max_unique_share : float, default 0.5
-        A text column whose distinct values exceed this share of rows is an identifier and
-        is dropped.
+        A text column with more than 10 distinct values that exceed this share of rows is an
+        identifier and is dropped.
 
     Attributes
     ----------
@@ -103,7 +103,7 @@ class FeatureEncoder(TransformerMixin, BaseEstimator):
                 if len(counts) < 2:
                     self.dropped_[str(c)] = "a single value"
                     continue
-                if len(counts) > self.max_unique_share * n and len(counts) > self.max_levels:
+                if len(counts) > self.max_unique_share * n and len(counts) > 10:
                     self.dropped_[str(c)] = "an identifier (mostly distinct values)"
                     continue
                 kept = [str(v) for v, k in counts.items() if k >= self.min_count]
