@@ -29,6 +29,38 @@ def test_difference_in_means_on_a_tiny_hand_checked_log() -> None:
     assert narrow.ci_high - narrow.ci_low < lift.ci_high - lift.ci_low
 
 
+def test_binary_lift_uses_newcombes_score_interval() -> None:
+    # Newcombe (1998), Table II, method 10: 56/70 - 48/80 -> [0.0524, 0.3339];
+    # 9/10 - 3/10 -> [0.1705, 0.8090].
+    for (x1, n1, x0, n0), (lo, hi) in (
+        ((56, 70, 48, 80), (0.0524, 0.3339)),
+        ((9, 10, 3, 10), (0.1705, 0.8090)),
+    ):
+        df = pd.DataFrame(
+            {
+                "arm": ["t"] * n1 + ["c"] * n0,
+                "y": [1] * x1 + [0] * (n1 - x1) + [1] * x0 + [0] * (n0 - x0),
+            }
+        )
+        log = validate_log(df, arm="arm", control="c", outcomes=["y"], min_rows=10)
+        lift = arm_lift(log, "t", "y")
+        assert lift.interval == "newcombe" and lift.estimate == pytest.approx(x1 / n1 - x0 / n0)
+        assert (round(lift.ci_low, 4), round(lift.ci_high, 4)) == (lo, hi)
+    # pooled two-proportion z-test: pooled rate 104/150, z = 0.2 / 0.07547 = 2.650, p = 0.0080
+    assert arm_lift(
+        validate_log(
+            pd.DataFrame(
+                {"arm": ["t"] * 70 + ["c"] * 80, "y": [1] * 56 + [0] * 14 + [1] * 48 + [0] * 32}
+            ),
+            arm="arm",
+            control="c",
+            outcomes=["y"],
+        ),
+        "t",
+        "y",
+    ).p_value == pytest.approx(0.0080, abs=1e-4)
+
+
 def test_unequal_probabilities_weight_the_means() -> None:
     # Control rows of kind "a" were assigned with probability 0.8, kind "b" with 0.2.
     df = pd.DataFrame(
