@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/campaigns.py coverage  [--seeds 200] [--rows 2000]
     .venv/bin/python benchmarks/campaigns.py policy    [--seeds 0,1,2] [--rows 7043] [--learners t,x,dr]
     .venv/bin/python benchmarks/campaigns.py ceiling   [--rows 60000]
+    .venv/bin/python benchmarks/campaigns.py estimator [--rows 7043]
     .venv/bin/python benchmarks/campaigns.py lookalike [--learners t,x,dr]
 
 ``coverage``  over many seeds of small synthetic campaign logs, how often the lift intervals
@@ -15,6 +16,8 @@
               off-policy interval covers its true value.
 ``ceiling``   the best any targeting on the customer features can do: a model trained on the
               *true* acceptance probabilities of a large population, used to target.
+``estimator`` the ``campaign`` opportunity estimator against the truth: Spearman correlation of
+              the learnt acceptance probabilities and churn effects with the true ones.
 ``lookalike`` the command's analysis on a 64,000-row look-alike of the MineThatData e-mail
               experiment (tests/fixtures/make_hillstrom.py; NOT the public data), with the
               look-alike's true visit probabilities.
@@ -69,7 +72,12 @@ def coverage(seeds: int, rows: int) -> dict:
     customers, truth = generate_frame(100_000, seed=REFERENCE_SEED)
     ref = campaign_truth(customers, truth)
     pate = {o: ref[o][:, 1:].mean(axis=0) - ref[o][:, 0].mean() for o in OUTCOMES}
-    hits = {(m, t): 0 for m in ("difference", "adjusted") for t in ("population", "sample")}
+    hits = {
+        (m, t, o): 0
+        for m in ("difference", "adjusted")
+        for t in ("population", "sample")
+        for o in OUTCOMES
+    }
     widths = {m: [] for m in ("difference", "adjusted")}
     cells = 0
     start = time.perf_counter()
@@ -81,8 +89,9 @@ def coverage(seeds: int, rows: int) -> dict:
                 j = LABELS.index(row.arm) - 1
                 k = log.arms.index(row.arm)
                 sate = exp[row.outcome][:, k].mean() - exp[row.outcome][:, 0].mean()
-                hits[(method, "population")] += row.ci_low <= pate[row.outcome][j] <= row.ci_high
-                hits[(method, "sample")] += row.ci_low <= sate <= row.ci_high
+                pop = row.ci_low <= pate[row.outcome][j] <= row.ci_high
+                hits[(method, "population", row.outcome)] += pop
+                hits[(method, "sample", row.outcome)] += row.ci_low <= sate <= row.ci_high
                 widths[method].append((row.outcome, row.ci_high - row.ci_low))
         cells += len(table)
     out = {
@@ -91,8 +100,13 @@ def coverage(seeds: int, rows: int) -> dict:
         "intervals_per_method": cells,
         "seconds": time.perf_counter() - start,
     }
-    for (method, target), h in hits.items():
-        out[f"{method}_{target}"] = h / cells
+    per = cells / len(OUTCOMES)
+    for method in ("difference", "adjusted"):
+        for target in ("population", "sample"):
+            h = [hits[(method, target, o)] for o in OUTCOMES]
+            out[f"{method}_{target}"] = sum(h) / cells
+            for o, k in zip(OUTCOMES, h, strict=True):
+                out[f"{method}_{target}_{o}"] = k / per
     for method, w in widths.items():
         for o in OUTCOMES:
             out[f"{method}_mean_width_{o}"] = float(np.mean([x for oo, x in w if oo == o]))
@@ -116,7 +130,7 @@ def _policy_truth(analysis, exp: dict, outcome: str) -> dict:
         "optimal_true": optimum,
         "best_arm_true": best,
         "control_true": control,
-        "ratio_to_optimal": learned / optimum,
+        "ratio_to_optimal": learned / optimum if sign > 0 else optimum / learned,
         "captured_lift": (learned - control) / (optimum - control),
         "best_arm_captured_lift": (best - control) / (optimum - control),
         "estimate": pr.learned.value,
@@ -190,6 +204,48 @@ def ceiling(rows: int) -> dict:
     }
 
 
+def estimator(rows: int, seed: int = 0) -> dict:
+    """Learnt acceptance and churn effects of the seed catalog's products against the truth."""
+    from scipy.stats import spearmanr
+
+    from core.campaigns import fit_offer_response
+    from core.data.catalog import load_catalog
+    from core.opportunity import build_components
+    from core.opportunity.components import offerable_now
+    from core.opportunity.estimators.campaign import campaign_propensity
+
+    customers, truth = generate_frame(rows, seed=seed)
+    raw = campaign_frame(customers, truth, seed)
+    log = validate_log(
+        raw,
+        arm="arm",
+        control=CONTROL,
+        outcomes=list(OUTCOMES),
+        propensity="propensity",
+        id="Customer ID",
+        customers=customers,
+    )
+    cat = load_catalog("seed")
+    start = time.perf_counter()
+    response = fit_offer_response(log, seed=seed)
+    comp = build_components(customers, cat, "campaign", campaign=response)
+    prop = campaign_propensity(customers, cat, response)
+    now = offerable_now(cat, comp.held)
+    out: dict = {"rows": rows, "seconds": time.perf_counter() - start, "products": {}}
+    churn = comp.raw()[:, 0, :, 1]  # churn avoided if the offer is taken
+    for j, key in enumerate(cat.keys):
+        m = now[:, j]
+        true_p = truth[f"p_accept__{key}"].to_numpy()[m]
+        true_churn = -truth[f"d_churn__{key}"].to_numpy()[m]
+        out["products"][key] = {
+            "offerable": int(m.sum()),
+            "acceptance_spearman": float(spearmanr(prop[m, j], true_p).statistic),
+            "churn_effect_spearman": float(spearmanr(churn[m, j], true_churn).statistic),
+        }
+    print(json.dumps(out["products"], indent=1))
+    return out
+
+
 def lookalike(learners: list[str], seed: int = 0) -> dict:
     """The analysis of the e-mail experiment look-alike, with its true visit probabilities."""
     path = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "make_hillstrom.py"
@@ -242,7 +298,7 @@ def lookalike(learners: list[str], seed: int = 0) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("section", choices=["coverage", "policy", "ceiling", "lookalike"])
+    ap.add_argument("section", choices=["coverage", "policy", "ceiling", "estimator", "lookalike"])
     ap.add_argument("--seeds", default=None, help="coverage: a count; policy: a list 0,1,2")
     ap.add_argument("--rows", type=int, default=None)
     ap.add_argument("--learners", default="t,x,dr")
@@ -256,6 +312,8 @@ def main() -> None:
         result = policy(seeds, args.rows or 7043, learners)
     elif args.section == "ceiling":
         result = ceiling(args.rows or 60_000)
+    elif args.section == "estimator":
+        result = estimator(args.rows or 7043)
     else:
         result = lookalike(learners)
     text = json.dumps(

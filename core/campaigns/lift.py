@@ -15,7 +15,10 @@ Two estimators of the average effect of arm ``a`` against control on an outcome:
     Regression adjustment (Lin 2013): least squares of the outcome on the arm indicator, the
     centred customer features and their interactions with the indicator, on the rows of the arm
     and the control group (weighted by the inverse probability); HC2 robust standard error,
-    t with ``n - rank`` degrees of freedom. Consistent under randomization whatever the
+    t with ``n - rank`` degrees of freedom (a binary outcome with fewer than
+    :data:`MIN_EVENTS` events or non-events in the arm or the control group is not adjusted:
+    its robust standard error is unreliable there, and the ``difference`` interval is given).
+    Consistent under randomization whatever the
     features, and narrower when they predict the outcome. To keep at least 10 rows per
     coefficient, many features (one-hot categories) are first summarised by their leading
     principal components (of the standardised features of those rows: outcome-free, so the
@@ -42,6 +45,8 @@ from core.common.threads import model_threads
 
 METHODS: tuple[str, ...] = ("difference", "adjusted")
 _ROWS_PER_COEF = 10
+#: Fewest events (and non-events) per group for a regression-adjusted binary lift.
+MIN_EVENTS = 10
 
 
 @dataclass(frozen=True)
@@ -222,17 +227,22 @@ def arm_lift(
     w = 1.0 / log.propensity
     est, se, df, m1, m0 = difference_in_means(y, treated, control, w)
     covariates = 0
-    if method == "adjusted":
+    x1, n1, x0, n0 = y[treated].sum(), treated.sum(), y[control].sum(), control.sum()
+    binary = log.kinds[outcome] == "binary"
+    if binary and min(x1, n1 - x1, x0, n0 - x0) < MIN_EVENTS:
+        method_used = "difference"
+    else:
+        method_used = method
+    if method_used == "adjusted":
         if x is None:
             x = FeatureEncoder().fit_transform(log.features)
         rows = treated | control
         est, se, df, covariates = regression_adjusted(y[rows], treated[rows], x[rows], w[rows])
     tq = t_value(level, df)
     lo, hi, p_value = est - tq * se, est + tq * se, two_sided_p(est / se if se > 0 else np.nan, df)
-    interval = "hc2" if method == "adjusted" else "welch"
+    interval = "hc2" if method_used == "adjusted" else "welch"
     constant = np.ptp(w[treated]) == 0 and np.ptp(w[control]) == 0
-    if method == "difference" and log.kinds[outcome] == "binary" and constant:
-        x1, n1, x0, n0 = y[treated].sum(), treated.sum(), y[control].sum(), control.sum()
+    if method_used == "difference" and binary and constant:
         lo, hi = newcombe(x1, n1, x0, n0, z_value(level))
         p_value, interval = _pooled_z_p(x1, n1, x0, n0), "newcombe"
     return ArmLift(

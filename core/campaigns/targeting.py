@@ -13,10 +13,13 @@ on::
 
 with ``lift[k]`` the arm's average lift (difference in means) and the **personalisation
 strength** ``s`` in :data:`STRENGTHS`. ``s = 0`` gives everyone the arm with the best average
-lift (or nobody, when no lift is positive), ``s = 1`` is the plain greedy policy. ``s`` is
-chosen by the doubly robust value of the resulting policy, cross-fitted on the training rows
-(each fold's policy and outcome model are fitted on the other folds), so the choice is made on
-rows the models did not see; ties go to the smaller ``s``. The final uplift model is then
+lift (or nobody, when no lift is positive), ``s = 1`` is the plain greedy policy. Each strength
+is judged by the doubly robust value of its policy, cross-fitted on the training rows (each
+fold's policy and outcome model are fitted on the other folds, and judged on the fold's rows),
+as a **gain over** ``s = 0`` with a paired standard error. The chosen strength maximises the
+bound ``gain - margin * se`` (0 for ``s = 0``; ties go to the smaller strength): with
+``margin = 0`` the best estimated value, with ``margin > 0`` personalising must beat the best
+single arm by that many standard errors (a risk-averse choice). The final uplift model is then
 fitted on all training rows.
 """
 
@@ -32,12 +35,18 @@ from sklearn.model_selection import StratifiedKFold
 
 from core.campaigns.lift import weighted_mean
 from core.campaigns.policy import from_actions, greedy
-from core.campaigns.uplift import BaseMetaLearner, make_learner
+from core.campaigns.uplift import DEFAULT_LEARNER, BaseMetaLearner, make_learner
 from core.common.errors import OptionError
 from core.common.rng import SKLEARN_SEED_HIGH, seed_of
 
 #: Personalisation strengths tried (0: the best average arm for all, 1: plain greedy).
 STRENGTHS: tuple[float, ...] = (0.0, 0.25, 0.5, 1.0)
+#: Standard errors the cross-fitted gain of personalising must clear (one-sided 95%): do no
+#: harm. With 0 (the largest estimated value) noisy outcomes such as spend were personalised
+#: on noise and earned less than the best single arm (docs/campaigns.md).
+MARGIN = 1.645
+#: Folds of the cross-fitted choice.
+N_FOLDS = 2
 
 
 def average_lifts(codes: np.ndarray, y: np.ndarray, p: np.ndarray, n_arms: int) -> np.ndarray:
@@ -107,10 +116,11 @@ def learn_targeting(
     p: np.ndarray,
     arms: Sequence[str],
     *,
-    learner: str = "t",
+    learner: str = DEFAULT_LEARNER,
     minimize: bool = False,
     strengths: Sequence[float] = STRENGTHS,
-    n_folds: int = 2,
+    n_folds: int = N_FOLDS,
+    margin: float = MARGIN,
     random_state: Any = 0,
     learner_params: dict[str, Any] | None = None,
 ) -> Targeting:
@@ -134,6 +144,9 @@ def learn_targeting(
         Personalisation strengths to try (each in [0, 1]).
     n_folds : int
         Folds of the cross-fitted choice (>= 2).
+    margin : float
+        Standard errors by which a strength's cross-fitted gain over the smallest strength
+        must exceed 0 (0: take the largest estimated value).
     random_state : int, Generator or None
         Seed of the folds and the models.
     learner_params : dict, optional
@@ -171,12 +184,24 @@ def learn_targeting(
                 rv, a, pv = y[val_rows], codes[val_rows], p[val_rows]
                 rr = np.arange(len(a))
                 terms[s].append((pi * q).sum(axis=1) + pi[rr, a] / pv * (rv - q[rr, a]))
+        base = np.concatenate(terms[grid[0]])
+        root_n = np.sqrt(len(base))
         for s in grid:
             allt = np.concatenate(terms[s])
-            se = float(allt.std(ddof=1) / np.sqrt(len(allt)))
-            rows.append({"strength": s, "value": float(allt.mean()), "se": se})
-        scores = np.array([sign * r["value"] for r in rows])
-        chosen = grid[int(np.flatnonzero(scores >= scores.max() - 1e-12)[0])]
+            gain = sign * (allt - base)
+            gain_se = float(gain.std(ddof=1) / root_n)
+            rows.append(
+                {
+                    "strength": s,
+                    "value": float(allt.mean()),
+                    "se": float(allt.std(ddof=1) / root_n),
+                    "gain": float(gain.mean()),
+                    "gain_se": gain_se,
+                    "bound": float(gain.mean() - margin * gain_se),
+                }
+            )
+        bounds = np.array([r["bound"] for r in rows])
+        chosen = grid[int(np.flatnonzero(bounds >= bounds.max() - 1e-12)[0])]
     else:
         chosen = grid[0]
     model = make_learner(learner, **params).fit(x, labels, y, p)
@@ -186,8 +211,18 @@ def learn_targeting(
         lift=average_lifts(codes, y, p, len(arms)),
         strength=chosen,
         sign=sign,
-        validation=pd.DataFrame(rows, columns=["strength", "value", "se"]),
+        validation=pd.DataFrame(
+            rows, columns=["strength", "value", "se", "gain", "gain_se", "bound"]
+        ),
     )
 
 
-__all__ = ["STRENGTHS", "Targeting", "average_lifts", "learn_targeting", "shrink"]
+__all__ = [
+    "MARGIN",
+    "N_FOLDS",
+    "STRENGTHS",
+    "Targeting",
+    "average_lifts",
+    "learn_targeting",
+    "shrink",
+]

@@ -70,18 +70,27 @@ def test_analysis_fields_and_split(synthetic, analysis) -> None:
     np.testing.assert_array_equal(shuffled, analysis.holdout[perm])
 
 
-def test_learned_targeting_beats_every_single_arm_on_truth(synthetic, analysis) -> None:
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_learned_targeting_does_no_harm_on_truth(synthetic, analysis, outcome: str) -> None:
     customers, truth, log = synthetic
-    exp = _truth_in_log_order(customers, truth, log)["accepted"][analysis.holdout]
-    model = analysis.models["accepted"]
-    actions = model.actions(None, analysis.uplift["accepted"])
-    true_value = exp[np.arange(len(actions)), actions].mean()
-    optimum = exp.max(axis=1).mean()
-    best_arm = exp.mean(axis=0).max()
-    assert true_value > best_arm + 0.005  # personalising pays on acceptance
-    assert true_value > 0.65 * optimum  # docs/campaigns.md has the figures at larger sizes
-    pr = analysis.policies["accepted"]
-    assert pr.learned.ci_low <= true_value <= pr.learned.ci_high
+    exp = _truth_in_log_order(customers, truth, log)[outcome][analysis.holdout]
+    sign = -1.0 if outcome == "churned" else 1.0
+    model = analysis.models[outcome]
+    actions = model.actions(None, analysis.uplift[outcome])
+    true_value = sign * exp[np.arange(len(actions)), actions].mean()
+    pr = analysis.policies[outcome]
+    chosen_arm = sign * exp[:, log.arms.index(pr.best_single_arm)].mean()
+    # Never credibly worse than the single arm the training half would give everyone: the
+    # targeting personalises only on a cross-fitted gain of 1.645 standard errors, a statistical
+    # guard, so a small shortfall on truth remains possible.
+    assert true_value >= chosen_arm - 0.01 * abs(chosen_arm), pr.strength
+    if outcome == "accepted":
+        optimum = exp.max(axis=1).mean()
+        assert true_value > 0.65 * optimum  # docs/campaigns.md has the figures at larger sizes
+    # the off-policy interval covers the true value of what was learnt
+    assert pr.learned.ci_low <= sign * true_value <= pr.learned.ci_high
+    v = pr.validation
+    assert v["strength"].tolist() == [0.0, 0.25, 0.5, 1.0] and v["gain"].iloc[0] == 0.0
 
 
 def test_any_policy_is_evaluated_on_the_held_out_part(synthetic, analysis) -> None:

@@ -24,7 +24,7 @@ from core.campaigns.uplift.xlearner import XLearner
 from core.common.errors import OptionError
 
 LEARNERS: dict[str, type[BaseMetaLearner]] = {"t": TLearner, "x": XLearner, "dr": DRLearner}
-DEFAULT_LEARNER = "t"
+DEFAULT_LEARNER = "x"
 
 
 def make_learner(name: str = DEFAULT_LEARNER, **params: Any) -> BaseMetaLearner:

@@ -17,7 +17,7 @@ A customer accepts an offer of product ``k`` with probability::
 The probability is 0 where the customer already holds ``k`` or lacks its prerequisite (internet
 for the internet add-ons, phone for multiple lines): that offer cannot be taken. The intercepts
 ``a_k`` put the mean acceptance among eligible customers between 10% and 30% (a cross-sell
-campaign's usual range); docs/synthetic.md lists them.
+campaign's usual range); docs/campaigns.md lists them.
 """
 
 from __future__ import annotations
