@@ -40,7 +40,7 @@ from core.campaigns.log import CampaignLog
 from core.campaigns.ope import OPE_ESTIMATORS, PolicyValue
 from core.campaigns.policy import actions_from_labels, from_actions, share_by_arm
 from core.campaigns.qini import QiniResult, qini
-from core.campaigns.targeting import Targeting, learn_targeting
+from core.campaigns.targeting import MARGIN, Targeting, learn_targeting
 from core.campaigns.uplift import DEFAULT_LEARNER
 from core.common.errors import OptionError
 from core.common.progress import Progress
@@ -302,6 +302,7 @@ def analyze(
     minimize: Sequence[str] = (),
     level: float = LEVEL,
     n_bootstrap: int = 200,
+    margin: float = MARGIN,
     learner_params: dict[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> CampaignAnalysis:
@@ -323,6 +324,9 @@ def analyze(
         Interval level.
     n_bootstrap : int
         Bootstrap resamples of the Qini intervals.
+    margin : float
+        Standard errors the cross-fitted gain of personalising must clear
+        (:data:`~core.campaigns.targeting.MARGIN`; 0 = the best estimated value).
     learner_params : dict, optional
         Extra parameters of the learner (e.g. ``learner=`` a scikit-learn estimator).
     progress : callable, optional
@@ -378,6 +382,7 @@ def analyze(
             log.arms,
             learner=learner,
             minimize=o in minimize,
+            margin=margin,
             random_state=s,
             learner_params=learner_params,
         )

@@ -38,7 +38,9 @@ class QiniResult:
     ----------
     curve : pandas.DataFrame
         ``fraction`` (share of rows targeted), ``qini`` (the curve), ``random`` (the line of
-        random targeting), ``ci_low`` / ``ci_high`` (pointwise bootstrap band).
+        random targeting), ``ci_low`` / ``ci_high`` (pointwise bootstrap band) and ``uplift``
+        (the uplift curve of Rzepakowski and Jaroszewicz: the difference of the treated and
+        control means among the targeted, times the share targeted).
     coefficient : float
         Mean height of the curve above random targeting.
     ci_low, ci_high : float
@@ -54,6 +56,16 @@ class QiniResult:
     level: float
     n_treated: int
     n_control: int
+
+
+def _uplift_curve(y: np.ndarray, t: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Uplift curve: (treated mean - control mean) among the top ``k``, times ``k / n``."""
+    wt, wc = w * t, w * (1 - t)
+    nt, nc = np.cumsum(wt), np.cumsum(wc)
+    mt = np.divide(np.cumsum(wt * y), nt, out=np.zeros_like(nt), where=nt > 0)
+    mc = np.divide(np.cumsum(wc * y), nc, out=np.zeros_like(nc), where=nc > 0)
+    both = (nt > 0) & (nc > 0)
+    return np.where(both, mt - mc, 0.0) * np.arange(1, len(y) + 1) / len(y)
 
 
 def _curves(
@@ -152,6 +164,7 @@ def qini(
             "random": frac * q[0, -1],
             "ci_low": band_lo,
             "ci_high": band_hi,
+            "uplift": _uplift_curve(ys, ts, ws)[idx],
         }
     )
     return QiniResult(

@@ -27,6 +27,7 @@ from core.campaigns import (
     targeted,
     write_assignments,
 )
+from core.campaigns.targeting import MARGIN
 from core.cli._util import EXIT_OK, Progress, positive_int, print_json, write_json
 from core.common.errors import CJOError
 from core.data.io import read_table
@@ -94,6 +95,7 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
         minimize=args.minimize or (),
         level=args.level,
         n_bootstrap=args.bootstrap,
+        margin=args.margin,
         progress=None if args.quiet else Progress("campaign"),
     )
     report = campaign_report(analysis, plan=plan)
@@ -175,6 +177,13 @@ def add_cli(subparsers: Any) -> None:
         default=DEFAULT_LEARNER,
         choices=list(LEARNERS),
         help=f"uplift learner (default {DEFAULT_LEARNER})",
+    )
+    p.add_argument(
+        "--margin",
+        type=float,
+        default=MARGIN,
+        help="standard errors the cross-fitted gain of personalising must clear before the "
+        f"targeting leaves the best single arm (default {MARGIN}; 0 = best estimate)",
     )
     p.add_argument(
         "--target", metavar="COLUMN", help="outcome the assignments target (default: the first)"

@@ -178,3 +178,17 @@ def test_csv_text_cells_are_coerced(tmp_path: Path) -> None:
         io.BytesIO(text.encode()).getvalue(), arm="arm", control="c", outcomes=["y"], propensity="p"
     )
     assert log.kinds == {"y": "binary"} and log.counts() == {"c": 40, "t": 40}
+
+
+def test_docstring_examples_of_the_campaigns_family_run() -> None:
+    import doctest
+    import importlib
+    import pkgutil
+
+    import core.campaigns as family
+    import core.campaigns.uplift as uplift
+
+    names = [f"core.campaigns.{m.name}" for m in pkgutil.iter_modules(family.__path__)]
+    names += [f"core.campaigns.uplift.{m.name}" for m in pkgutil.iter_modules(uplift.__path__)]
+    results = [doctest.testmod(importlib.import_module(n)) for n in names]
+    assert sum(r.attempted for r in results) >= 10 and sum(r.failed for r in results) == 0

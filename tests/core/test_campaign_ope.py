@@ -142,6 +142,11 @@ def test_qini_ranks_responders_first() -> None:
     assert good.curve["fraction"].iloc[-1] == 1.0
     assert good.curve["qini"].iloc[-1] == pytest.approx(good.curve["random"].iloc[-1])
     assert (good.curve["ci_low"] <= good.curve["ci_high"]).all()
+    # the uplift curve ends at the average lift (0.1); ranking well, it gets there by half the
+    # customers (everyone who responds), ranking at random only half way
+    half = (good.curve["fraction"] - 0.5).abs().idxmin()
+    assert good.curve["uplift"].iloc[-1] == pytest.approx(0.1, abs=0.03)
+    assert good.curve["uplift"][half] > 0.08 and rand.curve["uplift"][half] < 0.075
     again = qini(x, y, t, n_bootstrap=200, rng=1)
     assert (again.ci_low, again.ci_high) == (good.ci_low, good.ci_high)
     with pytest.raises(OptionError, match="both"):
