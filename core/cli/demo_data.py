@@ -1,4 +1,5 @@
-"""``python -m core demo-data --out FILE``: the synthetic population and its truth."""
+"""``python -m core demo-data --out FILE``: the synthetic population, its truth and its past
+campaign."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ from core.data import synthetic
 _HELP = "generate the synthetic population and its ground truth"
 _DESCRIPTION = (
     "Write N synthetic customers in the canonical schema to FILE "
-    "(.csv or .parquet) and their ground truth to FILE's sibling "
-    "<stem>.truth.parquet. Reproducible per seed, independent of chunk size."
+    "(.csv or .parquet), their ground truth to FILE's sibling <stem>.truth.parquet and "
+    "their past campaign (randomized offers with a control group) to "
+    "<stem>.campaigns.parquet. Reproducible per seed, independent of chunk size."
 )
 
 
@@ -36,13 +38,19 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
         raise CJOError(f"--rows {args.rows}: choose 1 to 10,000,000 customers.")
     out.parent.mkdir(parents=True, exist_ok=True)
     progress = None if args.quiet else Progress(f"demo-data {args.rows:,} rows")
-    synthetic.write(out, args.rows, args.seed, chunk_size=args.chunk_size, progress=progress)
-    truth = out.with_name(out.stem + ".truth.parquet")
-    print(
-        json.dumps(
-            {"customers": str(out), "truth": str(truth), "rows": args.rows, "seed": args.seed}
-        )
+    campaigns = not args.no_campaigns
+    synthetic.write(
+        out,
+        args.rows,
+        args.seed,
+        chunk_size=args.chunk_size,
+        progress=progress,
+        campaigns=campaigns,
     )
+    summary = {"customers": str(out), "truth": str(synthetic.truth_path(out))}
+    if campaigns:
+        summary["campaigns"] = str(synthetic.campaigns_path(out))
+    print(json.dumps({**summary, "rows": args.rows, "seed": args.seed}))
     return EXIT_OK
 
 
@@ -53,4 +61,7 @@ def add_cli(subparsers: Any) -> None:
     add_seed(p)
     p.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
     p.add_argument("--chunk-size", type=positive_int, default=100_000, help="rows per chunk")
+    p.add_argument(
+        "--no-campaigns", action="store_true", help="do not write <stem>.campaigns.parquet"
+    )
     add_quiet(p)

@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.demo_data",
     "core.cli.train",
     "core.cli.opportunity_check",
+    "core.cli.campaign",
     "core.cli.optimize",
     "core.cli.segment",
     "core.cli.rl",

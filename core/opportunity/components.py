@@ -43,7 +43,7 @@ from core.data import schema
 from core.data.catalog import Catalog
 from core.data.schema import FACTORS
 
-ESTIMATORS: tuple[str, ...] = ("peer-bayes", "counterfactual", "neighbours")
+ESTIMATORS: tuple[str, ...] = ("peer-bayes", "counterfactual", "neighbours", "campaign")
 SCALE_QUANTILE = 0.75
 
 
@@ -361,8 +361,9 @@ def build_components(
         Canonical customer data (:func:`core.data.io.load`).
     catalog : Catalog
         Products (their order is the ``P`` axis) and business rules.
-    estimator : {"peer-bayes", "counterfactual", "neighbours"}
-        See :mod:`core.opportunity.estimators` and docs/opportunity.md.
+    estimator : {"peer-bayes", "counterfactual", "neighbours", "campaign"}
+        See :mod:`core.opportunity.estimators` and docs/opportunity.md (``campaign`` needs the
+        option ``campaign=``, a campaign log or its fitted response: docs/campaigns.md).
     models : optional
         Fitted :class:`core.models.KeyFactorModels` for ``counterfactual`` (fitted on ``frame``
         when omitted); ``peer-bayes`` uses its churn predictions only when the data has neither

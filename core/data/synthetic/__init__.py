@@ -68,26 +68,36 @@ The family, one concept per module
   :func:`generate_frame`;
 * :mod:`~core.data.synthetic.truth`: the truth table, :func:`true_outcomes`,
   :func:`holdings_from_frame`;
-* :mod:`~core.data.synthetic.writer`: :func:`write` (CSV / Parquet + truth, atomic) and
-  :func:`truth_path`;
+* :mod:`~core.data.synthetic.acceptance`: the true probability of accepting an offer
+  (``p_accept__{product}`` in the truth table);
+* :mod:`~core.data.synthetic.campaigns`: the past campaign of the population (randomized
+  offers with a control arm, acceptance, revenue and churn after), :func:`campaign_frame`, and
+  every arm's expected outcomes, :func:`campaign_truth`;
+* :mod:`~core.data.synthetic.writer`: :func:`write` (CSV / Parquet + truth [+ campaign log],
+  atomic), :func:`truth_path` and :func:`campaigns_path`;
 * ``_base``: product keys and indices, truth input names and link functions shared by these.
 """
 
 from core.data.schema import FACTORS
 from core.data.synthetic._base import IBM_COLUMNS, PRODUCT_COLUMNS, PRODUCTS, TRAITS
+from core.data.synthetic.campaigns import CONTROL, campaign_frame, campaign_truth
 from core.data.synthetic.draws import BLOCK_SIZE
 from core.data.synthetic.simulate import ID_PREFIX, generate, generate_frame
 from core.data.synthetic.truth import holdings_from_frame, true_outcomes
-from core.data.synthetic.writer import truth_path, write
+from core.data.synthetic.writer import campaigns_path, truth_path, write
 
 __all__ = [
     "BLOCK_SIZE",
+    "CONTROL",
     "FACTORS",
     "IBM_COLUMNS",
     "ID_PREFIX",
     "PRODUCT_COLUMNS",
     "PRODUCTS",
     "TRAITS",
+    "campaign_frame",
+    "campaign_truth",
+    "campaigns_path",
     "generate",
     "generate_frame",
     "holdings_from_frame",

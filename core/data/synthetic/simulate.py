@@ -401,7 +401,9 @@ def generate(
         Same index: ``Customer ID``, ``latent_*`` traits, ``base_*`` structural inputs,
         ``churn_prob``, ``cltv_expected``, ``satisfaction_expected`` at the current portfolio
         and ``d_{factor}__{product}``: the true change from adding the product to the current
-        portfolio (NaN where the product is already held; churn change < 0 is good).
+        portfolio (NaN where the product is already held; churn change < 0 is good);
+        ``p_accept__{product}``: the true probability of accepting an offer of the product
+        (0 where it is held or its prerequisite is missing).
 
     Examples
     --------

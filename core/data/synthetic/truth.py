@@ -1,8 +1,10 @@
 """The ground truth: the truth table of a population and the true outcomes of any portfolio.
 
 The truth table holds, per customer, the latent traits (``latent_*``), the portfolio-free
-structural inputs (``base_*``), the expected outcomes at the current portfolio and the true
-change ``d_{factor}__{product}`` from adding each product.
+structural inputs (``base_*``), the expected outcomes at the current portfolio, the true
+change ``d_{factor}__{product}`` from adding each product and the true probability
+``p_accept__{product}`` that the customer accepts an offer of it
+(:mod:`~core.data.synthetic.acceptance`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import pandas as pd
 from core.common.errors import OptionError
 from core.data.schema import FACTORS
 from core.data.synthetic._base import BASE_INPUTS, PRODUCT_COLUMNS, PRODUCTS, TRAITS
-from core.data.synthetic.structural import outcomes
+from core.data.synthetic.acceptance import acceptance_probability
+from core.data.synthetic.structural import list_price, outcomes
 
 #: What the structural model reads from a truth row: the traits and the portfolio-free inputs.
 _INPUTS: tuple[str, ...] = (
@@ -28,6 +31,7 @@ def _truth_columns() -> list[str]:
     names = list(_INPUTS)
     names += ["churn_prob", "cltv_expected", "satisfaction_expected"]
     names += [f"d_{f}__{p}" for p in PRODUCTS for f in FACTORS]
+    names += [f"p_accept__{p}" for p in PRODUCTS]
     return names
 
 
@@ -38,7 +42,7 @@ def truth_frame(
     prep: Mapping[str, np.ndarray],
     current: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> pd.DataFrame:
-    """Truth rows: traits, structural inputs, current expected outcomes and d_* effects.
+    """Truth rows: traits, structural inputs, current outcomes, d_* effects and p_accept__*.
 
     Parameters
     ----------
@@ -68,10 +72,14 @@ def truth_frame(
     mat[:, col["cltv_expected"]] = cltv0
     mat[:, col["satisfaction_expected"]] = sat0
     h2 = h.copy()
+    s0 = outcomes(x, h, prep)[3]
+    price0 = list_price(h, prep["internet_price"])
     for k, product in enumerate(PRODUCTS):
         held = h[:, k]
         h2[:, k] = True
-        churn, cltv, sat, _ = outcomes(x, h2, prep)
+        churn, cltv, sat, s1 = outcomes(x, h2, prep)
+        added = list_price(h2, prep["internet_price"]) - price0
+        mat[:, col[f"p_accept__{product}"]] = acceptance_probability(k, x, h, s1 - s0, added)
         h2[:, k] = held
         for factor, value, base in (
             ("cltv", cltv, cltv0),

@@ -1,4 +1,5 @@
-"""Writing a population: CSV or Parquet plus its truth, streamed chunk by chunk, atomically."""
+"""Writing a population: CSV or Parquet plus its truth (and optionally its past campaign),
+streamed chunk by chunk, atomically."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from core.common.errors import OptionError
+from core.data.synthetic.campaigns import campaign_frame
 from core.data.synthetic.simulate import check_counts, generate
 
 
@@ -21,12 +23,20 @@ def truth_path(path: str | os.PathLike[str]) -> Path:
     return p.with_name(f"{p.stem}.truth.parquet")
 
 
+def campaigns_path(path: str | os.PathLike[str]) -> Path:
+    """Sibling file holding the past campaign's log: ``<stem>.campaigns.parquet``."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}.campaigns.parquet")
+
+
 def write(
     path: str | os.PathLike[str],
     n_rows: int,
     seed: int = 0,
     chunk_size: int = 100_000,
     progress: Callable[[int, int], object] | None = None,
+    *,
+    campaigns: bool = False,
 ) -> tuple[Path, Path]:
     """Write a population to CSV or Parquet (by suffix) and its truth to ``<stem>.truth.parquet``.
 
@@ -41,6 +51,9 @@ def write(
         As in :func:`generate`; ``n_rows`` must be >= 1.
     progress : callable, optional
         Called as ``progress(done, total)`` after each chunk.
+    campaigns : bool, default False
+        Also write the past campaign's log (:func:`~core.data.synthetic.campaigns.campaign_frame`,
+        same seed) to :func:`campaigns_path`.
 
     Returns
     -------
@@ -61,22 +74,30 @@ def write(
         "customers": _TableSink(tmp_out, suffix[1:]),
         "truth": _TableSink(tmp_truth, "truth"),
     }
+    cpath = campaigns_path(out)
+    tmp_camp = cpath.with_name(f".{cpath.name}{tag}")
+    if campaigns:
+        sinks["campaigns"] = _TableSink(tmp_camp, "parquet")
     done = 0
     try:
         for customers, truth in generate(n_rows, seed, chunk_size=chunk_size):
             sinks["customers"].append(customers)
             sinks["truth"].append(truth)
+            if campaigns:
+                sinks["campaigns"].append(campaign_frame(customers, truth, seed))
             done += len(customers)
             if progress is not None:
                 progress(done, n_rows)
         for sink in sinks.values():
             sink.close()
         os.replace(tmp_truth, tpath)  # truth first: a finished population implies its truth
+        if campaigns:
+            os.replace(tmp_camp, cpath)
         os.replace(tmp_out, out)
     finally:
         for sink in sinks.values():
             sink.close()
-        for tmp in (tmp_out, tmp_truth):
+        for tmp in (tmp_out, tmp_truth, tmp_camp):
             tmp.unlink(missing_ok=True)
     return out, tpath
 

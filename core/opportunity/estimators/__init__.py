@@ -9,6 +9,7 @@ normalises the result and applies the eligibility mask.
 ``peer-bayes``      the original study's rank/Bayes method, in O(N log N) (:mod:`.peer_bayes`)
 ``counterfactual``  S-learner over the key-factor models (:mod:`.counterfactual`)
 ``neighbours``      k-nearest-neighbour collaborative filtering (:mod:`.neighbours`)
+``campaign``        what a randomized campaign taught (needs ``campaign=``; :mod:`.campaign`)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from core.opportunity.estimators._common import EstimatorResult
+from core.opportunity.estimators.campaign import estimate as _campaign
 from core.opportunity.estimators.counterfactual import estimate as _counterfactual
 from core.opportunity.estimators.neighbours import estimate as _neighbours
 from core.opportunity.estimators.peer_bayes import estimate as _peer_bayes
@@ -25,6 +27,7 @@ REGISTRY: dict[str, Callable[..., EstimatorResult]] = {
     "peer-bayes": _peer_bayes,
     "counterfactual": _counterfactual,
     "neighbours": _neighbours,
+    "campaign": _campaign,
 }
 
 __all__ = [
