@@ -39,7 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.data import synthetic
 from core.data.catalog import load_catalog
 from core.data.schema import FACTORS
-from core.opportunity import ESTIMATORS, Components, build_components, combine
+from core.opportunity import DATA_ESTIMATORS as ESTIMATORS
+from core.opportunity import Components, build_components, combine
 from core.opportunity.estimators import peer_bayes_bruteforce, peer_bayes_probabilities
 from core.opportunity.estimators._common import observed_factors
 from core.opportunity.estimators.counterfactual import fit_models

@@ -40,6 +40,7 @@ def body() -> None:
     ]  # fmt: skip
     for col, (label, value, help_text) in zip(st.columns(len(metrics)), metrics, strict=True):
         col.metric(label, value, border=True, help=help_text)
+    ui.quality_panel(ui.quality(s), ceiling_ready=ui.ceiling_ready(), on_ceiling=ui.compute_ceiling)
     if charts := ui.anneal_charts(diag.trace, anneal.schedule):
         left, right = st.columns(2)
         left.plotly_chart(charts[0], width="stretch")

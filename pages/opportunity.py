@@ -17,6 +17,7 @@ ui.intro(
 )
 ui.require_data()
 ui.opportunity_controls()
+ui.risk_controls()
 ctx, comps, _ = ui.context_and_components()
 
 
@@ -48,6 +49,7 @@ def live() -> None:
         help="Average number of offers in a recommended journey.",
         border=True,
     )
+    ui.quality_panel(ui.quality(s), ceiling_ready=ui.ceiling_ready(), on_ceiling=ui.compute_ceiling)
     views = ui.opportunity_views(s)
     left, right = st.columns(2)
     left.plotly_chart(ui.opportunity_box(views.first), width="stretch")

@@ -14,6 +14,7 @@ Modules
 :mod:`ui.models`     the trained models and what the Models page shows
 :mod:`ui.pipeline`   components, journeys (core.pipeline.Outcome), baselines, report, churn
 :mod:`ui.views`      the figures of the pages, computed by core.insights and cached
+:mod:`ui.decision`   the scenario's captured value and harm on the synthetic truth
 :mod:`ui.segments`   segments of the current scenario and their names
 :mod:`ui.scenarios`  the store and saved scenarios
 :mod:`ui.exports`    downloads, runs and the re-run check
@@ -69,6 +70,7 @@ from ui.data import (
     require_data,
     use_server_path,
 )
+from ui.decision import ceiling_ready, compute_ceiling, quality, truth
 from ui.exports import (
     RUN_COLUMNS,
     load_run_settings,
@@ -163,6 +165,8 @@ from ui.widgets import (
     lever_sliders,
     mapping_editor,
     opportunity_controls,
+    quality_panel,
+    risk_controls,
     segment_controls,
     sidebar,
     solver_controls,
@@ -170,6 +174,12 @@ from ui.widgets import (
 )
 
 __all__ = [
+    "ceiling_ready",
+    "compute_ceiling",
+    "quality",
+    "quality_panel",
+    "risk_controls",
+    "truth",
     "CACHE_TTL",
     "CURVES",
     "DATA_DIRS_ENV",

@@ -144,6 +144,8 @@ _QUERY: dict[str, tuple[str, Callable[[str], Any], Callable[[Any], str]]] = {
     "restarts": ("restarts", int, str),
     "seed": ("seed", int, str),
     "refine": ("refine", lambda s: s not in ("0", "false"), lambda b: "1" if b else "0"),
+    "risk": ("risk", str, str),
+    "level": ("risk_level", float, lambda v: f"{v:g}"),
 }
 
 

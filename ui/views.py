@@ -17,6 +17,7 @@ import streamlit as st
 
 from core import insights
 from core.insights import KPI, CustomerView, JourneySummary, OpportunityViews
+from core.opportunity import offerable_now
 from core.pipeline import Settings
 from ui._base import CACHE_TTL
 from ui.cache import scenario_key
@@ -50,8 +51,16 @@ def kpis(horizon: int) -> list[KPI]:
     data = require_data()
     _, result = solved()
     name, base = best_baseline()
+    ctx, comps, _ = context_and_components()
+    offerable = np.asarray(offerable_now(ctx.catalog, comps.held).any(axis=1))
     return insights.overview_kpis(
-        data.frame, result, base, name, churn_proba=churn_proba(), horizon_months=horizon
+        data.frame,
+        result,
+        base,
+        name,
+        churn_proba=churn_proba(),
+        horizon_months=horizon,
+        offerable=offerable,
     )
 
 

@@ -94,17 +94,18 @@ def lever_sliders(catalog: Any) -> Settings:
 def opportunity_controls() -> Settings:
     """Estimator, catalog, acceptance propensity and held-product aggregation widgets."""
     from core.data.catalog import available_catalogs
-    from core.opportunity import ESTIMATORS
+    from core.opportunity import DATA_ESTIMATORS
 
     s = settings()
     c1, c2, c3, c4 = st.columns([1.6, 1, 1, 1])
     estimator = c1.segmented_control(
         "Estimator",
-        ESTIMATORS,
+        DATA_ESTIMATORS,
         key=bind("opp_estimator", s.estimator),
-        help="counterfactual: what the trained models predict if the customer took the offer "
-        "(the most accurate on ground truth); peer-bayes: how similar holders differ; "
-        "neighbours: nearest look-alike customers.",
+        help="dr (default): doubly robust effects that adjust for who holds what today, with "
+        "standard errors; counterfactual: what the trained models predict if the customer "
+        "took the offer; peer-bayes: how similar holders differ; neighbours: nearest "
+        "look-alike customers.",
     )
     catalog = c2.selectbox(
         "Catalog", available_catalogs(), key=bind("opp_catalog", s.catalog), help="Products."
@@ -273,3 +274,63 @@ def mapping_editor() -> None:
             st.rerun()
         except CJOError as err:
             show_error(err)
+
+
+def risk_controls() -> Settings:
+    """The do-no-harm switch and its confidence level, bound to the scenario."""
+    s = settings()
+    c1, c2 = st.columns([1, 2])
+    on = c1.toggle(
+        "Do no harm",
+        key=bind("risk_on", s.risk == "lcb"),
+        help="Recommend an offer only when it is credibly good: journeys maximise the lower "
+        "confidence bound of the opportunity, and an offer whose upper bound is below zero is "
+        "never made. Needs an estimator with standard errors (dr); customers for whom nothing "
+        "is likely to help are left alone.",
+    )
+    level = c2.slider(
+        "Confidence level",
+        0.5,
+        0.99,
+        key=bind("risk_level", float(s.risk_level)),
+        step=0.01,
+        disabled=not on,
+        help="How sure the bound must be: higher abstains more, harms fewer customers.",
+    )
+    return update_settings(risk="lcb" if on else "none", risk_level=float(level))
+
+
+def quality_panel(q: Any, *, ceiling_ready: bool, on_ceiling: Any) -> None:
+    """Captured value and harm of the scenario on the synthetic truth, beside the ceiling."""
+    if q is None:
+        return
+    st.markdown("**Judged on the synthetic truth**")
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(
+        "Value captured",
+        f"{q.captured:.1%}",
+        help="Sum of the true values of the recommended journeys over the sum of the "
+        "truth-optimal journeys' values (the demo population knows every customer's truth).",
+        border=True,
+    )
+    c2.metric(
+        "Customers made worse off",
+        f"{q.share_harmful:.1%}",
+        help="Share of customers whose recommended journey has a true value below zero.",
+        border=True,
+    )
+    if q.ceiling is not None:
+        c3.metric(
+            "Ceiling: captured",
+            f"{q.ceiling['captured']:.1%}",
+            help="A learner trained on the true effects themselves (which no estimator sees), "
+            "cross-fitted, through the same solver: what the data can tell at best.",
+            border=True,
+        )
+        c4.metric("Ceiling: worse off", f"{q.ceiling['share_harmful']:.1%}", border=True)
+    elif not ceiling_ready:
+        c3.button(
+            "Compute the ceiling (about a minute)",
+            on_click=on_ceiling,
+            help="Train the ceiling learner on the true effects to compare with.",
+        )

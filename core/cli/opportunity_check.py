@@ -1,4 +1,4 @@
-"""``python -m core opportunity-check``: the estimators judged against the synthetic truth."""
+"""``python -m core opportunity-check``: the estimators and their decisions against the truth."""
 
 from __future__ import annotations
 
@@ -16,33 +16,117 @@ from core.cli._util import (
     print_json,
     write_json,
 )
-from core.opportunity.components import ESTIMATORS
+from core.common.errors import CJOError
+from core.data import synthetic
+from core.insights.decision import CEILING, Policy, decision_check, estimate_all
+from core.opportunity.components import DATA_ESTIMATORS, ESTIMATORS
 from core.opportunity.groundtruth import information_ceiling, opportunity_check
+from core.pipeline import Settings
 
-_HELP = "score the opportunity estimators against the synthetic ground truth"
+_HELP = "score the opportunity estimators and their journeys against the synthetic truth"
 _DESCRIPTION = (
     "Generate N synthetic customers, train the models, estimate opportunity "
     "components with every estimator and compare them with the true per-customer effects: "
     "mean Spearman correlation per (product, factor) and top-1 agreement of the best next "
-    "offer. Writes the JSON report to FILE."
+    "offer. Then recommend journeys from each estimator (exact solver) and judge them on the "
+    "truth, per catalog and weight setting: the share of the truth-optimal value they capture "
+    "(captured), the share of customers they make worse off (share_harmful) and the share at "
+    "the true optimum, beside the information ceiling and no action "
+    "(report key decision[catalog][weights][policy]). Writes the JSON report to FILE."
 )
 
 
-def _cmd_opportunity_check(args: argparse.Namespace) -> int:
+def _levels(text: str) -> list[float]:
+    try:
+        return [float(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        raise CJOError(f"--risk-levels {text!r}: give numbers such as 0.8,0.9.") from None
 
+
+def policies(estimators: list[str], levels: list[float], ceiling: bool) -> list[Policy]:
+    """Each estimator as the product runs it by default and without risk control; the ``dr``
+    estimator at every risk level; the ceiling learner."""
+    default = Settings()
+    out = []
+    for name in estimators:
+        out.append(
+            Policy(
+                name,
+                name,
+                {"solver": "exact", "risk": default.risk, "risk_level": default.risk_level},
+            )
+        )
+        if name == "dr":
+            out.append(Policy(f"{name}/risk=none", name, {"solver": "exact", "risk": "none"}))
+            out += [
+                Policy(
+                    f"{name}/lcb={lv:g}", name, {"solver": "exact", "risk": "lcb", "risk_level": lv}
+                )
+                for lv in levels
+            ]
+    if ceiling:
+        out.append(Policy(CEILING, CEILING, {"solver": "exact", "risk": "none"}))
+    return out
+
+
+def _cmd_opportunity_check(args: argparse.Namespace) -> int:
     names = [e.strip() for e in args.estimators.split(",") if e.strip()]
-    report = opportunity_check(
+    unknown = [e for e in names if e not in ESTIMATORS]
+    if unknown:
+        raise CJOError(f"unknown estimator(s) {unknown}; choose from {list(ESTIMATORS)}.")
+    if args.rows < 50:
+        raise CJOError(f"--rows {args.rows}: need at least 50 customers for a meaningful check.")
+    catalogs = [c.strip() for c in args.decision_catalogs.split(",") if c.strip()]
+    levels = _levels(args.risk_levels)
+    bar = None if args.quiet else (lambda label: Bar(f"{label:>20}"))
+    options = {"counterfactual": {"model_options": {"preset": args.model_preset}}}
+    population = synthetic.generate_frame(args.rows, args.seed)
+    comps: dict[str, Any] = {}
+    if args.decision:
+        wanted = list(dict.fromkeys([*catalogs, args.catalog]))
+        comps = estimate_all(
+            *population,
+            wanted,
+            names,
+            seed=args.seed,
+            options=options,
+            ceiling=args.ceiling,
+            progress=bar,
+        )
+    report: dict[str, Any] = opportunity_check(
         args.rows,
         args.seed,
         names,
         catalog=args.catalog,
-        options={"counterfactual": {"model_options": {"preset": args.model_preset}}},
-        progress=None if args.quiet else (lambda label: Bar(f"{label:>14}")),
+        options=options,
+        progress=bar,
+        population=population,
+        components=comps.get(args.catalog),
     )
+    if args.decision:
+        report["decision"] = decision_check(
+            *population,
+            {c: comps[c] for c in catalogs},
+            policies(names, levels, args.ceiling),
+            progress=None if args.quiet else Bar("        decisions"),
+        )
     write_json(args.report, report)
-    summary = {
-        name: {key: r[key] for key in ("spearman", "top1", "seconds")} for name, r in report.items()
+    summary: dict[str, Any] = {
+        name: {key: r[key] for key in ("spearman", "top1", "seconds")}
+        for name, r in report.items()
+        if name != "decision"
     }
+    if args.decision:
+        summary["decision"] = {
+            cat: {
+                w: {
+                    p: {"captured": r["captured"], "share_harmful": r["share_harmful"]}
+                    for p, r in row.items()
+                }
+                for w, row in byw.items()
+            }
+            for cat, byw in report["decision"].items()
+        }
     print_json(summary)
     if args.ceiling_report:
         ceiling = {
@@ -64,8 +148,8 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument("--report", required=True, metavar="FILE", help="JSON report to write")
     p.add_argument(
         "--estimators",
-        default=",".join(ESTIMATORS),
-        help=f"comma-separated subset of {','.join(ESTIMATORS)} (default: all)",
+        default=",".join(DATA_ESTIMATORS),
+        help=f"comma-separated subset of {','.join(DATA_ESTIMATORS)} (default: all of them)",
     )
     add_catalog(p, "catalog name or TOML path (default seed)")
     add_model_preset(p, "models of the counterfactual estimator (default accurate)")
@@ -74,5 +158,30 @@ def add_cli(subparsers: Any) -> None:
         metavar="FILE",
         help="also write the information ceiling (a regressor trained on the true effects "
         "from the data, cross-validated) to FILE",
+    )
+    p.add_argument(
+        "--decision-catalogs",
+        default="seed,full",
+        metavar="LIST",
+        help="catalogs whose recommended journeys are judged on the truth (seed,full)",
+    )
+    p.add_argument(
+        "--risk-levels",
+        default="0.8,0.9,0.95",
+        metavar="LIST",
+        help="confidence levels at which the dr estimator's lower-bound journeys are also "
+        "judged (0.8,0.9,0.95)",
+    )
+    p.add_argument(
+        "--no-decision",
+        dest="decision",
+        action="store_false",
+        help="skip judging the recommended journeys (only the estimates)",
+    )
+    p.add_argument(
+        "--no-ceiling",
+        dest="ceiling",
+        action="store_false",
+        help="skip the ceiling learner in the decision report",
     )
     add_quiet(p, "no progress bars")

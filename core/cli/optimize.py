@@ -36,6 +36,7 @@ from core.pipeline import (
     split_run_params,
 )
 from core.pipeline.batch import BatchError, BatchOptions, plan, run_batch
+from core.pipeline.settings import RISKS
 from core.solvers import SOLVERS
 from core.solvers.schedules import SCHEDULES
 
@@ -82,6 +83,8 @@ def settings_from_args(args: Any) -> Settings:
         seed=args.seed,
         model_preset=args.model_preset,
         refine=args.refine,
+        risk=args.risk,
+        risk_level=args.risk_level,
     )
 
 
@@ -219,8 +222,20 @@ def add_cli(subparsers: Any) -> None:
         help="factor weights (cltv=1,churn=1,satisfaction=1)",
     )
     p.add_argument("--levers", default="", help="product multipliers, e.g. tech_support=1.5")
+    p.add_argument("--estimator", default="dr", choices=ESTIMATORS, help="(dr)")
     p.add_argument(
-        "--estimator", default="counterfactual", choices=ESTIMATORS, help="(counterfactual)"
+        "--risk",
+        default="lcb",
+        choices=RISKS,
+        help="lcb (default): maximise the lower confidence bound and never offer a step whose "
+        "upper bound is below zero (estimators with standard errors: dr); none: the estimate",
+    )
+    p.add_argument(
+        "--risk-level",
+        type=float,
+        default=0.9,
+        metavar="LEVEL",
+        help="one-sided confidence level of the bounds, in [0.5, 1) (0.9)",
     )
     p.add_argument("--propensity", action="store_true", help="weight offers by acceptance")
     p.add_argument("--aggregation", default="sum", choices=("sum", "mean", "max"))

@@ -27,6 +27,7 @@ def overview_kpis(
     *,
     churn_proba: np.ndarray | None = None,
     horizon_months: int = 12,
+    offerable: np.ndarray | None = None,
 ) -> list[KPI]:
     """The Overview's KPI cards: the population, the journeys and their deltas.
 
@@ -47,6 +48,9 @@ def overview_kpis(
         Predicted churn probability per customer (else the observed label is used).
     horizon_months
         Horizon of the revenue-at-risk card.
+    offerable
+        bool ``[n]``: customers who could be offered something now. With it, a card counts the
+        customers **left alone on purpose**: an offer was possible, none was likely to help.
     """
     cards = compute_kpis(
         frame,
@@ -80,7 +84,27 @@ def overview_kpis(
         ):
             k = replace(k, delta=k.value - b.value, help=k.help + f" Delta vs {baseline_name}.")
         out.append(k)
+    if offerable is not None:
+        out.append(left_alone_kpi(np.asarray(offerable, dtype=bool), result.lengths))
     return out
+
+
+def left_alone_kpi(offerable: np.ndarray, lengths: np.ndarray) -> KPI:
+    """Customers who could be offered something but get no offer: nothing is likely to help."""
+    alone = offerable & (np.asarray(lengths) == 0)
+    count = int(alone.sum())
+    return KPI(
+        key="left_alone",
+        label="Left alone on purpose",
+        value=float(count),
+        unit="count",
+        help="Customers who could be offered a product now but get no offer: no offer is "
+        "credibly good for them (its expected effect, or its lower confidence bound with the "
+        "do-no-harm setting, is not above zero). "
+        f"{alone.mean():.1%} of customers."
+        if alone.size
+        else "No customers.",
+    )
 
 
 def opportunity_by(

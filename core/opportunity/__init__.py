@@ -1,7 +1,19 @@
-"""Opportunity components of every offer, the estimators that produce them and the ground-truth checks."""
+"""Opportunity: what offering each product is worth to each customer, and how sure we are.
 
-from core.opportunity.components import (  # noqa: F401
+* :mod:`~core.opportunity.components`: :class:`Components` ``[n, 1 + P, P, 3]`` (and their
+  standard errors), normalisation, eligibility, :func:`combine` (weights, levers, propensity,
+  risk) -> the opportunity ``O_w``; :func:`build_components` runs an estimator.
+* :mod:`~core.opportunity.estimators`: ``peer-bayes`` (the study), ``counterfactual``
+  (S-learner), ``neighbours`` (collaborative filtering), ``dr`` (doubly robust, with standard
+  errors), ``campaign`` (what a randomized campaign taught).
+* :mod:`~core.opportunity.groundtruth`: the estimates against the synthetic truth.
+* :mod:`~core.opportunity.truevalue`: the true value of a journey and the truth-optimal journey.
+"""
+
+from core.opportunity.components import (
+    DATA_ESTIMATORS,
     ESTIMATORS,
+    NOT_CREDIBLE,
     SCALE_QUANTILE,
     Components,
     build_components,
@@ -12,5 +24,26 @@ from core.opportunity.components import (  # noqa: F401
     offerable_now,
     parse_levers,
     parse_weights,
+    risk_z,
     robust_scale,
+    shifted,
 )
+
+__all__ = [
+    "DATA_ESTIMATORS",
+    "ESTIMATORS",
+    "NOT_CREDIBLE",
+    "SCALE_QUANTILE",
+    "Components",
+    "build_components",
+    "combine",
+    "customer_ids",
+    "eligibility",
+    "normalise",
+    "offerable_now",
+    "parse_levers",
+    "parse_weights",
+    "risk_z",
+    "robust_scale",
+    "shifted",
+]

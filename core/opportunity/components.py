@@ -43,8 +43,13 @@ from core.data import schema
 from core.data.catalog import Catalog
 from core.data.schema import FACTORS
 
-ESTIMATORS: tuple[str, ...] = ("peer-bayes", "counterfactual", "neighbours", "campaign")
+ESTIMATORS: tuple[str, ...] = ("peer-bayes", "counterfactual", "neighbours", "dr", "campaign")
+#: The estimators that learn from the customer table alone (``campaign`` needs a campaign log).
+DATA_ESTIMATORS: tuple[str, ...] = ("peer-bayes", "counterfactual", "neighbours", "dr")
 SCALE_QUANTILE = 0.75
+#: Opportunity of a step that is credibly harmful (its upper bound is below zero): no solver
+#: recommends it, whatever it would unlock after it.
+NOT_CREDIBLE = -1.0e4
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,6 +84,11 @@ class Components:
         Human description of each factor's raw unit.
     notes : tuple of str
         Caveats (e.g. a factor unavailable in the data, and so zero).
+    std : numpy.ndarray or None
+        float32 ``[n, 1 + P, P, 3]`` standard errors of ``values`` (same units), from estimators
+        that say how sure they are (``dr``); None otherwise.
+    uncertainty : str
+        What ``std`` measures.
     """
 
     values: np.ndarray
@@ -92,6 +102,8 @@ class Components:
     seconds: float = 0.0
     units: dict[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    std: np.ndarray | None = None
+    uncertainty: str = ""
 
     def __post_init__(self) -> None:
         v = self.values
@@ -111,6 +123,12 @@ class Components:
                 raise OptionError(f"{name} must be bool [{n}, {p}], got {a.dtype} {a.shape}")
         if len(self.customer_ids) != n:
             raise OptionError(f"customer_ids has {len(self.customer_ids)} entries for {n} rows")
+        if self.std is not None:
+            s = np.asarray(self.std)
+            if s.shape != v.shape:
+                raise OptionError(f"std must have the shape of values {v.shape}, got {s.shape}")
+            if s.dtype != np.float32 or not s.flags.c_contiguous:
+                object.__setattr__(self, "std", np.ascontiguousarray(s, dtype=np.float32))
 
     @property
     def n_customers(self) -> int:
@@ -139,6 +157,8 @@ class Components:
             seconds=self.seconds,
             units=dict(self.units),
             notes=self.notes,
+            std=None if self.std is None else np.ascontiguousarray(self.std[idx]),
+            uncertainty=self.uncertainty,
         )
 
 
@@ -276,13 +296,41 @@ def parse_levers(levers: Mapping[str, float] | None, product_keys: Sequence[str]
     return out
 
 
+def shifted(components: Components, z: float) -> np.ndarray:
+    """Values moved by ``z`` standard errors, per factor: ``C + z * std`` (float32, same shape).
+
+    Factor errors are combined conservatively: a weighted sum of shifted factors is a bound of
+    the weighted estimate whatever their correlation. Without ``std`` (or ``z == 0``) the values
+    themselves.
+    """
+    if components.std is None or z == 0:
+        return components.values
+    return components.values + np.float32(z) * components.std
+
+
+def risk_z(level: float) -> float:
+    """The one-sided normal quantile of a confidence ``level`` in [0.5, 1) (0.9 -> 1.28)."""
+    from statistics import NormalDist
+
+    if not 0.5 <= float(level) < 1.0:
+        raise OptionError(f"risk level {level}: use a number in [0.5, 1), e.g. 0.9.")
+    return float(NormalDist().inv_cdf(float(level)))
+
+
 def combine(
     components: Components,
     weights: Mapping[str, float] | Sequence[float],
     levers: Mapping[str, float] | None = None,
     propensity: np.ndarray | None = None,
+    *,
+    risk: float = 0.0,
 ) -> np.ndarray:
     """Opportunity ``O_w[c, i, j] = lever_j * propensity[c, j] * sum_k w_k * C[c, i, j, k]``.
+
+    With ``risk = z > 0`` and components that carry standard errors, the opportunity is the
+    lower bound ``sum_k w_k (C_k - z * std_k)`` (:func:`shifted`), and a step whose *upper*
+    bound ``sum_k w_k (C_k + z * std_k)`` is below zero (credibly harmful) gets
+    :data:`NOT_CREDIBLE`, so no journey recommends it.
 
     Parameters
     ----------
@@ -313,11 +361,16 @@ def combine(
     >>> combine(c, (1, 0, 2), levers={"b": 0.5})[0, 0].tolist()
     [3.0, 1.5]
     """
+    if risk < 0 or not np.isfinite(risk):
+        raise OptionError(f"risk {risk}: use a number >= 0 (0: the estimate itself).")
     w = parse_weights(weights)
     n, rows, p, k = components.values.shape
     mult = parse_levers(levers, components.product_keys)
-    out = components.values.reshape(-1, k) @ w  # [n * (1 + P) * P]
-    out = out.reshape(n, rows, p)
+    out = (shifted(components, -risk).reshape(-1, k) @ w).reshape(n, rows, p)
+    harmful = None
+    if risk > 0 and components.std is not None:
+        upper = (shifted(components, risk).reshape(-1, k) @ w).reshape(n, rows, p)
+        harmful = upper < 0
     if propensity is not None:
         prop = np.asarray(propensity, dtype=np.float32)
         if prop.shape != (n, p):
@@ -327,6 +380,8 @@ def combine(
         out *= (prop * mult)[:, None, :]
     elif levers:
         out *= mult
+    if harmful is not None:
+        out[harmful] = NOT_CREDIBLE
     return out
 
 
@@ -411,6 +466,12 @@ def build_components(
         **options,
     )
     values, used = normalise(result.raw, elig, scale)
+    std = result.info.get("std")
+    if std is not None:
+        factor = np.array([used[f] for f in FACTORS], dtype=np.float32)
+        std = np.ascontiguousarray(np.asarray(std, dtype=np.float32) / factor)
+        std[~np.isfinite(std)] = 0.0
+        std *= elig[:, None, :, None]
     return Components(
         values=values,
         eligible=elig,
@@ -423,4 +484,6 @@ def build_components(
         seconds=time.perf_counter() - start,
         units=dict(result.units),
         notes=tuple(result.notes),
+        std=std,
+        uncertainty=str(result.info.get("uncertainty", "")),
     )

@@ -1,7 +1,8 @@
 """What is fitted once per population and reused for every block of customers.
 
 :func:`fit_context` trains (or receives) the key-factor models of the ``counterfactual``
-estimator and, when the propensity is used, the acceptance models; the resulting
+estimator (the effect models of ``dr``) and, when the propensity is used, the acceptance
+models; the resulting
 :class:`Context` also carries the normalisation scales and is small enough to ship to workers.
 :func:`components_for` estimates the opportunity components of a block of customers with it
 (the expensive step; the dashboard caches it) and :func:`propensity_for` their acceptance
@@ -21,6 +22,7 @@ from core.common.errors import CJOError
 from core.common.progress import Progress
 from core.data.catalog import Catalog, resolve_catalog
 from core.opportunity import Components, build_components
+from core.opportunity.estimators.doubly_robust import DoublyRobustEffects
 from core.pipeline.settings import Settings
 
 
@@ -33,7 +35,8 @@ class Context:
     catalog
         The catalog restricted to the data's columns.
     models
-        Fitted :class:`core.models.KeyFactorModels` (``counterfactual``), else None.
+        Fitted :class:`core.models.KeyFactorModels` (``counterfactual``), the fitted
+        :class:`core.opportunity.estimators.doubly_robust.DoublyRobustEffects` (``dr``), else None.
     acceptance
         Fitted :class:`core.models.AcceptanceModels` (always fitted: propensity and the
         Customer page's "how likely to accept"), or None when not requested.
@@ -88,6 +91,8 @@ def fit_context(
         models = KeyFactorModels(cat, preset=settings.model_preset, random_state=settings.seed).fit(
             frame
         )
+    elif settings.estimator == "dr" and not isinstance(models, DoublyRobustEffects):
+        models = DoublyRobustEffects(cat, random_state=settings.seed).fit(frame)
     if progress:
         progress(1, steps)
     if need_acc and acceptance is None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,14 @@ from core.journeys import (
     compare_to_exact,
     step_parts,
 )
-from core.opportunity import Components, combine, parse_levers, parse_weights
+from core.opportunity import (
+    Components,
+    combine,
+    parse_levers,
+    parse_weights,
+    risk_z,
+    shifted,
+)
 from core.pipeline.context import Context, components_for, fit_context, propensity_for
 from core.pipeline.settings import Settings
 from core.solvers import solve, spec
@@ -128,6 +135,7 @@ def problem_for(
         settings.weights,
         levers=settings.levers or None,
         propensity=propensity if settings.propensity else None,
+        risk=settings.risk_z,
     )
     ids = np.asarray(components.customer_ids)
     if ids.dtype == object:
@@ -200,7 +208,9 @@ def journeys_table(
     Columns: ``customer_id, step`` (1-based), ``product`` (key), ``product_label``,
     ``opportunity`` (the step's discounted opportunity) and its ``cltv``, ``churn``,
     ``satisfaction`` parts (weighted, discounted; they add up to ``opportunity``). Rows are
-    in customer order, then step order.
+    in customer order, then step order. With components that carry standard errors (``dr``)
+    also ``opportunity_low`` and ``opportunity_high``: the step's bounds at
+    ``settings.risk_level`` (the journeys maximised the lower one when ``risk="lcb"``).
 
     Parameters
     ----------
@@ -214,9 +224,8 @@ def journeys_table(
     pandas.DataFrame
         Columns :data:`TABLE_COLUMNS`, values rounded to 6 decimals.
     """
-    eff = effective_components(
-        components, settings.levers, propensity if settings.propensity else None
-    )
+    prop = propensity if settings.propensity else None
+    eff = effective_components(components, settings.levers, prop)
     w = parse_weights(settings.weights)
     parts = step_parts(eff, problem, result.journeys, w)  # [n, width, 3]
     j = np.asarray(result.journeys)
@@ -237,7 +246,17 @@ def journeys_table(
             "satisfaction": parts[rows, steps, 2],
         }
     )
-    for c in ("opportunity", "cltv", "churn", "satisfaction"):
+    if settings.risk_z > 0:  # the solver maximised the bound: report the estimate
+        table["opportunity"] = parts[rows, steps].sum(axis=1)
+    if components.std is not None:
+        z = risk_z(settings.risk_level)
+        for name, sign in (("opportunity_low", -1.0), ("opportunity_high", 1.0)):
+            moved = replace(components, values=shifted(components, sign * z), std=None)
+            bound = step_parts(
+                effective_components(moved, settings.levers, prop), problem, result.journeys, w
+            )
+            table[name] = bound[rows, steps].sum(axis=1)
+    for c in table.columns[4:]:
         table[c] = table[c].round(6)
     return table
 

@@ -17,9 +17,11 @@ import numpy as np
 from core.common.errors import CJOError
 from core.data.schema import FACTORS
 from core.models.presets import PRESETS
-from core.opportunity import ESTIMATORS, parse_weights
+from core.opportunity import ESTIMATORS, parse_weights, risk_z
 from core.solvers import SOLVERS
 
+#: Risk settings: maximise the estimate, or its lower confidence bound.
+RISKS: tuple[str, ...] = ("none", "lcb")
 #: Key of a saved run's parameters that holds how the CLI ran it (besides the Settings).
 RUN_KEY = "batch"
 
@@ -63,10 +65,18 @@ class Settings:
         Key-factor models of the counterfactual estimator: ``"accurate"`` (default, the
         dashboard's) or ``"fast"`` (:data:`core.models.presets.PRESETS`: ~8x cheaper scoring, for batch
         runs on millions of customers).
+    risk
+        ``"lcb"`` (default): journeys maximise the lower confidence bound of the opportunity at
+        ``risk_level``, and a step whose upper bound is below zero is never recommended (do no
+        harm); it needs an estimator with standard errors (``dr``, the default) and does nothing
+        with the others (see :func:`core.opportunity.combine`). ``"none"``: journeys maximise
+        the estimate itself.
+    risk_level
+        One-sided confidence level of the bounds, in [0.5, 1) (default 0.9).
     """
 
     catalog: str = "seed"
-    estimator: str = "counterfactual"
+    estimator: str = "dr"
     weights: Mapping[str, float] = field(
         default_factory=lambda: {"cltv": 1.0, "churn": 1.0, "satisfaction": 1.0}
     )
@@ -82,6 +92,8 @@ class Settings:
     seed: int = 0
     model_preset: str = "accurate"
     refine: bool = True
+    risk: str = "lcb"
+    risk_level: float = 0.9
 
     def __post_init__(self) -> None:
         w = parse_weights(self.weights)
@@ -96,6 +108,9 @@ class Settings:
 
         _check_choice("schedule", self.schedule, SCHEDULES)
         _check_choice("model preset", self.model_preset, PRESETS)
+        _check_choice("risk", self.risk, RISKS)
+        risk_z(self.risk_level)  # raises on a level outside [0.5, 1)
+        object.__setattr__(self, "risk_level", float(self.risk_level))
         if self.aggregation not in ("sum", "mean", "max"):
             raise CJOError(f"aggregation '{self.aggregation}': choose sum, mean or max.")
         if isinstance(self.t0, str):
@@ -128,6 +143,11 @@ class Settings:
         if unknown:
             raise CJOError(f"unknown scenario setting(s) {unknown}; known: {sorted(known)}.")
         return cls(**dict(data))
+
+    @property
+    def risk_z(self) -> float:
+        """Standard errors between the estimate and the bound the journeys maximise (0: none)."""
+        return risk_z(self.risk_level) if self.risk == "lcb" else 0.0
 
     def with_(self, **changes: Any) -> Settings:
         """A copy with some settings changed."""

@@ -21,7 +21,7 @@ from core.data.io import validate_canonical
 from core.pipeline import batch
 
 ROOT = Path(__file__).resolve().parents[2]
-FAST = pipeline.Settings(iters=50)
+FAST = pipeline.Settings(iters=50, estimator="counterfactual")  # LinearFactors stands in
 FAST_OPTS = {"baselines": ("greedy",), "train_rows": 800, "scale_rows": 800}
 
 

@@ -115,6 +115,7 @@ def test_cli_writes_the_report(tmp_path, capsys):
             "--estimators",
             "peer-bayes,neighbours",
             "--quiet",
+            "--no-decision",  # the estimates only (tests/core/test_decision.py: the decisions)
         ]
     )
     assert args.func(args) == 0
@@ -143,7 +144,7 @@ def test_cli_model_preset_reaches_the_counterfactual_models(tmp_path, monkeypatc
     out = tmp_path / "report.json"
     args = parser.parse_args(
         ["opportunity-check", "--rows", "300", "--report", str(out), "--quiet"]
-        + ["--estimators", "counterfactual", "--model-preset", "fast"]
+        + ["--estimators", "counterfactual", "--model-preset", "fast", "--no-decision"]
     )
     assert args.func(args) == 0
     assert seen == [{"preset": "fast"}]

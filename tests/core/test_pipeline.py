@@ -194,7 +194,17 @@ def test_refine_off_anneals_with_the_schedule_alone(frame) -> None:
 def test_cli_optimize_fast_model_preset(data_file, tmp_path) -> None:
     out, rep = tmp_path / "journeys.csv", tmp_path / "report.json"
     proc = _optimize(
-        data_file, out, "--report", str(rep), "--model-preset", "fast", "--seed", "3", "--no-refine"
+        data_file,
+        out,
+        "--report",
+        str(rep),
+        "--model-preset",
+        "fast",
+        "--seed",
+        "3",
+        "--no-refine",
+        "--estimator",
+        "counterfactual",
     )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(rep.read_text())
@@ -202,7 +212,10 @@ def test_cli_optimize_fast_model_preset(data_file, tmp_path) -> None:
     assert report["settings"]["refine"] is False
     assert report["n_customers"] == 500 and report["rows"] > 0
     default = tmp_path / "default.csv"
-    assert _optimize(data_file, default, "--seed", "3").returncode == 0
+    assert (
+        _optimize(data_file, default, "--seed", "3", "--estimator", "counterfactual").returncode
+        == 0
+    )
     assert out.read_bytes() != default.read_bytes()  # other models, other journeys
 
 

@@ -86,39 +86,72 @@ def observed_factors(
     return values, sources, notes
 
 
-def feature_matrix(frame: pd.DataFrame, catalog: Catalog) -> np.ndarray:
-    """Standardised numeric matrix of *pre-treatment* customer features, float32 ``[n, d]``.
-
-    Uses the leakage-guarded feature columns (:func:`core.data.schema.feature_columns`), without
-    Satisfaction Score and CLTV (factors), geography, the catalog's product columns and the
-    :data:`POST_TREATMENT` columns. Numbers are z-scored; text columns are one-hot (0/1).
-    """
+def pretreatment_columns(columns: Any, catalog: Catalog) -> list[str]:
+    """The leakage-guarded, pre-treatment feature columns of a frame (see :func:`feature_matrix`)."""
     product_cols = {p.column for p in catalog.products}
-    cols = [
+    return [
         c
-        for c in schema.feature_columns(frame.columns, target="cltv")
+        for c in schema.feature_columns(columns, target="cltv")
         if c not in product_cols
         and c not in POST_TREATMENT
         and c != "CLTV"
         and schema.BY_NAME[c].role == "feature"
     ]
-    parts: list[np.ndarray] = []
-    for c in cols:
-        s = frame[c]
-        if schema.BY_NAME[c].kind in ("int", "float"):
-            x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64)
-            med = np.nanmedian(x) if np.isfinite(x).any() else 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class FeatureEncoder:
+    """The numeric matrix of pre-treatment customer features, fitted once, applied to any rows.
+
+    Numbers are z-scored with the fitted median (for missing values), mean and standard
+    deviation; text columns are one-hot with the fitted categories (unseen ones are all 0).
+    """
+
+    numeric: tuple[tuple[str, float, float, float], ...]  # column, median, mean, sd
+    categorical: tuple[tuple[str, tuple[Any, ...]], ...]  # column, categories
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame, catalog: Catalog) -> FeatureEncoder:
+        numeric: list[tuple[str, float, float, float]] = []
+        categorical: list[tuple[str, tuple[Any, ...]]] = []
+        for c in pretreatment_columns(frame.columns, catalog):
+            s = frame[c]
+            if schema.BY_NAME[c].kind in ("int", "float"):
+                x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64)
+                med = float(np.nanmedian(x)) if np.isfinite(x).any() else 0.0
+                x = np.where(np.isfinite(x), x, med)
+                sd = float(x.std())
+                numeric.append((c, med, float(x.mean()), sd if sd > 0 else 1.0))
+            else:
+                _, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
+                if len(uniques) >= 2:
+                    categorical.append((c, tuple(uniques)))
+        return cls(tuple(numeric), tuple(categorical))
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """float32 ``[n, d]``."""
+        parts: list[np.ndarray] = []
+        for c, med, mean, sd in self.numeric:
+            x = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64)
             x = np.where(np.isfinite(x), x, med)
-            sd = x.std()
-            parts.append(((x - x.mean()) / (sd if sd > 0 else 1.0))[:, None])
-        else:
-            codes, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
-            if len(uniques) < 2:
-                continue
-            onehot = np.zeros((len(s), len(uniques)), dtype=np.float64)
+            parts.append(((x - mean) / sd)[:, None])
+        for c, cats in self.categorical:
+            codes = pd.Index(cats).get_indexer(frame[c].astype(object))
+            onehot = np.zeros((len(frame), len(cats)), dtype=np.float64)
             ok = codes >= 0
             onehot[np.nonzero(ok)[0], codes[ok]] = 1.0
             parts.append(onehot)
-    if not parts:
-        return np.zeros((len(frame), 1), dtype=np.float32)
-    return np.ascontiguousarray(np.hstack(parts), dtype=np.float32)
+        if not parts:
+            return np.zeros((len(frame), 1), dtype=np.float32)
+        return np.ascontiguousarray(np.hstack(parts), dtype=np.float32)
+
+
+def feature_matrix(frame: pd.DataFrame, catalog: Catalog) -> np.ndarray:
+    """Standardised numeric matrix of *pre-treatment* customer features, float32 ``[n, d]``.
+
+    Uses the leakage-guarded feature columns (:func:`core.data.schema.feature_columns`), without
+    Satisfaction Score and CLTV (factors), geography, the catalog's product columns and the
+    :data:`POST_TREATMENT` columns. Numbers are z-scored; text columns are one-hot (0/1). The
+    frame's own statistics are used (:class:`FeatureEncoder` fits them once for other rows).
+    """
+    return FeatureEncoder.fit(frame, catalog).transform(frame)

@@ -21,7 +21,7 @@ from core.pipeline.settings import Settings
 ENGINES = ("local", "dask")
 #: Estimators whose components of a customer depend on that customer (and the fitted models)
 #: only, so they can be computed chunk by chunk.
-CHUNK_INDEPENDENT = ("counterfactual",)
+CHUNK_INDEPENDENT = ("counterfactual", "dr")
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,7 @@ def check_estimator(settings: Settings, plan_: Plan, options: BatchOptions) -> N
         f"estimator '{settings.estimator}' compares each customer with the rest of the "
         "population it is given, so its journeys would change with the chunking: it cannot run "
         f"chunk by chunk or on Dask ({plan_.n_rows:,} customers in {len(plan_.chunks)} chunk(s), "
-        f"engine {options.engine}). Fix: use --estimator counterfactual (a per-customer model, "
-        "chunk independent), or run the local engine with --chunk-rows of at least "
+        f"engine {options.engine}). Fix: use --estimator counterfactual or --estimator dr "
+        "(per-customer models, chunk independent), or run the local engine with --chunk-rows of at least "
         f"{plan_.n_rows:,} so the whole population is one chunk."
     )

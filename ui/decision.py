@@ -1,0 +1,124 @@
+"""Decision quality of the current scenario on the synthetic truth (demo population only).
+
+When the data is a synthetic population whose truth file lies beside it (the demo), the pages
+show how much of the truly achievable value the scenario's journeys capture and how many
+customers they make worse off, beside the information ceiling (a learner trained on the true
+effects; computed on request, it takes about a minute). See :mod:`core.insights.decision`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.insights.decision import ScenarioQuality, scenario_quality, truth_reference
+from core.pipeline import Settings
+from ui._base import CACHE_TTL, guarded, progress_bar
+from ui.cache import cached, peek, scenario_key
+from ui.data import DEMO_PATH, require_data
+from ui.pipeline import context_and_components
+from ui.state import SOURCE, settings
+
+
+def _truth_file() -> Path | None:
+    src: dict[str, Any] = st.session_state.get(SOURCE) or {}
+    if src.get("kind") == "demo":
+        path = DEMO_PATH
+    elif src.get("kind") == "path":
+        path = Path(src["name"])
+    else:
+        return None
+    from core.data.synthetic import truth_path
+
+    truth = truth_path(path)
+    return truth if truth.is_file() else None
+
+
+@st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner=False)
+def _truth(path: str, mtime: float) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def truth() -> pd.DataFrame | None:
+    """The truth rows of the current data, or None (not a synthetic population with its truth)."""
+    path = _truth_file()
+    if path is None:
+        return None
+    frame = _truth(str(path), path.stat().st_mtime)
+    data = require_data()
+    ids = data.frame.get("Customer ID")
+    if len(frame) != data.n_rows or ids is None:
+        return None
+    if not (frame["Customer ID"].astype(str).to_numpy() == ids.astype(str).to_numpy()).all():
+        return None
+    return frame
+
+
+@st.cache_resource(max_entries=8, ttl=CACHE_TTL, show_spinner="Judging the journeys on truth...")
+def _reference(
+    sha: str, catalog: str, weights: tuple[float, ...], _frame: Any, _truth: Any, _cat: Any
+) -> Any:
+    return truth_reference(_frame, _truth, _cat, weights)
+
+
+def _ceiling_key() -> tuple[Any, ...]:
+    s = settings()
+    return (require_data().sha256, s.catalog, s.seed)
+
+
+def ceiling_ready() -> bool:
+    """Whether the information ceiling of this data and catalog is computed."""
+    return peek("ceiling", _ceiling_key()) is not None
+
+
+def compute_ceiling() -> None:
+    """Train the ceiling learner (about a minute on the demo population, with a progress bar)."""
+    from core.opportunity.groundtruth import ceiling_components
+
+    data, frame = require_data(), truth()
+    ctx, _, _ = context_and_components()
+    s = settings()
+    if frame is None:
+        return
+
+    def compute() -> Any:
+        bar, tick = progress_bar("Training the ceiling learner on the true effects...")
+        try:
+            return ceiling_components(data.frame, frame, ctx.catalog, seed=s.seed, progress=tick)
+        finally:
+            bar.empty()
+
+    guarded(lambda: cached("ceiling", _ceiling_key(), compute))
+
+
+@st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
+def _quality(
+    sha: str, key: str, with_ceiling: bool, _s: Any, _c: Any, _ceil: Any, _ref: Any
+) -> Any:
+    ctx, comps = _c
+    table, optimal = _ref
+    return scenario_quality(comps, ctx.catalog, _s, table, optimal, ceiling=_ceil)
+
+
+def quality(s: Settings | None = None) -> ScenarioQuality | None:
+    """The scenario's captured value and harm on the truth, or None without a truth file."""
+    frame = truth()
+    if frame is None:
+        return None
+    s = s or settings()
+    data = require_data()
+    ctx, comps, _ = context_and_components()
+    weights = tuple(s.weights[f] for f in ("cltv", "churn", "satisfaction"))
+    if sum(weights) <= 0:
+        return None
+    ref = guarded(
+        lambda: _reference(data.sha256, s.catalog, weights, data.frame, frame, ctx.catalog)
+    )
+    ceil = peek("ceiling", _ceiling_key())
+    out: ScenarioQuality = guarded(
+        lambda: _quality(data.sha256, scenario_key(s), ceil is not None, s, (ctx, comps), ceil, ref)
+    )
+    return out
