@@ -2,7 +2,7 @@
 weight change re-optimizes the journeys, the URL reproduces the scenario, bad input is reported
 clearly and never as an exception.
 
-Most tests use the fast peer-bayes estimator; one uses the default counterfactual estimator
+Most tests use the fast peer-bayes estimator; one uses the default (dr) estimator
 (its models are trained once per session by the ``demo_models`` fixture, as the app would).
 """
 
@@ -57,13 +57,16 @@ def test_every_page_renders_on_demo_population(page):
     assert at.title, f"{page} has a title"
 
 
-def test_overview_default_counterfactual_kpis(demo_models):
-    at = _app(settings=None).run()  # the default scenario: counterfactual estimator
+def test_overview_default_kpis(demo_models):
+    at = _app(settings=None).run()  # the default scenario: dr estimator, do no harm
     _ok(at)
-    assert at.session_state["settings"].estimator == "counterfactual"
+    s = at.session_state["settings"]
+    assert (s.estimator, s.risk) == ("dr", "lcb")
     labels = [m.label for m in at.metric]
     for label in ("Customers", "Churn rate", "Monthly recurring revenue", "Average CLTV"):
         assert label in labels
+    alone = int(_metric(at, "Left alone on purpose").replace(",", ""))
+    assert 0 < alone < 7043  # some customers could be offered something and are not
     assert _metric(at, "Customers") == "7,043"
     total = next(m for m in at.metric if m.label == "Journey opportunity")
     assert total.delta is not None and not total.delta.startswith("-")  # >= the best baseline
