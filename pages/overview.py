@@ -17,7 +17,7 @@ horizon = ui.horizon_select()
 ctx, _, _ = ui.context_and_components()
 cards = ui.kpis(horizon)
 
-for row in (cards[:4], cards[4:]):
+for row in (cards[i : i + 4] for i in range(0, len(cards), 4)):
     cols = st.columns(4)
     for col, k in zip(cols, row, strict=False):
         col.metric(

@@ -19,6 +19,7 @@ so a journey is the same wherever it is computed.
 from core.pipeline.context import Context, components_for, fit_context, propensity_for
 from core.pipeline.run import (
     DEFAULT_BASELINES,
+    INTERVAL_COLUMNS,
     TABLE_COLUMNS,
     Outcome,
     effective_components,
@@ -41,6 +42,7 @@ from core.pipeline.settings import (
 __all__ = [
     "DEFAULT_BASELINES",
     "RUN_KEY",
+    "INTERVAL_COLUMNS",
     "TABLE_COLUMNS",
     "Context",
     "Outcome",

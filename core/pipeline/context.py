@@ -22,7 +22,6 @@ from core.common.errors import CJOError
 from core.common.progress import Progress
 from core.data.catalog import Catalog, resolve_catalog
 from core.opportunity import Components, build_components
-from core.opportunity.estimators.doubly_robust import DoublyRobustEffects
 from core.pipeline.settings import Settings
 
 
@@ -91,8 +90,11 @@ def fit_context(
         models = KeyFactorModels(cat, preset=settings.model_preset, random_state=settings.seed).fit(
             frame
         )
-    elif settings.estimator == "dr" and not isinstance(models, DoublyRobustEffects):
-        models = DoublyRobustEffects(cat, random_state=settings.seed).fit(frame)
+    elif settings.estimator == "dr":
+        from core.opportunity.estimators.doubly_robust import DoublyRobustEffects
+
+        if not isinstance(models, DoublyRobustEffects):
+            models = DoublyRobustEffects(cat, random_state=settings.seed).fit(frame)
     if progress:
         progress(1, steps)
     if need_acc and acceptance is None:

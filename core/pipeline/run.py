@@ -66,6 +66,9 @@ TABLE_COLUMNS = (
     "churn",
     "satisfaction",
 )
+#: Columns the journeys table adds when the estimator says how sure it is (``dr``): each step's
+#: bounds at the scenario's confidence level.
+INTERVAL_COLUMNS = ("opportunity_low", "opportunity_high")
 
 
 def effective_components(
@@ -250,7 +253,7 @@ def journeys_table(
         table["opportunity"] = parts[rows, steps].sum(axis=1)
     if components.std is not None:
         z = risk_z(settings.risk_level)
-        for name, sign in (("opportunity_low", -1.0), ("opportunity_high", 1.0)):
+        for name, sign in zip(INTERVAL_COLUMNS, (-1.0, 1.0), strict=True):
             moved = replace(components, values=shifted(components, sign * z), std=None)
             bound = step_parts(
                 effective_components(moved, settings.levers, prop), problem, result.journeys, w

@@ -11,8 +11,10 @@ from urllib.parse import unquote
 import pandas as pd
 import pytest
 
-from core.pipeline import TABLE_COLUMNS
+from core.pipeline import INTERVAL_COLUMNS, TABLE_COLUMNS
 from tests.e2e.helpers import open_page, rerun_after, screenshot, wait_for_run
+
+COLUMNS = [*TABLE_COLUMNS, *INTERVAL_COLUMNS]  # the default dr estimator gives intervals
 
 pytestmark = pytest.mark.e2e
 
@@ -61,7 +63,7 @@ def test_weight_slider_changes_journeys_and_csv(page, app_url):
     _no_exception(page)
     before = _download_csv(page)
     caption = page.get_by_text(re.compile(r"rows \(one per customer and step\)")).inner_text()
-    assert list(before.columns) == list(TABLE_COLUMNS)
+    assert list(before.columns) == COLUMNS
     assert len(before) == int(caption.split()[0].replace(",", ""))
     assert (before.groupby("customer_id")["step"].min() == 1).all()
 
@@ -73,7 +75,7 @@ def test_weight_slider_changes_journeys_and_csv(page, app_url):
     _no_exception(page)
     assert "w=1,3,1" in unquote(page.url)  # the scenario is in the URL
     after = _download_csv(page)
-    assert list(after.columns) == list(TABLE_COLUMNS)
+    assert list(after.columns) == COLUMNS
     merged = before.merge(after, on=["customer_id", "step"], how="outer", indicator=True)
     changed = (merged["_merge"] != "both") | (merged["product_x"] != merged["product_y"])
     changed |= (merged["churn_x"] - merged["churn_y"]).abs() > 1e-9

@@ -27,18 +27,19 @@ Usage: ``build_components(frame, catalog, "campaign", campaign=fit_offer_respons
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from core.campaigns import CampaignLog, OfferResponse, fit_offer_response
-from core.campaigns.response import MIN_PROPENSITY
 from core.common.errors import CJOError
 from core.common.progress import Progress
 from core.data.catalog import Catalog
 from core.data.schema import FACTORS
 from core.opportunity.estimators._common import EstimatorResult
+
+if TYPE_CHECKING:  # core.campaigns (and scikit-learn) load when a campaign is used
+    from core.campaigns import OfferResponse
 
 #: Default campaign outcome of each key factor.
 FACTOR_OUTCOMES: dict[str, str] = {"cltv": "revenue", "churn": "churned"}
@@ -46,6 +47,8 @@ _SIGN = {"cltv": 1.0, "churn": -1.0, "satisfaction": 1.0}
 
 
 def _response(campaign: Any, random_state: Any) -> OfferResponse:
+    from core.campaigns import CampaignLog, OfferResponse, fit_offer_response
+
     if isinstance(campaign, OfferResponse):
         return campaign
     if isinstance(campaign, CampaignLog):
@@ -84,7 +87,7 @@ def estimate(
     progress: Progress | None = None,
     campaign: Any = None,
     factors: Mapping[str, str] | None = None,
-    min_propensity: float = MIN_PROPENSITY,
+    min_propensity: float | None = None,
 ) -> EstimatorResult:
     """Raw components from a campaign (see the module docstring).
 
@@ -103,14 +106,19 @@ def estimate(
     factors : mapping, optional
         Key factor -> campaign outcome (default :data:`FACTOR_OUTCOMES`, for the outcomes the
         campaign has).
-    min_propensity : float
-        Floor of the acceptance probability the effects are divided by.
+    min_propensity : float, optional
+        Floor of the acceptance probability the effects are divided by (default
+        :data:`core.campaigns.response.MIN_PROPENSITY`).
 
     Returns
     -------
     EstimatorResult
     """
     response = _response(campaign, random_state)
+    if min_propensity is None:
+        from core.campaigns.response import MIN_PROPENSITY
+
+        min_propensity = MIN_PROPENSITY
     if progress is not None:
         progress(0, 2)
     unknown = sorted(set(factors or {}) - set(FACTORS))
