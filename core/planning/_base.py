@@ -66,6 +66,8 @@ class PlanResult:
         warm start of a re-plan.
     stats : dict
         Solver details (iterations, phases' seconds, LP bound, ...).
+    warm : object
+        Opaque state a warm-started re-plan reuses (the Lagrangian planner's cuts).
     """
 
     chosen: np.ndarray
@@ -85,6 +87,7 @@ class PlanResult:
     conflicting: tuple[str, ...] = ()
     duals: np.ndarray = field(default_factory=lambda: np.zeros(0))
     stats: dict[str, Any] = field(default_factory=dict)
+    warm: Any = field(default=None, repr=False)
 
     @property
     def n_chosen(self) -> int:
@@ -156,6 +159,7 @@ def finish(
     note: str = "",
     stats: Mapping[str, Any] | None = None,
     least_violation: bool = False,
+    warm: Any = None,
 ) -> PlanResult:
     """Check the plan with the independent checker and wrap everything in a PlanResult."""
     check = check_plan(problem, chosen)
@@ -211,6 +215,7 @@ def finish(
         conflicting=tuple(conflicting),
         duals=np.full(k, np.nan) if duals is None else np.asarray(duals, dtype=np.float64),
         stats=dict(stats or {}),
+        warm=warm,
     )
 
 

@@ -165,13 +165,12 @@ def solve_chunk(
     """
     n_items, n_cust = chunk.n_items, chunk.n_customers
     n_a = len(alpha)
-    chosen = np.zeros(n_items if plan else 0, dtype=bool)
+    alpha32, beta32 = alpha.astype(np.float32), beta.astype(np.float32)
+    chosen = np.zeros(n_items, dtype=bool)
     value = np.zeros(n_cust)
-    bound = np.zeros(n_cust)
+    slack = np.zeros(n_cust)  # float32 rounding allowance of each customer's value
     best = np.full(n_cust if plan else 0, -1, dtype=np.int64)
     second = np.full(n_cust, -np.inf) if top >= 2 else None
-    count = np.zeros(n_a)
-    prob_sum = np.zeros(n_a)
     exact = True
     off = cust = 0
     for fam, n in zip(chunk.families, chunk.sizes, strict=True):
@@ -182,12 +181,9 @@ def solve_chunk(
             cust += n
             continue
         acts = fam.activities
-        a_loc = alpha[acts].astype(np.float32)
-        b_loc = beta[acts].astype(np.float32)
+        a_loc, b_loc = alpha32[acts], beta32[acts]
         m = max(len(fam.sets), 1)
-        block = max(1, BLOCK_CELLS // max(m, width))
-        cnt = np.zeros(width)
-        prb = np.zeros(width)
+        block = n if n * m <= BLOCK_CELLS else max(1, BLOCK_CELLS // m)
         for b0 in range(0, n, block):
             b1 = min(n, b0 + block)
             lo, hi = off + b0 * width, off + b1 * width
@@ -200,33 +196,36 @@ def solve_chunk(
                 if fam.penalty.any():
                     vals -= fam.penalty.astype(np.float32)
                 k = vals.argmax(axis=1)
-                top_val = vals[np.arange(len(k)), k].astype(np.float64)
+                top_val = vals.max(axis=1)
                 picks = fam.sets[k] & (wb > 0)
                 value[sl] = top_val
-                bound[sl] = top_val + _EPS32 * width * (np.abs(top_val) + fam.penalty[k])
+                slack[sl] = width * (
+                    np.abs(top_val) + fam.penalty[k] if fam.penalty.any() else np.abs(top_val)
+                )
                 if plan:
                     best[sl] = k
                 if second is not None:
-                    if vals.shape[1] > 1:
-                        part = np.partition(vals, vals.shape[1] - 2, axis=1)[:, -2]
-                        second[sl] = part.astype(np.float64)
+                    if m > 1:
+                        second[sl] = np.partition(vals, m - 2, axis=1)[:, -2]
                     else:
                         second[sl] = -np.inf
             else:
                 exact = False
                 picks = greedy_picks(fam, wb)
-                value[sl] = (wb * picks).sum(axis=1, dtype=np.float64)
+                got = (wb * picks).sum(axis=1, dtype=np.float64)
                 kmax = max(fam.kmax, 1)
                 topk = -np.sort(-pos, axis=1)[:, :kmax].sum(axis=1, dtype=np.float64)
-                bound[sl] = np.maximum(topk, value[sl]) * (1 + _EPS32 * width)
+                value[sl] = got
+                slack[sl] = np.maximum(topk, got) - got + width * np.abs(topk)
                 if second is not None:
-                    second[sl] = value[sl]  # unknown: treat the customer as undecided
-            cnt += picks.sum(axis=0)
-            prb += np.einsum("ij,ij->j", picks, pr, dtype=np.float64)
-            if plan:
-                chosen[lo:hi] = picks.reshape(-1)
-        count[acts] += cnt
-        prob_sum[acts] += prb
+                    second[sl] = got  # unknown: treat the customer as undecided
+            chosen[lo:hi] = picks.reshape(-1)
         off += n * width
         cust += n
+    bound = value + _EPS32 * slack
+    act = chunk.activity[chosen]
+    count = np.bincount(act, minlength=n_a).astype(np.float64)
+    prob_sum = np.bincount(act, weights=chunk.probability[chosen], minlength=n_a)
+    if not plan:
+        chosen = np.zeros(0, dtype=bool)
     return ChunkSolution(chosen, value, bound, best, second, count, prob_sum, exact)

@@ -151,6 +151,43 @@ class Relaxation:
 
 
 @dataclass(frozen=True, eq=False)
+class Bundle:
+    """Cuts ``L(lambda) >= value_i + grad_i (lambda - lam_i)`` of one problem's dual function.
+
+    The per-customer part of ``L`` does not depend on the coupling bounds, so when only those
+    change (a slider moved) every cut still holds after :meth:`moved_to` shifts it by
+    ``lambda . s (b_new - b_old)``: a re-plan starts with the whole model of the last solve.
+    """
+
+    rows: np.ndarray
+    sense: np.ndarray
+    bound: np.ndarray
+    lam: np.ndarray
+    value: np.ndarray
+    grad: np.ndarray
+    families: tuple
+
+    def moved_to(self, rel: Relaxation) -> Bundle | None:
+        """The cuts for ``rel``'s bounds, or None when its rules or rows differ."""
+        if (
+            self.families is not rel.families
+            or not np.array_equal(self.rows, rel.rows)
+            or not np.array_equal(self.sense, rel.sense)
+        ):
+            return None
+        shift = rel.sense * (rel.bound - self.bound)
+        return Bundle(
+            rel.rows,
+            rel.sense,
+            rel.bound,
+            self.lam,
+            self.value + self.lam @ shift,
+            self.grad + shift,
+            rel.families,
+        )
+
+
+@dataclass(frozen=True, eq=False)
 class Dual:
     """Outcome of the dual phase."""
 
@@ -159,6 +196,7 @@ class Dual:
     proved_infeasible: bool
     converged: bool
     history: tuple[float, ...]
+    bundle: Bundle | None = None
 
 
 def minimise_dual(
@@ -169,10 +207,34 @@ def minimise_dual(
     tol: float,
     max_iter: int,
     warm: bool = False,
+    bundle: Bundle | None = None,
     callback: Callback | None = None,
     stop_below: float | None = None,
+    max_cuts: int = 80,
 ) -> Dual:
-    """Minimise ``L(lambda)`` over ``0 <= lambda <= cap`` (box-step cutting-plane method)."""
+    """Minimise ``L(lambda)`` over ``0 <= lambda <= cap`` (box-step cutting-plane method).
+
+    Parameters
+    ----------
+    rel
+        The relaxation.
+    lam0
+        Starting prices (zeros by default).
+    deadline, tol, max_iter
+        Stop at this ``time.perf_counter()``, when the model predicts a relative decrease
+        below ``tol`` inside a box it does not touch, or after this many evaluations.
+    warm
+        Start with a small box (the prices are close).
+    bundle
+        Cuts of an earlier solve of the same problem with other coupling bounds.
+    callback
+        ``callback(info)`` after each step; True stops.
+    stop_below
+        Stop (infeasible) once ``L`` is below this (default: the lowest objective any plan
+        can have, :meth:`Relaxation.floor`).
+    max_cuts
+        Cuts kept (the most recent, and the centre's).
+    """
     k = len(rel.rows)
     lam = np.zeros(k) if lam0 is None else np.clip(np.asarray(lam0, float), 0, rel.cap)
     center = rel.evaluate(lam)
@@ -182,6 +244,12 @@ def minimise_dual(
     floor = rel.floor() if stop_below is None else stop_below
     step = 0.1 if warm else 1.0
     cuts_l, cuts_v, cuts_g = [center.lam], [center.value], [center.grad]
+    old = bundle.moved_to(rel) if bundle is not None else None
+    if old is not None:
+        take = slice(max(0, len(old.value) - max_cuts // 2), None)
+        cuts_l += list(old.lam[take])
+        cuts_v += list(old.value[take])
+        cuts_g += list(old.grad[take])
     converged = proved = False
     it = 1
     while it < max_iter and time.perf_counter() < deadline:
@@ -219,8 +287,6 @@ def minimise_dual(
         cuts_l.append(trial.lam)
         cuts_v.append(trial.value)
         cuts_g.append(trial.grad)
-        if len(cuts_l) > 60:
-            del cuts_l[1], cuts_v[1], cuts_g[1]
         if trial.value <= center.value - 0.1 * drop:
             moved = np.abs(trial.lam - center.lam)
             if (moved >= 0.95 * box).any():
@@ -228,8 +294,21 @@ def minimise_dual(
             center = trial
         else:
             step = max(step * 0.7, 1e-9)
+        if len(cuts_l) > max_cuts:
+            keep = [i for i in range(len(cuts_l)) if cuts_l[i] is center.lam]
+            drop_at = next(i for i in range(len(cuts_l)) if i not in keep)
+            del cuts_l[drop_at], cuts_v[drop_at], cuts_g[drop_at]
         if callback is not None and callback(
             {"phase": "dual", "iteration": it, "upper_bound": center.value}
         ):
             break
-    return Dual(center, it, proved, converged, tuple(history))
+    bundle_out = Bundle(
+        rel.rows,
+        rel.sense,
+        rel.bound,
+        np.asarray(cuts_l),
+        np.asarray(cuts_v),
+        np.asarray(cuts_g),
+        rel.families,
+    )
+    return Dual(center, it, proved, converged, tuple(history), bundle_out)

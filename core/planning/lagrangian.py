@@ -32,7 +32,7 @@ from core.common.rng import as_generator
 from core.planning._base import PlanResult, big_penalties, check_options, finish, relative_gap
 from core.planning._chunks import BLOCK_CELLS, one_blas_thread
 from core.planning._patterns import MAX_SETS
-from core.planning._relaxation import Callback, Evaluation, Relaxation, minimise_dual
+from core.planning._relaxation import Bundle, Callback, Evaluation, Relaxation, minimise_dual
 from core.planning._repair import candidates, choose
 from core.planning.diagnose import irreducible_subset
 from core.planning.problem import PlanningProblem
@@ -113,8 +113,12 @@ def improve(
     top: int,
     slack_cost: np.ndarray,
     time_limit: float,
+    abs_gap: float = 0.0,
 ) -> Incumbent:
-    """Re-choose the sets of ``customers`` (positions) by one program; keep it when better."""
+    """Re-choose the sets of ``customers`` (positions) by one program; keep it when better.
+
+    ``abs_gap`` is the optimality gap (in objective units) the program may stop at.
+    """
     customers = np.unique(customers)
     nz = np.abs(weights[weights != 0])
     slack = 0.05 * float(np.median(nz)) if len(nz) else 0.0
@@ -129,6 +133,8 @@ def improve(
     mine = rel.items_of(customers)
     mine = mine[inc.chosen[mine]]
     residual = rel.bound - (_usage_of(rel, inc.chosen) - _row_coefficients(rel, mine).sum(axis=1))
+    scale = max(abs(float(rel.profit[mine].sum())), 1e-9)
+    gap = float(np.clip(abs_gap / scale, 1e-6, 0.05)) if abs_gap > 0 else 1e-4
     choice = choose(
         dataclasses.replace(cands, customer=np.searchsorted(customers, cands.customer)),
         len(customers),
@@ -137,6 +143,7 @@ def improve(
         residual,
         slack_cost,
         time_limit=time_limit,
+        gap=gap,
     )
     if choice.chosen is None:
         return inc
@@ -225,15 +232,34 @@ def _primal(
     opts: Mapping[str, Any],
     callback: Callback | None,
 ) -> tuple[Incumbent, dict[str, Any]]:
-    """Repair the plan at the prices, then improve it, within ``deadline``."""
+    """Repair the plan at the prices, then improve it, within ``deadline``.
+
+    ``starts`` (a warm start's plan) are kept when better than the result.
+    """
     inc = assess(rel, rel.chosen(ev))
+    stats: dict[str, Any] = {"repair_rounds": 0, "improve_rounds": 0}
+    inc = _repair_improve(rel, ev, inc, upper_bound, deadline, gen, opts, callback, stats)
     for plan in starts:
         other = assess(rel, plan)
         if other.better_than(inc, rel.soft):
             inc = other
-    stats: dict[str, Any] = {"repair_rounds": 0, "improve_rounds": 0}
+            stats["kept_warm_plan"] = True
+    return inc, stats
+
+
+def _repair_improve(
+    rel: Relaxation,
+    ev: Evaluation,
+    inc: Incumbent,
+    upper_bound: float,
+    deadline: float,
+    gen: np.random.Generator,
+    opts: Mapping[str, Any],
+    callback: Callback | None,
+    stats: dict[str, Any],
+) -> Incumbent:
     if not len(rel.rows):
-        return inc, stats
+        return inc
     weights = rel.weights(ev.lam)
     regret = _regret(rel, ev)
     order = np.argsort(regret, kind="stable")
@@ -241,13 +267,15 @@ def _primal(
     big = big_penalties(rel.problem)[rel.rows]
     slack_cost = np.where(rel.soft, rel.cap, big)
     size = min(n_c, int(opts["neighbourhood"]))
+    abs_gap = float(opts["target_gap"]) * abs(upper_bound) / 4
 
     def left() -> float:
         return deadline - time.perf_counter()
 
+    extra = min(n_c, 300)
     while not inc.hard_ok and left() > 0:
         pick = _helpers(rel, inc, weights, size)
-        group = np.union1d(pick, order[: max(size - len(pick), size // 4)])
+        group = np.union1d(pick, order[: max(extra, len(pick))])
         new = improve(
             rel,
             inc,
@@ -256,13 +284,16 @@ def _primal(
             top=int(opts["candidates"]),
             slack_cost=slack_cost,
             time_limit=min(float(opts["mip_time"]), left()),
+            abs_gap=abs_gap,
         )
         stats["repair_rounds"] += 1
         if not new.hard_ok:
-            if size >= n_c:
+            if len(group) >= n_c:
                 inc = new if new.better_than(inc, rel.soft) else inc
+                stats["repair_exhausted"] = True
                 break
-            size = min(n_c, 2 * size)
+            extra = min(n_c, 2 * max(extra, len(group)))
+            size = min(n_c, max(size, extra))
         inc = new
     stale = 0
     while inc.hard_ok and left() > 0 and stale < int(opts["patience"]):
@@ -278,6 +309,7 @@ def _primal(
             top=int(opts["candidates"]),
             slack_cost=slack_cost,
             time_limit=min(float(opts["mip_time"]), left()),
+            abs_gap=abs_gap,
         )
         stats["improve_rounds"] += 1
         stale = 0 if new is not inc else stale + 1
@@ -286,7 +318,7 @@ def _primal(
             {"phase": "improve", "objective": inc.objective, "upper_bound": upper_bound}
         ):
             break
-    return inc, stats
+    return inc
 
 
 # -------------------------------------------------------------------------------------------
@@ -402,28 +434,38 @@ def _answer_infeasible(
 
 def _contact_prices(
     problem: PlanningProblem,
-    rel: Relaxation,
     ev: Evaluation,
     deadline: float,
     opts: Mapping[str, Any],
 ) -> dict[str, float]:
-    """Value of one more contact per customer for each Maximum contact row: L(b + 1) - L(b)."""
+    """Value of one more contact per customer for each Maximum contact row: L(b + 1) - L(b).
+
+    The families at ``b + 1`` are cached on the problem (a re-plan after a coupling bound
+    changed reuses them).
+    """
     out: dict[str, float] = {}
+    cache = problem.__dict__.setdefault("plus_one", {})
+    max_sets = int(opts["max_sets"])
     for k in problem.contact:
         if time.perf_counter() > deadline:
             out[problem.label(k)] = float("nan")
             continue
         name = problem.constraints.names[k]
         more = problem.with_bounds({name: problem.constraints.bound[k] + 1.0})
-        out[problem.label(k)] = Relaxation(more, opts).evaluate(ev.lam).value - ev.value
+        if (int(k), max_sets) in cache:
+            more.__dict__["families"] = (max_sets, cache[int(k), max_sets])
+        rel = Relaxation(more, opts)
+        cache[int(k), max_sets] = rel.families
+        out[problem.label(k)] = rel.evaluate(ev.lam).value - ev.value
     return out
 
 
 def _warm(
     problem: PlanningProblem, rel: Relaxation, warm: PlanResult | None
-) -> tuple[np.ndarray | None, list[np.ndarray]]:
+) -> tuple[np.ndarray | None, list[np.ndarray], Bundle | None]:
+    """Prices, plans and cuts of a previous result that still apply to ``problem``."""
     if warm is None:
-        return None, []
+        return None, [], None
     lam = None
     if len(warm.duals) == len(problem.constraints):
         d = np.nan_to_num(warm.duals[rel.rows], nan=0.0)
@@ -433,7 +475,8 @@ def _warm(
         mask = np.zeros(problem.n_assignments, dtype=bool)
         mask[warm.chosen] = True
         starts.append(mask[rel.patterns.perm])
-    return lam, starts
+    bundle = warm.warm if isinstance(warm.warm, Bundle) else None
+    return lam, starts, bundle
 
 
 def solve_lagrangian(
@@ -494,7 +537,7 @@ def _solve(
         "subproblems_exact": rel.exact,
         "seconds_setup": time.perf_counter() - started,
     }
-    lam0, starts = _warm(problem, rel, warm_start)
+    lam0, starts, bundle = _warm(problem, rel, warm_start)
     t = time.perf_counter()
     dual = minimise_dual(
         rel,
@@ -503,6 +546,7 @@ def _solve(
         tol=float(opts["dual_tol"]),
         max_iter=int(opts["max_dual_iter"]),
         warm=lam0 is not None,
+        bundle=bundle,
         callback=callback,
     )
     stats.update(
@@ -521,8 +565,16 @@ def _solve(
         rel, ev, upper, starts, deadline=deadline, gen=gen, opts=opts, callback=callback
     )
     stats.update(primal_stats, seconds_primal=time.perf_counter() - t)
-    if not inc.hard_ok:
+    if not inc.hard_ok and stats.get("repair_exhausted"):
         return _answer_infeasible(problem, started, deadline, gen, opts, stats)
+    timed_out = (
+        ""
+        if inc.hard_ok
+        else (
+            f"The time limit ({time_limit:g} s) ran out before the plan was repaired: give more "
+            "time."
+        )
+    )
     prices = {
         problem.label(int(k)): float(s * lam)
         for k, s, lam in zip(rel.rows, rel.sense, ev.lam, strict=True)
@@ -530,12 +582,12 @@ def _solve(
     duals = np.full(len(problem.constraints), np.nan)
     duals[rel.rows] = rel.sense * ev.lam
     if opts["contact_prices"] and len(problem.contact):
-        prices.update(_contact_prices(problem, rel, ev, deadline + 0.1 * time_limit, opts))
+        prices.update(_contact_prices(problem, ev, deadline + 0.1 * time_limit, opts))
     mask = np.zeros(problem.n_assignments, dtype=bool)
     mask[rel.patterns.perm[inc.chosen]] = True
     if progress:
         progress(1.0, 1.0)
-    note = (
+    note = timed_out + (
         ""
         if rel.exact
         else (
@@ -553,4 +605,5 @@ def _solve(
         duals=duals,
         note=note,
         stats=stats,
+        warm=dual.bundle,
     )
