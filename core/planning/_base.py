@@ -219,8 +219,12 @@ def finish(
     )
 
 
-def big_penalties(problem: PlanningProblem) -> np.ndarray:
-    """Per constraint, a penalty per unit that outweighs any profit (elastic mode)."""
+def big_penalties(problem: PlanningProblem, prefer: Any = None) -> np.ndarray:
+    """Per constraint, a penalty per unit that outweighs any profit (elastic mode).
+
+    ``prefer`` (positions): constraints that may be broken first; the others cost 1000 times
+    more, so a least-violation plan breaks the conflicting constraints named, not others.
+    """
     rows = problem.coupling
     scale = max(float(np.abs(problem.assignments.profit).max(initial=0.0)), 1.0)
     out = np.full(len(problem.constraints), 100.0 * scale)
@@ -229,4 +233,8 @@ def big_penalties(problem: PlanningProblem) -> np.ndarray:
         pos = coef > 0
         mean = np.where(pos, coef, 0.0).sum(axis=1) / np.maximum(pos.sum(axis=1), 1)
         out[rows] = 100.0 * scale / np.where(mean > 0, mean, 1.0)
+    if prefer is not None and len(prefer):
+        others = np.ones(len(out), dtype=bool)
+        others[np.asarray(list(prefer), dtype=np.int64)] = False
+        out[others] *= 1000.0
     return out

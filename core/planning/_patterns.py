@@ -158,6 +158,21 @@ class Family:
     def width(self) -> int:
         return len(self.activities)
 
+    def every_set(self, max_sets: int = MAX_SETS) -> np.ndarray | None:
+        """bool ``[m, L]``: every feasible set (cached), or None beyond ``max_sets``."""
+        if "every" not in self.__dict__:
+            found = enumerate_sets(
+                self.conflict,
+                self.windows,
+                self.caps,
+                self.soft,
+                self.row_penalty,
+                max_sets=max_sets,
+                every=True,
+            )
+            self.__dict__["every"] = None if found is None else found[0]
+        return self.__dict__["every"]
+
     def set_penalty(self, picks: np.ndarray) -> np.ndarray:
         """float64 ``[n]``: soft contact penalty of arbitrary picks (bool ``[n, L]``)."""
         if not self.soft.any():
@@ -175,6 +190,7 @@ def enumerate_sets(
     row_penalty: np.ndarray,
     *,
     max_sets: int = MAX_SETS,
+    every: bool = False,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Feasible sets of ``L`` items under pairwise conflicts and contact rows, level by level.
 
@@ -188,6 +204,8 @@ def enumerate_sets(
         Soft rows may be exceeded at ``row_penalty`` per item over the cap.
     max_sets
         Give up (return None) beyond this many sets.
+    every
+        Keep every feasible set, not only the maximal ones.
 
     Returns
     -------
@@ -199,7 +217,7 @@ def enumerate_sets(
     n = conflict.shape[0]
     conf = conflict.astype(np.uint8)
     win = windows.astype(np.int64)
-    keep_all = bool(soft.any())
+    keep_all = every or bool(soft.any())
     hard_rows = np.flatnonzero(~soft)
     mask = np.zeros((1, n), dtype=bool)
     counts = np.zeros((1, len(caps)), dtype=np.int64)

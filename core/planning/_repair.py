@@ -77,12 +77,15 @@ def candidates(
     *,
     top: int,
     slack: float,
+    every: bool = False,
 ) -> Candidates:
     """Candidate sets of ``customers`` (positions) at the reduced ``weights``.
 
     Per customer: its ``top`` best sets at the weights without their non-positive items and
     without the items below ``-slack``, a greedy set where the sets were not enumerated, its
-    incumbent set and the empty set; repeats removed.
+    incumbent set and the empty set; repeats removed. With ``every``, every feasible set of
+    the customer's pattern instead (when there are not too many): the program is then exact
+    for these customers.
     """
     cust_parts, ptr_parts, item_parts, value_parts = [], [], [], []
     n_items = 0
@@ -94,7 +97,10 @@ def candidates(
         idx = layout.start[who][:, None] + np.arange(width)[None, :]
         w = weights[idx]
         picks = [np.zeros((len(who), width), bool), incumbent[idx]]
-        if fam.exact and len(fam.sets):
+        all_sets = fam.every_set() if every and fam.exact else None
+        if all_sets is not None:
+            picks += [np.broadcast_to(s, (len(who), width)) for s in all_sets]
+        elif fam.exact and len(fam.sets):
             vals = np.maximum(w, 0).astype(np.float32) @ fam.sets_t
             if fam.penalty.any():
                 vals -= fam.penalty.astype(np.float32)

@@ -238,6 +238,8 @@ def _conflicts(problem: PlanningProblem, pos: np.ndarray, prods: list[set[str]])
             break
         first.append(np.flatnonzero(same))
         second.append(np.flatnonzero(same) + d)
+    if not first:
+        return []
     i = np.concatenate(first)
     j = np.concatenate(second)
     ai, aj = act[i], act[j]

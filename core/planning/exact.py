@@ -57,13 +57,18 @@ class Model:
 
 
 def build_model(
-    problem: PlanningProblem, *, elastic: bool = False, objective: bool = True
+    problem: PlanningProblem,
+    *,
+    elastic: bool = False,
+    objective: bool = True,
+    prefer: tuple[int, ...] = (),
 ) -> Model:
-    """The MIP of ``problem`` (``elastic``: every coupling row gets a slack at a big penalty)."""
+    """The MIP of ``problem`` (``elastic``: every coupling row gets a slack at a big penalty,
+    smallest for the constraints in ``prefer``)."""
     n = problem.n_assignments
     cons = problem.constraints
     rows = problem.coupling
-    big = big_penalties(problem) if elastic else None
+    big = big_penalties(problem, prefer) if elastic else None
     c_parts = [-problem.assignments.profit if objective else np.zeros(n)]
     lo_parts, hi_parts = [np.zeros(n)], [np.ones(n)]
     data, ri, ci, b, row_of, sign = [], [], [], [], [], []
@@ -311,6 +316,7 @@ def _infeasible(
     budget = max(time_limit - (time.perf_counter() - started), 0.2 * time_limit, 5.0)
     t = time.perf_counter()
     conflicting: tuple[str, ...] = ()
+    prefer: tuple[int, ...] = ()
     note = ""
     if opts["diagnose"]:
         found = irreducible_subset(
@@ -318,11 +324,11 @@ def _infeasible(
             lambda sub, tl: proved_infeasible_exact(sub, tl),
             time_limit=budget / 2,
         )
-        conflicting, complete = found.labels, found.complete
+        conflicting, complete, prefer = found.labels, found.complete, found.constraints
         if not complete:
             note = "(the diagnosis ran out of time: the set named may not be minimal)"
     stats["seconds_diagnosis"] = time.perf_counter() - t
-    elastic = build_model(problem, elastic=True)
+    elastic = build_model(problem, elastic=True, prefer=prefer)
     res = _milp(elastic, max(budget / 2, 1.0), 1e-4)
     chosen = (
         res.x[: elastic.n_x] > 0.5

@@ -259,20 +259,23 @@ def _row(problem: PlanningProblem, k: int, items: np.ndarray | None = None) -> n
 def _calibrate(problem: PlanningProblem, gen: np.random.Generator, infeasible: bool) -> np.ndarray:
     """Bounds that bind and that a known reference plan keeps (unless ``infeasible``).
 
-    The reference plan gives half the customers (at random) their best set for the minimum
-    rows and the others their most profitable set; minimums ask for 90 % of the way from the
-    profit-only plan's use to the reference's, maximums allow the reference's use plus 30 % of
-    what the profit-only plan would use beyond it.
+    The reference plan gives half the customers (at random) their best set when every unit of
+    a minimum row earns, and every unit of a maximum row costs, 0.7 typical profits, and the
+    others their most profitable set; minimums ask for 90 % of the way from the profit-only
+    plan's use to the reference's, maximums allow the reference's use plus 30 % of what the
+    profit-only plan would use beyond it.
     """
     rows = problem.coupling
     is_min = problem.constraints.is_min[rows]
     profit = problem.assignments.profit
     free = _best_plan(problem, profit)
     used = np.array([_row(problem, k, np.flatnonzero(free)).sum() for k in rows])
-    push = 1e-6 * profit
+    typical = float(np.median(profit[profit > 0])) if (profit > 0).any() else 1.0
+    push = profit.copy()
     for i, k in enumerate(rows):
-        if is_min[i]:
-            push = push + _row(problem, k) / max(used[i], 1.0)
+        coef = _row(problem, k)
+        mean = coef[coef > 0].mean() if (coef > 0).any() else 1.0
+        push += (1.0 if is_min[i] else -1.0) * 0.7 * typical * coef / mean
     joint = _best_plan(problem, push)
     half = gen.random(problem.n_customers) < 0.5
     ref = np.where(half[problem.assignments.customer], joint, free)

@@ -114,6 +114,7 @@ def improve(
     slack_cost: np.ndarray,
     time_limit: float,
     abs_gap: float = 0.0,
+    every: bool = False,
 ) -> Incumbent:
     """Re-choose the sets of ``customers`` (positions) by one program; keep it when better.
 
@@ -123,7 +124,15 @@ def improve(
     nz = np.abs(weights[weights != 0])
     slack = 0.05 * float(np.median(nz)) if len(nz) else 0.0
     cands = candidates(
-        customers, rel.layout, rel.families, weights, rel.profit, inc.chosen, top=top, slack=slack
+        customers,
+        rel.layout,
+        rel.families,
+        weights,
+        rel.profit,
+        inc.chosen,
+        top=top,
+        slack=slack,
+        every=every,
     )
     owner = np.repeat(np.arange(len(cands.customer)), np.diff(cands.ptr))
     coef_items = _row_coefficients(rel, cands.items)
@@ -273,9 +282,11 @@ def _repair_improve(
         return deadline - time.perf_counter()
 
     extra = min(n_c, 300)
+    every = False
     while not inc.hard_ok and left() > 0:
         pick = _helpers(rel, inc, weights, size)
         group = np.union1d(pick, order[: max(extra, len(pick))])
+        every = every or len(group) * 4 >= n_c
         new = improve(
             rel,
             inc,
@@ -285,10 +296,11 @@ def _repair_improve(
             slack_cost=slack_cost,
             time_limit=min(float(opts["mip_time"]), left()),
             abs_gap=abs_gap,
+            every=every and len(group) <= 20_000,
         )
         stats["repair_rounds"] += 1
         if not new.hard_ok:
-            if len(group) >= n_c:
+            if len(group) >= n_c and every:
                 inc = new if new.better_than(inc, rel.soft) else inc
                 stats["repair_exhausted"] = True
                 break
@@ -347,10 +359,11 @@ def phase_one(problem: PlanningProblem) -> PlanningProblem:
     )
 
 
-def elastic(problem: PlanningProblem) -> PlanningProblem:
-    """Every hard coupling row made soft at a penalty that outweighs any profit."""
+def elastic(problem: PlanningProblem, prefer: tuple[int, ...] = ()) -> PlanningProblem:
+    """Every hard coupling row made soft at a penalty that outweighs any profit (smallest for
+    the constraints in ``prefer``)."""
     c = problem.constraints
-    big = big_penalties(problem)
+    big = big_penalties(problem, prefer)
     rows = problem.coupling
     soft, pen = c.soft.copy(), c.penalty.copy()
     hard = rows[~c.soft[rows]]
@@ -391,6 +404,7 @@ def _answer_infeasible(
     budget = max(deadline - time.perf_counter(), 5.0)
     proved = proved_infeasible_lagrangian(problem, budget / 4, opts) is True
     conflicting: tuple[str, ...] = ()
+    prefer: tuple[int, ...] = ()
     note = ""
     if proved and opts["diagnose"]:
         found = irreducible_subset(
@@ -398,12 +412,12 @@ def _answer_infeasible(
             lambda sub, tl: proved_infeasible_lagrangian(sub, tl, opts),
             time_limit=budget / 4,
         )
-        conflicting = found.labels
+        conflicting, prefer = found.labels, found.constraints
         if not found.complete:
             note = "(the diagnosis ran out of time: the set named may not be minimal)"
     inner = dict(opts, diagnose=False, contact_prices=False)
     least = solve_lagrangian(
-        elastic(problem),
+        elastic(problem, prefer),
         time_limit=max(deadline - time.perf_counter(), budget / 3),
         rng=gen,
         options=inner,
