@@ -185,6 +185,15 @@ def _mask(cells: np.ndarray, names: tuple[str, ...], table: str, col: str, what:
     return out
 
 
+def _listed(src: _Source, table: str, col: str) -> set[str]:
+    """Products a constraint or conflict table lists (a product no activity promotes is still
+    a product: its constraints cover nothing)."""
+    if table not in src.files:
+        return set()
+    frame = src.frame(table)
+    return {p for cell in frame[col].astype(str) for p in _split(cell) if p.upper() != "ALL"}
+
+
 def _natural(names: set[str]) -> tuple[str, ...]:
     return tuple(sorted(names, key=lambda s: (0, int(s), s) if s.isdigit() else (1, 0, s)))
 
@@ -228,7 +237,12 @@ def read_instance(path: str | Path) -> PlanningProblem:
     chan = _text(t1, "table1", "Channel")
     targets_txt = _text(t1, "table1", "TargetProducts")
     channels = tuple(dict.fromkeys(chan))
-    products = _natural({p for cell in targets_txt for p in _split(cell)})
+    products = _natural(
+        {p for cell in targets_txt for p in _split(cell)}
+        | _listed(src, "table3", "TargetProducts")
+        | _listed(src, "table4", "TargetProduct1")
+        | _listed(src, "table4", "TargetProduct2")
+    )
     targets = _mask(targets_txt, products, "table1", "TargetProducts", "product")
     ch_index = {c: i for i, c in enumerate(channels)}
     activities = Activities(ids, day, np.array([ch_index[c] for c in chan]), cost, targets)

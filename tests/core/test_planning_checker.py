@@ -43,7 +43,10 @@ def tiny(seed: int, *, soft: bool = False) -> PlanningProblem:
     pairs = [(c, a) for c in range(n_c) for a in range(n_a) if rng.random() < 0.6][:12]
     cust, act = np.array(pairs).T
     asg = Assignments.from_pairs(
-        cust, act, rng.normal(5, 4, len(pairs)), rng.uniform(0.05, 0.9, len(pairs)),
+        cust,
+        act,
+        rng.normal(5, 4, len(pairs)),
+        rng.uniform(0.05, 0.9, len(pairs)),
         np.array([f"c{i}" for i in range(n_c)]),
     )
     kinds = np.array([0, 1, 2, 3, 4, 5])
@@ -55,9 +58,15 @@ def tiny(seed: int, *, soft: bool = False) -> PlanningProblem:
     start = rng.integers(1, 15, k)
     bound = np.array([2, 4, 5.0, 0.6, 1.5, 2])
     cons = Constraints(
-        kinds, start, start + rng.integers(5, 20, k), chans, prods, bound,
+        kinds,
+        start,
+        start + rng.integers(5, 20, k),
+        chans,
+        prods,
+        bound,
         soft=(rng.random(k) < 0.4) if soft else np.zeros(k, bool),
-        penalty=rng.uniform(1, 6, k), names=tuple(str(i + 1) for i in range(k)),
+        penalty=rng.uniform(1, 6, k),
+        names=tuple(str(i + 1) for i in range(k)),
     )
     conf = Conflicts(
         np.array([[True, False, False], [False, True, True]]),
@@ -72,7 +81,12 @@ def tiny(seed: int, *, soft: bool = False) -> PlanningProblem:
 
 def naive(problem: PlanningProblem, chosen: list[int]) -> tuple[bool, float]:
     """Feasibility (hard rules) and objective of a plan, straight from the definitions."""
-    act, asg, con, cf = problem.activities, problem.assignments, problem.constraints, problem.conflicts
+    act, asg, con, cf = (
+        problem.activities,
+        problem.assignments,
+        problem.constraints,
+        problem.conflicts,
+    )
     prods = [{PRODUCTS[j] for j in range(3) if act.targets[a, j]} for a in range(len(act))]
     chan = [CHANNELS[c] for c in act.channel]
 
@@ -84,7 +98,8 @@ def naive(problem: PlanningProblem, chosen: list[int]) -> tuple[bool, float]:
     ok, penalty = True, 0.0
     for k in range(len(con)):
         inside = [
-            n for n in chosen
+            n
+            for n in chosen
             if con.start[k] <= act.day[asg.activity[n]] <= con.end[k]
             and covers(con.channels[k], con.products[k], int(asg.activity[n]))
         ]
@@ -96,7 +111,8 @@ def naive(problem: PlanningProblem, chosen: list[int]) -> tuple[bool, float]:
             )
         else:
             total = {
-                "Minimum assignment": len(inside), "Maximum assignment": len(inside),
+                "Minimum assignment": len(inside),
+                "Maximum assignment": len(inside),
                 "Budget": sum(act.cost[asg.activity[n]] for n in inside),
                 "Minimum sales": sum(asg.probability[n] for n in inside),
                 "Maximum sales": sum(asg.probability[n] for n in inside),
@@ -113,8 +129,11 @@ def naive(problem: PlanningProblem, chosen: list[int]) -> tuple[bool, float]:
         a1, a2 = int(asg.activity[n1]), int(asg.activity[n2])
         for f in range(len(cf)):
             gap = act.day[a2] - act.day[a1]
-            if (covers(cf.channels1[f], cf.products1[f], a1)
-                    and covers(cf.channels2[f], cf.products2[f], a2) and 0 <= gap < cf.lag[f]):
+            if (
+                covers(cf.channels1[f], cf.products1[f], a1)
+                and covers(cf.channels2[f], cf.products2[f], a2)
+                and 0 <= gap < cf.lag[f]
+            ):
                 ok = False
     return ok, float(sum(asg.profit[n] for n in chosen)) - penalty
 

@@ -66,8 +66,10 @@ def test_a_binding_maximum_is_worth_what_its_price_says(small):
     assert price > 0.01
     step = 0.02 * problem.constraints.bound[row]
     more, res = replan(
-        problem, {problem.constraints.names[row]: problem.constraints.bound[row] + step},
-        warm_start=base, time_limit=60,
+        problem,
+        {problem.constraints.names[row]: problem.constraints.bound[row] + step},
+        warm_start=base,
+        time_limit=60,
     )
     gain = res.upper_bound - base.upper_bound
     slack = 1e-4 * abs(base.upper_bound)
@@ -122,9 +124,15 @@ def _lp_feasible_only() -> PlanningProblem:
     acts = Activities(np.array(["a"]), [1], [0], [1.0], np.ones((1, 1), bool))
     asg = Assignments.from_pairs([0], [0], [10.0], [1.0], np.array(["c"]))
     cons = Constraints(
-        kind=[1, 3], start=[1, 1], end=[9, 9], channels=np.ones((2, 1), bool),
-        products=np.ones((2, 1), bool), bound=[0.5, 0.5], soft=[False, False],
-        penalty=[0.0, 0.0], names=("cap", "target"),
+        kind=[1, 3],
+        start=[1, 1],
+        end=[9, 9],
+        channels=np.ones((2, 1), bool),
+        products=np.ones((2, 1), bool),
+        bound=[0.5, 0.5],
+        soft=[False, False],
+        penalty=[0.0, 0.0],
+        names=("cap", "target"),
     )
     return PlanningProblem(acts, asg, cons, Conflicts.empty(1, 1), ("mail",), ("p",))
 
