@@ -80,7 +80,7 @@ class ChunkSolution:
         float64 ``[customers]``: upper bound of the best reduced value (>= ``value``; equal up
         to float32 rounding where the sets were enumerated).
     best : numpy.ndarray
-        int64 ``[customers]`` index of the chosen set in its family (-1 when greedy).
+        int32 ``[customers]`` index of the chosen set in its family (-1 when greedy).
     second : numpy.ndarray or None
         float64 ``[customers]`` second-best set value (``top=2``).
     count, prob : numpy.ndarray
@@ -169,7 +169,7 @@ def solve_chunk(
     chosen = np.zeros(n_items, dtype=bool)
     value = np.zeros(n_cust)
     slack = np.zeros(n_cust)  # float32 rounding allowance of each customer's value
-    best = np.full(n_cust if plan else 0, -1, dtype=np.int64)
+    best = np.full(n_cust, -1, dtype=np.int32)
     second = np.full(n_cust, -np.inf) if top >= 2 else None
     exact = True
     off = cust = 0
@@ -202,8 +202,7 @@ def solve_chunk(
                 slack[sl] = width * (
                     np.abs(top_val) + fam.penalty[k] if fam.penalty.any() else np.abs(top_val)
                 )
-                if plan:
-                    best[sl] = k
+                best[sl] = k
                 if second is not None:
                     if m > 1:
                         second[sl] = np.partition(vals, m - 2, axis=1)[:, -2]

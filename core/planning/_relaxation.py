@@ -124,6 +124,30 @@ class Relaxation:
         )
         return first + np.arange(int(width.sum()))
 
+    def best_sets(self, ev: Evaluation) -> np.ndarray:
+        """int32 ``[C]`` (customer positions): each customer's set index at ``ev``'s prices."""
+        if not ev.solutions:
+            return np.zeros(0, dtype=np.int32)
+        return np.concatenate([s.best for s in ev.solutions])
+
+    def plan_from_sets(
+        self, sets: np.ndarray, weights: np.ndarray, fallback: np.ndarray
+    ) -> np.ndarray:
+        """bool ``[N]`` (pattern order): customer ``i`` takes set ``sets[i]`` of its family,
+        without its non-positive items at ``weights``; ``fallback`` where ``sets`` is -1."""
+        out = fallback.copy()
+        for p, fam in enumerate(self.families):
+            lo, hi = self.patterns.item_ptr[p], self.patterns.item_ptr[p + 1]
+            if hi == lo or not fam.exact:
+                continue
+            k = sets[self.patterns.cust_ptr[p] : self.patterns.cust_ptr[p + 1]]
+            ok = k >= 0
+            w = weights[lo:hi].reshape(-1, fam.width)
+            picks = fallback[lo:hi].reshape(-1, fam.width).copy()
+            picks[ok] = fam.sets[k[ok]] & (w[ok] > 0)
+            out[lo:hi] = picks.reshape(-1)
+        return out
+
     def chosen(self, ev: Evaluation) -> np.ndarray:
         """bool ``[N]`` (pattern order) of the evaluation's plan."""
         return (
@@ -197,6 +221,7 @@ class Dual:
     converged: bool
     history: tuple[float, ...]
     bundle: Bundle | None = None
+    mixture: tuple[tuple[float, np.ndarray], ...] = ()
 
 
 def minimise_dual(
@@ -211,6 +236,7 @@ def minimise_dual(
     callback: Callback | None = None,
     stop_below: float | None = None,
     max_cuts: int = 80,
+    keep_choices: int = 40,
 ) -> Dual:
     """Minimise ``L(lambda)`` over ``0 <= lambda <= cap`` (box-step cutting-plane method).
 
@@ -234,6 +260,10 @@ def minimise_dual(
         can have, :meth:`Relaxation.floor`).
     max_cuts
         Cuts kept (the most recent, and the centre's).
+    keep_choices
+        Evaluations whose per-customer choices are kept for :attr:`Dual.mixture`: the convex
+        combination of them that the last master's multipliers give (its coupling usage is
+        what the bound's prices balance), from which the primal phase draws a starting plan.
     """
     k = len(rel.rows)
     lam = np.zeros(k) if lam0 is None else np.clip(np.asarray(lam0, float), 0, rel.cap)
@@ -252,6 +282,9 @@ def minimise_dual(
         cuts_g += list(old.grad[take])
     converged = proved = False
     it = 1
+    choices: list[np.ndarray | None] = [None] * (len(cuts_l) - 1)
+    choices.insert(0, rel.best_sets(center))
+    weights_mu = np.zeros(0)
     while it < max_iter and time.perf_counter() < deadline:
         if center.value < floor - 1e-9 * max(abs(floor), 1.0):
             proved = True
@@ -270,6 +303,7 @@ def minimise_dual(
         )
         if res.status != 0:
             break
+        weights_mu = -np.asarray(res.ineqlin.marginals)
         pred = float(res.x[-1])
         drop = center.value - pred
         x = res.x[:k]
@@ -287,6 +321,9 @@ def minimise_dual(
         cuts_l.append(trial.lam)
         cuts_v.append(trial.value)
         cuts_g.append(trial.grad)
+        choices.append(rel.best_sets(trial))
+        if len(choices) > keep_choices:
+            choices[-keep_choices - 1] = None
         if trial.value <= center.value - 0.1 * drop:
             moved = np.abs(trial.lam - center.lam)
             if (moved >= 0.95 * box).any():
@@ -297,7 +334,7 @@ def minimise_dual(
         if len(cuts_l) > max_cuts:
             keep = [i for i in range(len(cuts_l)) if cuts_l[i] is center.lam]
             drop_at = next(i for i in range(len(cuts_l)) if i not in keep)
-            del cuts_l[drop_at], cuts_v[drop_at], cuts_g[drop_at]
+            del cuts_l[drop_at], cuts_v[drop_at], cuts_g[drop_at], choices[drop_at]
         if callback is not None and callback(
             {"phase": "dual", "iteration": it, "upper_bound": center.value}
         ):
@@ -311,4 +348,9 @@ def minimise_dual(
         np.asarray(cuts_g),
         rel.families,
     )
-    return Dual(center, it, proved, converged, tuple(history), bundle_out)
+    mixture: list[tuple[float, np.ndarray]] = []
+    for i in range(min(len(weights_mu), len(choices))):
+        got = choices[i]
+        if weights_mu[i] > 1e-9 and got is not None:
+            mixture.append((float(weights_mu[i]), got))
+    return Dual(center, it, proved, converged, tuple(history), bundle_out, tuple(mixture))

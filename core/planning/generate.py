@@ -92,16 +92,23 @@ def _activities(n: int, horizon: int, rng: np.random.Generator) -> tuple[Activit
 def _patterns(
     offer: np.ndarray, eligibility: float, n_patterns: int, rng: np.random.Generator
 ) -> list[np.ndarray]:
-    n_act = len(offer)
+    """Eligibility patterns: whole offers in random order until a size drawn around the target.
+
+    Sizes are ``eligibility * A * U(0.4, 1.6)`` (at least one activity), so every pattern, and
+    so the population whatever its spread over patterns, is eligible for about ``eligibility``
+    of the activities.
+    """
     n_offers = int(offer.max()) + 1
-    q = min(1.0, eligibility)
+    sizes = np.bincount(offer)
     out = []
     for _ in range(n_patterns):
-        picked = rng.random(n_offers) < q
-        if not picked.any():
-            picked[rng.integers(0, n_offers)] = True
+        target = max(1.0, eligibility * len(offer) * rng.uniform(0.4, 1.6))
+        order = rng.permutation(n_offers)
+        total = np.cumsum(sizes[order])
+        stop = int(np.searchsorted(total, target - 0.5)) + 1
+        picked = np.zeros(n_offers, dtype=bool)
+        picked[order[:stop]] = True
         out.append(np.flatnonzero(picked[offer]))
-    del n_act
     return out
 
 

@@ -61,19 +61,22 @@ _PHASE_ONE_TOL = 1e-6
 
 @dataclass(frozen=True, eq=False)
 class Incumbent:
-    """A plan (bool, pattern order) with its objective and coupling violations."""
+    """A plan (bool, pattern order), its objective, coupling violations and their scaled sum
+    over the hard rows (violation / bound)."""
 
     chosen: np.ndarray
     objective: float
     violation: np.ndarray
     hard_ok: bool
+    scaled: float = 0.0
 
     def better_than(self, other: Incumbent, soft: np.ndarray) -> bool:
+        del soft
         if self.hard_ok != other.hard_ok:
             return self.hard_ok
         if self.hard_ok:
             return self.objective > other.objective + 1e-9 * abs(other.objective)
-        return float(self.violation[~soft].sum()) < float(other.violation[~soft].sum())
+        return self.scaled < other.scaled
 
 
 def _usage_of(rel: Relaxation, chosen: np.ndarray) -> np.ndarray:
@@ -92,8 +95,10 @@ def assess(rel: Relaxation, chosen: np.ndarray) -> Incumbent:
         if fam.soft.any():
             lo, hi = rel.patterns.item_ptr[p], rel.patterns.item_ptr[p + 1]
             penalty += float(fam.set_penalty(chosen[lo:hi].reshape(-1, fam.width)).sum())
-    hard_ok = not (viol[~rel.soft] > 0).any()
-    return Incumbent(chosen, float(rel.profit[chosen].sum()) - penalty, viol, hard_ok)
+    hard = ~rel.soft
+    hard_ok = not (viol[hard] > 0).any()
+    scaled = float((viol[hard] / np.maximum(np.abs(rel.bound[hard]), 1.0)).sum())
+    return Incumbent(chosen, float(rel.profit[chosen].sum()) - penalty, viol, hard_ok, scaled)
 
 
 def _row_coefficients(rel: Relaxation, items: np.ndarray) -> np.ndarray:
@@ -190,7 +195,8 @@ def _helpers(rel: Relaxation, inc: Incumbent, weights: np.ndarray, size: int) ->
     """Customer positions that mend the broken hard rows at the least loss of reduced value.
 
     Per broken row and customer: the cheapest switch from the current set to another of its
-    family that moves the row the right way, priced as lost reduced value per unit moved.
+    family (or to nothing) that moves the row the right way, priced as lost reduced value per
+    unit moved.
     Customers are taken by that price until they could mend three times the violation (or
     ``size`` of them).
     """
@@ -202,17 +208,19 @@ def _helpers(rel: Relaxation, inc: Incumbent, weights: np.ndarray, size: int) ->
         amount = np.zeros(n_c)
         for p, fam in enumerate(rel.families):
             lo, hi = rel.patterns.item_ptr[p], rel.patterns.item_ptr[p + 1]
-            if hi == lo or not fam.exact or len(fam.sets) < 2:
+            if hi == lo:
                 continue
-            sets_t = fam.sets.T.astype(np.float64)
-            block = max(1, BLOCK_CELLS // len(fam.sets)) * fam.width
+            known = fam.sets if fam.exact else np.zeros((0, fam.width), bool)
+            sets_t = np.vstack([known, np.zeros((1, fam.width), bool)]).T.astype(np.float64)
+            pen = np.concatenate([fam.penalty if fam.exact else np.zeros(0), [0.0]])
+            block = max(1, BLOCK_CELLS // sets_t.shape[1]) * fam.width
             c0 = rel.patterns.cust_ptr[p]
             for b0 in range(lo, hi, block):
                 b1 = min(hi, b0 + block)
                 w = weights[b0:b1].reshape(-1, fam.width)
                 c = coef[b0:b1].reshape(-1, fam.width)
                 cur = inc.chosen[b0:b1].reshape(-1, fam.width)
-                val = np.maximum(w, 0) @ sets_t - fam.penalty
+                val = np.maximum(w, 0) @ sets_t - pen
                 now_val = (w * cur).sum(axis=1) - fam.set_penalty(cur)
                 move = rel.sense[k] * ((c * cur).sum(axis=1)[:, None] - c @ sets_t)
                 loss = np.maximum(now_val[:, None] - val, 0.0)
@@ -240,13 +248,24 @@ def _primal(
     gen: np.random.Generator,
     opts: Mapping[str, Any],
     callback: Callback | None,
+    mixture: tuple[tuple[float, np.ndarray], ...] = (),
 ) -> tuple[Incumbent, dict[str, Any]]:
     """Repair the plan at the prices, then improve it, within ``deadline``.
 
-    ``starts`` (a warm start's plan) are kept when better than the result.
+    The repair starts from the plan at the prices or, when it breaks less, from a draw of the
+    dual's ``mixture`` (each customer takes the set of one of the last evaluations, with the
+    master's weights): where many customers tie at the prices, the plan at the prices tips
+    them all one way while the mixture balances them as the bound does. ``starts`` (a warm
+    start's plan) are kept when better than the result.
     """
     inc = assess(rel, rel.chosen(ev))
     stats: dict[str, Any] = {"repair_rounds": 0, "improve_rounds": 0}
+    if mixture and not inc.hard_ok:
+        mixed = assess(rel, _draw(rel, ev, mixture, gen))
+        stats["mixture"] = len(mixture)
+        if mixed.better_than(inc, rel.soft):
+            inc = mixed
+            stats["started_from_mixture"] = True
     inc = _repair_improve(rel, ev, inc, upper_bound, deadline, gen, opts, callback, stats)
     for plan in starts:
         other = assess(rel, plan)
@@ -254,6 +273,24 @@ def _primal(
             inc = other
             stats["kept_warm_plan"] = True
     return inc, stats
+
+
+def _draw(
+    rel: Relaxation,
+    ev: Evaluation,
+    mixture: tuple[tuple[float, np.ndarray], ...],
+    gen: np.random.Generator,
+) -> np.ndarray:
+    """A plan drawn from the dual's convex combination of evaluations, customer by customer."""
+    weights = np.array([w for w, _ in mixture])
+    cum = np.cumsum(weights / weights.sum())
+    pick = np.searchsorted(cum, gen.random(len(rel.layout.start)) * cum[-1])
+    pick = np.minimum(pick, len(mixture) - 1)
+    sets = np.full(len(rel.layout.start), -1, dtype=np.int32)
+    for i, (_, choice) in enumerate(mixture):
+        sel = pick == i
+        sets[sel] = choice[sel]
+    return rel.plan_from_sets(sets, rel.weights(ev.lam), rel.chosen(ev))
 
 
 def _repair_improve(
@@ -576,7 +613,15 @@ def _solve(
     ev = rel.evaluate(dual.best.lam, top=2, plan=True)
     upper = min(dual.best.value, ev.value)
     inc, primal_stats = _primal(
-        rel, ev, upper, starts, deadline=deadline, gen=gen, opts=opts, callback=callback
+        rel,
+        ev,
+        upper,
+        starts,
+        deadline=deadline,
+        gen=gen,
+        opts=opts,
+        callback=callback,
+        mixture=dual.mixture,
     )
     stats.update(primal_stats, seconds_primal=time.perf_counter() - t)
     if not inc.hard_ok and stats.get("repair_exhausted"):
