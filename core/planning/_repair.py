@@ -78,6 +78,7 @@ def candidates(
     top: int,
     slack: float,
     every: bool = False,
+    extra: list[np.ndarray] | None = None,
 ) -> Candidates:
     """Candidate sets of ``customers`` (positions) at the reduced ``weights``.
 
@@ -85,7 +86,7 @@ def candidates(
     without the items below ``-slack``, a greedy set where the sets were not enumerated, its
     incumbent set and the empty set; repeats removed. With ``every``, every feasible set of
     the customer's pattern instead (when there are not too many): the program is then exact
-    for these customers.
+    for these customers. ``extra`` plans (bool, pattern order) add each customer's set in them.
     """
     cust_parts, ptr_parts, item_parts, value_parts = [], [], [], []
     n_items = 0
@@ -97,6 +98,7 @@ def candidates(
         idx = layout.start[who][:, None] + np.arange(width)[None, :]
         w = weights[idx]
         picks = [np.zeros((len(who), width), bool), incumbent[idx]]
+        picks += [plan[idx] for plan in extra or ()]
         all_sets = fam.every_set() if every and fam.exact else None
         if all_sets is not None:
             picks += [np.broadcast_to(s, (len(who), width)) for s in all_sets]

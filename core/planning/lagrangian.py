@@ -120,10 +120,12 @@ def improve(
     time_limit: float,
     abs_gap: float = 0.0,
     every: bool = False,
+    extra: list[np.ndarray] | None = None,
 ) -> Incumbent:
     """Re-choose the sets of ``customers`` (positions) by one program; keep it when better.
 
-    ``abs_gap`` is the optimality gap (in objective units) the program may stop at.
+    ``abs_gap`` is the optimality gap (in objective units) the program may stop at; ``extra``
+    are plans (pattern order) whose sets are offered as candidates too.
     """
     customers = np.unique(customers)
     nz = np.abs(weights[weights != 0])
@@ -138,6 +140,7 @@ def improve(
         top=top,
         slack=slack,
         every=every,
+        extra=extra,
     )
     owner = np.repeat(np.arange(len(cands.customer)), np.diff(cands.ptr))
     coef_items = _row_coefficients(rel, cands.items)
@@ -191,38 +194,49 @@ def _row_coefficient(rel: Relaxation, k: int) -> np.ndarray:
     return rel.cov[k, rel.act] * base
 
 
-def _helpers(rel: Relaxation, inc: Incumbent, weights: np.ndarray, size: int) -> np.ndarray:
-    """Customer positions that mend the broken hard rows at the least loss of reduced value.
+def _helpers(
+    rel: Relaxation, inc: Incumbent, weights: np.ndarray, size: int
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Customers that mend the broken hard rows at the least loss, and the sets that do it.
 
-    Per broken row and customer: the cheapest switch from the current set to another of its
-    family (or to nothing) that moves the row the right way, priced as lost reduced value per
-    unit moved.
-    Customers are taken by that price until they could mend three times the violation (or
-    ``size`` of them).
+    Per broken row and customer, the alternatives are the family's sets keeping their positive
+    items and, for a minimum, the row's items (even at a loss), or, for a maximum, without the
+    row's items; each is priced as lost reduced value per unit of the row it moves. Customers
+    are taken by that price until they could mend three times the violation (at most
+    ``size``). Returns their positions and, per row, a plan (pattern order) holding each
+    customer's best alternative: the repair offers it as a candidate.
     """
     picked: list[np.ndarray] = []
+    moves: list[np.ndarray] = []
     n_c = len(rel.layout.start)
     for k in np.flatnonzero((inc.violation > 0) & ~rel.soft):
         coef = _row_coefficient(rel, int(k))
+        raising = rel.sense[k] < 0  # a minimum: add the row's items
         price = np.full(n_c, np.inf)
         amount = np.zeros(n_c)
+        alt_plan = np.zeros(len(rel.act), dtype=bool)
         for p, fam in enumerate(rel.families):
             lo, hi = rel.patterns.item_ptr[p], rel.patterns.item_ptr[p + 1]
-            if hi == lo:
+            if hi == lo or (raising and not fam.exact):
                 continue
-            known = fam.sets if fam.exact else np.zeros((0, fam.width), bool)
-            sets_t = np.vstack([known, np.zeros((1, fam.width), bool)]).T.astype(np.float64)
-            pen = np.concatenate([fam.penalty if fam.exact else np.zeros(0), [0.0]])
-            block = max(1, BLOCK_CELLS // sets_t.shape[1]) * fam.width
+            sets = fam.sets if fam.exact else np.zeros((0, fam.width), bool)
+            sets_t = sets.T.astype(np.float64)
+            block = max(1, BLOCK_CELLS // max(sets_t.shape[1], 1)) * fam.width
             c0 = rel.patterns.cust_ptr[p]
             for b0 in range(lo, hi, block):
                 b1 = min(hi, b0 + block)
                 w = weights[b0:b1].reshape(-1, fam.width)
                 c = coef[b0:b1].reshape(-1, fam.width)
                 cur = inc.chosen[b0:b1].reshape(-1, fam.width)
-                val = np.maximum(w, 0) @ sets_t - pen
-                now_val = (w * cur).sum(axis=1) - fam.set_penalty(cur)
-                move = rel.sense[k] * ((c * cur).sum(axis=1)[:, None] - c @ sets_t)
+                keep = (w > 0) | (c > 0) if raising else (w > 0) & (c <= 0)
+                val = (w * keep) @ sets_t
+                now_val = (w * cur).sum(axis=1)
+                now_use = (c * cur).sum(axis=1)
+                move = rel.sense[k] * (now_use[:, None] - (c * keep) @ sets_t)
+                if not raising:  # or keep the current set without the row's items
+                    drop = cur & (c <= 0)
+                    val = np.column_stack([val, (w * drop).sum(axis=1)])
+                    move = np.column_stack([move, now_use])
                 loss = np.maximum(now_val[:, None] - val, 0.0)
                 ok = move > 1e-12
                 ratio = np.where(ok, loss / np.where(ok, move, 1.0), np.inf)
@@ -231,11 +245,21 @@ def _helpers(rel: Relaxation, inc: Incumbent, weights: np.ndarray, size: int) ->
                 who = slice(c0 + (b0 - lo) // fam.width, c0 + (b1 - lo) // fam.width)
                 price[who] = ratio[r, j]
                 amount[who] = np.where(np.isfinite(ratio[r, j]), move[r, j], 0.0)
+                m = len(sets)
+                from_family = j < m
+                choice = np.zeros_like(cur)
+                if m:
+                    choice[from_family] = sets[j[from_family]] & keep[from_family]
+                if not raising:
+                    choice[~from_family] = drop[~from_family]
+                alt_plan[b0:b1] = choice.reshape(-1)
         order = np.argsort(price, kind="stable")
         order = order[np.isfinite(price[order])]
         enough = int(np.searchsorted(np.cumsum(amount[order]), 3.0 * inc.violation[k])) + 1
         picked.append(order[: min(enough, size)])
-    return np.unique(np.concatenate(picked)) if picked else np.zeros(0, np.int64)
+        moves.append(alt_plan)
+    found = np.unique(np.concatenate(picked)) if picked else np.zeros(0, np.int64)
+    return found, moves
 
 
 def _primal(
@@ -321,7 +345,7 @@ def _repair_improve(
     extra = min(n_c, 300)
     every = False
     while not inc.hard_ok and left() > 0:
-        pick = _helpers(rel, inc, weights, size)
+        pick, moves = _helpers(rel, inc, weights, size)
         group = np.union1d(pick, order[: max(extra, len(pick))])
         every = every or len(group) * 4 >= n_c
         new = improve(
@@ -334,6 +358,7 @@ def _repair_improve(
             time_limit=min(float(opts["mip_time"]), left()),
             abs_gap=abs_gap,
             every=every and len(group) <= 20_000,
+            extra=moves,
         )
         stats["repair_rounds"] += 1
         if not new.hard_ok:
