@@ -18,6 +18,12 @@ Usage::
     .venv/bin/python benchmarks/plan.py --tiers GM --no-exact
     .venv/bin/python benchmarks/plan.py --instances GL6 --no-exact --time-limit 600
     .venv/bin/python benchmarks/plan.py --json artifacts/bench_plan.json
+    .venv/bin/python benchmarks/plan.py --replan data/calendars/quarter.toml \
+        --data data/demo/customers.parquet      # slider moves on the demo population
+
+``--replan`` measures what a Plan page would do: one plan of the calendar for the customers, then
+re-plans after each bound of the calendar moves by -20 %, -10 %, +10 %, +20 % (each warm-started
+from the previous result, ``time_limit`` 1 s), with seconds, gap and feasibility of each.
 """
 
 from __future__ import annotations
@@ -177,6 +183,72 @@ def verdicts(name: str, tier: str, rows: dict[str, dict], limit: float) -> list[
     return out
 
 
+def replans(calendar: str, data: str, seed: int, limit: float) -> list[dict]:
+    """Warm re-plans after each coupling bound of ``calendar`` moves (see the module doc)."""
+    import types
+
+    import numpy as np
+
+    from core.cli.plan import problem_from_calendar
+    from core.planning import replan
+
+    args = types.SimpleNamespace(
+        data=data, catalog=None, seed=seed, model_preset="fast", models=None
+    )
+    t = time.perf_counter()
+    problem = problem_from_calendar(calendar, args)
+    print(f"# {problem.summary()} built in {time.perf_counter() - t:.1f} s", flush=True)
+    t = time.perf_counter()
+    first = solve(problem, "lagrangian", time_limit=60, rng=seed)
+    print(f"# first plan: {first.message} ({time.perf_counter() - t:.2f} s)", flush=True)
+    rows = []
+    current, result = problem, first
+    for k in problem.coupling:
+        name = problem.constraints.names[k]
+        for factor in (0.8, 0.9, 1.1, 1.2):
+            t = time.perf_counter()
+            current, result = replan(
+                current,
+                {name: problem.constraints.bound[k] * factor},
+                warm_start=result,
+                time_limit=limit,
+                rng=seed,
+            )
+            wall = time.perf_counter() - t
+            rows.append(
+                {
+                    "constraint": name,
+                    "factor": factor,
+                    "seconds": wall,
+                    "gap": result.gap,
+                    "feasible": result.feasible,
+                    "objective": result.objective,
+                    "status": result.status,
+                }
+            )
+            print(
+                f"  {name:32s} x{factor:<4} {wall:6.2f} s  gap {fmt(result.gap, '.4%'):>9s} "
+                f"{result.status}",
+                flush=True,
+            )
+        current, result = replan(
+            current,
+            {name: problem.constraints.bound[k]},
+            warm_start=result,
+            time_limit=limit,
+            rng=seed,
+        )
+    secs = np.array([r["seconds"] for r in rows])
+    gaps = np.array([r["gap"] for r in rows], dtype=float)
+    print(
+        f"# {len(rows)} re-plans: median {np.median(secs):.2f} s, 90th percentile "
+        f"{np.percentile(secs, 90):.2f} s, max {secs.max():.2f} s; feasible "
+        f"{sum(r['feasible'] for r in rows)}/{len(rows)}; median gap "
+        f"{np.nanmedian(gaps):.4%}, max gap {np.nanmax(gaps):.4%}"
+    )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument(
@@ -191,7 +263,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-exact", action="store_true", help="skip HiGHS")
     p.add_argument("--no-greedy", action="store_true", help="skip the greedy fill")
     p.add_argument("--json", metavar="FILE", help="write every row as JSON")
+    p.add_argument("--replan", metavar="CALENDAR", help="measure warm re-plans of a calendar")
+    p.add_argument("--data", metavar="CUSTOMERS", help="the customers for --replan")
     args = p.parse_args(argv)
+    if args.replan:
+        if not args.data:
+            p.error("--replan needs --data CUSTOMERS")
+        rows = replans(args.replan, args.data, args.seed, args.time_limit or 1.0)
+        if args.json:
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps(to_jsonable({"replans": rows}), indent=2))
+        return 0
     names = [n for n in args.instances.split(",") if n] or [
         n for n, spec in INSTANCES.items() if spec[4] in args.tiers.split(",")
     ]
