@@ -106,6 +106,7 @@ def improve(
         weights,
         rel.profit,
         inc.chosen,
+        real=rel.real,
         top=top,
         slack=slack,
         every=every,
@@ -197,7 +198,8 @@ def _helpers(
                 w = weights[b0:b1].reshape(-1, fam.width)
                 c = coef[b0:b1].reshape(-1, fam.width)
                 cur = inc.chosen[b0:b1].reshape(-1, fam.width)
-                keep = (w > 0) | (c > 0) if raising else (w > 0) & (c <= 0)
+                real = rel.real[b0:b1].reshape(-1, fam.width)
+                keep = ((w > 0) | (c > 0) if raising else (w > 0) & (c <= 0)) & real
                 val = (w * keep) @ sets_t
                 now_val = (w * cur).sum(axis=1)
                 now_use = (c * cur).sum(axis=1)

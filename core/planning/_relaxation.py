@@ -21,11 +21,14 @@ import numpy as np
 from scipy.optimize import linprog
 
 from core.planning._chunks import ChunkSolution, make_chunks, solve_chunk
-from core.planning._patterns import families_of, patterns_of
+from core.planning._patterns import families_of, host_patterns
 from core.planning._repair import Layout, make_layout
 from core.planning.problem import COEF_KIND, PlanningProblem
 
 Callback = Callable[[dict[str, Any]], "bool | None"]
+#: Profit of a padding slot (an activity of a host pattern the customer is not eligible for):
+#: never positive at any price, so never chosen.
+PADDING = -1e9
 
 
 # -------------------------------------------------------------------------------------------
@@ -58,13 +61,27 @@ class Relaxation:
         self.cov = problem.covers[self.rows].astype(np.float64)
         self.kind = COEF_KIND[cons.kind[self.rows]]
         self.cost = problem.activities.cost
-        self.patterns = patterns_of(problem)
-        self.families = families_of(problem, int(opts["max_sets"]))
+        families = families_of(problem, int(opts["max_sets"]))
+        cached = problem.__dict__.get("hosting")
+        if cached is None or cached[0] is not families:
+            cached = problem.__dict__["hosting"] = (families, host_patterns(problem, families))
+        hosting = cached[1]
+        self.patterns = hosting.patterns
+        self.families = hosting.families
+        self.real = hosting.real
         perm = self.patterns.perm
+        safe = np.where(self.real, perm, 0)
         asg = problem.assignments
-        self.act = asg.activity[perm]
-        self.profit = asg.profit[perm]
-        self.prob = asg.probability[perm]
+        sizes = self.patterns.sizes()
+        self.act = (
+            np.concatenate(
+                [np.tile(a, int(n)) for a, n in zip(self.patterns.activities, sizes, strict=True)]
+            )
+            if len(sizes)
+            else np.zeros(0, np.int32)
+        ).astype(np.int32)
+        self.profit = np.where(self.real, asg.profit[safe], PADDING)
+        self.prob = np.where(self.real, asg.probability[safe], 0.0)
         self.chunks = make_chunks(
             self.patterns,
             self.families,
@@ -78,12 +95,23 @@ class Relaxation:
         self.exact = all(f.exact for f in self.families)
         self.scale = self._price_scale()
 
+    def to_original(self, chosen: np.ndarray) -> np.ndarray:
+        """bool ``[N]`` (the problem's assignments) of a plan in slot order."""
+        out = np.zeros(self.problem.n_assignments, dtype=bool)
+        out[self.patterns.perm[chosen & self.real]] = True
+        return out
+
+    def to_slots(self, mask: np.ndarray) -> np.ndarray:
+        """bool ``[slots]`` of a plan given over the problem's assignments."""
+        return np.where(self.real, mask[np.where(self.real, self.patterns.perm, 0)], False)
+
     def _price_scale(self) -> np.ndarray:
         """A typical price of each row: a typical profit per unit of the row."""
         pos = self.profit[self.profit > 0]
         typical = float(np.median(pos)) if len(pos) else 1.0
-        count = np.bincount(self.act, minlength=len(self.cost)).astype(np.float64)
-        probs = np.bincount(self.act, weights=self.prob, minlength=len(self.cost))
+        act = self.act[self.real]
+        count = np.bincount(act, minlength=len(self.cost)).astype(np.float64)
+        probs = np.bincount(act, weights=self.prob[self.real], minlength=len(self.cost))
         per = self.usage(count, probs) / np.maximum(self.cov @ count, 1.0)
         return typical / np.where(per > 0, per, 1.0)
 
@@ -156,9 +184,10 @@ class Relaxation:
 
     def floor(self) -> float:
         """Lowest objective any plan can have: a plan scoring below it cannot exist."""
-        low = float(np.minimum(self.profit, 0).sum())
-        count = np.bincount(self.act, minlength=len(self.cost)).astype(np.float64)
-        probs = np.bincount(self.act, weights=self.prob, minlength=len(self.cost))
+        low = float(np.minimum(self.profit[self.real], 0).sum())
+        act = self.act[self.real]
+        count = np.bincount(act, minlength=len(self.cost)).astype(np.float64)
+        probs = np.bincount(act, weights=self.prob[self.real], minlength=len(self.cost))
         most = self.usage(count, probs)
         worst = np.where(self.sense > 0, np.maximum(most - self.bound, 0), self.bound)
         low -= float((np.where(self.soft, self.cap, 0.0) * np.maximum(worst, 0)).sum())

@@ -79,6 +79,7 @@ def candidates(
     slack: float,
     every: bool = False,
     extra: list[np.ndarray] | None = None,
+    real: np.ndarray | None = None,
 ) -> Candidates:
     """Candidate sets of ``customers`` (positions) at the reduced ``weights``.
 
@@ -87,6 +88,7 @@ def candidates(
     incumbent set and the empty set; repeats removed. With ``every``, every feasible set of
     the customer's pattern instead (when there are not too many): the program is then exact
     for these customers. ``extra`` plans (bool, pattern order) add each customer's set in them.
+    ``real`` (bool per slot) masks the padding slots of hosted customers out of every set.
     """
     cust_parts, ptr_parts, item_parts, value_parts = [], [], [], []
     n_items = 0
@@ -115,7 +117,10 @@ def candidates(
         else:
             picks.append(greedy_picks(fam, w))
         k = len(picks)
-        stack = np.stack(picks, axis=1).reshape(len(who) * k, width)
+        stack = np.stack(picks, axis=1)
+        if real is not None:
+            stack &= real[idx][:, None, :]
+        stack = stack.reshape(len(who) * k, width)
         owner = np.repeat(np.arange(len(who)), k)
         key = np.concatenate(
             [owner.astype(np.int64).view(np.uint8).reshape(-1, 8), np.packbits(stack, axis=1)],

@@ -186,10 +186,10 @@ def _contact_prices(
             continue
         name = problem.constraints.names[k]
         more = problem.with_bounds({name: problem.constraints.bound[k] + 1.0})
-        if (int(k), max_sets) in cache:
-            more.__dict__["families"] = (max_sets, cache[int(k), max_sets])
+        if (int(k), max_sets) in cache:  # the families at b + 1 and their hosting
+            more.__dict__.update(cache[int(k), max_sets])
         rel = Relaxation(more, opts)
-        cache[int(k), max_sets] = rel.families
+        cache[int(k), max_sets] = {key: more.__dict__[key] for key in ("families", "hosting")}
         out[problem.label(k)] = rel.evaluate(ev.lam).value - ev.value
     return out
 
@@ -208,7 +208,7 @@ def _warm(
     if len(warm.chosen) and warm.chosen.max(initial=-1) < problem.n_assignments:
         mask = np.zeros(problem.n_assignments, dtype=bool)
         mask[warm.chosen] = True
-        starts.append(mask[rel.patterns.perm])
+        starts.append(rel.to_slots(mask))
     bundle = warm.warm if isinstance(warm.warm, Bundle) else None
     return lam, starts, bundle
 
@@ -325,8 +325,7 @@ def _solve(
     duals[rel.rows] = rel.sense * ev.lam
     if opts["contact_prices"] and len(problem.contact):
         prices.update(_contact_prices(problem, ev, deadline + 0.1 * time_limit, opts))
-    mask = np.zeros(problem.n_assignments, dtype=bool)
-    mask[rel.patterns.perm[inc.chosen]] = True
+    mask = rel.to_original(inc.chosen)
     if progress:
         progress(1.0, 1.0)
     note = timed_out + (

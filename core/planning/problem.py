@@ -539,7 +539,11 @@ class PlanningProblem:
             bound[k] = v
         cons = dataclasses.replace(self.constraints, bound=bound)
         same_rules = np.array_equal(bound[self.contact], self.constraints.bound[self.contact])
-        keep = ("covers", "conflict_matrix", *(("families", "plus_one") if same_rules else ()))
+        keep = (
+            "covers",
+            "conflict_matrix",
+            *(("families", "hosting", "plus_one") if same_rules else ()),
+        )
         return self.variant(keep, constraints=cons)
 
     def with_soft(self, penalties: Mapping[str, float], *, by: str = "type") -> PlanningProblem:
@@ -572,7 +576,7 @@ class PlanningProblem:
         same = np.array_equal(soft[self.contact], c.soft[self.contact]) and np.array_equal(
             pen[self.contact], c.penalty[self.contact]
         )
-        keep = ("covers", "conflict_matrix", *(("families", "plus_one") if same else ()))
+        keep = ("covers", "conflict_matrix", *(("families", "hosting", "plus_one") if same else ()))
         return self.variant(keep, constraints=cons)
 
     def without(
@@ -584,7 +588,7 @@ class PlanningProblem:
         keep_f = np.ones(len(self.conflicts), bool)
         keep_f[list(conflicts)] = False
         rules_same = bool(keep_f.all() and keep_c[self.contact].all())
-        keep = ("conflict_matrix", "families") if rules_same else ()
+        keep = ("conflict_matrix", "families", "hosting") if rules_same else ()
         if keep_f.all():
             keep = ("conflict_matrix", *keep)
         return self.variant(
