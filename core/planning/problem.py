@@ -506,15 +506,16 @@ class PlanningProblem:
         return tuple(self.label(k) for k in range(len(self.constraints)))
 
     def find_constraint(self, key: int | str) -> int:
-        """Position of a constraint given its name (table3 Index) or its position."""
+        """Position of a constraint: a string is its name (table3's Index), an int its position."""
         names = self.constraints.names
         if isinstance(key, str) and key in names:
             return names.index(key)
-        if isinstance(key, int | np.integer) and 0 <= int(key) < len(names):
-            if str(key) in names:
-                return names.index(str(key))
-            return int(key)
-        raise OptionError(f"no constraint named {key!r}; the constraints are {list(names)}")
+        if isinstance(key, int | np.integer) and not isinstance(key, bool):
+            if 0 <= int(key) < len(names):
+                return int(key)
+        raise OptionError(
+            f"no constraint {key!r}: give a name of {list(names)} or a position 0..{len(names) - 1}"
+        )
 
     # ---------------------------------------------------------------- variants
     def variant(self, keep: Iterable[str] = (), **parts: Any) -> PlanningProblem:
@@ -526,7 +527,7 @@ class PlanningProblem:
         return new
 
     def with_bounds(self, changes: Mapping[int | str, float]) -> PlanningProblem:
-        """The same problem with some constraints' bounds changed (by name or position).
+        """The same problem with some constraints' bounds changed (by name, or int position).
 
         Cached structure is kept unless a Maximum contact bound changes.
         """

@@ -22,9 +22,12 @@ from core.planning.greedy import solve_greedy
 from core.planning.lagrangian import solve_lagrangian
 from core.planning.problem import PlanningProblem
 
-#: Largest instance ``solver="auto"`` gives to HiGHS (eligible assignments): measured to finish
-#: in seconds at 10,000 customers x 50 activities x 5 % and to take minutes from about 75,000.
-AUTO_EXACT_ASSIGNMENTS = 40_000
+#: Largest instance ``solver="auto"`` gives to HiGHS (eligible assignments): it proved optimality
+#: in 2-3 s at 6,500 and in 13-23 s at 30,000 (10,000 customers x 50 activities x 5 %), and took
+#: minutes from about 80,000 (benchmarks/plan.py, docs/planning.md).
+AUTO_EXACT_ASSIGNMENTS = 20_000
+#: ... and only with at least this many seconds.
+AUTO_EXACT_SECONDS = 20.0
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,10 @@ PLANNERS: dict[str, PlannerSpec] = {
 SOLVERS: tuple[str, ...] = ("auto", "exact", "lagrangian", "greedy")
 
 
-def pick_solver(problem: PlanningProblem) -> str:
-    """``"exact"`` when HiGHS finishes such instances quickly, else ``"lagrangian"``."""
-    return "exact" if problem.n_assignments <= AUTO_EXACT_ASSIGNMENTS else "lagrangian"
+def pick_solver(problem: PlanningProblem, time_limit: float = 60.0) -> str:
+    """``"exact"`` when HiGHS finishes such instances within the time, else ``"lagrangian"``."""
+    small = problem.n_assignments <= AUTO_EXACT_ASSIGNMENTS
+    return "exact" if small and time_limit >= AUTO_EXACT_SECONDS else "lagrangian"
 
 
 def solve(
@@ -88,8 +92,9 @@ def solve(
     problem
         The instance.
     solver
-        ``"auto"`` (exact for small instances, else lagrangian), ``"exact"``, ``"lagrangian"``
-        or ``"greedy"``.
+        ``"auto"`` (exact up to :data:`AUTO_EXACT_ASSIGNMENTS` eligible assignments given at
+        least :data:`AUTO_EXACT_SECONDS`, else lagrangian), ``"exact"``, ``"lagrangian"`` or
+        ``"greedy"``.
     time_limit
         Seconds.
     rng
@@ -118,7 +123,7 @@ def solve(
         raise OptionError(f"solver {solver!r}: choose one of {list(SOLVERS)}")
     if not (isinstance(time_limit, int | float) and time_limit > 0):
         raise OptionError(f"time_limit must be a number of seconds > 0, got {time_limit!r}")
-    name = pick_solver(problem) if solver == "auto" else solver
+    name = pick_solver(problem, float(time_limit)) if solver == "auto" else solver
     kwargs: dict[str, Any] = {"time_limit": float(time_limit), "progress": progress}
     if options:
         kwargs["options"] = options
