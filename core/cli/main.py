@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.optimize",
     "core.cli.segment",
     "core.cli.rl",
+    "core.cli.plan",
 )
 
 #: Extra ``register(subparsers)`` functions (plug-ins, tests).

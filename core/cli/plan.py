@@ -1,0 +1,199 @@
+"""``python -m core plan INSTANCE --out plan.csv --report report.json``: the campaign plan.
+
+INSTANCE is a folder (or ``.zip``) with the public benchmark's four tables, or a campaign
+calendar ``.toml`` with ``--data CUSTOMERS``: then the expected values and acceptance
+probabilities come from the pipeline (counterfactual CLTV gain of each first offer times the
+acceptance models' probability; see docs/planning.md).
+
+Exit codes: 0 a plan that keeps every hard constraint; 2 bad input or a proved-infeasible
+instance (the least-violation plan and the report are still written); 1 no feasible plan found
+within the time limit (not proved impossible).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from core.cli._util import EXIT_ERROR, EXIT_OK, EXIT_USAGE, print_json, write_json
+from core.common.errors import CJOError
+from core.ops.export import write_export
+from core.planning import (
+    SOLVERS,
+    TYPES,
+    PlanningProblem,
+    build_problem,
+    load_calendar,
+    read_instance,
+    solve,
+)
+from core.planning.problem import type_code
+
+
+def parse_soft(items: Sequence[str] | None) -> dict[str, float]:
+    """``["Minimum sales=50", "budget=2"]`` -> ``{"Minimum sales": 50.0, "Budget": 2.0}``."""
+    out: dict[str, float] = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        code = type_code(name.replace("_", " ").replace("-", " "))
+        if not sep or code < 0:
+            raise CJOError(
+                f"--soft {item!r}: write TYPE=PENALTY with TYPE one of {', '.join(TYPES)} "
+                "(e.g. --soft 'Minimum sales=50')."
+            )
+        try:
+            penalty = float(value)
+        except ValueError:
+            raise CJOError(f"--soft {item!r}: the penalty {value!r} is not a number.") from None
+        if not (np.isfinite(penalty) and penalty > 0):
+            raise CJOError(f"--soft {item!r}: the penalty must be a number > 0.")
+        out[TYPES[code]] = penalty
+    return out
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send what native code prints on stdout (HiGHS) to stderr, keeping stdout for JSON."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def problem_from_calendar(path: str, args: Any) -> PlanningProblem:
+    """A calendar with the customers of ``--data``: values and acceptance from the pipeline."""
+    from core.data.io import load
+    from core.opportunity.components import offerable_now
+    from core.pipeline.run import Settings, components_for, fit_context, propensity_for
+
+    if not args.data:
+        raise CJOError(
+            f"{path} is a campaign calendar: give the customers with --data CUSTOMERS "
+            "(CSV or Parquet), or pass a folder with the four benchmark tables."
+        )
+    hint = load_calendar(path)
+    catalog = args.catalog or hint.catalog or "full"
+    data = load(args.data)
+    frame = data.frame
+    settings = Settings(
+        catalog=catalog,
+        estimator="counterfactual",
+        propensity=True,
+        seed=args.seed,
+        model_preset=args.model_preset,
+    )
+    models = acceptance = None
+    if args.models:
+        from core.models.train import load_or_train
+
+        trained = load_or_train(
+            frame,
+            args.models,
+            data.sha256,
+            catalog,
+            preset=args.model_preset,
+            random_state=args.seed,
+        )
+        models, acceptance = trained.key_factors, trained.acceptance
+    ctx = fit_context(frame, settings, models=models, acceptance=acceptance, with_acceptance=True)
+    comps = components_for(frame, settings, ctx)
+    accept = propensity_for(frame, ctx).astype(np.float64)
+    gain = comps.raw()[:, 0, :, 0].astype(np.float64)  # CLTV gain of each first offer
+    calendar = load_calendar(path, products=comps.product_keys)
+    return build_problem(
+        calendar,
+        np.asarray(comps.customer_ids),
+        comps.product_keys,
+        gain * accept,
+        accept,
+        eligible=offerable_now(ctx.catalog, comps.held),
+    )
+
+
+def _cmd_plan(args: Any) -> int:
+    instance = Path(args.instance)
+    if instance.suffix.lower() == ".toml":
+        problem = problem_from_calendar(str(instance), args)
+    else:
+        if args.data:
+            raise CJOError(
+                "--data is for a campaign calendar (.toml); the four tables already hold the "
+                "customers' expected profits."
+            )
+        problem = read_instance(instance)
+    soft = parse_soft(args.soft)
+    if soft:
+        problem = problem.with_soft(soft)
+    if args.time_limit <= 0:
+        raise CJOError(f"--time-limit {args.time_limit}: give a number of seconds > 0.")
+    with stdout_to_stderr():
+        result = solve(problem, args.solver, time_limit=args.time_limit, rng=args.seed)
+    written = write_export(result.plan_table(problem), args.out)
+    report = result.report()
+    report["instance"] = problem.summary()
+    report["seed"] = args.seed
+    report["time_limit"] = args.time_limit
+    report["plan"] = {
+        "path": str(written.path),
+        "rows": written.row_count,
+        "sha256": written.sha256,
+    }
+    if args.report:
+        write_json(args.report, report)
+    summary = {
+        k: report[k]
+        for k in ("objective", "upper_bound", "gap", "feasible", "solver", "seconds", "status")
+    }
+    print_json({**summary, "out": str(written.path), "report": args.report})
+    if result.feasible:
+        return EXIT_OK
+    print(f"error: {result.message}", file=sys.stderr)
+    return EXIT_USAGE if result.status == "infeasible" else EXIT_ERROR
+
+
+def add_cli(subparsers: Any) -> None:
+    """Register ``plan INSTANCE --out FILE [--report FILE] ...``."""
+    p = subparsers.add_parser(
+        "plan",
+        help="plan a whole campaign under budgets, caps, contact rules and conflicts",
+        description="Choose which customers get which activity so that expected profit is "
+        "largest while every budget, minimum and maximum, contact limit and conflict rule "
+        "holds; report the plan's value, a proved upper bound, the gap and the shadow price of "
+        "every constraint. INSTANCE is a folder (or .zip) with table1.csv .. table4.csv in the "
+        "public customer-assignment benchmark's layout, or a campaign calendar .toml with "
+        "--data. Writes one row per chosen assignment (Customer,Activity) to --out. Exits 0 "
+        "with a feasible plan, 2 on bad input or a proved-infeasible instance (the "
+        "least-violation plan and the report are still written), 1 when no feasible plan was "
+        "found in time. See docs/planning.md.",
+    )
+    p.add_argument("instance", metavar="INSTANCE", help="tables folder/.zip or calendar .toml")
+    p.add_argument("--out", required=True, metavar="FILE", help="plan .csv (or .parquet)")
+    p.add_argument("--report", metavar="FILE", help="write the JSON report here")
+    p.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="seconds (60)")
+    p.add_argument("--solver", default="auto", choices=[s for s in SOLVERS], help="(auto)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (0)")
+    p.add_argument(
+        "--soft",
+        action="append",
+        metavar="TYPE=PENALTY",
+        help="make every constraint of TYPE soft at PENALTY per unit of violation, "
+        "repeatable (e.g. --soft 'Minimum sales=50')",
+    )
+    p.add_argument("--data", metavar="CUSTOMERS", help="customers (with a calendar .toml)")
+    p.add_argument(
+        "--catalog", metavar="NAME", help="catalog for --data (the calendar's, else full)"
+    )
+    p.add_argument("--models", metavar="DIR", help="trusted models folder (load or train)")
+    p.add_argument("--model-preset", default="fast", choices=("accurate", "fast"), help="(fast)")
+    p.set_defaults(func=_cmd_plan)

@@ -1,0 +1,200 @@
+"""The planners on small instances: HiGHS as referee, infeasibility, soft constraints, seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core.common.errors import OptionError
+from core.planning import benchmark_instance, check_plan, replan, solve
+from core.planning.problem import (
+    Activities,
+    Assignments,
+    Conflicts,
+    Constraints,
+    PlanningProblem,
+)
+
+#: The planner's stated tolerance against HiGHS's optimum on small instances.
+TOLERANCE = 0.005
+
+
+@pytest.fixture(scope="module", params=[0.05, 0.15], ids=["elig5", "elig15"])
+def small(request):
+    problem = benchmark_instance(1500, 30, request.param, 25, rng=11)
+    exact = solve(problem, "exact", time_limit=120)
+    assert exact.status == "optimal", exact.message
+    return problem, exact
+
+
+def test_planner_is_feasible_and_within_tolerance_of_highs(small):
+    problem, exact = small
+    res = solve(problem, "lagrangian", time_limit=60, rng=0)
+    assert res.feasible and res.violations == ()
+    assert res.objective >= (1 - TOLERANCE) * exact.objective
+    assert res.upper_bound >= exact.objective - 1e-6 * abs(exact.objective)
+    assert exact.upper_bound >= exact.objective
+    assert res.gap == pytest.approx(
+        (res.upper_bound - res.objective) / abs(res.upper_bound), rel=1e-9
+    )
+    assert check_plan(problem, res.chosen).feasible  # the verdict is the checker's
+
+
+def test_shadow_prices_are_optimal_prices_like_the_lps(small):
+    """Optimal prices need not be unique, so compare what they prove: the Lagrangian dual
+    function at the LP relaxation's prices is as low as at the planner's own, and the
+    planner's bound is at least as tight as the LP's."""
+    from core.planning._relaxation import Relaxation
+    from core.planning.lagrangian import DEFAULTS
+
+    problem, exact = small
+    res = solve(problem, "lagrangian", time_limit=60, rng=0)
+    assert set(exact.shadow_prices) == set(res.shadow_prices)
+    rows = problem.coupling
+    for k in rows:
+        label = problem.label(int(k))
+        mine, lp = res.shadow_prices[label], exact.shadow_prices[label]
+        if problem.constraints.is_min[k]:
+            assert mine <= 1e-9 and lp <= 1e-9
+        else:
+            assert mine >= -1e-9 and lp >= -1e-9
+    rel = Relaxation(problem, DEFAULTS)
+    lp_prices = np.abs([exact.shadow_prices[problem.label(int(k))] for k in rows])
+    at_lp = rel.evaluate(lp_prices).value
+    at_mine = rel.evaluate(np.abs(res.duals[rows])).value
+    assert at_mine == pytest.approx(res.upper_bound, rel=1e-9)
+    assert at_lp >= at_mine - 2e-5 * abs(at_mine)  # mine are as good, to the dual_tol
+    assert at_lp <= at_mine * (1 + 1e-4)  # and the LP's are optimal prices too
+    assert res.upper_bound <= exact.stats["lp_bound"] * (1 + 1e-5)
+
+
+def test_a_binding_maximum_is_worth_what_its_price_says(small):
+    problem, _ = small
+    base = solve(problem, "lagrangian", time_limit=60, rng=0)
+    row = max(
+        (int(k) for k in problem.coupling if not problem.constraints.is_min[k]),
+        key=lambda k: base.shadow_prices[problem.label(k)],
+    )
+    price = base.shadow_prices[problem.label(row)]
+    assert price > 0.01
+    step = 0.02 * problem.constraints.bound[row]
+    more, res = replan(
+        problem,
+        {problem.constraints.names[row]: problem.constraints.bound[row] + step},
+        warm_start=base,
+        time_limit=60,
+    )
+    gain = res.upper_bound - base.upper_bound
+    slack = 1e-4 * abs(base.upper_bound)
+    assert 0 < gain + slack and gain <= price * step + slack  # the bound is concave in b
+
+
+def test_greedy_fill_breaks_minimums_that_the_planner_keeps(small):
+    problem, exact = small
+    greedy = solve(problem, "greedy")
+    broken = {v.type for v in greedy.violations}
+    assert not greedy.feasible and broken <= {"Minimum assignment", "Minimum sales"}
+    assert np.isnan(greedy.upper_bound)
+
+
+def test_same_seed_same_plan():
+    problem = benchmark_instance(800, 25, 0.1, 20, rng=5)
+    opts = {"target_gap": 0.0, "patience": 2}
+    one = solve(problem, "lagrangian", time_limit=30, rng=7, options=opts)
+    two = solve(problem, "lagrangian", time_limit=30, rng=7, options=opts)
+    assert np.array_equal(one.chosen, two.chosen) and one.objective == two.objective
+    again = benchmark_instance(800, 25, 0.1, 20, rng=5)
+    assert np.array_equal(again.assignments.profit, problem.assignments.profit)
+
+
+def test_replan_warm_start_matches_a_cold_solve():
+    problem = benchmark_instance(1200, 30, 0.1, 20, rng=3)
+    first = solve(problem, "lagrangian", time_limit=30)
+    k = int(problem.coupling[4])  # call-centre budget
+    name = problem.constraints.names[k]
+    new, warm = replan(problem, {name: problem.constraints.bound[k] * 0.8}, warm_start=first)
+    cold = solve(new, "lagrangian", time_limit=30)
+    assert warm.feasible and cold.feasible
+    assert warm.objective == pytest.approx(cold.objective, rel=2e-3)
+    assert new.constraints.bound[k] == pytest.approx(problem.constraints.bound[k] * 0.8)
+    assert problem.constraints.bound[k] != new.constraints.bound[k]  # the original is unchanged
+
+
+@pytest.mark.parametrize("solver", ["exact", "lagrangian"])
+def test_infeasible_names_the_conflicting_constraints(solver):
+    problem = benchmark_instance(1500, 30, 0.1, 25, rng=4, infeasible=True)
+    res = solve(problem, solver, time_limit=60)
+    assert res.status == "infeasible" and not res.feasible
+    assert any(c.startswith("2: Minimum assignment") for c in res.conflicting)
+    assert "Infeasible" in res.message and "2: Minimum assignment" in res.message
+    broken = [v for v in res.violations if not v.soft]
+    assert [v.name for v in broken] == ["2"]
+    assert broken[0].amount > 0 and res.n_chosen > 0  # a least-violation plan, not nothing
+
+
+def _lp_feasible_only() -> PlanningProblem:
+    """One customer, one activity: at most 0.5 assignments yet at least 0.5 expected sales."""
+    acts = Activities(np.array(["a"]), [1], [0], [1.0], np.ones((1, 1), bool))
+    asg = Assignments.from_pairs([0], [0], [10.0], [1.0], np.array(["c"]))
+    cons = Constraints(
+        kind=[1, 3],
+        start=[1, 1],
+        end=[9, 9],
+        channels=np.ones((2, 1), bool),
+        products=np.ones((2, 1), bool),
+        bound=[0.5, 0.5],
+        soft=[False, False],
+        penalty=[0.0, 0.0],
+        names=("cap", "target"),
+    )
+    return PlanningProblem(acts, asg, cons, Conflicts.empty(1, 1), ("mail",), ("p",))
+
+
+def test_integer_infeasible_although_the_lp_is_feasible():
+    problem = _lp_feasible_only()
+    exact = solve(problem, "exact", time_limit=20)
+    assert exact.status == "infeasible"
+    assert {c.split(":")[0] for c in exact.conflicting} == {"cap", "target"}
+    lagr = solve(problem, "lagrangian", time_limit=20)
+    assert not lagr.feasible and lagr.status == "no_plan"  # the relaxation cannot prove it
+    assert "not proved impossible" in lagr.message and lagr.violations
+
+
+@pytest.mark.parametrize("solver", ["exact", "lagrangian"])
+def test_soft_constraints_are_paid_for_instead_of_failing(solver):
+    problem = benchmark_instance(1500, 30, 0.1, 25, rng=4, infeasible=True)
+    soft = problem.with_soft({"Minimum assignment": 3.0})
+    res = solve(soft, solver, time_limit=60)
+    assert res.feasible and res.status in ("optimal", "feasible")
+    paid = [v for v in res.violations if v.soft]
+    assert paid and all(v.type == "Minimum assignment" for v in paid)
+    assert res.penalty == pytest.approx(sum(v.amount * 3.0 for v in paid))
+    assert res.objective == pytest.approx(res.profit - res.penalty)
+    dear = solve(problem.with_soft({"Minimum assignment": 1e4}), solver, time_limit=60)
+    short = sum(v.amount for v in dear.violations)
+    assert short <= sum(v.amount for v in paid) + 1e-6  # a dearer shortfall is not larger
+
+
+def test_soft_maximum_contact_is_exceeded_only_when_it_pays():
+    problem = benchmark_instance(600, 25, 0.15, 15, rng=2).with_bounds({"9": 1})
+    cheap = problem.with_soft({"Maximum contact": 0.5})
+    exact = solve(cheap, "exact", time_limit=60)
+    lagr = solve(cheap, "lagrangian", time_limit=60)
+    over = [v for v in exact.violations if v.type == "Maximum contact"]
+    assert over and over[0].soft and over[0].penalty == pytest.approx(0.5 * over[0].amount)
+    dear = solve(problem.with_soft({"Maximum contact": 50.0}), "lagrangian", time_limit=60)
+    more = [v for v in dear.violations if v.type == "Maximum contact"]
+    assert sum(v.amount for v in more) < over[0].amount  # dearer: fewer extra contacts
+    assert lagr.objective >= (1 - TOLERANCE) * exact.objective
+    assert lagr.upper_bound >= exact.objective - 1e-6 * abs(exact.objective)
+
+
+def test_auto_and_bad_options():
+    problem = benchmark_instance(300, 20, 0.1, 10, rng=1)
+    assert solve(problem, "auto", time_limit=20).solver == "exact"
+    with pytest.raises(OptionError, match="solver"):
+        solve(problem, "simplex")
+    with pytest.raises(OptionError, match="no option"):
+        solve(problem, "lagrangian", options={"temperature": 1})
+    with pytest.raises(OptionError, match="time_limit"):
+        solve(problem, "exact", time_limit=0)
