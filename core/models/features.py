@@ -128,7 +128,7 @@ ALLOWED_INPUTS: frozenset[str] = frozenset(
         SATISFACTION,
     )
 )
-assert not ALLOWED_INPUTS & set(schema.OUTCOME_COLUMNS), "leakage guard: outcome column allowed"
+assert not ALLOWED_INPUTS & set(schema.ALL_OUTCOME_COLUMNS), "leakage guard: outcome allowed"
 
 
 def _reference_prices() -> dict[str, float]:
@@ -416,7 +416,7 @@ class PortfolioFeatures(BaseEstimator, TransformerMixin):
     @staticmethod
     def _frame(out: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
         result = pd.DataFrame(out, index=index)
-        leaked = set(result.columns) & set(schema.OUTCOME_COLUMNS)
+        leaked = set(result.columns) & set(schema.ALL_OUTCOME_COLUMNS)
         if leaked:  # pragma: no cover - the allow-list makes this impossible
             raise ModelError(f"leakage guard: outcome column(s) {sorted(leaked)} in features")
         return result
