@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.opportunity_check",
     "core.cli.optimize",
     "core.cli.segment",
+    "core.cli.customers_from_transactions",
     "core.cli.rl",
 )
 

@@ -269,13 +269,14 @@ def feature_columns(
 def unavailable(columns: Iterable[str]) -> list[str]:
     """Canonical columns absent from ``columns`` (reported to the user, never invented).
 
-    Only the families the data uses are reported: a telecom file is not told it lacks the retail
-    columns, nor a retail table the 51 IBM columns it never had (the telecom family is always
-    reported when no family is used at all).
+    Only the family the data belongs to is reported: a telecom file is not told it lacks the
+    retail columns, nor a retail table (one with a retail value column) the 51 IBM columns it
+    never had.
     """
     have = set(columns)
-    used = {c.family for c in COLUMNS if c.name in have and c.role != "id"} or {"telecom"}
-    return [c.name for c in COLUMNS if c.family in used and c.name not in have]
+    value = any(c.name in have for c in VALUE_COLUMNS)
+    family = "value" if value else "telecom"  # retail tables borrow a few telecom names
+    return [c.name for c in COLUMNS if c.family == family and c.name not in have]
 
 
 def unavailable_factors(columns: Iterable[str]) -> list[str]:

@@ -110,15 +110,16 @@ class ExtraFeatures:
         """Every column this object turns into a feature."""
         return [*self.numeric, *self.binary, *self.categorical]
 
-    def kinds(self) -> dict[str, str]:
-        """``{column: kind}`` (for the model card)."""
+    def kinds(self, product_keys: Sequence[str] = ()) -> dict[str, str]:
+        """``{column: kind}`` (for the model card); ``product_keys`` name the usage links."""
         out = {c: "numeric" for c in self.numeric}
         out.update({c: "boolean" for c in self.binary})
         out.update(
             {c: f"categorical ({len(self.levels[c])} levels kept)" for c in self.categorical}
         )
         for c, (j, _) in self.usage.items():
-            out[c] += f", usage of product #{j + 1}"
+            key = product_keys[j] if j < len(product_keys) else f"#{j + 1}"
+            out[c] += f", usage of product {key}"
         return out
 
     def prepare(self, frame: pd.DataFrame) -> dict[str, dict[str, np.ndarray]]:

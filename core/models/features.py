@@ -450,7 +450,7 @@ class PortfolioFeatures(BaseEstimator, TransformerMixin):
 
     def feature_types(self) -> dict[str, str]:
         """``{feature: type}`` of the model matrix (what the model card lists)."""
-        extra = self._extras().kinds()
+        extra = self._extras().kinds(self.product_keys_)
         out: dict[str, str] = {}
         for c in self.feature_names_:
             if c in extra:

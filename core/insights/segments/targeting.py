@@ -18,11 +18,14 @@ from core.insights.segments.result import Segmentation
 
 
 def _product_labels() -> dict[str, str]:
-    from core.data.catalog import load_catalog
+    from core.data.catalog import available_catalogs, load_catalog
 
     labels = {"offer": "Promotional offer"}
     for name in ("seed", "full"):
         labels.update({p.key: p.label for p in load_catalog(name).products})
+    for name in sorted(set(available_catalogs()) - {"seed", "full"}):  # the example catalogs
+        for p in load_catalog(name).products:
+            labels.setdefault(p.key, p.label)
     return labels
 
 
