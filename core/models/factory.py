@@ -268,7 +268,7 @@ def churn_estimator(
         return hgb_classifier(categorical, numeric, random_state, preset)
     if kind == "gb":
         return make_pipeline(
-            _tree_preprocessor(categorical, numeric, unknown=-1.0),
+            _tree_preprocessor(categorical, numeric, unknown=-1),
             GradientBoostingClassifier(random_state=random_state),
         )
     return VotingClassifier(

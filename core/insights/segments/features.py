@@ -14,7 +14,7 @@ Features (clustering inputs, all optional except tenure and monthly charge)
                     *described* per segment)
 ``recency``         Recency Days (retail data; falls back to Days Between Purchases, with a note)
 ``frequency``       Frequency (orders, or purchases per period)
-``monetary``        Monetary (net spend)
+``monetary``        Monetary (net spend; falls back to CLTV, with a note)
 
 The retail features join the default set only when the data has retail value columns; the
 telecom ones are left out silently for retail data that has none of them. ``n_products`` counts
@@ -237,6 +237,9 @@ def segment_features(
                 )
             else:
                 notes.append("recency left out: no Recency Days or Days Between Purchases.")
+        elif name == "monetary" and "Monetary" not in frame.columns and "CLTV" in frame.columns:
+            values = frame["CLTV"].to_numpy(dtype=np.float64)
+            notes.append("monetary uses CLTV (no Monetary column).")
         elif name in _COLUMNS:
             col = _COLUMNS[name]
             if col in frame.columns:
