@@ -329,7 +329,7 @@ def rfm_view(frame: pd.DataFrame, catalog: Any = None) -> pd.DataFrame:
     -------
     pandas.DataFrame
         Retail data (``Recency Days`` or ``Days Between Purchases``, ``Frequency``,
-        ``Monetary``): ``Customer ID``, ``recency_days``, ``frequency``, ``monetary`` and
+        ``Monetary`` or ``CLTV``): ``Customer ID``, ``recency_days``, ``frequency``, ``monetary`` and
         quintile scores ``R`` (fewer days scores higher), ``F``, ``M`` in 1..5.
         Subscription data: ``Customer ID``, ``months_since_joining`` (recency proxy = tenure),
         ``products_held`` (frequency), ``referrals`` (when present), ``monetary`` (Total
@@ -337,10 +337,14 @@ def rfm_view(frame: pd.DataFrame, catalog: Any = None) -> pd.DataFrame:
         (inverse recency: the longer relationship scores higher). Both end with ``RFM``, the
         three digits as text.
     """
-    if _has_value_columns(frame) and {"Frequency", "Monetary"} <= set(frame.columns):
+    if _has_value_columns(frame):
         feats, _ = segment_features(frame, features=list(RETAIL_RFM))
-        if "recency" not in feats:
-            raise CJOError("the RFM view needs Recency Days or Days Between Purchases.")
+        missing = [f for f in RETAIL_RFM if f not in feats]
+        if missing:
+            raise CJOError(
+                f"the RFM view needs {missing}: Recency Days (or Days Between Purchases), "
+                "Frequency and Monetary (or CLTV)."
+            )
         out = pd.DataFrame(
             {
                 "Customer ID": customer_ids(frame),
