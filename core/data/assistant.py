@@ -21,6 +21,7 @@ writes one). :func:`mapping_from_rows` turns an edited table back into a
 from __future__ import annotations
 
 import difflib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -238,6 +239,11 @@ def mapping_from_rows(rows: pd.DataFrame) -> ColumnMapping:
     return ColumnMapping(columns, {}, tuple(outcomes), tuple(ignore))
 
 
+def _toml(text: str) -> str:
+    """A TOML basic string (JSON's escapes are TOML's)."""
+    return json.dumps(str(text), ensure_ascii=False)
+
+
 def draft_catalog(raw: pd.DataFrame, columns: Sequence[str], *, name: str = "my_products") -> str:
     """A catalog TOML reading holdings from ``columns`` of ``raw``.
 
@@ -254,7 +260,7 @@ def draft_catalog(raw: pd.DataFrame, columns: Sequence[str], *, name: str = "my_
         raise MappingError("choose at least one column that says which products a customer holds.")
     lines = [
         "[catalog]",
-        f'name = "{name}"',
+        f"name = {_toml(name)}",
         'description = "Drafted by the mapping assistant: add prices, requires and excludes."',
         "",
         "[journey]",
@@ -273,10 +279,10 @@ def draft_catalog(raw: pd.DataFrame, columns: Sequence[str], *, name: str = "my_
             [
                 "",
                 "[[products]]",
-                f'key = "{k}"',
-                f'label = "{label}"',
-                f'column = "{column}"',
-                f'held_if = ["{value}"]',
+                f"key = {_toml(k)}",
+                f"label = {_toml(label)}",
+                f"column = {_toml(column)}",
+                f"held_if = [{_toml(value)}]",
             ]
         )
 

@@ -156,3 +156,14 @@ def test_assistant_flags_values_that_need_translating_and_rejects_bad_uses():
         mapping_from_rows(edited)
     with pytest.raises(MappingError, match="too many values|at most"):
         draft_catalog(pd.DataFrame({"x": [str(i) for i in range(40)]}), ["x"])
+
+
+def test_drafted_catalog_quotes_names_and_values():
+    raw = pd.DataFrame(
+        {'Tier "x"': ['Gold "A"', "Silver", 'Gold "A"'], "Has\\plan": ["y", "n", "y"]}
+    )
+    cat = parse_catalog(tomllib.loads(draft_catalog(raw, list(raw.columns))))
+    assert cat.keys == ("gold_a", "silver", "has_plan")
+    np.testing.assert_array_equal(
+        cat.holdings(raw), [[True, False, True], [False, True, False], [True, False, True]]
+    )
