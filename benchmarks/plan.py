@@ -24,8 +24,8 @@ Usage::
 ``--dask`` also runs the Lagrangian planner with its per-customer subproblems on the Dask engine
 (a LocalCluster of ``--workers`` single-threaded processes, started once before the instances;
 its start-up seconds are printed apart), right after the serial run on the same instance, with
-the same chunks of patterns (``--chunk-items``; by default the eligible assignments / (4 x
-workers), so every worker has chunks), and says whether the two plans and bounds are identical.
+the same chunks of patterns (``--chunk-items``; by default as ``plan --engine dask``: the
+eligible assignments / (4 x workers), at least 50,000), and says whether the two plans and bounds are identical.
 Its peak MB is this process's; the workers' peaks are printed after it::
 
     .venv/bin/python benchmarks/plan.py --instances GM1 --no-exact --no-greedy --dask
@@ -51,6 +51,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.cli.plan import chunk_items_for
 from core.common.jsonutil import to_jsonable
 from core.planning import benchmark_instance, solve
 
@@ -300,7 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--chunk-items",
         type=int,
-        help="items per chunk of both Lagrangian runs with --dask (assignments / (4 x workers))",
+        help="items per chunk of both Lagrangian runs with --dask (as `plan --engine dask`: "
+        "assignments / (4 x workers), at least 50000)",
     )
     p.add_argument("--replan", metavar="CALENDAR", help="measure warm re-plans of a calendar")
     p.add_argument("--data", metavar="CUSTOMERS", help="the customers for --replan")
@@ -376,8 +378,9 @@ def run_instances(
         rows: dict[str, dict] = {}
         lag_opts: dict[str, Any] = {}
         if executor is not None:
-            per = args.chunk_items or -(-info["assignments"] // (4 * args.workers))
-            lag_opts["chunk_items"] = max(int(per), 1)
+            lag_opts["chunk_items"] = chunk_items_for(
+                info["assignments"], args.workers, args.chunk_items
+            )
         rows["lagrangian"] = run_solver(problem, "lagrangian", limit, args.seed, **lag_opts)
         print_row(name, rows["lagrangian"])
         if executor is not None:

@@ -180,3 +180,16 @@ def test_cli_engine_dask_on_a_local_cluster_matches_the_local_engine(tmp_path):
     for key in ("objective", "upper_bound", "gap", "feasible", "shadow_prices", "violations"):
         assert dask[key] == local[key], key
     assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+
+
+def test_a_scheduler_without_workers_is_one_clear_error():
+    from distributed import LocalCluster
+
+    from core.pipeline.batch import dask_planner
+
+    with LocalCluster(
+        n_workers=0, processes=False, dashboard_address=":0", silence_logs=logging.ERROR
+    ) as cluster:
+        with pytest.raises(BatchError, match=r"no worker joined within 1 s.*dask worker"):
+            with dask_planner(cluster.scheduler_address, 2, wait=1.0):
+                pass

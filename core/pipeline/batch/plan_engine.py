@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from core.pipeline.batch._base import peak_rss_mb
+from core.pipeline.batch._base import BatchError, peak_rss_mb
 from core.pipeline.batch.dask import dask_client
 from core.planning._chunks import Chunk, ChunkSolution
 from core.planning.executor import BoundChunks, solve_chunk_alone
@@ -108,7 +108,9 @@ class DaskChunkExecutor:
 
 
 @contextlib.contextmanager
-def dask_planner(scheduler: str | None, workers: int) -> Iterator[DaskChunkExecutor]:
+def dask_planner(
+    scheduler: str | None, workers: int, wait: float = 20.0
+) -> Iterator[DaskChunkExecutor]:
     """A :class:`DaskChunkExecutor` on ``scheduler`` or a new LocalCluster, closed on exit.
 
     Parameters
@@ -117,6 +119,8 @@ def dask_planner(scheduler: str | None, workers: int) -> Iterator[DaskChunkExecu
         Address of an existing scheduler (``tcp://host:8786``); None starts a LocalCluster.
     workers
         Worker processes of the LocalCluster (one thread each).
+    wait
+        Seconds to wait for the scheduler to answer, and then for a worker to join it.
 
     Yields
     ------
@@ -125,10 +129,20 @@ def dask_planner(scheduler: str | None, workers: int) -> Iterator[DaskChunkExecu
     Raises
     ------
     BatchError
-        The scheduler cannot be reached (the message names the address and the fix).
+        The scheduler cannot be reached, or no worker joins it (the message names the address
+        and the fix).
     """
-    client, cluster = dask_client(scheduler, workers)
+    client, cluster = dask_client(scheduler, workers, timeout=wait)
     try:
+        if scheduler:
+            try:
+                client.wait_for_workers(1, timeout=wait)
+            except TimeoutError:
+                raise BatchError(
+                    f"--scheduler {scheduler}: no worker joined within {wait:g} s. Fix: start "
+                    f"workers with `dask worker {scheduler} --nthreads 1` (same code and "
+                    "environment as here)."
+                ) from None
         yield DaskChunkExecutor(client)
     finally:
         client.close()
