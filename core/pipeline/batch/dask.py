@@ -81,12 +81,14 @@ def dask_client(scheduler: str | None, workers: int, timeout: float = 20.0) -> t
     # off glibc's dynamic mmap threshold, so every large numpy temporary is mmap'ed and unmapped
     # again: the annealing and the scoring ran 2x slower in a worker than in a plain process
     # (measured). None unsets it for the workers this cluster spawns.
+    # dashboard on a free local port: the default 8787 may be held by another run's cluster
+    # (Dask then warns, and leaks the socket it tried), and nobody watches this one's dashboard.
     with dask.config.set({f"{_PRE_SPAWN}.MALLOC_TRIM_THRESHOLD_": None}):
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
             silence_logs=logging.ERROR,
         )
     return Client(cluster), cluster
