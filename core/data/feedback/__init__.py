@@ -8,8 +8,9 @@
   never a text source of features).
 
 Text *features* joined to the customer table are named with :data:`TEXT_PREFIX`
-(``text_sentiment_mean`` ...): the models treat any column with that prefix as a numeric,
-pre-treatment feature (:func:`text_feature_columns`).
+(``text_sentiment_mean`` ...): the predictive models treat any column with that prefix as a
+numeric feature, the offer-effect estimators only the pre-treatment ones
+(:data:`TEXT_TRAIT_PREFIX`; :func:`text_feature_columns`).
 """
 
 from collections.abc import Iterable
@@ -32,11 +33,21 @@ from core.data.feedback.read import (
 
 #: Prefix of the per-customer text feature columns.
 TEXT_PREFIX = "text_"
+#: Prefix of the text features that are pre-treatment traits (what a customer cares about).
+TEXT_TRAIT_PREFIX = "text_trait_"
 
 
-def text_feature_columns(columns: Iterable[str]) -> list[str]:
-    """The text feature columns among ``columns`` (those named ``text_...``), in order."""
-    return [str(c) for c in columns if str(c).startswith(TEXT_PREFIX)]
+def text_feature_columns(columns: Iterable[str], *, pretreatment: bool = False) -> list[str]:
+    """The text feature columns among ``columns`` (``text_...``), in order.
+
+    With ``pretreatment=True`` only the trait features (``text_trait_...``: the share of a
+    customer's texts about what they care about, e.g. price). Sentiment, complaints and the
+    other topics are consequences of the current portfolio, like Satisfaction Score: they feed
+    the predictive churn and satisfaction models but not the offer-effect estimators, where
+    adjusting for them would remove part of the effect being estimated.
+    """
+    prefix = TEXT_TRAIT_PREFIX if pretreatment else TEXT_PREFIX
+    return [str(c) for c in columns if str(c).startswith(prefix)]
 
 
 __all__ = [
@@ -45,6 +56,7 @@ __all__ = [
     "OUTCOME_CHANNELS",
     "OUTCOME_TEXT_COLUMNS",
     "TEXT_PREFIX",
+    "TEXT_TRAIT_PREFIX",
     "FeedbackTable",
     "TextGuardReport",
     "check_text_source",

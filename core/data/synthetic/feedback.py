@@ -5,14 +5,15 @@ A share of the population writes feedback in the twelve months before the outcom
 Everything about a text follows the customer's latent state, so the effect of texts on
 decisions can be measured on truth:
 
-* **who writes, and how often**: unhappy customers write more (``P(write) = 0.25 + 0.35
-  logistic(-opinion)``, one to four texts);
+* **who writes, and how often**: about 60% of customers, unhappy ones more (``P(write) = 0.45 +
+  0.35 logistic(-opinion)``, one to five texts);
 * **opinion** (polarity and strength of the wording): the customer's latent satisfaction
   ``s(h)`` of the structural model, centred, plus noise per text;
 * **what about** (:data:`~core.data.synthetic.wording.TOPICS`): price for price-sensitive
-  customers, network for internet and fiber customers, service for customers who need it,
-  cancellation in proportion to the true churn probability (*cancellation intent*), billing
-  and general opinions for anyone;
+  customers, network for internet and fiber customers with an appetite for data, service for
+  customers who need it, cancellation in proportion to the true churn probability and, for
+  half of the customers who do leave in the outcome quarter, much more (*cancellation intent*:
+  the decision forms before it is carried out), billing and general opinions for anyone;
 * **how**: vocabulary, negation, mixed opinions and typos of :mod:`~core.data.synthetic.wording`;
 * **rating**: surveys and app reviews carry a 1-5 rating of the same opinion.
 
@@ -52,6 +53,11 @@ RATED_CHANNELS = frozenset({"survey", "app review"})
 EXIT_CHANNEL = "exit survey"
 #: Columns of the feedback table.
 FEEDBACK_COLUMNS: tuple[str, ...] = ("Customer ID", "date", "channel", "text", "rating")
+#: P(write) = WRITE_BASE + WRITE_UNHAPPY * logistic(-opinion): about 60% of customers write.
+WRITE_BASE, WRITE_UNHAPPY = 0.45, 0.35
+#: Share of the customers who leave in the outcome quarter whose earlier texts already voice the
+#: intent, and the extra weight of the cancellation topic in them.
+FOREWARN_SHARE, FOREWARN_WEIGHT = 0.5, 2.0
 _DOMAIN = 0xFEED
 _EXIT_SHARE = 0.6  # churners who answer the exit survey
 _LATE_SHARE = 0.08  # writers with one more text inside the outcome quarter
@@ -97,9 +103,10 @@ def opinion_and_topics(customers: pd.DataFrame, truth: pd.DataFrame) -> dict[str
     return {
         "opinion": opinion,
         "intent": churn,
-        "price": 0.15 + 0.9 * softplus(1.5 * x["latent_price_sensitivity"] - 0.5),
-        "network": 0.15 + inet * (0.35 + 0.9 * fiber + 0.25 * softplus(x["latent_data_appetite"])),
-        "service": 0.1 + 0.8 * softplus(1.5 * x["latent_service_need"] - 0.5),
+        "price": 0.1 + 1.2 * softplus(2.0 * x["latent_price_sensitivity"] - 1.0),
+        "network": 0.1
+        + inet * (0.3 + 0.9 * fiber + 0.6 * softplus(1.5 * x["latent_data_appetite"] - 0.5)),
+        "service": 0.1 + 1.2 * softplus(2.0 * x["latent_service_need"] - 1.0),
         "billing": np.full(len(s), 0.3),
         "cancellation": 2.5 * churn,
         "general": np.full(len(s), 0.5),
@@ -151,10 +158,12 @@ def feedback_frame(customers: pd.DataFrame, truth: pd.DataFrame, seed: int = 0) 
         rng = random.Random(int(keys[i]))
         op = float(drivers["opinion"][i])
         weights = {t: float(drivers[t][i]) for t in topics}
-        writes = rng.random() < 0.25 + 0.35 * float(expit(np.array(-op)))
+        writes = rng.random() < WRITE_BASE + WRITE_UNHAPPY * float(expit(np.array(-op)))
         n_texts = 0
         if writes:
-            n_texts = 1 + (rng.random() < 0.45) + (rng.random() < 0.25) + (rng.random() < 0.1)
+            n_texts = 1 + sum(rng.random() < q for q in (0.55, 0.35, 0.2, 0.1))
+        if churned is not None and churned[i] and rng.random() < FOREWARN_SHARE:
+            weights["cancellation"] += FOREWARN_WEIGHT  # the decision forms before it is made
         for _ in range(n_texts):
             days = rng.randrange(1, HISTORY_DAYS + 1)
             rows.append(_text(cid, OUTCOME_START - pd.Timedelta(days=days), op, weights, rng))

@@ -3,7 +3,9 @@
 :func:`score_texts` gives each text its lexicon sentiment, its keyword topics, a complaint
 flag and, when a supervised model is given, its probability of coming from an unhappy writer.
 :func:`customer_text_features` aggregates a customer's texts: how many (``text_n``), the mean,
-lowest and latest sentiment, the number of complaints, the share of texts on each topic, the
+lowest and latest sentiment, the number of complaints, the share of texts on each topic
+(``text_trait_<key>`` for the trait topics of the keyword file, ``text_topic_<key>`` for the
+others), the
 mean and highest unhappy probability and the days since the last text. Customers without texts
 get neutral values (no texts, sentiment 0, the unhappy base rate) and ``text_has = 0``, so the
 models see "no feedback" as a value of its own.
@@ -25,7 +27,13 @@ import pandas as pd
 
 from core.common.progress import Progress, stage
 from core.common.rng import SKLEARN_SEED_HIGH, seed_of
-from core.data.feedback import TEXT_PREFIX, FeedbackTable, TextGuardReport, guard_texts
+from core.data.feedback import (
+    TEXT_PREFIX,
+    TEXT_TRAIT_PREFIX,
+    FeedbackTable,
+    TextGuardReport,
+    guard_texts,
+)
 from core.models.text.lexicon import NEGATIVE_BELOW, lexicon_scores
 from core.models.text.supervised import TextModel
 from core.models.text.topics import TopicRules
@@ -69,6 +77,7 @@ def score_texts(
     out["sentiment"] = lexicon_scores(texts, progress=stage(progress, 0.0, 0.7))
     matched = rules.match(texts)
     complaint_topics = np.zeros(len(out), dtype=bool)
+    out.attrs["trait_topics"] = [t.key for t in rules.topics if t.trait]
     for t in rules.topics:
         flag = matched[t.key].to_numpy()
         out[f"topic_{t.key}"] = flag
@@ -123,8 +132,11 @@ def customer_text_features(
             f"{TEXT_PREFIX}complaints": g["complaint"].sum().astype(np.float64),
         }
     )
+    traits = set(scored.attrs.get("trait_topics", ()))
     for c in topic_cols:
-        agg[f"{TEXT_PREFIX}{c}"] = g[c].mean()
+        key = c.removeprefix("topic_")
+        name = f"{TEXT_TRAIT_PREFIX}{key}" if key in traits else f"{TEXT_PREFIX}{c}"
+        agg[name] = g[c].mean()
     if "p_unhappy" in s.columns:
         agg[f"{TEXT_PREFIX}unhappy_mean"] = g["p_unhappy"].mean()
         agg[f"{TEXT_PREFIX}unhappy_max"] = g["p_unhappy"].max()

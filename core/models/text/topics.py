@@ -7,9 +7,14 @@ label, keywords and whether a negative text about it counts as a complaint::
     label = "Price"
     complaint = true
     keywords = ["price*", "expens*", "value for money"]
+    trait = true
 
 A keyword matches a whole word, case-insensitive; ``*`` at the end matches any word that starts
-with it; several words match as a phrase. :class:`TopicRules` compiles one regular expression
+with it; several words match as a phrase. ``trait = true`` marks a topic that says what a
+customer *cares about* (price, service) rather than how the current products serve them: its
+share of a customer's texts is a pre-treatment trait that the offer-effect estimators may adjust
+for (``text_trait_<key>``); the others (``text_topic_<key>``), like sentiment, are consequences
+of the current portfolio and only feed the predictive models. :class:`TopicRules` compiles one regular expression
 per topic; :meth:`TopicRules.match` gives a bool table (texts x topics).
 
 Where texts carry a topic label (a ticket category, say), :func:`fit_topic_classes` learns them
@@ -48,6 +53,7 @@ class Topic:
     label: str
     keywords: tuple[str, ...]
     complaint: bool = True
+    trait: bool = False
 
 
 def _pattern(keywords: Iterable[str]) -> re.Pattern[str]:
@@ -99,7 +105,7 @@ class TopicRules:
                 raise TopicError(f"{where}: use lower-case letters, digits and _ in the name.")
             if not isinstance(spec, Mapping):
                 raise TopicError(f"{where}: must be a table with label and keywords.")
-            unknown = sorted(set(spec) - {"label", "keywords", "complaint"})
+            unknown = sorted(set(spec) - {"label", "keywords", "complaint", "trait"})
             if unknown:
                 raise TopicError(f"{where}: unknown field(s) {unknown}.")
             kws = spec.get("keywords")
@@ -109,10 +115,11 @@ class TopicRules:
                 or not all(isinstance(k, str) and k.strip().rstrip("*") for k in kws)
             ):
                 raise TopicError(f"{where}: 'keywords' must be a non-empty list of words.")
-            complaint = spec.get("complaint", True)
-            if not isinstance(complaint, bool):
-                raise TopicError(f"{where}: 'complaint' must be true or false.")
-            topics.append(Topic(str(key), str(spec.get("label", key)), tuple(kws), complaint))
+            complaint, trait = spec.get("complaint", True), spec.get("trait", False)
+            if not isinstance(complaint, bool) or not isinstance(trait, bool):
+                raise TopicError(f"{where}: 'complaint' and 'trait' must be true or false.")
+            label = str(spec.get("label", key))
+            topics.append(Topic(str(key), label, tuple(kws), complaint, trait))
         return cls(tuple(topics), source)
 
     def match(self, texts: Iterable[object]) -> pd.DataFrame:
