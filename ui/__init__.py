@@ -11,6 +11,7 @@ Modules
 :mod:`ui.state`      state keys, init_state(), the scenario <-> query params, bind(), segmentation
 :mod:`ui.cache`      the one cache for long work with progress bars, and its keys
 :mod:`ui.data`       data sources: demo, upload, server path, column mapping
+:mod:`ui.assistant`  the mapping assistant (proposal, live validation, TOML downloads)
 :mod:`ui.models`     the trained models and what the Models page shows
 :mod:`ui.pipeline`   components, journeys (core.pipeline.Outcome), baselines, report, churn
 :mod:`ui.views`      the figures of the pages, computed by core.insights and cached
@@ -25,6 +26,7 @@ Modules
 
 from core.insights import NO_OFFER, PROFILE_NUMBERS, PROFILE_WORDS
 from ui._base import CACHE_TTL, ROOT, guarded, progress_bar, show_error
+from ui.assistant import mapping_editor
 from ui.cache import cached, json_key, peek, scenario_key
 from ui.charts import (
     FACTOR_COLOURS,
@@ -84,6 +86,7 @@ from ui.exports import (
 from ui.models import (
     MODELS_DIR,
     churn_curves,
+    factor_note,
     model_summary,
     models_dir,
     models_ready,
@@ -163,7 +166,6 @@ from ui.widgets import (
     horizon_select,
     intro,
     lever_sliders,
-    mapping_editor,
     opportunity_controls,
     quality_panel,
     risk_controls,
@@ -239,6 +241,7 @@ __all__ = [
     "ensure_demo",
     "ensure_router",
     "example_customers",
+    "factor_note",
     "factor_bars",
     "factor_colours",
     "first_offer_bar",

@@ -69,6 +69,7 @@ def segments_page(horizon: int = 12) -> Any:
                 min_share=opts["min_share"],
                 random_state=s.seed,
                 churn_proba=proba,
+                catalog=data.catalog,  # products held counted over the data's own catalog
             )
 
     page = guarded(lambda: cached("segments", base_key, base))

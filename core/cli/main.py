@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.timing",
     "core.cli.optimize",
     "core.cli.segment",
+    "core.cli.customers_from_transactions",
     "core.cli.rl",
     "core.cli.plan",
 )

@@ -303,6 +303,7 @@ def segment(
     n_stability: int = 5,
     n_threads: int | None = 1,
     progress: Progress | None = None,
+    catalog: Any = None,
 ) -> Segmentation:
     """Segment customers into stable, named groups.
 
@@ -341,6 +342,8 @@ def segment(
         machines); None leaves the libraries' defaults.
     progress : callable(done, total), optional
         Progress callback.
+    catalog : Catalog or str, optional
+        The catalog whose products the ``n_products`` feature counts (default ``full``).
 
     Returns
     -------
@@ -374,7 +377,9 @@ def segment(
             opp = np.asarray(opportunity, dtype=np.float64).reshape(-1)
             if opp.shape != (n,):
                 raise CJOError(f"opportunity has {opp.size} values for {n} customers.")
-        feats, z, feat_notes = scaled_features(frame, churn_proba=churn_proba, features=features)
+        feats, z, feat_notes = scaled_features(
+            frame, churn_proba=churn_proba, features=features, catalog=catalog
+        )
         notes = list(feat_notes)
         candidates = _candidates(method, fixed, k_range, n)
         tick = ticker(progress, len(candidates) + n_stability)
@@ -393,9 +398,11 @@ def segment(
             notes.append(eps_note + ".")
         stability = _stability(method, z, chosen, labels, seed, n_stability, min_share, notes, tick)
         risk = check_proba(churn_proba, n)
-        profile, shares, names = _describe(
-            feats, labels, opp, risk if risk is not None else column(frame, "Churn Value")
-        )
+        if risk is None:
+            risk = column(frame, "Churn Value")
+        if risk is None:
+            risk = column(frame, "Churn Probability")
+        profile, shares, names = _describe(feats, labels, opp, risk)
         noise = float((labels == NOISE).mean()) if method == "dbscan" else None
         if method == "dbscan":
             notes.append(f"dbscan: noise share {noise:.1%} (segment id -1, '{NOISE_NAME}').")

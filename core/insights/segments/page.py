@@ -49,6 +49,7 @@ def page_data(
     first_offer: Any = None,
     horizon_months: int = 12,
     progress: Progress | None = None,
+    catalog: Any = None,
 ) -> SegmentsPage:
     """Segment, name (restoring a scenario's ``names``), describe and project in one call.
 
@@ -56,7 +57,7 @@ def page_data(
     ----------
     frame : pandas.DataFrame
         Canonical customer frame.
-    method, k, min_share, random_state, churn_proba, progress
+    method, k, min_share, random_state, churn_proba, progress, catalog
         As for :func:`~core.insights.segments.fit.segment`.
     names : mapping of segment id (int or str) to str, optional
         Names a scenario stored; ids this segmentation does not have are ignored.
@@ -77,6 +78,7 @@ def page_data(
         churn_proba=churn_proba,
         opportunity=journey_value,
         progress=progress,
+        catalog=catalog,
     )
     tables = SegmentsPage(
         segmentation=seg,
