@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 from core.data import schema
-from core.data.feedback import TEXT_PREFIX
 from core.data.extras import MAX_LEVELS, typed_kind
+from core.data.feedback import TEXT_PREFIX
 
 __all__ = ["OTHER", "MISSING", "VALUE_FEATURES", "ExtraFeatures"]
 

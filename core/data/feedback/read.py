@@ -183,9 +183,11 @@ def _texts(frame: pd.DataFrame, col: str, name: str, max_chars: int) -> tuple[pd
             "pass the column with the written feedback as the text column; a star rating or "
             "score goes to the rating option.",
         )
-    text = s.astype(object).where(pd.notna(s), None)
-    text = text.map(lambda v: None if v is None else str(v))
-    control = text.map(lambda v: v is not None and len(_CONTROL.findall(v[:4096])) > 4)
+    cells: list[str | None] = [str(v) if p else None for v, p in zip(values, present, strict=True)]
+    text = pd.Series(cells, index=s.index, dtype=object)
+    control = pd.Series(
+        [v is not None and len(_CONTROL.findall(v[:4096])) > 4 for v in cells], index=s.index
+    )
     if control.any():
         rows = (np.flatnonzero(control.to_numpy()) + 1).tolist()
         raise _fail(
@@ -197,7 +199,8 @@ def _texts(frame: pd.DataFrame, col: str, name: str, max_chars: int) -> tuple[pd
             "holds binary data (control characters), not text",
             "export the feedback as plain text (UTF-8).",
         )
-    text = text.map(lambda v: None if v is None or not v.strip() else v)
+    cells = [None if v is None or not v.strip() else v for v in cells]
+    text = pd.Series(cells, index=s.index, dtype=object)
     if text.isna().all():
         raise _fail(
             name,
@@ -208,10 +211,11 @@ def _texts(frame: pd.DataFrame, col: str, name: str, max_chars: int) -> tuple[pd
             "has no text at all (every cell is empty)",
             "choose the column that holds the written feedback, or add texts.",
         )
-    too_long = text.map(lambda v: v is not None and len(v) > max_chars).to_numpy(dtype=bool)
+    too_long = np.array([v is not None and len(v) > max_chars for v in cells], dtype=bool)
     capped = (np.flatnonzero(too_long) + 1).tolist()
     if capped:
-        text = text.map(lambda v: v if v is None or len(v) <= max_chars else v[:max_chars])
+        cells = [v if v is None or len(v) <= max_chars else v[:max_chars] for v in cells]
+        text = pd.Series(cells, index=s.index, dtype=object)
     return text, capped
 
 

@@ -19,6 +19,7 @@ from core.models.text.features import (
     TextFeatures,
     customer_text_features,
     score_texts,
+    synthetic_text_features,
     text_features_for,
 )
 from core.models.text.lexicon import NEGATIVE_BELOW, POSITIVE_ABOVE, lexicon_scores
@@ -50,5 +51,6 @@ __all__ = [
     "negate",
     "plain_baseline",
     "score_texts",
+    "synthetic_text_features",
     "text_features_for",
 ]

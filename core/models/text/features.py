@@ -262,3 +262,28 @@ def text_features_for(
     if progress is not None:
         progress(1.0, 1.0)
     return TextFeatures(features, scored, report, model, tuple(notes))
+
+
+def synthetic_text_features(
+    customers: pd.DataFrame, truth: pd.DataFrame, seed: int = 0
+) -> tuple[pd.DataFrame, TextFeatures]:
+    """``customers`` of a synthetic population with the ``text_*`` features of their feedback.
+
+    The feedback is :func:`core.data.synthetic.feedback.feedback_frame` (same seed); the leakage
+    guard's cutoff is the start of the outcome quarter, so exit surveys and texts written in it
+    stay out. Used by ``opportunity-check --texts`` and ``benchmarks/feedback.py`` to measure
+    what the texts add on truth.
+
+    Returns
+    -------
+    (customers with text features, TextFeatures)
+    """
+    from core.data.feedback import read_feedback
+    from core.data.synthetic.feedback import OUTCOME_START, feedback_frame
+
+    fb = feedback_frame(customers, truth, seed=seed)
+    table = read_feedback(
+        fb, text="text", id="Customer ID", date="date", rating="rating", channel="channel"
+    )
+    tf = text_features_for(customers, table, cutoff=OUTCOME_START, random_state=seed)
+    return tf.join(customers), tf

@@ -13,9 +13,8 @@ date:
 
 Customers without a purchase history get ``as_of`` plus the gaps (reason ``"no history"``).
 :func:`contact_windows` turns the dates into the ``[first day, last day]`` window of each
-(customer, product) on a campaign calendar, which
-:func:`core.planning.calendar.build_problem` accepts as ``windows=``: an activity outside a
-customer's window for its product is not eligible for that customer.
+(customer, product) on a campaign calendar. :func:`core.planning.calendar.build_problem` does
+not take these windows yet (an open item of issue 22): they are computed and tested here.
 """
 
 from __future__ import annotations
