@@ -407,3 +407,43 @@ def discount_check(
         "products": per_product,
         "seconds": time.perf_counter() - t0,
     }
+
+
+def journey_discounts(
+    journeys: pd.DataFrame, choice: DiscountChoice, customer_ids: Sequence[object]
+) -> pd.DataFrame:
+    """Each journey step with the discount level chosen for its (customer, product).
+
+    Parameters
+    ----------
+    journeys
+        One row per step with ``customer_id`` and ``product`` (a catalog key).
+    choice
+        :meth:`DiscountModel.choose` for the customers ``customer_ids`` (same order).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``journeys`` plus ``discount`` (the level; 0 for a product without discount levels or
+        not offerable) and ``value_net_of_margin`` (estimated margin per month kept, NaN when
+        the product has no levels).
+
+    Examples
+    --------
+    >>> ch = DiscountChoice(["phone"], [(0.0, 0.2)], np.array([[0.2], [0.0]]),
+    ...                     np.zeros((2, 1, 2)), np.array([[3.0], [1.0]]))
+    >>> j = pd.DataFrame({"customer_id": ["a", "b", "b"], "product": ["phone", "phone", "tv"]})
+    >>> journey_discounts(j, ch, ["a", "b"])["discount"].tolist()
+    [0.2, 0.0, 0.0]
+    """
+    ids = pd.Index(pd.Series(np.asarray(customer_ids, dtype=object)).astype(str))
+    row = ids.get_indexer(journeys["customer_id"].astype(str))
+    col_of = {k: i for i, k in enumerate(choice.products)}
+    col = journeys["product"].astype(str).map(col_of).to_numpy()
+    ok = (row >= 0) & pd.notna(col)
+    level = np.zeros(len(journeys))
+    value = np.full(len(journeys), np.nan)
+    r, c = row[ok], col[ok].astype(np.int64)
+    level[ok] = np.nan_to_num(choice.level[r, c], nan=0.0)
+    value[ok] = choice.value[r, c]
+    return journeys.assign(discount=level, value_net_of_margin=value)

@@ -170,3 +170,16 @@ def test_discount_check_beats_list_price_on_truth() -> None:
     assert rep["captured"] > rep["captured_list_price"]
     assert 0 <= rep["share_harmful_customers"] <= 1
     assert set(rep["products"]) == {"phone", "internet", "device_protection", "tech_support"}
+
+
+def test_journey_steps_get_the_chosen_level() -> None:
+    from core.campaigns.discounts import journey_discounts
+
+    cat = _one_product_catalog()
+    customers, log = _toy(3000, slope=8.0)
+    choice = DiscountModel(cat, features=["Age"], n_boot=4).fit(customers, log).choose(customers)
+    ids = customers["Customer ID"].tolist()
+    steps = pd.DataFrame({"customer_id": ids[:3] + ["nobody"], "product": ["phone"] * 4})
+    out = journey_discounts(steps, choice, ids)
+    assert out["discount"].tolist()[:3] == choice.level[:3, 0].tolist()
+    assert out["discount"].iloc[3] == 0.0 and np.isnan(out["value_net_of_margin"].iloc[3])
