@@ -201,3 +201,11 @@ def test_score_texts_columns() -> None:
     scored = score_texts(table.frame)
     assert {"sentiment", "complaint"} <= set(scored.columns)
     assert any(c.startswith("topic_") for c in scored.columns)
+
+
+def test_opportunity_check_with_texts_runs(tmp_path: Path, capsys) -> None:
+    report = tmp_path / "o.json"
+    args = ["opportunity-check", "--rows", "300", "--texts", "--estimators", "dr"]
+    assert cli([*args, "--no-decision", "--report", str(report), "--quiet"]) == 0
+    capsys.readouterr()
+    assert "dr" in json.loads(report.read_text())
