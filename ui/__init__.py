@@ -16,6 +16,7 @@ Modules
 :mod:`ui.pipeline`   components, journeys (core.pipeline.Outcome), baselines, report, churn
 :mod:`ui.views`      the figures of the pages, computed by core.insights and cached
 :mod:`ui.decision`   the scenario's captured value and harm on the synthetic truth
+:mod:`ui.signals`    a customer's feedback texts and purchase timing (Customer page)
 :mod:`ui.segments`   segments of the current scenario and their names
 :mod:`ui.scenarios`  the store and saved scenarios
 :mod:`ui.exports`    downloads, runs and the re-run check
@@ -116,6 +117,13 @@ from ui.scenarios import (
     store,
 )
 from ui.segments import ranked_segments, segment_columns, segments_page, set_segment_names
+from ui.signals import (
+    NO_DATES,
+    NO_TEXTS,
+    customer_texts,
+    customer_timing,
+    feedback_file,
+)
 from ui.state import (
     CURVES,
     DATA_ERROR,
@@ -176,6 +184,11 @@ from ui.widgets import (
 )
 
 __all__ = [
+    "NO_DATES",
+    "NO_TEXTS",
+    "customer_texts",
+    "customer_timing",
+    "feedback_file",
     "ceiling_ready",
     "compute_ceiling",
     "quality",

@@ -1,0 +1,53 @@
+"""Customer page: a customer's feedback texts and purchase timing, or why they are missing.
+
+The demo population has no feedback file or purchase dates: the page says so. A small synthetic
+population written with its feedback (``demo-data --feedback``) shows a customer's texts with
+their scores and topics.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+import ui
+from core.data import synthetic
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = ui.DEFAULT_SETTINGS.with_(estimator="peer-bayes")
+
+
+def _texts(at: AppTest) -> str:
+    parts = [m.value for m in at.markdown] + [c.value for c in at.caption]
+    parts += [e.value for kind in (at.info, at.success, at.warning, at.error) for e in kind]
+    return "\n".join(str(p) for p in parts)
+
+
+def test_customer_page_says_the_demo_has_no_texts_or_purchase_dates(demo_models) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.session_state["settings"] = FAST
+    at.switch_page("pages/customer.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    text = _texts(at)
+    assert "no feedback texts" in text and "no purchase dates" in text
+
+
+def test_customer_page_shows_a_customers_texts_with_scores_and_topics(tmp_path: Path) -> None:
+    path = tmp_path / "pop.parquet"
+    synthetic.write(path, 300, 5, feedback=True)
+    fb = pd.read_parquet(synthetic.feedback_path(path))
+    cid = str(fb["Customer ID"].value_counts().index[0])
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.session_state["settings"] = FAST
+    at.session_state["source"] = {"kind": "path", "name": str(path)}
+    at.query_params["customer"] = cid
+    at.switch_page("pages/customer.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    tables = [d.value for d in at.dataframe if "sentiment" in getattr(d.value, "columns", [])]
+    assert tables, "no texts table"
+    shown = tables[0]
+    assert len(shown) == int((fb["Customer ID"] == cid).sum())
+    assert {"sentiment", "topics", "text"} <= set(shown.columns)
+    assert "no feedback texts" not in _texts(at)

@@ -1,0 +1,94 @@
+"""What a customer wrote, and what the data says about purchase timing (Customer page).
+
+Feedback texts come from the file beside the data, ``<stem>.feedback.parquet`` (written by
+``python -m core demo-data --feedback``; columns ``Customer ID, date, channel, text, rating``),
+read and validated by :func:`core.data.feedback.read_feedback` and scored once per file with
+the lexicon and the keyword topics (:func:`core.models.text.score_texts`). Without that file
+the page says so instead of drawing an empty table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from ui._base import CACHE_TTL
+from ui.data import DEMO_PATH
+from ui.state import SOURCE
+
+#: Columns of :func:`customer_texts`.
+TEXT_COLUMNS: tuple[str, ...] = ("date", "channel", "rating", "sentiment", "topics", "text")
+NO_TEXTS = (
+    "This data has no feedback texts. A file `<name>.feedback.parquet` beside the customer file "
+    "(Customer ID, date, channel, text, rating) adds them: `python -m core demo-data --feedback` "
+    "writes one for the synthetic population; `python -m core feedback` scores any file."
+)
+NO_DATES = (
+    "This data has no purchase dates, so P(alive), expected purchases and a next contact date "
+    "cannot be shown for a customer. Fit them from a purchase log with `python -m core timing "
+    "FILE --calibration-end DATE --out customers.parquet` (docs/timing.md)."
+)
+
+
+def feedback_file() -> Path | None:
+    """The feedback file beside the current data (a path or the demo), or None."""
+    src: dict[str, Any] = st.session_state.get(SOURCE) or {}
+    if src.get("kind") == "demo":
+        path = DEMO_PATH
+    elif src.get("kind") == "path":
+        path = Path(src["name"])
+    else:
+        return None
+    from core.data.synthetic import feedback_path
+
+    fb = feedback_path(path)
+    return fb if fb.is_file() else None
+
+
+@st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner="Scoring feedback texts...")
+def _scored(path: str, mtime: float) -> pd.DataFrame:
+    from core.data.feedback import read_feedback
+    from core.models.text import TopicRules, score_texts
+
+    table = read_feedback(
+        path, text="text", id="Customer ID", date="date", rating="rating", channel="channel"
+    )
+    scored = score_texts(table.frame)
+    rules = TopicRules.load()
+    flags = {t.key: t.label for t in rules.topics if f"topic_{t.key}" in scored.columns}
+    scored["topics"] = [
+        ", ".join(label for key, label in flags.items() if row[f"topic_{key}"])
+        for _, row in scored.iterrows()
+    ]
+    return scored
+
+
+def customer_texts(customer_id: object) -> pd.DataFrame | None:
+    """The customer's texts, newest first (:data:`TEXT_COLUMNS`); None without a feedback file."""
+    path = feedback_file()
+    if path is None:
+        return None
+    scored = _scored(str(path), path.stat().st_mtime)
+    mine = scored.loc[scored["id"].astype(str) == str(customer_id)]
+    return mine.sort_values("date", ascending=False)[list(TEXT_COLUMNS)].reset_index(drop=True)
+
+
+#: Timing columns of ``python -m core timing --out`` a customer table may carry, and labels.
+TIMING_COLUMNS: dict[str, str] = {
+    "p_alive": "P(alive)",
+    "expected_purchases": "Expected purchases",
+    "next_purchase_date": "Next purchase",
+    "alive_until_date": "Contact before",
+}
+
+
+def customer_timing(frame: pd.DataFrame, idx: int) -> dict[str, Any] | None:
+    """The customer's timing figures (:data:`TIMING_COLUMNS` present in the data) or None when
+    the data has no ``p_alive`` column (no purchase dates)."""
+    if "p_alive" not in frame.columns:
+        return None
+    row = frame.iloc[int(idx)]
+    return {label: row[c] for c, label in TIMING_COLUMNS.items() if c in frame.columns}
