@@ -92,3 +92,43 @@ def customer_timing(frame: pd.DataFrame, idx: int) -> dict[str, Any] | None:
         return None
     row = frame.iloc[int(idx)]
     return {label: row[c] for c, label in TIMING_COLUMNS.items() if c in frame.columns}
+
+
+def segment_signals(
+    frame: pd.DataFrame, labels: Any, names: dict[int, str], ids: Any
+) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """Per-customer sentiment and P(alive) with their segment names, for the Segments page.
+
+    Returns
+    -------
+    (sentiment, alive)
+        ``sentiment``: one row per customer who wrote (``segment``, ``sentiment``: mean lexicon
+        score of their texts, ``complaints``); None without a feedback file. ``alive``: one row
+        per customer (``segment``, ``p_alive``); None when the data has no ``p_alive`` column.
+    """
+    import numpy as np
+
+    seg = pd.Series([names.get(int(k), str(k)) for k in np.asarray(labels)], dtype=object)
+    sentiment = None
+    path = feedback_file()
+    if path is not None:
+        scored = _scored(str(path), path.stat().st_mtime)
+        per = scored.groupby(scored["id"].astype(str)).agg(
+            sentiment=("sentiment", "mean"), complaints=("complaint", "sum")
+        )
+        key = pd.Series(np.asarray(ids)).astype(str)
+        joined = per.reindex(key.to_numpy())
+        wrote = joined["sentiment"].notna().to_numpy()
+        sentiment = pd.DataFrame(
+            {
+                "segment": seg.to_numpy()[wrote],
+                "sentiment": joined["sentiment"].to_numpy()[wrote],
+                "complaints": joined["complaints"].to_numpy()[wrote],
+            }
+        )
+    alive = None
+    if "p_alive" in frame.columns:
+        alive = pd.DataFrame(
+            {"segment": seg.to_numpy(), "p_alive": pd.to_numeric(frame["p_alive"]).to_numpy()}
+        )
+    return sentiment, alive

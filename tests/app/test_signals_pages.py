@@ -51,3 +51,22 @@ def test_customer_page_shows_a_customers_texts_with_scores_and_topics(tmp_path: 
     assert len(shown) == int((fb["Customer ID"] == cid).sum())
     assert {"sentiment", "topics", "text"} <= set(shown.columns)
     assert "no feedback texts" not in _texts(at)
+
+
+def test_segments_page_shows_sentiment_per_segment_or_says_why_not(tmp_path: Path) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.session_state["settings"] = FAST
+    at.switch_page("pages/segments.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "no feedback texts" in _texts(at) and "no purchase dates" in _texts(at)
+
+    path = tmp_path / "pop.parquet"
+    synthetic.write(path, 400, 6, feedback=True)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.session_state["settings"] = FAST
+    at.session_state["source"] = {"kind": "path", "name": str(path)}
+    at.switch_page("pages/segments.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "no feedback texts" not in _texts(at)
+    titles = [str(c.proto.spec) for c in at.get("plotly_chart")]
+    assert any("Sentiment of each writer" in t for t in titles)
