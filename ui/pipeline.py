@@ -29,17 +29,20 @@ from ui.models import models_ready, trained_models
 from ui.state import settings
 
 
-def context_and_components() -> tuple[Context, Components, Any]:
+def context_and_components(s: Settings | None = None) -> tuple[Context, Components, Any]:
     """(Context, Components, TrainedModels or None) of the current data and scenario.
 
     The models are trained when the estimator or the propensity needs them, and loaded when
     they are already on disk; otherwise (peer-bayes, neighbours on new data) they are None.
+    The ``campaign`` estimator's log is read and fitted once (:func:`ui.campaigns.offer_response`).
 
-    Cached per data sha256 + catalog + estimator + seed; the first computation shows a progress
-    bar (training the models on first start; they are then loaded from ``models/``).
+    Cached per data sha256 + catalog + estimator + seed (+ campaign log); the first computation
+    shows a progress bar (training the models on first start; they are then loaded from
+    ``models/``). ``s`` defaults to the current scenario (the Plan page passes its calendar's
+    catalog).
     """
     data = require_data()
-    s = settings()
+    s = s or settings()
 
     def compute() -> tuple[Context, Components, Any]:
         need = s.estimator == "counterfactual" or s.propensity or models_ready(data, s)
@@ -49,6 +52,10 @@ def context_and_components() -> tuple[Context, Components, Any]:
             models=getattr(trained, "key_factors", None),
             acceptance=getattr(trained, "acceptance", None),
         )
+        if s.estimator == "campaign":
+            from ui.campaigns import offer_response
+
+            ctx = replace(ctx, models=offer_response(s))
         bar, tick = progress_bar(f"Estimating the opportunity of every offer ({s.estimator})...")
         try:
             comps = pipeline.components_for(data.frame, s, ctx, progress=tick)
@@ -56,7 +63,7 @@ def context_and_components() -> tuple[Context, Components, Any]:
             bar.empty()
         return ctx, comps, trained
 
-    key = (data.sha256, s.catalog, s.estimator, s.seed)
+    key = (data.sha256, s.catalog, s.estimator, s.seed, s.campaign)
     ctx, comps, trained = guarded(lambda: cached("components", key, compute))
     if trained is None and models_ready(data, s):  # trained since (e.g. on the Models page)
         trained = guarded(lambda: trained_models(data, s))
@@ -65,23 +72,32 @@ def context_and_components() -> tuple[Context, Components, Any]:
 
 
 @st.cache_resource(max_entries=4, ttl=CACHE_TTL, show_spinner=False)
-def _propensity(sha: str, catalog: str, _frame: pd.DataFrame, _ctx: Context) -> np.ndarray:
+def _propensity(
+    sha: str, catalog: str, campaign: str, _frame: pd.DataFrame, _ctx: Context
+) -> np.ndarray:
     return pipeline.propensity_for(_frame, _ctx)
 
 
-def acceptance_propensity() -> np.ndarray:
-    """Acceptance propensity [n, P] of every customer and product, whatever the scenario."""
+def acceptance_propensity(s: Settings | None = None) -> np.ndarray:
+    """Acceptance propensity [n, P] of every customer and product, whatever the scenario.
+
+    With the ``campaign`` estimator the campaign's products take the acceptance it measured.
+    """
     data = require_data()
-    s = settings()
-    ctx, _, _ = context_and_components()
-    prop: np.ndarray = guarded(lambda: _propensity(data.sha256, s.catalog, data.frame, ctx))
+    s = s or settings()
+    ctx, _, _ = context_and_components(s)
+    if ctx.acceptance is None:  # the scenario did not need them: train (or load) them now
+        trained = guarded(lambda: trained_models(data, s))
+        ctx = replace(ctx, acceptance=trained.acceptance)
+    log = s.campaign if s.estimator == "campaign" else ""
+    prop: np.ndarray = guarded(lambda: _propensity(data.sha256, s.catalog, log, data.frame, ctx))
     return prop
 
 
 def propensity(s: Settings | None = None) -> np.ndarray | None:
     """Acceptance propensity [n, P] when the scenario uses it, else None."""
     s = s or settings()
-    return acceptance_propensity() if s.propensity else None
+    return acceptance_propensity(s) if s.propensity else None
 
 
 @st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
