@@ -177,6 +177,7 @@ from ui.signals import (
     NO_TEXTS,
     customer_texts,
     customer_timing,
+    discount_section,
     feedback_file,
     segment_signals,
 )
@@ -246,6 +247,7 @@ __all__ = [
     "customer_timing",
     "feedback_file",
     "segment_signals",
+    "discount_section",
     "box_by_segment",
     "discount_curves",
     "ceiling_ready",

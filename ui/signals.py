@@ -132,3 +132,33 @@ def segment_signals(
             {"segment": seg.to_numpy(), "p_alive": pd.to_numeric(frame["p_alive"]).to_numpy()}
         )
     return sentiment, alive
+
+
+NO_DISCOUNT_ARMS = (
+    "This campaign log has no discount arms, so there is no response curve to draw. A log whose "
+    "arms are product x discount level (`internet@0.1`, `phone@0`, ... plus a control group) "
+    "gives the acceptance at each level per segment (docs/discounts.md)."
+)
+
+
+def discount_section(log: Any, outcome: str) -> None:
+    """The Campaigns page's discount response curves, or why there are none."""
+    from core.campaigns.discounts import discount_arms, log_curves
+    from ui.charts import discount_curves
+
+    if not discount_arms(log.arms):
+        st.info(NO_DISCOUNT_ARMS)
+        return
+    if log.kinds.get(outcome) != "binary":
+        st.info(f"Response curves need a yes/no outcome; '{outcome}' is an amount.")
+        return
+    few = [c for c in log.features.columns if 1 < log.features[c].nunique() <= 6]
+    segment = st.selectbox("Segment by", ["(all customers)", *few], key="camp_discount_segment")
+    curves = log_curves(log, outcome, None if segment == "(all customers)" else segment)
+    assert curves is not None
+    st.plotly_chart(discount_curves(curves), width="stretch")
+    st.caption(
+        "A deeper discount is worth it only when the acceptance it adds pays for the margin "
+        "given to everyone who accepts, including those who would have accepted at list price."
+    )
+    st.dataframe(curves, hide_index=True, width="stretch")

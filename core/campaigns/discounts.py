@@ -447,3 +447,47 @@ def journey_discounts(
     level[ok] = np.nan_to_num(choice.level[r, c], nan=0.0)
     value[ok] = choice.value[r, c]
     return journeys.assign(discount=level, value_net_of_margin=value)
+
+
+def discount_arms(arms: Sequence[str]) -> dict[str, tuple[str, float]]:
+    """Arms named ``"product@level"`` (as :func:`core.data.synthetic.pricing.arm_label` writes
+    them) -> ``(product, level)``; other arms (control, plain offers) are left out.
+
+    Examples
+    --------
+    >>> discount_arms(["control", "internet@0.1", "phone@0", "tv", "x@2"])
+    {'internet@0.1': ('internet', 0.1), 'phone@0': ('phone', 0.0)}
+    """
+    out: dict[str, tuple[str, float]] = {}
+    for a in arms:
+        product, sep, level = str(a).rpartition("@")
+        if not sep or not product:
+            continue
+        try:
+            d = float(level)
+        except ValueError:
+            continue
+        if 0 <= d < 1:
+            out[str(a)] = (product, d)
+    return out
+
+
+def log_curves(log: Any, outcome: str, segment: str | None = None) -> pd.DataFrame | None:
+    """:func:`response_curves` of a :class:`~core.campaigns.log.CampaignLog` whose arms are
+    product x discount (``"internet@0.1"``), for a binary ``outcome``; None when the log has no
+    such arms. ``segment`` names a feature column of the log to split by."""
+    parsed = discount_arms(log.arms)
+    if not parsed:
+        return None
+    labels = np.asarray(log.arms, dtype=object)[log.arm]
+    keep = np.isin(labels, list(parsed))
+    frame = pd.DataFrame(
+        {
+            "Customer ID": np.asarray(log.ids)[keep],
+            "product": [parsed[a][0] for a in labels[keep]],
+            "discount": [parsed[a][1] for a in labels[keep]],
+            "accepted": np.asarray(log.outcomes[outcome])[keep],
+        }
+    )
+    seg = None if segment is None else log.features[segment].astype(str).to_numpy()[keep]
+    return response_curves(frame, seg)

@@ -70,3 +70,32 @@ def test_segments_page_shows_sentiment_per_segment_or_says_why_not(tmp_path: Pat
     assert "no feedback texts" not in _texts(at)
     titles = [str(c.proto.spec) for c in at.get("plotly_chart")]
     assert any("Sentiment of each writer" in t for t in titles)
+
+
+def test_campaigns_page_draws_discount_curves_or_says_the_log_has_no_discount_arms(
+    demo_models,
+) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.session_state["settings"] = FAST
+    at.switch_page("pages/campaigns.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "no discount arms" in _texts(at)
+
+    from core.data.catalog import load_catalog
+    from core.data.synthetic.pricing import pricing_campaign_frame
+
+    customers, truth = synthetic.generate_frame(3000, 4)
+    log = pricing_campaign_frame(customers, truth, load_catalog("pricing"), seed=4)
+    log = log.drop(columns=["product", "discount"]).assign(Married=customers["Married"])
+    payload = log.to_csv(index=False).encode()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.session_state["settings"] = FAST
+    at.session_state["campaign_source"] = {
+        "kind": "upload", "name": "pricing_log.csv", "bytes": payload, "file_id": "p"
+    }  # fmt: skip
+    at.session_state["camp_source"] = "Upload a log"
+    at.switch_page("pages/campaigns.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "no discount arms" not in _texts(at)
+    specs = [str(c.proto.spec) for c in at.get("plotly_chart")]
+    assert any("Acceptance by discount level" in s for s in specs)

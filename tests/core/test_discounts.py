@@ -183,3 +183,20 @@ def test_journey_steps_get_the_chosen_level() -> None:
     out = journey_discounts(steps, choice, ids)
     assert out["discount"].tolist()[:3] == choice.level[:3, 0].tolist()
     assert out["discount"].iloc[3] == 0.0 and np.isnan(out["value_net_of_margin"].iloc[3])
+
+
+def test_curves_from_a_campaign_log_with_product_x_discount_arms(population) -> None:
+    from core.campaigns.discounts import discount_arms, log_curves
+    from core.campaigns.log import read_log
+
+    customers, truth = population
+    raw = pricing_campaign_frame(customers, truth, load_catalog("pricing"), seed=2)
+    raw = raw.assign(Married=customers["Married"].to_numpy())
+    log = read_log(
+        raw[["Customer ID", "arm", "accepted", "Married"]], arm="arm", control="control",
+        outcomes=["accepted"], id="Customer ID",
+    )  # fmt: skip
+    curves = log_curves(log, "accepted", "Married")
+    assert curves is not None and set(curves["segment"]) == {"Yes", "No"}
+    assert set(curves["product"]) == set(raw["product"].dropna())
+    assert discount_arms(["control", "tv"]) == {}
