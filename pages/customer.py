@@ -48,9 +48,11 @@ with said:
         )
 with timing:
     st.subheader("When they will buy")
-    figures = ui.customer_timing(ui.require_data().frame, idx)
+    figures = ui.customer_timing(cid)
     if figures is None:
         st.info(ui.NO_DATES)
+    elif not figures:
+        st.caption("This customer has no purchase history in the timing file.")
     else:
         for col, (name, value) in zip(st.columns(len(figures)), figures.items(), strict=True):
             col.metric(name, str(value)[:10] if not isinstance(value, float) else f"{value:.2f}")

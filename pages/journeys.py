@@ -73,6 +73,13 @@ def body() -> None:
         width="stretch",
     )
     st.dataframe(out.table, hide_index=True, width="stretch", height=360)
+    st.subheader("When to contact, and at what discount")
+    dates = ui.step_dates(out.table)
+    if dates is None:
+        st.info(ui.NO_DATES)
+    else:
+        st.dataframe(dates, hide_index=True, width="stretch", height=240)
+    st.info(ui.NO_DISCOUNTS)
 
 
 body()

@@ -174,12 +174,14 @@ from ui.scenarios import (
 from ui.segments import ranked_segments, segment_columns, segments_page, set_segment_names
 from ui.signals import (
     NO_DATES,
+    NO_DISCOUNTS,
     NO_TEXTS,
     customer_texts,
     customer_timing,
     discount_section,
     feedback_file,
     segment_signals,
+    step_dates,
 )
 from ui.state import (
     CURVES,
@@ -248,6 +250,8 @@ __all__ = [
     "feedback_file",
     "segment_signals",
     "discount_section",
+    "NO_DISCOUNTS",
+    "step_dates",
     "box_by_segment",
     "discount_curves",
     "ceiling_ready",

@@ -3,8 +3,9 @@
 Feedback texts come from the file beside the data, ``<stem>.feedback.parquet`` (written by
 ``python -m core demo-data --feedback``; columns ``Customer ID, date, channel, text, rating``),
 read and validated by :func:`core.data.feedback.read_feedback` and scored once per file with
-the lexicon and the keyword topics (:func:`core.models.text.score_texts`). Without that file
-the page says so instead of drawing an empty table.
+the lexicon and the keyword topics (:func:`core.models.text.score_texts`). Purchase timing comes
+from ``<stem>.timing.parquet`` (what ``python -m core timing --out`` writes). Without those
+files the pages say so instead of drawing empty tables.
 """
 
 from __future__ import annotations
@@ -27,14 +28,15 @@ NO_TEXTS = (
     "writes one for the synthetic population; `python -m core feedback` scores any file."
 )
 NO_DATES = (
-    "This data has no purchase dates, so P(alive), expected purchases and a next contact date "
-    "cannot be shown for a customer. Fit them from a purchase log with `python -m core timing "
-    "FILE --calibration-end DATE --out customers.parquet` (docs/timing.md)."
+    "This data has no purchase dates, so P(alive), expected purchases and contact dates cannot "
+    "be shown. Fit them from a purchase log and put them beside the customer file: `python -m "
+    "core timing purchases.csv --calibration-end DATE --out <name>.timing.parquet` "
+    "(docs/timing.md)."
 )
 
 
-def feedback_file() -> Path | None:
-    """The feedback file beside the current data (a path or the demo), or None."""
+def _sibling(kind: str) -> Path | None:
+    """``<stem>.<kind>.parquet`` beside the current data (a server path or the demo), or None."""
     src: dict[str, Any] = st.session_state.get(SOURCE) or {}
     if src.get("kind") == "demo":
         path = DEMO_PATH
@@ -42,10 +44,29 @@ def feedback_file() -> Path | None:
         path = Path(src["name"])
     else:
         return None
-    from core.data.synthetic import feedback_path
+    file = path.with_name(f"{path.stem}.{kind}.parquet")
+    return file if file.is_file() else None
 
-    fb = feedback_path(path)
-    return fb if fb.is_file() else None
+
+def feedback_file() -> Path | None:
+    """The feedback file beside the current data (``<stem>.feedback.parquet``), or None."""
+    return _sibling("feedback")
+
+
+@st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner=False)
+def _timing(path: str, mtime: float) -> pd.DataFrame:
+    frame = pd.read_parquet(path)
+    ids = frame["id"] if "id" in frame.columns else frame.index.to_series()
+    frame.index = pd.Index(ids.astype(str).to_numpy())
+    return frame
+
+
+def timing_table() -> pd.DataFrame | None:
+    """The per-customer timing beside the current data (``<stem>.timing.parquet``, what
+    ``python -m core timing --out`` writes: ``id, p_alive, expected_purchases,
+    next_purchase_date, alive_until_date ...``), indexed by customer id; or None."""
+    path = _sibling("timing")
+    return None if path is None else _timing(str(path), path.stat().st_mtime)
 
 
 @st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner="Scoring feedback texts...")
@@ -85,13 +106,16 @@ TIMING_COLUMNS: dict[str, str] = {
 }
 
 
-def customer_timing(frame: pd.DataFrame, idx: int) -> dict[str, Any] | None:
-    """The customer's timing figures (:data:`TIMING_COLUMNS` present in the data) or None when
-    the data has no ``p_alive`` column (no purchase dates)."""
-    if "p_alive" not in frame.columns:
+def customer_timing(customer_id: object) -> dict[str, Any] | None:
+    """The customer's timing figures (:data:`TIMING_COLUMNS` of :func:`timing_table`); None
+    when the data has no purchase timing, ``{}`` when this customer has no purchase history."""
+    table = timing_table()
+    if table is None:
         return None
-    row = frame.iloc[int(idx)]
-    return {label: row[c] for c, label in TIMING_COLUMNS.items() if c in frame.columns}
+    if str(customer_id) not in table.index:
+        return {}
+    row = table.loc[str(customer_id)]
+    return {label: row[c] for c, label in TIMING_COLUMNS.items() if c in table.columns}
 
 
 def segment_signals(
@@ -104,7 +128,8 @@ def segment_signals(
     (sentiment, alive)
         ``sentiment``: one row per customer who wrote (``segment``, ``sentiment``: mean lexicon
         score of their texts, ``complaints``); None without a feedback file. ``alive``: one row
-        per customer (``segment``, ``p_alive``); None when the data has no ``p_alive`` column.
+        per customer with a purchase history (``segment``, ``p_alive``); None without
+        :func:`timing_table`.
     """
     import numpy as np
 
@@ -127,10 +152,11 @@ def segment_signals(
             }
         )
     alive = None
-    if "p_alive" in frame.columns:
-        alive = pd.DataFrame(
-            {"segment": seg.to_numpy(), "p_alive": pd.to_numeric(frame["p_alive"]).to_numpy()}
-        )
+    table = timing_table()
+    if table is not None:
+        p = table["p_alive"].reindex(pd.Series(np.asarray(ids)).astype(str).to_numpy())
+        known = p.notna().to_numpy()
+        alive = pd.DataFrame({"segment": seg.to_numpy()[known], "p_alive": p.to_numpy()[known]})
     return sentiment, alive
 
 
@@ -162,3 +188,35 @@ def discount_section(log: Any, outcome: str) -> None:
         "given to everyone who accepts, including those who would have accepted at list price."
     )
     st.dataframe(curves, hide_index=True, width="stretch")
+
+
+NO_DISCOUNTS = (
+    "No discount levels: every step is offered at list price. A catalog whose products list "
+    "`discounts` and a `margin`, with a campaign log whose arms are product x discount, lets "
+    "each step carry the level worth its margin (docs/discounts.md; the dashboard does not fit "
+    "that model yet)."
+)
+
+
+def step_dates(journeys: pd.DataFrame) -> pd.DataFrame | None:
+    """Each journey step's suggested contact date (:func:`core.models.timing.contact_schedule`)
+    from :func:`timing_table`; None when the data has no purchase timing. No date falls before
+    today."""
+    table = timing_table()
+    if table is None or journeys.empty:
+        return None
+    from core.models.timing import contact_schedule
+
+    timing = pd.DataFrame(
+        {
+            c: pd.to_datetime(table[c], errors="coerce")
+            if c in table.columns
+            else pd.Series(pd.NaT, index=table.index)
+            for c in ("next_purchase_date", "alive_until_date")
+        },
+        index=table.index,
+    )
+    plan = contact_schedule(
+        journeys[["customer_id", "step", "product"]], timing, as_of=pd.Timestamp.today()
+    )
+    return plan.table

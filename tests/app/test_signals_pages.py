@@ -39,6 +39,11 @@ def test_customer_page_shows_a_customers_texts_with_scores_and_topics(tmp_path: 
     synthetic.write(path, 300, 5, feedback=True)
     fb = pd.read_parquet(synthetic.feedback_path(path))
     cid = str(fb["Customer ID"].value_counts().index[0])
+    timing = pd.DataFrame(
+        {"id": [cid], "p_alive": [0.42], "expected_purchases": [1.5],
+         "next_purchase_date": [pd.Timestamp("2030-01-15")]}
+    )  # fmt: skip
+    timing.to_parquet(tmp_path / "pop.timing.parquet")
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     at.session_state["settings"] = FAST
     at.session_state["source"] = {"kind": "path", "name": str(path)}
@@ -50,7 +55,9 @@ def test_customer_page_shows_a_customers_texts_with_scores_and_topics(tmp_path: 
     shown = tables[0]
     assert len(shown) == int((fb["Customer ID"] == cid).sum())
     assert {"sentiment", "topics", "text"} <= set(shown.columns)
-    assert "no feedback texts" not in _texts(at)
+    assert "no feedback texts" not in _texts(at) and "no purchase dates" not in _texts(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["P(alive)"] == "0.42" and metrics["Next purchase"] == "2030-01-15"
 
 
 def test_segments_page_shows_sentiment_per_segment_or_says_why_not(tmp_path: Path) -> None:
@@ -99,3 +106,33 @@ def test_campaigns_page_draws_discount_curves_or_says_the_log_has_no_discount_ar
     assert "no discount arms" not in _texts(at)
     specs = [str(c.proto.spec) for c in at.get("plotly_chart")]
     assert any("Acceptance by discount level" in s for s in specs)
+
+
+def test_journeys_page_gives_step_dates_when_the_data_has_purchase_timing(
+    tmp_path: Path, demo_models
+) -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.session_state["settings"] = FAST
+    at.switch_page("pages/journeys.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "no purchase dates" in _texts(at) and "No discount levels" in _texts(at)
+
+    path = tmp_path / "timed.parquet"
+    synthetic.write(path, 400, 8)
+    customers = pd.read_parquet(path)
+    days = pd.to_timedelta((customers.index.to_numpy() % 90) + 10, unit="D")
+    pd.DataFrame(
+        {
+            "id": customers["Customer ID"],
+            "p_alive": 0.8,
+            "next_purchase_date": pd.Timestamp.today().normalize() + days,
+        }
+    ).to_parquet(tmp_path / "timed.timing.parquet")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.session_state["settings"] = FAST
+    at.session_state["source"] = {"kind": "path", "name": str(path)}
+    at.switch_page("pages/journeys.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "no purchase dates" not in _texts(at)
+    tables = [d.value for d in at.dataframe if "reason" in getattr(d.value, "columns", [])]
+    assert tables and (pd.to_datetime(tables[0]["date"]) >= pd.Timestamp.today().normalize()).all()
