@@ -68,7 +68,11 @@ def test_binary_bytes_are_refused(tmp_path: Path, capsys) -> None:
     path = tmp_path / "fb.csv"
     path.write_bytes(b"comment\nfine thanks\n\x00\x01\x02\x03\x89PNG\x00\x00\n")
     code, err = _run(["feedback", str(path), "--text", "comment", "--report", "r.json"], capsys)
-    assert code == 2 and "comment" in err and "binary" in err
+    assert code == 2 and "binary" in err and "Traceback" not in err
+    pq = tmp_path / "fb.parquet"
+    pd.DataFrame({"comment": [b"\x89PNG\x00\x01", b"\x00\x00"]}).to_parquet(pq)
+    code, err = _run(["feedback", str(pq), "--text", "comment", "--report", "r.json"], capsys)
+    assert code == 2 and "'comment'" in err and "binary" in err
 
 
 def test_no_texts_at_all_is_refused(tmp_path: Path, capsys) -> None:
