@@ -9,7 +9,9 @@ level for a fresh population (seed + 1) by expected value net of margin; reports
 :func:`core.campaigns.discounts.discount_check`: the share of the truth-optimal margin-adjusted
 value captured (goal >= 0.90) beside list price and the best single level per product, and the
 share of customers who get a discount whose true uplift does not pay for its margin (goal
-<= 0.05), for each ``--confidence``.
+<= 0.05), for each ``--confidence``. ``--bandit`` also trains the RL lab's contextual bandit
+(LinUCB over the levels, :func:`core.rl.discount_bandit.bandit_check`) online on the same
+number of arriving customers and judges it the same way.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--confidence", default="0.9,0.6", help="comma list")
     p.add_argument("--boot", type=int, default=20)
+    p.add_argument("--bandit", action="store_true", help="also the contextual bandit")
+    p.add_argument("--alpha", type=float, default=0.5, help="bandit's confidence bonus")
     p.add_argument("--out", help="also write the JSON here")
     args = p.parse_args(argv)
     report: dict[str, Any] = {}
@@ -38,6 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         report[f"confidence={c:g}"] = discount_check(
             args.rows, args.seed, confidence=c, n_boot=args.boot
         )
+    if args.bandit:
+        from core.rl.discount_bandit import bandit_check
+
+        report["bandit"] = bandit_check(args.rows, args.seed, alpha=args.alpha)
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:

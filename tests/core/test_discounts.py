@@ -200,3 +200,18 @@ def test_curves_from_a_campaign_log_with_product_x_discount_arms(population) -> 
     assert curves is not None and set(curves["segment"]) == {"Yes", "No"}
     assert set(curves["product"]) == set(raw["product"].dropna())
     assert discount_arms(["control", "tv"]) == {}
+
+
+def test_bandit_learns_levels_that_beat_list_price_on_truth() -> None:
+    from core.rl.discount_bandit import DiscountBandit, bandit_check
+
+    rep = bandit_check(3000, 3, eval_rows=1500, batch=100)
+    assert rep["captured"] > rep["captured_list_price"]
+    first, last = rep["training_reward_per_offer"].values()
+    assert last > first  # it learns while it plays
+    # a level that never pays is never picked once learned
+    b = DiscountBandit((0.0, 0.2), (10.0, 0.0)).start(1)
+    x = np.zeros((50, 1))
+    b.update(x, np.zeros(50, dtype=int), np.full(50, 3.0))
+    b.update(x, np.ones(50, dtype=int), np.zeros(50))
+    assert (b.act(x, explore=False) == 0).all()
