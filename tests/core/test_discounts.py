@@ -215,3 +215,20 @@ def test_bandit_learns_levels_that_beat_list_price_on_truth() -> None:
     b.update(x, np.zeros(50, dtype=int), np.full(50, 3.0))
     b.update(x, np.ones(50, dtype=int), np.zeros(50))
     assert (b.act(x, explore=False) == 0).all()
+
+
+def test_a_level_outside_the_range_exits_2_on_the_command_line(tmp_path, capsys) -> None:
+    from pathlib import Path
+
+    from core.cli.main import main as cli
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "data" / "catalogs" / "pricing.toml").read_text()
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace("discounts = [0.0, 0.1, 0.2, 0.3]", "discounts = [0.0, 1.2]", 1))
+    customers, _ = generate_frame(60, seed=1)
+    data = tmp_path / "c.csv"
+    customers.to_csv(data, index=False)
+    assert cli(["validate", str(data), "--catalog", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert "discount level 1.2 is outside [0, 1)" in err and "Traceback" not in err
