@@ -213,3 +213,16 @@ def test_opportunity_check_with_texts_runs(tmp_path: Path, capsys) -> None:
     assert cli([*args, "--no-decision", "--report", str(report), "--quiet"]) == 0
     capsys.readouterr()
     assert "dr" in json.loads(report.read_text())
+
+
+def test_demo_data_writes_feedback_independent_of_chunking(tmp_path: Path, capsys) -> None:
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    args = ["demo-data", "--rows", "250", "--seed", "9", "--feedback", "--quiet", "--out"]
+    assert cli([*args, str(a), "--chunk-size", "100"]) == 0
+    assert cli([*args, str(b), "--chunk-size", "1000"]) == 0
+    assert "feedback" in json.loads(capsys.readouterr().out.splitlines()[-1])
+    from core.data.synthetic import feedback_path
+
+    fa, fb = pd.read_parquet(feedback_path(a)), pd.read_parquet(feedback_path(b))
+    pd.testing.assert_frame_equal(fa, fb)
+    assert set(fa["Customer ID"]) <= set(pd.read_parquet(a)["Customer ID"])
