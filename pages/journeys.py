@@ -79,7 +79,16 @@ def body() -> None:
         st.info(ui.NO_DATES)
     else:
         st.dataframe(dates, hide_index=True, width="stretch", height=240)
-    st.info(ui.NO_DISCOUNTS)
+    data = ui.require_data()
+    levels = ui.guarded(lambda: ui.step_discounts(out.table, data.frame, data.sha256, ctx.catalog))
+    if levels is None:
+        st.info(ui.NO_DISCOUNTS)
+    else:
+        st.caption(
+            "Discount per step: the level whose expected margin (acceptance x (margin - discount) "
+            "x price) beats list price in at least 90% of bootstrap fits; 0 = list price."
+        )
+        st.dataframe(levels, hide_index=True, width="stretch", height=240)
 
 
 body()

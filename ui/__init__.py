@@ -182,6 +182,7 @@ from ui.signals import (
     feedback_file,
     segment_signals,
     step_dates,
+    step_discounts,
 )
 from ui.state import (
     CURVES,
@@ -252,6 +253,7 @@ __all__ = [
     "discount_section",
     "NO_DISCOUNTS",
     "step_dates",
+    "step_discounts",
     "box_by_segment",
     "discount_curves",
     "ceiling_ready",

@@ -192,10 +192,36 @@ def discount_section(log: Any, outcome: str) -> None:
 
 NO_DISCOUNTS = (
     "No discount levels: every step is offered at list price. A catalog whose products list "
-    "`discounts` and a `margin`, with a campaign log whose arms are product x discount, lets "
-    "each step carry the level worth its margin (docs/discounts.md; the dashboard does not fit "
-    "that model yet)."
+    "`discounts` and a `margin` (e.g. `pricing`), with a past campaign whose arms were product x "
+    "discount beside the customer file (`<name>.discounts.parquet`: Customer ID, product, "
+    "discount, accepted), lets each step carry the level worth its margin (docs/discounts.md)."
 )
+
+
+@st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner="Learning the discount response...")
+def _discount_choice(
+    sha: str, catalog_name: str, path: str, mtime: float, _frame: pd.DataFrame, _catalog: Any
+) -> Any:
+    from core.campaigns.discounts import DiscountModel
+
+    log = pd.read_parquet(path)
+    model = DiscountModel(_catalog).fit(_frame, log)
+    return model.choose(_frame)
+
+
+def step_discounts(journeys: pd.DataFrame, frame: pd.DataFrame, sha: str, catalog: Any) -> Any:
+    """Each journey step with the discount level chosen by value net of margin
+    (:class:`core.campaigns.discounts.DiscountModel` fitted on ``<stem>.discounts.parquet``),
+    or None when the catalog lists no levels or there is no such log."""
+    path = _sibling("discounts")
+    if path is None or journeys.empty or not any(p.discounts for p in catalog.products):
+        return None
+    from core.campaigns.discounts import journey_discounts
+
+    choice = _discount_choice(sha, catalog.name, str(path), path.stat().st_mtime, frame, catalog)
+    ids = frame["Customer ID"].astype(str).to_numpy()
+    cols = ["customer_id", "step", "product"]
+    return journey_discounts(journeys[cols], choice, ids)
 
 
 def step_dates(journeys: pd.DataFrame) -> pd.DataFrame | None:

@@ -136,3 +136,23 @@ def test_journeys_page_gives_step_dates_when_the_data_has_purchase_timing(
     assert "no purchase dates" not in _texts(at)
     tables = [d.value for d in at.dataframe if "reason" in getattr(d.value, "columns", [])]
     assert tables and (pd.to_datetime(tables[0]["date"]) >= pd.Timestamp.today().normalize()).all()
+
+
+def test_journeys_page_gives_each_step_its_discount_level(tmp_path: Path) -> None:
+    from core.data.catalog import load_catalog
+    from core.data.synthetic.pricing import pricing_campaign_frame
+
+    path = tmp_path / "priced.parquet"
+    synthetic.write(path, 1500, 11)
+    customers, truth = synthetic.generate_frame(1500, 11)
+    log = pricing_campaign_frame(customers, truth, load_catalog("pricing"), seed=11)
+    log.to_parquet(tmp_path / "priced.discounts.parquet")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.session_state["settings"] = FAST.with_(catalog="pricing")
+    at.session_state["source"] = {"kind": "path", "name": str(path)}
+    at.switch_page("pages/journeys.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "No discount levels" not in _texts(at)
+    tables = [d.value for d in at.dataframe if "discount" in getattr(d.value, "columns", [])]
+    assert tables
+    assert set(tables[0]["discount"]) <= {0.0, 0.1, 0.2, 0.3}
