@@ -58,6 +58,9 @@ policies = cv.policy_view(analysis, outcome)
 st.plotly_chart(ui.policy_chart(policies, outcome, level), width="stretch")
 st.caption(ui.policy_caption(policies, outcome))
 
+st.subheader("Which discount moves them? Response curves")
+ui.discount_section(log, outcome)
+
 st.subheader("What should the next test be?")
 binary = log.kinds[outcome] == "binary"
 mde = st.number_input(

@@ -421,3 +421,44 @@ def training_curves_chart(curves: Mapping[str, pd.DataFrame], labels: Mapping[st
     fig = px.line(pd.concat(parts), x="episode", y="return_ma", color="agent")
     fig.update_layout(yaxis_title="moving-average return")
     return style(fig, 320)
+
+
+def box_by_segment(frame: pd.DataFrame, column: str, title: str) -> Any:
+    """Box plot of ``column`` per ``segment`` (segment colours), with the count in the legend."""
+    names = list(dict.fromkeys(frame["segment"].astype(str)))
+    colours = segment_colours(names)
+    fig = px.box(
+        frame.assign(segment=frame["segment"].astype(str)),
+        x="segment",
+        y=column,
+        color="segment",
+        color_discrete_map=colours,
+        category_orders={"segment": names},
+    )
+    fig.update_layout(title=title, showlegend=False, xaxis_title="", yaxis_title=column)
+    return style(fig)
+
+
+def discount_curves(curves: pd.DataFrame) -> Any:
+    """Acceptance rate by discount level per product, one panel per segment, 95% intervals."""
+    frame = curves.assign(
+        err_hi=curves["high"] - curves["rate"], err_lo=curves["rate"] - curves["low"]
+    )
+    fig = px.line(
+        frame,
+        x="discount",
+        y="rate",
+        color="product",
+        facet_col="segment",
+        facet_col_wrap=3,
+        error_y="err_hi",
+        error_y_minus="err_lo",
+        markers=True,
+        color_discrete_map={
+            str(k): product_colour(str(k), i) for i, k in enumerate(frame["product"].unique())
+        },
+    )
+    fig.update_layout(title="Acceptance by discount level (95% Wilson intervals)")
+    fig.update_xaxes(tickformat=".0%")
+    fig.update_yaxes(tickformat=".0%")
+    return style(fig, height=420)
