@@ -65,3 +65,40 @@ def format_rows(rows: Sequence[int], limit: int = 5) -> str:
     head = ", ".join(str(r) for r in rows[:limit])
     more = f" (and {len(rows) - limit} more)" if len(rows) > limit else ""
     return f"row {head}" if len(rows) == 1 else f"rows {head}{more}"
+
+
+def column_error(
+    name: str,
+    column: str,
+    check: str,
+    rows: Sequence[int],
+    values: Sequence[Any],
+    msg: str,
+    fix: str,
+    width: int = 40,
+) -> DataValidationError:
+    """One failed check of one column, as a :class:`DataValidationError` with its table.
+
+    The message reads ``"{name}: column '{column}' {msg} in rows 3, 8 (values: 'x', 'y'). Fix:
+    {fix}"`` (at most three values, each cut to ``width`` characters); the failures table has the
+    one row ``column, check, rows, values, fix``.
+    """
+    import pandas as pd
+
+    rows = list(rows)
+    values = list(values)
+    table = pd.DataFrame(
+        [
+            {
+                "column": column,
+                "check": check,
+                "rows": format_rows(rows),
+                "values": values,
+                "fix": fix,
+            }
+        ]
+    )
+    shown = ", ".join(repr(str(v)[:width]) for v in values[:3])
+    where = f" in {format_rows(rows)}" if rows else ""
+    vals = f" (values: {shown})" if shown else ""
+    return DataValidationError(f"{name}: column '{column}' {msg}{where}{vals}. Fix: {fix}", table)

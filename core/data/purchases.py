@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from core.common.errors import DataValidationError, OptionError, format_rows
+from core.common.errors import DataValidationError, OptionError, column_error
 from core.data.feedback.read import parse_dates
 from core.data.io.read import Limits, read_table
 
@@ -64,22 +65,10 @@ class PurchaseLog:
         return pd.Timestamp(self.frame["date"].max())
 
 
-def _fail(name: str, column: str, check: str, rows: list[int], values: list, msg: str, fix: str):
-    table = pd.DataFrame(
-        [
-            {
-                "column": column,
-                "check": check,
-                "rows": format_rows(rows),
-                "values": values,
-                "fix": fix,
-            }
-        ]
-    )
-    shown = ", ".join(repr(str(v)[:30]) for v in values[:3])
-    where = f" in {format_rows(rows)}" if rows else ""
-    vals = f" (values: {shown})" if shown else ""
-    return DataValidationError(f"{name}: column '{column}' {msg}{where}{vals}. Fix: {fix}", table)
+def _fail(
+    name: str, column: str, check: str, rows: list[int], values: list[Any], msg: str, fix: str
+) -> DataValidationError:
+    return column_error(name, column, check, rows, values, msg, fix, width=30)
 
 
 def _numbers(frame: pd.DataFrame, col: str, name: str, what: str) -> np.ndarray:

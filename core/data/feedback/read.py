@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.common.errors import DataValidationError, OptionError, format_rows
+from core.common.errors import DataValidationError, OptionError, column_error, format_rows
 from core.data.io.read import Limits, read_table
 
 #: Longest text kept, in characters; longer cells are cut to it (and the notes say so).
@@ -84,22 +84,8 @@ class FeedbackTable:
 
 def _fail(
     name: str, column: str, check: str, rows: list[int], values: list[Any], msg: str, fix: str
-):
-    table = pd.DataFrame(
-        [
-            {
-                "column": column,
-                "check": check,
-                "rows": format_rows(rows),
-                "values": values,
-                "fix": fix,
-            }
-        ]
-    )
-    shown = ", ".join(repr(str(v)[:40]) for v in values[:3])
-    where = f" in {format_rows(rows)}" if rows else ""
-    vals = f" (values: {shown})" if shown else ""
-    return DataValidationError(f"{name}: column '{column}' {msg}{where}{vals}. Fix: {fix}", table)
+) -> DataValidationError:
+    return column_error(name, column, check, rows, values, msg, fix, width=40)
 
 
 def parse_scale(text: str | tuple[int, int] | None) -> tuple[int, int]:
