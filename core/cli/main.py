@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.segment",
     "core.cli.rl",
     "core.cli.plan",
+    "core.cli.report",
 )
 
 #: Extra ``register(subparsers)`` functions (plug-ins, tests).
