@@ -4,7 +4,9 @@ Pages ``import ui`` and call what this package re-exports; they never import eac
 core never imports streamlit. The scenario (a frozen :class:`core.pipeline.Settings`) lives in
 session state and is mirrored to ``st.query_params``, so a URL reproduces the view. Expensive
 work (model training, opportunity components) is cached per data sha256 + catalog + estimator +
-seed; a weight change only recombines the cached components (milliseconds) and re-optimizes.
+seed (the components also on disk, next to the models); a weight change only recombines the
+cached components (milliseconds) and re-optimizes. A background warm-up fills the caches when
+the first session starts (:mod:`ui.warmup`).
 
 Modules
 -------
@@ -18,6 +20,8 @@ Modules
 :mod:`ui.segments`   segments of the current scenario and their names
 :mod:`ui.scenarios`  the store and saved scenarios
 :mod:`ui.exports`    downloads, runs and the re-run check
+:mod:`ui.executive`  the executive report's download buttons (core.insights.executive)
+:mod:`ui.warmup`     the start-up warm-up of the caches, in the background, with its progress
 :mod:`ui.rl`         the RL lab
 :mod:`ui.widgets`    page intro, sidebar and the controls bound to the scenario
 :mod:`ui.charts`     colours, the house look and the plotly figures
@@ -25,13 +29,15 @@ Modules
 
 from core.insights import NO_OFFER, PROFILE_NUMBERS, PROFILE_WORDS
 from ui._base import CACHE_TTL, ROOT, guarded, progress_bar, show_error
-from ui.cache import cached, json_key, peek, scenario_key
+from ui.cache import cached, json_key, peek, problem_key, scenario_key
 from ui.charts import (
     FACTOR_COLOURS,
     FACTOR_LABELS,
     GREYS,
     PALETTE,
+    PLOT_CONFIG,
     SEGMENT_PALETTE,
+    alt_text,
     anneal_charts,
     best_offer_bar,
     churn_histogram,
@@ -45,6 +51,7 @@ from ui.charts import (
     label_of,
     opportunity_box,
     opportunity_by_bar,
+    plot,
     policy_values_chart,
     pr_chart,
     product_colour,
@@ -71,6 +78,7 @@ from ui.data import (
     use_server_path,
 )
 from ui.decision import ceiling_ready, compute_ceiling, quality, truth
+from ui.executive import build_report, report_buttons, report_inputs
 from ui.exports import (
     RUN_COLUMNS,
     load_run_settings,
@@ -94,13 +102,19 @@ from ui.pipeline import (
     acceptance_propensity,
     baselines,
     best_baseline,
+    catalog,
     churn_proba,
+    components,
     context_and_components,
     journeys_csv,
+    journeys_csv_maker,
+    models_fingerprint,
     outcome,
+    problem,
     propensity,
     report,
     solved,
+    trained,
 )
 from ui.rl import RL_EPISODES, RL_LABELS, rl_action_columns, rl_env, rl_lab, versus_journeys
 from ui.scenarios import (
@@ -112,7 +126,14 @@ from ui.scenarios import (
     split_params,
     store,
 )
-from ui.segments import ranked_segments, segment_columns, segments_page, set_segment_names
+from ui.segments import (
+    ranked_segments,
+    segment_boxes,
+    segment_columns,
+    segments_base,
+    segments_page,
+    set_segment_names,
+)
 from ui.state import (
     CURVES,
     DATA_ERROR,
@@ -144,6 +165,7 @@ from ui.state import (
 )
 from ui.views import (
     baseline_comparison,
+    churn_bins,
     churn_risk,
     customer_index,
     customer_view,
@@ -158,6 +180,7 @@ from ui.views import (
     opportunity_views,
     segment_journeys,
 )
+from ui.warmup import page_done, warm_up
 from ui.widgets import (
     HORIZONS,
     horizon_select,
@@ -174,6 +197,24 @@ from ui.widgets import (
 )
 
 __all__ = [
+    "PLOT_CONFIG",
+    "alt_text",
+    "plot",
+    "catalog",
+    "components",
+    "journeys_csv_maker",
+    "models_fingerprint",
+    "problem",
+    "trained",
+    "build_report",
+    "report_buttons",
+    "report_inputs",
+    "segment_boxes",
+    "segments_base",
+    "churn_bins",
+    "page_done",
+    "warm_up",
+    "problem_key",
     "ceiling_ready",
     "compute_ceiling",
     "quality",

@@ -13,10 +13,11 @@ import pandas as pd
 import streamlit as st
 
 from core.common.errors import CJOError
+from core.insights.overview import HORIZONS
 from core.pipeline import Settings
 from ui._base import show_error
 from ui.charts import FACTOR_LABELS
-from ui.data import apply_mapping, guess_mapping, raw_columns
+from ui.data import apply_mapping, current_data, guess_mapping, raw_columns
 from ui.state import (
     DEFAULT_SETTINGS,
     SOURCE,
@@ -29,8 +30,7 @@ from ui.state import (
     settings,
     update_settings,
 )
-
-HORIZONS = (3, 6, 12, 24, 36)
+from ui.warmup import warm_up
 
 
 def intro(title: str, text: str) -> None:
@@ -46,7 +46,8 @@ def intro(title: str, text: str) -> None:
 
 
 def sidebar() -> None:
-    """The shared sidebar: data source, the scenario in one line, reset."""
+    """The shared sidebar: data source, the scenario in one line, reset, and the start-up
+    warm-up of the caches with its progress (:func:`ui.warmup.warm_up`)."""
     s = settings()
     with st.sidebar:
         st.caption(f"**Data:** {st.session_state[SOURCE]['name']}")
@@ -59,6 +60,7 @@ def sidebar() -> None:
         if s != DEFAULT_SETTINGS and st.button("Reset scenario", icon=":material/restart_alt:"):
             set_settings(DEFAULT_SETTINGS)
             st.rerun()
+        warm_up(current_data(), s)
 
 
 def weight_sliders(prefix: str = "w", columns: bool = True) -> Settings:
