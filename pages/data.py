@@ -4,15 +4,16 @@ import pandas as pd
 import streamlit as st
 
 import ui
-from core.common.errors import CJOError, MappingError
+from core.common.errors import CatalogError, CJOError, MappingError
 
 ui.init_state()
 ui.intro(
     "Data",
     "Which customers the dashboard is working on, whether the file passed validation, and which "
     "columns the leakage guard keeps away from the models. The default is our synthetic demo "
-    "population; upload your own CSV or Parquet export, or read a file on the server. An "
-    "unknown export can be mapped onto the canonical (IBM Telco 11.1.3+) columns below.",
+    "population; upload your own CSV or Parquet export, or read a file on the server. Any "
+    "other export (another operator's, a shop's customer table) goes through the mapping "
+    "assistant: a catalog of your products, and the columns the product knows.",
 )
 src = st.session_state[ui.SOURCE]
 tab_up, tab_path, tab_demo = st.tabs(["Upload a file", "File on the server", "Demo population"])
@@ -45,7 +46,7 @@ data = ui.current_data()
 if data is None:
     exc = st.session_state[ui.DATA_ERROR]
     ui.show_error(exc)
-    if isinstance(exc, MappingError) and "unknown layout" in str(exc):
+    if isinstance(exc, MappingError | CatalogError) and src["kind"] != "demo":
         ui.mapping_editor()
     st.stop()
 
@@ -62,9 +63,10 @@ c3.metric(
     "Layout",
     s["layout"],
     border=True,
-    help="ibm = IBM 11.1.3+; classic = the 21-column Kaggle export; mapped = your mapping",
+    help="ibm = IBM 11.1.3+; classic = the 21-column Kaggle export; mapped = your mapping; "
+    "generic = your file as it is, read with a catalog",
 )
-c4.metric("Columns", s["columns"], border=True, help="Canonical columns present.")
+c4.metric("Columns", s["columns"], border=True, help="Columns of the validated data.")
 st.caption(f"Source: {s['source']} · {s['format']} · sha256 {s['sha256'][:12]}…")
 if s["unavailable_factors"]:
     st.warning(
@@ -73,6 +75,14 @@ if s["unavailable_factors"]:
     )
 for note in s["notes"]:
     st.info(note)
+if s["catalog"]:
+    st.caption(f"Catalog **{s['catalog']}**: products {', '.join(s['products'])}.")
+if s["extra_columns"]:
+    with st.expander(f"Your own columns the models use ({len(s['extra_columns'])})"):
+        st.dataframe(
+            pd.DataFrame({"column": list(s["extra_columns"]), "type": s["extra_columns"].values()}),
+            hide_index=True,
+        )
 st.subheader("Leakage guard")
 st.write(
     "Outcome-derived columns are never used as model features, so the models cannot "
@@ -88,3 +98,6 @@ with st.expander("Columns not in this data"):
 if s["ignored_columns"]:
     with st.expander("Columns of your file that were ignored"):
         st.dataframe(pd.DataFrame({"column": s["ignored_columns"]}), hide_index=True)
+if src["kind"] != "demo" and s["layout"] in ("mapped", "generic"):
+    with st.expander("Change the mapping or the catalog"):
+        ui.mapping_editor()

@@ -19,6 +19,8 @@ if view["warning"]:
 
 for factor, rows in view["metrics"].groupby("factor", sort=False):
     st.subheader(ui.FACTOR_LABELS.get(factor, factor))
+    if said := ui.factor_note(view["trained"].metrics, str(factor)):
+        st.info(said, icon=":material/info:")
     for col, r in zip(st.columns(len(rows)), rows.itertuples(), strict=True):
         col.metric(
             r.metric,
@@ -38,7 +40,9 @@ st.subheader("Churn: ROC, precision-recall and calibration")
 left, mid, right = st.columns(3)
 if (rel := view["reliability"]) is not None:
     ui.plot(ui.reliability_chart(rel), right)
-if not ui.curves_requested():
+if "Churn Value" not in data.frame.columns:
+    left.info("These curves need observed churn outcomes; this data has none.")
+elif not ui.curves_requested():
     left.write(
         "ROC and precision-recall curves need out-of-fold predictions: one churn model per fold "
         "is refitted (about 10-20 s on 7,000 customers, then cached)."

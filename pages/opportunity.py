@@ -52,7 +52,7 @@ def live() -> None:
     ui.quality_panel(ui.quality(s), ceiling_ready=ui.ceiling_ready(), on_ceiling=ui.compute_ceiling)
     views = ui.opportunity_views(s)
     left, right = st.columns(2)
-    ui.plot(ui.opportunity_box(views.first), left)
+    ui.plot(ui.opportunity_box(views.first, ui.colour_map(ctx.catalog)), left)
     ui.plot(ui.transition_heatmap(views.matrix), right)
     ui.plot(ui.best_offer_bar(views.best, ui.colour_map(ctx.catalog)))
     seconds = time.perf_counter() - t0

@@ -13,6 +13,7 @@ Modules
 :mod:`ui.state`      state keys, init_state(), the scenario <-> query params, bind(), segmentation
 :mod:`ui.cache`      the one cache for long work with progress bars, and its keys
 :mod:`ui.data`       data sources: demo, upload, server path, column mapping
+:mod:`ui.assistant`  the mapping assistant (proposal, live validation, TOML downloads)
 :mod:`ui.models`     the trained models and what the Models page shows
 :mod:`ui.pipeline`   components, journeys (core.pipeline.Outcome), baselines, report, churn
 :mod:`ui.views`      the figures of the pages, computed by core.insights and cached
@@ -29,6 +30,7 @@ Modules
 
 from core.insights import NO_OFFER, PROFILE_NUMBERS, PROFILE_WORDS
 from ui._base import CACHE_TTL, ROOT, guarded, progress_bar, show_error
+from ui.assistant import mapping_editor
 from ui.cache import cached, json_key, peek, problem_key, scenario_key
 from ui.charts import (
     FACTOR_COLOURS,
@@ -92,6 +94,7 @@ from ui.exports import (
 from ui.models import (
     MODELS_DIR,
     churn_curves,
+    factor_note,
     model_summary,
     models_dir,
     models_ready,
@@ -186,7 +189,6 @@ from ui.widgets import (
     horizon_select,
     intro,
     lever_sliders,
-    mapping_editor,
     opportunity_controls,
     quality_panel,
     risk_controls,
@@ -280,6 +282,7 @@ __all__ = [
     "ensure_demo",
     "ensure_router",
     "example_customers",
+    "factor_note",
     "factor_bars",
     "factor_colours",
     "first_offer_bar",

@@ -216,13 +216,16 @@ def churn_histogram(bins: pd.DataFrame) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def opportunity_box(first: pd.DataFrame) -> Any:
-    """Box plot per product of its value as the next offer (precomputed percentiles)."""
+def opportunity_box(first: pd.DataFrame, colours: Mapping[str, str] | None = None) -> Any:
+    """Box plot per product of its value as the next offer (precomputed percentiles).
+
+    ``colours``: ``{product label: colour}`` (:func:`colour_map`); by key when not given.
+    """
     boxes = [
         go.Box(
             x=[r.product], q1=[r.q1], median=[r.median], q3=[r.q3], lowerfence=[r.p5],
             upperfence=[r.p95], mean=[r.mean], name=r.product, showlegend=False,
-            marker_color=product_colour(str(r.key)),
+            marker_color=(colours or {}).get(r.product) or product_colour(str(r.key)),
         )
         for r in first.itertuples()
     ]  # fmt: skip

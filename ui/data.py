@@ -1,7 +1,10 @@
 """Data sources: the demo population, an upload, a file on the server, and a column mapping.
 
 The current source is ``st.session_state[SOURCE]``; :func:`current_data` loads and validates it
-once (``core.data.io.load``) and keeps the error for display when it fails.
+once (``core.data.io.load``) and keeps the error for display when it fails. The mapping the user
+applied (``st.session_state[MAPPING]``: ``columns``, ``values``, ``outcomes``, ``ignore`` and the
+``catalog`` chosen with it) is part of the cache key; a catalog there makes the file need only
+its products' columns and an id (the mapping assistant, :mod:`ui.assistant`, sets it).
 """
 
 from __future__ import annotations
@@ -31,16 +34,34 @@ DATA_DIRS_ENV = "CJO_DATA_DIRS"  # os.pathsep-separated folders the server-path 
 # path + mtime, or the upload's sha256 (computed once); the payload itself is not hashed.
 @st.cache_resource(max_entries=4, ttl=CACHE_TTL, show_spinner="Loading and validating the data...")
 def _load_path(path: str, mtime: float, mapping_json: str) -> LoadedData:
-    return load(path, mapping=_mapping(mapping_json))
+    mapping, catalog = split_mapping(_mapping(mapping_json))
+    return load(path, mapping=mapping, catalog=catalog)
 
 
 @st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner="Validating the upload...")
 def _load_bytes(sha: str, name: str, mapping_json: str, _data: bytes) -> LoadedData:
-    return load(_data, name=name, limits=UPLOAD_LIMITS, mapping=_mapping(mapping_json))
+    mapping, catalog = split_mapping(_mapping(mapping_json))
+    return load(_data, name=name, limits=UPLOAD_LIMITS, mapping=mapping, catalog=catalog)
 
 
 def _mapping(mapping_json: str) -> dict[str, Any] | None:
     return json.loads(mapping_json) if mapping_json else None
+
+
+def split_mapping(state: dict[str, Any] | None) -> tuple[dict[str, Any] | None, str | None]:
+    """The mapping state -> (column mapping for ``load``, or None; the catalog chosen, or None).
+
+    A state with a catalog but no column entries (a file that needs no mapping) gives no
+    mapping.
+    """
+    if not state:
+        return None, None
+    catalog = state.get("catalog")
+    mapping = {k: v for k, v in state.items() if k != "catalog"}
+    if not any(mapping.get(k) for k in ("columns", "values", "outcomes", "ignore")):
+        return None, catalog
+    mapping.setdefault("columns", {})
+    return mapping, catalog
 
 
 def ensure_demo() -> Path:

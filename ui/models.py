@@ -68,6 +68,15 @@ def trained_models(data: LoadedData | None = None, s: Settings | None = None) ->
     return cached("models", (data.sha256, s.catalog), compute, label=label)
 
 
+def factor_note(metrics: dict[str, Any], factor: str) -> str | None:
+    """What the Models page says above a factor the data lacks (or gives as a probability)."""
+    entry = metrics.get(factor) or {}
+    if not entry.get("available", True):
+        return f"Not in this data ({entry.get('reason')}): reported unavailable, never invented."
+    note = entry.get("note")
+    return None if note is None else str(note)[:1].upper() + str(note)[1:] + "."
+
+
 def model_summary() -> dict[str, Any]:
     """What the Models page shows from the trained models (see :mod:`core.models.report`).
 
@@ -79,7 +88,7 @@ def model_summary() -> dict[str, Any]:
     from core.insights import metric_cards
     from core.models import report as mr
 
-    trained = trained_models()
+    trained = guarded(trained_models)  # a CJOError (e.g. no factor to model) is shown
     m = trained.metrics
     return {
         "trained": trained,

@@ -69,6 +69,7 @@ def segments_base(data: Any, s: Any, opts: dict[str, Any]) -> Any:
             churn_proba=proba,
             progress=progress,
             memo=memo,
+            catalog=data.catalog,  # products held counted over the data's own catalog
         )
 
     label = f"Segmenting {data.n_rows:,} customers ({opts['method']})..."

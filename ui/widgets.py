@@ -7,17 +7,15 @@ loaded scenario or a URL) and writes what the user chose back with
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
-from core.common.errors import CJOError
 from core.insights.overview import HORIZONS
 from core.pipeline import Settings
-from ui._base import show_error
 from ui.charts import FACTOR_LABELS
-from ui.data import apply_mapping, current_data, guess_mapping, raw_columns
+from ui.data import current_data
 from ui.state import (
     DEFAULT_SETTINGS,
     SOURCE,
@@ -109,8 +107,13 @@ def opportunity_controls() -> Settings:
         "took the offer; peer-bayes: how similar holders differ; neighbours: nearest "
         "look-alike customers.",
     )
+    names = available_catalogs()
     catalog = c2.selectbox(
-        "Catalog", available_catalogs(), key=bind("opp_catalog", s.catalog), help="Products."
+        "Catalog",
+        names if s.catalog in names else [*names, s.catalog],  # a catalog file of the user's
+        key=bind("opp_catalog", s.catalog),
+        format_func=lambda c: c if c in names else f"{Path(c).stem} (your file)",
+        help="Products.",
     )
     propensity = c3.toggle(
         "× acceptance",
@@ -249,33 +252,6 @@ def segment_controls() -> dict[str, Any]:
     )
     set_segment_options(method, "auto" if auto or method == "dbscan" else int(k), min_share)
     return segment_options()
-
-
-def mapping_editor() -> None:
-    """The column-mapping editor for an export of unknown layout; applies it on request."""
-    st.subheader("Map your columns")
-    st.write(
-        "Pick, for each canonical column, the column of your file that holds it. "
-        "Required columns must be mapped; leave the others empty if you lack them."
-    )
-    edited: pd.DataFrame = st.data_editor(
-        guess_mapping(raw_columns()),
-        hide_index=True,
-        width="stretch",
-        disabled=["canonical column", "required"],
-        column_config={
-            "your column": st.column_config.SelectboxColumn(
-                options=raw_columns(), help="Column of your export"
-            )
-        },
-        key="mapping_editor",
-    )
-    if st.button("Apply the mapping", type="primary"):
-        try:
-            apply_mapping(edited)
-            st.rerun()
-        except CJOError as err:
-            show_error(err)
 
 
 def risk_controls() -> Settings:

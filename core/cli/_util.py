@@ -91,9 +91,31 @@ def add_seed(p: argparse.ArgumentParser, help: str = "random seed (default 0)") 
     p.add_argument("--seed", type=int, default=0, help=help)
 
 
-def add_catalog(p: argparse.ArgumentParser, help: str, metavar: str | None = None) -> None:
-    """``--catalog``: a shipped catalog's name or a TOML file (default ``seed``)."""
-    p.add_argument("--catalog", default="seed", metavar=metavar, help=help)
+def add_catalog(
+    p: argparse.ArgumentParser,
+    help: str,
+    metavar: str | None = None,
+    default: str | None = "seed",
+) -> None:
+    """``--catalog``: a shipped catalog's name or a TOML file (default ``seed``).
+
+    With ``default=None`` the command tells a chosen catalog from none: a chosen one also says
+    which columns the data needs (:func:`core.data.io.load` ``catalog``); :func:`catalog_of`
+    gives the catalog to use either way.
+    """
+    p.add_argument("--catalog", default=default, metavar=metavar, help=help)
+
+
+#: ``--catalog`` help of the commands that read customer data with it.
+CATALOG_HELP = (
+    "product catalog: seed (default), full, or a TOML file of your own products; a chosen "
+    "catalog also sets what the data needs: its products' columns and an id"
+)
+
+
+def catalog_of(args: argparse.Namespace) -> str:
+    """The catalog a command uses: the one chosen with ``--catalog``, else ``seed``."""
+    return str(args.catalog or "seed")
 
 
 def add_model_preset(p: argparse.ArgumentParser, help: str) -> None:

@@ -25,8 +25,27 @@ _DESCRIPTION = (
     "Write N synthetic customers in the canonical schema to FILE "
     "(.csv or .parquet), their ground truth to FILE's sibling <stem>.truth.parquet and "
     "their past campaign (randomized offers with a control group) to "
-    "<stem>.campaigns.parquet. Reproducible per seed, independent of chunk size."
+    "<stem>.campaigns.parquet. Reproducible per seed, independent of chunk size. "
+    "--kind transactions writes the invoice lines of N synthetic retail customers instead "
+    "(for customers-from-transactions)."
 )
+
+
+def _transactions(args: argparse.Namespace, out: Path) -> int:
+    from core.data.synthetic.transactions import generate_transactions
+    from core.ops.export import write_export
+
+    if args.rows > 100_000:
+        raise CJOError(f"--rows {args.rows}: choose 1 to 100,000 retail customers.")
+    lines = generate_transactions(args.rows, args.seed)
+    written = write_export(lines, out)
+    print(
+        json.dumps(
+            {"transactions": str(out), "lines": written.row_count, "customers": args.rows,
+             "seed": args.seed}
+        )
+    )  # fmt: skip
+    return EXIT_OK
 
 
 def _cmd_demo_data(args: argparse.Namespace) -> int:
@@ -36,6 +55,8 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
         raise CJOError(f"--out {out}: use a .csv or .parquet file name.")
     if args.rows < 1 or args.rows > 10_000_000:
         raise CJOError(f"--rows {args.rows}: choose 1 to 10,000,000 customers.")
+    if args.kind == "transactions":
+        return _transactions(args, out)
     out.parent.mkdir(parents=True, exist_ok=True)
     progress = None if args.quiet else Progress(f"demo-data {args.rows:,} rows")
     campaigns = not args.no_campaigns
@@ -61,6 +82,12 @@ def add_cli(subparsers: Any) -> None:
     add_seed(p)
     p.add_argument("--out", required=True, metavar="FILE", help="output .csv or .parquet")
     p.add_argument("--chunk-size", type=positive_int, default=100_000, help="rows per chunk")
+    p.add_argument(
+        "--kind",
+        choices=("customers", "transactions"),
+        default="customers",
+        help="customers (default: the telecom population) or transactions (retail invoice lines)",
+    )
     p.add_argument(
         "--no-campaigns", action="store_true", help="do not write <stem>.campaigns.parquet"
     )

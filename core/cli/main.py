@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.campaign",
     "core.cli.optimize",
     "core.cli.segment",
+    "core.cli.customers_from_transactions",
     "core.cli.rl",
     "core.cli.plan",
     "core.cli.report",

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from core.cli._util import (
+    CATALOG_HELP,
     EXIT_ERROR,
     EXIT_OK,
     add_catalog,
@@ -20,6 +21,7 @@ from core.cli._util import (
     add_models_dir,
     add_quiet,
     add_seed,
+    catalog_of,
 )
 from core.cli._util import Progress as Bar
 from core.cli._util import positive_int as _positive
@@ -68,7 +70,7 @@ def _schedule_params(items: Sequence[str] | None) -> dict[str, float]:
 def settings_from_args(args: Any) -> Settings:
     """:class:`Settings` from the ``optimize`` command's options."""
     return Settings(
-        catalog=args.catalog,
+        catalog=catalog_of(args),
         estimator=args.estimator,
         weights=parse_weights_text(args.weights),
         levers=parse_levers_text(args.levers or ""),
@@ -102,6 +104,7 @@ def _cmd_optimize(args: Any) -> int:
         baselines=tuple(b for b in (args.baselines or "").split(",") if b),
         bom=args.bom,
         mapping=args.mapping,
+        catalog=args.catalog,
     )
     bar = None if args.quiet else Bar(f"optimize ({options.engine})")
     try:
@@ -170,6 +173,7 @@ def _cmd_rerun(args: Any) -> int:
         bom=bool(opts.get("bom", False)),
         baselines=(),
         mapping=args.mapping,
+        catalog=settings.catalog,
     )
     data_sha = plan(args.data, options.chunk_rows).sha256
     check = check_reproducible(run_, data_sha)
@@ -215,7 +219,7 @@ def add_cli(subparsers: Any) -> None:
         help="journeys .csv or .parquet, or a directory (partitioned Parquet)",
     )
     p.add_argument("--report", metavar="FILE", help="write the JSON report here")
-    add_catalog(p, "catalog (seed)", metavar="seed|full|FILE")
+    add_catalog(p, CATALOG_HELP, metavar="seed|full|FILE", default=None)
     p.add_argument(
         "--weights",
         default="cltv=1,churn=1,satisfaction=1",

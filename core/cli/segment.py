@@ -10,8 +10,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.cli._util import (
+    CATALOG_HELP,
+    add_catalog,
+    add_command,
+    add_data,
+    add_mapping,
+    add_quiet,
+    add_seed,
+)
 from core.cli._util import Progress as Bar
-from core.cli._util import add_command, add_data, add_mapping, add_quiet, add_seed
 from core.common.errors import CJOError
 from core.data.io import load
 from core.insights.segments import METHODS, customer_ids, insights, readme_table, segment
@@ -21,6 +29,7 @@ _HELP = "segment customers and say whom to contact first"
 _DESCRIPTION = (
     "Segment the customers of DATA into named groups (k-means, DBSCAN, Ward "
     "or Gaussian mixture on tenure, charges, revenue, products held, referrals and CLTV; "
+    "recency, frequency and monetary value for retail data; "
     "satisfaction with --features all; outcome columns only describe segments). "
     "Prints the segment table and the "
     "'contact first' answer; writes per-customer segments (--out) and a JSON report "
@@ -57,7 +66,7 @@ def _cmd_segment(args: argparse.Namespace) -> int:
 
     if args.method not in METHODS:
         raise CJOError(f"--method {args.method}: choose one of {list(METHODS)}.")
-    data = load(args.data, mapping=args.mapping)
+    data = load(args.data, mapping=args.mapping, catalog=args.catalog)
     frame = data.frame
     value = offers = None
     if args.journeys:
@@ -71,10 +80,13 @@ def _cmd_segment(args: argparse.Namespace) -> int:
         opportunity=value,
         features=args.features,
         progress=None if args.quiet else Bar(f"segment {args.method}"),
+        catalog=data.catalog,
     )
     ins = insights(frame, seg, journey_value=value, first_offer=offers, horizon_months=args.horizon)
     report = seg.report()
     report["data"] = {"source": data.source, "sha256": data.sha256, "rows": data.n_rows}
+    if data.catalog is not None:
+        report["data"]["catalog"] = data.catalog.name
     report["segments"] = json.loads(ins["segments"].to_json(orient="records"))
     report["segment_ranking"] = ins["segment_ranking"]
     report["ranking_basis"] = ins["ranking_basis"]
@@ -118,7 +130,8 @@ def add_cli(subparsers: Any) -> None:
         "--features",
         default="default",
         choices=["default", "all", "rfm"],
-        help="feature set: default (no satisfaction), all (with Satisfaction Score), rfm",
+        help="feature set: default (no satisfaction), all (with Satisfaction Score), rfm "
+        "(recency, frequency, monetary; tenure, products and revenue for subscriptions)",
     )
     p.add_argument("--out", metavar="CSV", help="write Customer ID, Segment ID, Segment Name")
     p.add_argument("--report", metavar="JSON", help="write the JSON report")
@@ -129,4 +142,5 @@ def add_cli(subparsers: Any) -> None:
     )
     p.add_argument("--horizon", type=int, default=12, help="months of revenue at risk (12)")
     add_mapping(p)
+    add_catalog(p, CATALOG_HELP, metavar="seed|full|FILE", default=None)
     add_quiet(p)

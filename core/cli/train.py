@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from core.cli._util import (
+    CATALOG_HELP,
     EXIT_OK,
     Progress,
     add_catalog,
@@ -34,14 +35,14 @@ _DESCRIPTION = (
 
 def _cmd_train(args: argparse.Namespace) -> int:
 
-    data = load(args.data, mapping=args.mapping)
+    data = load(args.data, mapping=args.mapping, catalog=args.catalog)
     if args.folds < 2:
         raise CJOError(f"--folds {args.folds}: use at least 2.")
     progress = None if args.quiet else Progress(f"train {data.n_rows:,} customers")
     result = train(
         data.frame,
         args.models,
-        catalog=args.catalog,
+        catalog=data.catalog or "seed",
         data_sha256=data.sha256,
         cltv_model=args.cltv_model,
         preset=args.model_preset,
@@ -58,6 +59,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             "roc_auc"
         ),
         "unavailable_factors": [f for f in schema.FACTORS if not m[f].get("available")],
+        "churn_model": m["churn"].get("model"),
         "files": result["files"],
         "seconds": result["seconds"],
     }
@@ -70,7 +72,7 @@ def add_cli(subparsers: Any) -> None:
     p = add_command(subparsers, "train", _cmd_train, _HELP, _DESCRIPTION)
     add_data(p)
     p.add_argument("--models", required=True, metavar="DIR", help="output models folder")
-    add_catalog(p, "product catalog (seed)", metavar="seed|full|FILE")
+    add_catalog(p, CATALOG_HELP, metavar="seed|full|FILE", default=None)
     p.add_argument(
         "--cltv-model", default="hgb", choices=CLTV_MODELS, help="CLTV model family (hgb)"
     )

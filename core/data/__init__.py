@@ -1,1 +1,2 @@
-"""Customer data: the canonical schema, reading and validation, mappings, catalogs, the synthetic population."""
+"""Customer data: the canonical schema, reading and validation, mappings, catalogs, extra columns,
+customer tables from transactions, the synthetic population."""

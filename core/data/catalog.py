@@ -10,11 +10,19 @@ A catalog is a TOML file (``data/catalogs/*.toml``; ``seed`` and ``full`` ship w
     [[products]]
     key = "device_protection"          # identifier used everywhere
     label = "Device Protection Plan"   # shown to users
-    column = "Device Protection Plan"  # canonical column that tells whether it is held
+    column = "Device Protection Plan"  # the column that tells whether it is held
     held_if = ["Yes"]                  # or held_unless = ["None"]
     requires = ["internet"]            # prerequisites: held or offered earlier
     excludes = []                      # cannot be held/offered together (symmetric)
     monthly_price = 4.97               # optional
+
+A product's ``column`` is a canonical column (``Phone Service``) or a column of the customer file
+as it is, before or without a mapping (``International plan``): catalogs for other businesses are
+files their users write (``data/catalogs/telecom_plans.toml`` and ``retail.toml`` are examples).
+Column names match case-, space- and underscore-insensitively (:func:`core.data.schema.normalize_name`),
+and ``held_if`` / ``held_unless`` values case- and whitespace-insensitively, yes/no spellings
+(True/False, Y/N, 1/0) alike: ``held_if = ["yes"]`` matches "Yes", " yes" and "True".
+A name one typo away from a canonical column (``Phone Servise``) is refused as a likely typo.
 
 :func:`load_catalog` validates everything (unknown keys, unknown products in rules, cycles in
 prerequisites, a product both required and excluded, bad journey policy) and raises
@@ -23,9 +31,10 @@ prerequisites, a product both required and excluded, bad journey policy) and rai
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +73,21 @@ class Product:
     description: str = ""
 
     def held(self, frame: pd.DataFrame) -> np.ndarray:
-        """Boolean array: which rows of ``frame`` hold this product."""
+        """Boolean array: which rows of ``frame`` hold this product.
+
+        Values are compared by :func:`value_token` (case, surrounding blanks and the yes/no
+        spelling do not count). An empty cell holds nothing under ``held_if`` and is not held
+        under ``held_unless`` either.
+        """
         values = frame[self.column].astype(object)
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
         if self.held_if:
-            return values.isin(self.held_if).to_numpy(dtype=bool)
-        return (values.notna() & ~values.isin(self.held_unless)).to_numpy(dtype=bool)
+            wanted = {value_token(v) for v in self.held_if}
+            hit = np.array([value_token(u) in wanted for u in uniques] + [False], dtype=bool)
+        else:
+            refused = {value_token(v) for v in self.held_unless}
+            hit = np.array([value_token(u) not in refused for u in uniques] + [False], dtype=bool)
+        return hit[codes]
 
 
 @dataclass(frozen=True)
@@ -121,9 +140,28 @@ class Catalog:
         return e
 
     def missing_columns(self, columns: Sequence[str]) -> list[str]:
-        """Products whose holding column is absent from ``columns``."""
-        have = set(columns)
-        return [p.key for p in self.products if p.column not in have]
+        """Products whose holding column is absent from ``columns`` (names compared normalized)."""
+        have = {schema.normalize_name(c) for c in columns}
+        return [p.key for p in self.products if schema.normalize_name(p.column) not in have]
+
+    def bind(self, columns: Sequence[str]) -> Catalog:
+        """The catalog with each product's ``column`` spelt as in ``columns``.
+
+        ``International_plan`` in a file binds a product that names ``International plan``;
+        products whose column is absent are left as they are.
+        """
+        by_norm: dict[str, str] = {}
+        for c in columns:
+            by_norm.setdefault(schema.normalize_name(c), c)
+        products = tuple(
+            p
+            if p.column in columns or schema.normalize_name(p.column) not in by_norm
+            else replace(p, column=by_norm[schema.normalize_name(p.column)])
+            for p in self.products
+        )
+        if products == self.products:
+            return self
+        return replace(self, products=products)
 
     def holdings(self, frame: pd.DataFrame) -> np.ndarray:
         """Boolean ``[n_customers, n_products]`` matrix of what each customer holds."""
@@ -135,8 +173,9 @@ class Catalog:
                 "data does not have. Fix: choose a catalog without them (see "
                 "Catalog.restrict_to), map those columns, or edit the catalog."
             )
+        bound = self.bind(list(frame.columns))
         return (
-            np.column_stack([p.held(frame) for p in self.products])
+            np.column_stack([p.held(frame) for p in bound.products])
             if self.products
             else (np.zeros((len(frame), 0), dtype=bool))
         )
@@ -145,7 +184,7 @@ class Catalog:
         """The catalog without products whose column is absent (and rules naming them)."""
         drop = set(self.missing_columns(columns))
         if not drop:
-            return self
+            return self.bind(list(columns))
         kept = []
         for p in self.products:
             if p.key in drop:
@@ -164,7 +203,7 @@ class Catalog:
             min(self.max_length, max(len(products), 1)),
             self.discount,
             self.description,
-        )
+        ).bind(list(columns))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -179,6 +218,53 @@ class Catalog:
                 for p in self.products
             ],
         }
+
+
+def value_token(value: Any) -> str:
+    """How a holding value compares: yes/no spellings as ``"yes"``/``"no"``, whole numbers
+    without decimals, other text stripped and lower-cased.
+
+    Examples
+    --------
+    >>> [value_token(v) for v in (" Yes", True, "1", 0.0, "Offer A", 3.0)]
+    ['yes', 'yes', 'yes', 'no', 'offer a', '3']
+    """
+    token = schema.boolean_token(value)
+    if token is not None:
+        return token.lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value).strip().lower()
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return str(int(number)) if number.is_integer() else text
+
+
+def _check_column(column: Any, where: str) -> str:
+    """The product's column: a canonical name (respelt canonically) or a column of the file.
+
+    Raises :class:`CatalogError` for an empty name or one that looks like a typo of a canonical
+    column (close to it, but not the same name).
+    """
+    if not isinstance(column, str) or not column.strip():
+        raise CatalogError(
+            f"{where}: 'column' = {column!r} is not a canonical column nor a column name. "
+            "Fix: name the column that tells whether a customer holds the product, e.g. "
+            "'Phone Service' or a column of your file such as 'International plan'."
+        )
+    canonical = schema.canonical_name(column)
+    if canonical is not None:
+        return canonical
+    close = difflib.get_close_matches(column.strip(), schema.CANONICAL, n=1, cutoff=0.88)
+    if close:
+        raise CatalogError(
+            f"{where}: 'column' = {column!r} is not a canonical column, and so close to "
+            f"{close[0]!r} that it looks like a typo. Fix: write {close[0]!r}; if your file "
+            "really has a column of that name, rename it there or map it in the mapping."
+        )
+    return column.strip()
 
 
 def _as_tuple(value: Any, where: str) -> tuple[str, ...]:
@@ -243,12 +329,7 @@ def parse_catalog(data: Mapping[str, Any], *, source: str = "catalog") -> Catalo
         if key in seen:
             raise CatalogError(f"{where}: duplicate key. Fix: give every product its own key.")
         seen.add(key)
-        column = raw.get("column")
-        if column not in schema.BY_NAME:
-            raise CatalogError(
-                f"{where}: 'column' = {column!r} is not a canonical column. "
-                f"Fix: use one of the schema's columns, e.g. 'Phone Service'."
-            )
+        column = _check_column(raw.get("column"), where)
         held_if = _as_tuple(raw.get("held_if"), where)
         held_unless = _as_tuple(raw.get("held_unless"), where)
         if bool(held_if) == bool(held_unless):
@@ -332,12 +413,19 @@ def load_catalog(name_or_path: str | Path = "seed") -> Catalog:
     return parse_catalog(data, source=path.name)
 
 
+def is_shipped(catalog: str | Path) -> bool:
+    """Whether ``catalog`` names a shipped catalog (``seed``, ``full``, ...), not a user's file."""
+    path = Path(catalog)
+    return not path.suffix and not path.exists() and (CATALOG_DIR / f"{catalog}.toml").is_file()
+
+
 def resolve_catalog(catalog: Catalog | str | Path, columns: Sequence[str] | None = None) -> Catalog:
     """Load ``catalog`` (a name, a path or a :class:`Catalog`) and drop products absent from data.
 
     Products whose holding column is not in ``columns`` are removed (see
     :meth:`Catalog.restrict_to`), so the classic export, which has no ``Offer``, still works
-    with the ``seed`` catalog (four products).
+    with the ``seed`` catalog (four products); the others are bound to the data's spelling of
+    their column (:meth:`Catalog.bind`).
 
     Raises
     ------

@@ -14,9 +14,22 @@ Three layouts are understood:
                  [columns]            # source name = canonical name
                  "cust_id" = "Customer ID"
                  "months"  = "Tenure in Months"
+                 "Churn"   = "Churn Label"    # True/False, yes/no, Y/N, 1/0 all read
 
-                 [values."Contract"]  # optional value translations, per canonical column
+                 [values."Contract"]  # optional value translations, per column
                  "M2M" = "Month-to-Month"
+
+                 [outcomes]           # columns derived from the outcome: never features
+                 columns = ["Churn reason", "Retention offer made"]
+
+                 [ignore]             # columns to leave out altogether
+                 columns = ["Notes"]
+
+             Source names match the file's headers case-, space- and underscore-insensitively
+             ("International_plan" is "International plan"); so do canonical names of columns
+             the mapping does not list ("customer_id" is "Customer ID"). The file's other
+             columns are kept as they are: :mod:`core.data.extras` types them and the models
+             use them as features, unless they are outcomes, ignored, or free text.
 """
 
 from __future__ import annotations
@@ -87,10 +100,25 @@ _CLASSIC_INTERNET_TYPE = {
 
 @dataclass(frozen=True)
 class ColumnMapping:
-    """A user mapping from an export's column names (and values) to the canonical schema."""
+    """A user mapping from an export's column names (and values) to the canonical schema.
+
+    Attributes
+    ----------
+    columns
+        ``{source column: canonical column}``.
+    values
+        ``{column: {their value: our value}}``; the column is a canonical name or a column of
+        the file (values match case- and blank-insensitively).
+    outcomes
+        Source columns derived from the outcome (the leakage guard drops them).
+    ignore
+        Source columns to leave out.
+    """
 
     columns: Mapping[str, str]
     values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    outcomes: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = sorted({c for c in self.columns.values() if c not in schema.BY_NAME})
@@ -106,9 +134,14 @@ class ColumnMapping:
                 f"mapping sends several source columns to {dupes}. Fix: map each "
                 "canonical column from exactly one source column."
             )
-        bad_vals = sorted(c for c in self.values if c not in schema.BY_NAME)
-        if bad_vals:
-            raise MappingError(f"[values] names unknown canonical column(s) {bad_vals}.")
+        object.__setattr__(self, "outcomes", tuple(self.outcomes))
+        object.__setattr__(self, "ignore", tuple(self.ignore))
+        both = sorted(set(self.outcomes) & set(self.columns))
+        if both:
+            raise MappingError(
+                f"mapping lists {both} both in [columns] and in [outcomes]. Fix: an outcome "
+                "column is never mapped; remove it from one of the two."
+            )
 
     @classmethod
     def load(cls, source: Mapping[str, Any] | str | Path) -> ColumnMapping:
@@ -128,16 +161,76 @@ class ColumnMapping:
                 'mapping needs a [columns] table of "source name" = "canonical name" pairs.'
             )
         values = data.get("values", {})
+        if not isinstance(values, Mapping) or not all(
+            isinstance(v, Mapping) for v in values.values()
+        ):
+            raise MappingError(
+                '[values] needs one table per column: [values."Contract"] "M2M" = "Month-to-Month".'
+            )
         return cls(
             columns={str(k): str(v) for k, v in data["columns"].items()},
             values={str(k): {str(a): str(b) for a, b in v.items()} for k, v in values.items()},
+            outcomes=_names(data.get("outcomes"), "outcomes"),
+            ignore=_names(data.get("ignore"), "ignore"),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "columns": dict(self.columns),
             "values": {k: dict(v) for k, v in self.values.items()},
         }
+        if self.outcomes:
+            out["outcomes"] = {"columns": list(self.outcomes)}
+        if self.ignore:
+            out["ignore"] = {"columns": list(self.ignore)}
+        return out
+
+    def to_toml(self) -> str:
+        """The mapping as a TOML file (what ``--mapping FILE`` reads back)."""
+        lines = ["[columns]"]
+        lines += [f"{_quote(k)} = {_quote(v)}" for k, v in self.columns.items()]
+        for section, names in (("outcomes", self.outcomes), ("ignore", self.ignore)):
+            if names:
+                lines += ["", f"[{section}]", f"columns = [{', '.join(map(_quote, names))}]"]
+        for col, table in self.values.items():
+            lines += ["", f"[values.{_quote(col)}]"]
+            lines += [f"{_quote(a)} = {_quote(b)}" for a, b in table.items()]
+        return "\n".join(lines) + "\n"
+
+
+def _quote(text: str) -> str:
+    """A TOML basic string."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def _names(value: Any, section: str) -> tuple[str, ...]:
+    """Column names of an ``[outcomes]`` / ``[ignore]`` table (or a plain list)."""
+    if value is None:
+        return ()
+    if isinstance(value, Mapping):
+        value = value.get("columns", [])
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise MappingError(
+            f'[{section}] needs a list of column names: [{section}] columns = ["a", "b"].'
+        )
+    return tuple(str(v) for v in value)
+
+
+def match_columns(names: Iterable[str], columns: Iterable[str]) -> dict[str, str | None]:
+    """Each of ``names`` -> the column of ``columns`` it denotes (exact, else normalized), or None.
+
+    Examples
+    --------
+    >>> match_columns(["International plan"], ["State", "International_plan"])
+    {'International plan': 'International_plan'}
+    """
+    columns = list(columns)
+    by_norm: dict[str, str] = {}
+    for c in columns:
+        by_norm.setdefault(schema.normalize_name(c), c)
+    have = set(columns)
+    return {n: n if n in have else by_norm.get(schema.normalize_name(n)) for n in names}
 
 
 def detect_layout(columns: Iterable[str]) -> str:
@@ -211,19 +304,64 @@ def _classic(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str], lis
     return df, ignored, notes
 
 
-def _user(raw: pd.DataFrame, mapping: ColumnMapping, name: str) -> tuple[pd.DataFrame, list[str]]:
-    absent = [src for src in mapping.columns if src not in raw.columns]
-    # Columns already named canonically pass through unless the mapping renames onto them.
+def _translate(series: pd.Series, table: Mapping[str, str]) -> pd.Series:
+    """``series`` with the values of ``table`` replaced (exact, else case-insensitive match)."""
+    lower = {str(k).strip().lower(): v for k, v in table.items()}
+
+    def one(v: Any) -> Any:
+        if not isinstance(v, str):
+            return v
+        t = v.strip()
+        return table.get(t, lower.get(t.lower(), v))
+
+    return series.astype(object).map(one)
+
+
+def _user(
+    raw: pd.DataFrame,
+    mapping: ColumnMapping,
+    name: str,
+    required: Iterable[str] = schema.REQUIRED,
+) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Apply a user mapping: ``(frame, ignored source columns, notes)``.
+
+    Mapped columns are renamed, columns named canonically (up to case, spaces and underscores)
+    pass through, ``[outcomes]`` and ``[ignore]`` columns are dropped, and every other column
+    is kept under its own name (an *extra* column, typed by :mod:`core.data.extras`).
+    """
+    found = match_columns(mapping.columns, raw.columns)
+    absent = [src for src, col in found.items() if col is None]
     targets = set(mapping.columns.values())
-    passthrough = [
-        c
-        for c in raw.columns
-        if c in schema.BY_NAME and c not in targets and c not in mapping.columns
-    ]
-    mapped_targets = {mapping.columns[s] for s in mapping.columns if s in raw.columns}
-    missing_required = [
-        c for c in schema.REQUIRED if c not in mapped_targets and c not in passthrough
-    ]
+    rename = {col: mapping.columns[src] for src, col in found.items() if col is not None}
+    notes: list[str] = []
+    dropped: dict[str, str] = {}
+    for section, names in (("outcomes", mapping.outcomes), ("ignore", mapping.ignore)):
+        hits = match_columns(names, raw.columns)
+        for col in hits.values():
+            if col is not None and col not in rename:
+                dropped[col] = section
+        missing = [src for src, col in hits.items() if col is None]
+        if missing:
+            notes.append(f"[{section}] names column(s) not in this file: {missing}.")
+    passthrough: dict[str, str] = {}
+    extras: list[str] = []
+    ignored: list[str] = []
+    for c in raw.columns:
+        if c in rename or c in dropped:
+            continue
+        canonical = schema.canonical_name(c)
+        if canonical is not None and canonical not in targets:
+            if canonical in passthrough.values():
+                ignored.append(c)
+                notes.append(f"'{c}' is a second column named like '{canonical}'; ignored.")
+                continue
+            passthrough[c] = canonical
+        elif canonical is not None:
+            ignored.append(c)  # the mapping sends another column to this canonical name
+        else:
+            extras.append(c)
+    have = set(rename.values()) | set(passthrough.values())
+    missing_required = [c for c in required if c not in have]
     if absent or missing_required:
         parts = []
         if absent:
@@ -233,24 +371,54 @@ def _user(raw: pd.DataFrame, mapping: ColumnMapping, name: str) -> tuple[pd.Data
         raise MappingError(
             f"{name}: " + "; ".join(parts) + f". Found columns: "
             f"{list(raw.columns)[:60]}. Fix: edit the mapping so each required "
-            "column is mapped from a column of the file."
-        )
-    df = raw[list(mapping.columns) + passthrough].rename(columns=dict(mapping.columns)).copy()
-    for col, table in mapping.values.items():
-        if col in df.columns:
-            df[col] = (
-                df[col]
-                .astype(object)
-                .map(lambda v, t=table: t.get(v.strip() if isinstance(v, str) else v, v))
+            "column is mapped from a column of the file"
+            + (
+                ", or pass a catalog (--catalog) naming the products your file holds: then "
+                "only the catalog's columns (and an id, generated when absent) are required."
+                if missing_required
+                else "."
             )
-    ignored = [c for c in raw.columns if c not in mapping.columns and c not in passthrough]
-    return df, ignored
+        )
+    keep = list(rename) + list(passthrough) + extras
+    df = raw[keep].rename(columns={**rename, **passthrough}).copy()
+    for col, table in mapping.values.items():
+        target = mapping.columns.get(col, col)
+        hit = match_columns([target], df.columns)[target]
+        if hit is not None:
+            df[hit] = _translate(df[hit], table)
+    leaked = [c for c, section in dropped.items() if section == "outcomes"]
+    if leaked:
+        notes.append(
+            f"leakage guard: {leaked} named as outcomes in the mapping; left out of the data "
+            "and of every model."
+        )
+    ignored += [c for c, section in dropped.items() if section == "ignore"]
+    return df, ignored, notes
+
+
+def outcome_columns(raw_columns: Iterable[str], mapping: ColumnMapping | None) -> list[str]:
+    """The file's columns that the mapping names as outcomes (``[outcomes]``)."""
+    if mapping is None:
+        return []
+    hits = match_columns(mapping.outcomes, raw_columns)
+    return [c for c in hits.values() if c is not None]
 
 
 def to_canonical(
-    raw: pd.DataFrame, layout: str, mapping: ColumnMapping | None = None, *, name: str = "input"
+    raw: pd.DataFrame,
+    layout: str,
+    mapping: ColumnMapping | None = None,
+    *,
+    name: str = "input",
+    required: Iterable[str] = schema.REQUIRED,
 ) -> tuple[pd.DataFrame, list[str], list[str]]:
     """Return ``(canonical frame, ignored source columns, notes)`` for a raw table.
+
+    ``layout`` is ``"ibm"``, ``"classic"``, ``"mapped"`` (with ``mapping``) or ``"generic"``
+    (the file's columns as they are: canonical names recognised up to case, spaces and
+    underscores, the others kept as extra columns). ``required`` are the canonical columns a
+    mapped or generic file must provide (the telecom :data:`~core.data.schema.REQUIRED` unless
+    a catalog says otherwise).
 
     Raises :class:`~core.common.errors.MappingError` when the layout is unknown and no mapping is given,
     or when the mapping leaves required columns unmapped; the message lists what is missing and
@@ -258,8 +426,9 @@ def to_canonical(
     """
     if layout == "mapped":
         assert mapping is not None
-        df, ignored = _user(raw, mapping, name)
-        return df, ignored, []
+        return _user(raw, mapping, name, required)
+    if layout == "generic":
+        return _user(raw, ColumnMapping({}), name, required)
     if layout == "classic":
         return _classic(raw, name)
     if layout == "ibm":
@@ -270,6 +439,7 @@ def to_canonical(
     raise MappingError(
         f"{name}: unknown layout: required column(s) {missing} not found. Found columns: "
         f"{list(raw.columns)[:60]}. Fix: supply a column mapping (--mapping FILE, or the "
-        "dashboard's mapping editor) naming which of your columns holds each of "
-        f"{list(schema.REQUIRED)}."
+        "dashboard's mapping assistant) naming which of your columns holds each of "
+        f"{list(schema.REQUIRED)}; or, for a business whose products are not IBM's, a catalog "
+        "(--catalog FILE) naming the columns that say which products a customer holds."
     )

@@ -11,8 +11,18 @@ column has a kind (``str``/``int``/``float``), an allowed vocabulary or range, a
 ``constant`` a single value in the IBM sample (Country, State, Quarter): carried, never a feature
 ``geo``      location detail (City, Zip Code, Latitude, Longitude, Population)
 
-Only :data:`REQUIRED` columns must be present; every other canonical column is optional and, when
-absent, is reported as unavailable (never invented).
+Each column also belongs to a *family*: ``telecom`` (the 51 IBM columns, :data:`IBM`) or
+``value`` (what a retailer knows of a customer: recency, frequency, monetary value, average order
+value, a given churn probability; :mod:`core.data.transactions` computes them from invoice
+lines).
+
+Which columns a file must provide depends on how it is read (:mod:`core.data.io`): without a
+catalog, the :data:`REQUIRED` telecom columns; with a catalog, only the columns the catalog reads
+holdings from, plus an id (generated from the row number when absent). Every other column is
+optional and, when absent, is reported as unavailable (never invented).
+
+Header names are compared by :func:`normalize_name` (case, spaces, underscores and hyphens do not
+count), and yes/no values by :func:`boolean_token` (True/False, yes/no, Y/N, 1/0 in any case).
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ class Column:
     max: float | None = None
     nullable: bool = False
     doc: str = ""
+    family: str = "telecom"  # "telecom" (IBM 11.1.3+) | "value" (retail customer value)
 
 
 def _yn(name: str, doc: str, role: str = "feature") -> Column:
@@ -138,10 +149,67 @@ COLUMNS: tuple[Column, ...] = (
     Column("Churn Reason", "str", "outcome", nullable=True, doc="Specific reason (churners)."),
 )
 
+#: The IBM 11.1.3+ columns, in the order of the IBM file (the synthetic population's layout).
+IBM: tuple[str, ...] = tuple(c.name for c in COLUMNS)
+
+#: Customer-value columns of retail data (what :mod:`core.data.transactions` writes).
+VALUE_COLUMNS: tuple[Column, ...] = (
+    Column(
+        "Recency Days",
+        "float",
+        "feature",
+        min=0,
+        doc="Days from the last purchase to the snapshot (as-of) date.",
+        family="value",
+    ),
+    Column(
+        "Frequency",
+        "float",
+        "feature",
+        min=0,
+        doc="Orders (invoices) to date, or purchases per period when the export says so.",
+        family="value",
+    ),
+    Column(
+        "Monetary",
+        "float",
+        "feature",
+        doc="Net spend to date (returns netted).",
+        family="value",
+    ),
+    Column(
+        "Average Order Value",
+        "float",
+        "feature",
+        doc="Net spend per order.",
+        family="value",
+    ),
+    Column(
+        "Days Between Purchases",
+        "float",
+        "feature",
+        min=0,
+        nullable=True,
+        doc="Mean days between consecutive orders (empty for one-order customers).",
+        family="value",
+    ),
+    Column(
+        "Churn Probability",
+        "float",
+        "outcome",
+        min=0,
+        max=1,
+        doc="A churn probability the export gives (the churn factor when there is no label).",
+        family="value",
+    ),
+)
+COLUMNS = COLUMNS + VALUE_COLUMNS
+
 BY_NAME: dict[str, Column] = {c.name: c for c in COLUMNS}
 CANONICAL: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 ID = "Customer ID"
 TARGET = "Churn Value"
+CHURN_PROBABILITY = "Churn Probability"
 
 #: Columns a file must provide (after mapping) for the product to work at all.
 REQUIRED: tuple[str, ...] = (
@@ -153,8 +221,13 @@ REQUIRED: tuple[str, ...] = (
     "Internet Service",
 )
 
-#: Columns derived from the churn outcome: never features of any model (leakage guard).
-OUTCOME_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.role == "outcome")
+#: The IBM columns derived from the churn outcome: never features of any model (leakage guard;
+#: :data:`ALL_OUTCOME_COLUMNS` adds the retail ones, and a mapping's ``[outcomes]`` the user's).
+OUTCOME_COLUMNS: tuple[str, ...] = tuple(
+    c.name for c in COLUMNS if c.role == "outcome" and c.family == "telecom"
+)
+#: Every outcome-derived canonical column, the retail ``Churn Probability`` included.
+ALL_OUTCOME_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.role == "outcome")
 
 #: The three key factors and the canonical columns that observe them.
 FACTORS: tuple[str, ...] = ("cltv", "churn", "satisfaction")
@@ -167,7 +240,7 @@ FACTOR_COLUMNS: dict[str, str] = {
 
 def leakage_excluded(columns: Iterable[str]) -> list[str]:
     """Return the columns among ``columns`` that the leakage guard removes from features."""
-    return [c for c in columns if c in OUTCOME_COLUMNS]
+    return [c for c in columns if c in ALL_OUTCOME_COLUMNS]
 
 
 def feature_columns(
@@ -194,12 +267,75 @@ def feature_columns(
 
 
 def unavailable(columns: Iterable[str]) -> list[str]:
-    """Canonical columns absent from ``columns`` (reported to the user, never invented)."""
+    """Canonical columns absent from ``columns`` (reported to the user, never invented).
+
+    Only the family the data belongs to is reported: a telecom file is not told it lacks the
+    retail columns, nor a retail table (one with a retail value column) the 51 IBM columns it
+    never had.
+    """
     have = set(columns)
-    return [c for c in CANONICAL if c not in have]
+    value = any(c.name in have for c in VALUE_COLUMNS)
+    family = "value" if value else "telecom"  # retail tables borrow a few telecom names
+    return [c.name for c in COLUMNS if c.family == family and c.name not in have]
 
 
 def unavailable_factors(columns: Iterable[str]) -> list[str]:
-    """Key factors whose observing column is absent."""
+    """Key factors whose observing column is absent.
+
+    The churn factor is observed by ``Churn Value`` or, failing that, by a given
+    ``Churn Probability``.
+    """
     have = set(columns)
-    return [f for f, col in FACTOR_COLUMNS.items() if col not in have]
+    return [
+        f
+        for f, col in FACTOR_COLUMNS.items()
+        if col not in have and not (f == "churn" and CHURN_PROBABILITY in have)
+    ]
+
+
+# ---- header names and yes/no values ----------------------------------------------------------
+
+_NAME_DROP = str.maketrans("", "", " _-\t\u00a0")
+_TRUE = frozenset({"yes", "y", "true", "t", "1", "1.0"})
+_FALSE = frozenset({"no", "n", "false", "f", "0", "0.0"})
+
+
+def normalize_name(name: str) -> str:
+    """A header name without case, spaces, underscores or hyphens.
+
+    Examples
+    --------
+    >>> normalize_name("International_plan") == normalize_name(" international Plan")
+    True
+    >>> normalize_name("customerID") == normalize_name("Customer ID")
+    True
+    """
+    return str(name).strip().lstrip("\ufeff").lower().translate(_NAME_DROP)
+
+
+def boolean_token(value: object) -> str | None:
+    """``"Yes"`` / ``"No"`` for a yes/no spelling (True/False, yes/no, Y/N, 1/0, any case), else None.
+
+    Examples
+    --------
+    >>> [boolean_token(v) for v in ("TRUE", " y", 0, "No", "maybe", None)]
+    ['Yes', 'Yes', 'No', 'No', None, None]
+    """
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return "Yes"
+    if text in _FALSE:
+        return "No"
+    return None
+
+
+def canonical_name(name: str) -> str | None:
+    """The canonical column whose :func:`normalize_name` equals ``name``'s, or None."""
+    return _BY_NORMAL.get(normalize_name(name))
+
+
+_BY_NORMAL: dict[str, str] = {normalize_name(c.name): c.name for c in COLUMNS}

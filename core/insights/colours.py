@@ -70,12 +70,25 @@ def product_colour(key: str, i: int = 0) -> str:
     return PRODUCT_COLOURS.get(key, GREYS[i % len(GREYS)])
 
 
+#: Colours of products without one of their own (another business's catalog), in order.
+SAFE_COLOURS: tuple[str, ...] = tuple(dict.fromkeys(PRODUCT_COLOURS.values()))
+
+
 def colour_map(catalog: Any, by: str = "label") -> dict[str, str]:
-    """{label (or key, ``by="key"``): colour} of a catalog's products."""
+    """{label (or key, ``by="key"``): colour} of a catalog's products.
+
+    Products of :data:`PRODUCT_COLOURS` keep their colour; the others take, in catalog order,
+    the first :data:`SAFE_COLOURS` no product of the catalog uses yet (greys when none is left),
+    so every catalog's products are told apart, and the same catalog gives the same colours on
+    every page.
+    """
     names = catalog.labels if by == "label" else catalog.keys
-    return {
-        n: product_colour(k, i) for i, (n, k) in enumerate(zip(names, catalog.keys, strict=True))
-    }
+    used = {PRODUCT_COLOURS[k] for k in catalog.keys if k in PRODUCT_COLOURS}
+    spare = iter([c for c in SAFE_COLOURS if c not in used])
+    out = {}
+    for i, (n, k) in enumerate(zip(names, catalog.keys, strict=True)):
+        out[n] = PRODUCT_COLOURS.get(k) or next(spare, None) or GREYS[i % len(GREYS)]
+    return out
 
 
 def _lab(hex_colour: str, vision: str) -> np.ndarray:

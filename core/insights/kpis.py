@@ -94,14 +94,17 @@ def compute_kpis(
             help="Share of customers who left this quarter (observed).",
         )
     )
-    mrr = float(frame["Monthly Charge"].sum())
+    charges = "Monthly Charge" in frame
+    mrr = float(frame["Monthly Charge"].sum()) if charges else None
     out.append(
         KPI(
             "mrr",
             "Monthly recurring revenue",
             mrr,
             unit="$",
-            help="Sum of current monthly charges.",
+            help="Sum of current monthly charges."
+            if charges
+            else "Not in this data (no Monthly Charge column).",
         )
     )
     risk_source = churn_proba
@@ -109,7 +112,7 @@ def compute_kpis(
         risk_source = frame["Churn Value"].to_numpy(dtype=float)
     risk = (
         None
-        if risk_source is None
+        if risk_source is None or not charges
         else revenue_at_risk(risk_source, frame["Monthly Charge"].to_numpy(), horizon_months)
     )
     out.append(
@@ -118,7 +121,9 @@ def compute_kpis(
             f"Revenue at risk ({horizon_months} mo)",
             risk,
             unit="$",
-            help="Churn probability x monthly charge x horizon, summed over customers.",
+            help="Churn probability x monthly charge x horizon, summed over customers."
+            if charges
+            else "Not in this data (no Monthly Charge column).",
         )
     )
     for key, col, label in (

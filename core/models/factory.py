@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, clone
 from sklearn.compose import ColumnTransformer, TransformedTargetRegressor
 from sklearn.ensemble import (
+    GradientBoostingClassifier,
     GradientBoostingRegressor,
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
@@ -44,6 +45,7 @@ __all__ = [
     "OrdinalRegressor",
     "SegmentInteraction",
     "churn_estimator",
+    "fit_soft",
     "hgb_classifier",
     "linear_preprocessor",
     "regressor",
@@ -56,7 +58,7 @@ CLTV_MODELS: tuple[str, ...] = ("hgb", "gbr", "mlp", "rf", "ridge")
 #: Model families selectable for satisfaction.
 SATISFACTION_MODELS: tuple[str, ...] = ("ordinal", "regression")
 #: Model families selectable for churn.
-CHURN_MODELS: tuple[str, ...] = ("blend", "hgb", "logistic")
+CHURN_MODELS: tuple[str, ...] = ("blend", "hgb", "logistic", "gb")
 
 
 class SegmentInteraction(BaseEstimator, TransformerMixin):
@@ -160,10 +162,11 @@ def linear_preprocessor(frame: pd.DataFrame, categorical: list[str], numeric: li
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
 
 
-def _tree_preprocessor(categorical: list[str], numeric: list[str]) -> Any:
+def _tree_preprocessor(categorical: list[str], numeric: list[str], unknown: float = np.nan) -> Any:
     """Ordinal codes of the categories (unknown and missing: NaN), then the numbers as they are.
 
     :func:`core.models.scoring._tree_layout` recognises the fitted form and bypasses it.
+    ``unknown=-1`` codes unknown and missing categories -1 instead, for models that take no NaN.
     """
     parts: list[tuple[str, Any, list[str]]] = []
     if categorical:
@@ -172,8 +175,8 @@ def _tree_preprocessor(categorical: list[str], numeric: list[str]) -> Any:
                 "cat",
                 OrdinalEncoder(
                     handle_unknown="use_encoded_value",
-                    unknown_value=np.nan,
-                    encoded_missing_value=np.nan,
+                    unknown_value=unknown,
+                    encoded_missing_value=unknown,
                 ),
                 categorical,
             )
@@ -246,7 +249,9 @@ def churn_estimator(
     ----------
     kind
         ``"logistic"`` (spline logistic regression with month-to-month interactions), ``"hgb"``
-        (:func:`hgb_classifier`) or anything else: ``"blend"``, the soft vote of both.
+        (:func:`hgb_classifier`), ``"gb"`` (exact-split gradient boosting, scikit-learn's
+        defaults: 100 rounds of depth 3 at learning rate 0.1, on the ordinal codes) or anything
+        else: ``"blend"``, the soft vote of logistic and hgb.
     frame
         The model matrix the estimator will be fitted on (spline columns are those with more
         than 4 distinct values).
@@ -261,6 +266,11 @@ def churn_estimator(
         return _logistic(frame, categorical, numeric)
     if kind == "hgb":
         return hgb_classifier(categorical, numeric, random_state, preset)
+    if kind == "gb":
+        return make_pipeline(
+            _tree_preprocessor(categorical, numeric, unknown=-1),
+            GradientBoostingClassifier(random_state=random_state),
+        )
     return VotingClassifier(
         [
             ("logistic", _logistic(frame, categorical, numeric)),
@@ -268,6 +278,27 @@ def churn_estimator(
         ],
         voting="soft",
     )
+
+
+#: Churn models that can learn from churn probabilities (soft labels, :func:`fit_soft`).
+SOFT_LABEL_MODELS: tuple[str, ...] = ("gb", "hgb")
+
+
+def fit_soft(model: Pipeline, X: pd.DataFrame, p: np.ndarray) -> Pipeline:
+    """Fit a ``[preprocessor, classifier]`` pipeline on churn probabilities ``p`` (soft labels).
+
+    Every customer appears twice, as a churner with weight ``p`` and as a stayer with weight
+    ``1 - p``: the classifier's log-loss is then the cross-entropy to ``p``, so its
+    ``predict_proba`` estimates the given probability. Rows of weight 0 are left out.
+    """
+    n = len(X)
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    rows = np.concatenate([np.arange(n), np.arange(n)])
+    y = np.concatenate([np.ones(n, dtype=int), np.zeros(n, dtype=int)])
+    w = np.concatenate([p, 1.0 - p])
+    keep = w > 0
+    last = model.steps[-1][0]
+    return model.fit(X.iloc[rows[keep]], y[keep], **{f"{last}__sample_weight": w[keep]})
 
 
 def regressor(

@@ -29,6 +29,14 @@ portfolio, only on rows where it differs from the observed one (see :class:`Port
 Holdings passed in are taken as given: keeping them consistent with the catalog's prerequisites
 (no add-on without internet) is the caller's job, as the eligibility mask does.
 
+Other businesses' columns
+-------------------------
+Whatever else the frame has (a mapped or catalog-read file's extra columns, the retail value
+columns) becomes features through :class:`~core.models.extra_features.ExtraFeatures`: numeric,
+yes/no and capped categorical, missing values filled from the training data, and a column that
+is usage of a catalog product (zero without it) following the portfolio like the telecom usage
+columns above.
+
 Leakage guard
 -------------
 The model matrix is built from an explicit allow-list of canonical columns; no column of
@@ -52,6 +60,7 @@ from core.common.errors import ModelError
 from core.data import schema
 from core.data.catalog import Catalog, load_catalog
 from core.models._base import _yes
+from core.models.extra_features import VALUE_FEATURES, ExtraFeatures
 
 __all__ = [
     "ALLOWED_INPUTS",
@@ -126,9 +135,10 @@ ALLOWED_INPUTS: frozenset[str] = frozenset(
         "Internet Type",
         "Offer",
         SATISFACTION,
+        *VALUE_FEATURES,
     )
 )
-assert not ALLOWED_INPUTS & set(schema.OUTCOME_COLUMNS), "leakage guard: outcome column allowed"
+assert not ALLOWED_INPUTS & set(schema.ALL_OUTCOME_COLUMNS), "leakage guard: outcome allowed"
 
 
 def _reference_prices() -> dict[str, float]:
@@ -196,6 +206,8 @@ class PortfolioFeatures(BaseEstimator, TransformerMixin):
         self.satisfaction_ = bool(self.include_satisfaction and SATISFACTION in cols)
         if self.include_satisfaction and SATISFACTION not in cols:
             raise ModelError("include_satisfaction=True but the data has no Satisfaction Score.")
+        self.extras_ = ExtraFeatures.fit(frame, self.product_columns_, cat.holdings(frame))
+        self.categorical_ += self.extras_.categorical
         # reference values used when a product is added
         self.reference_: dict[str, Any] = {}
         if "Phone Service" in cols and "Avg Monthly Long Distance Charges" in cols:
@@ -321,9 +333,15 @@ class PortfolioFeatures(BaseEstimator, TransformerMixin):
         base: dict[str, Any] = {"n": len(frame), "observed": self.catalog.holdings(frame)}
         base["binary"] = {c: _yes(frame[c]).astype(float) for c in self.binary_}
         base["svc_old"] = {c: _yes(frame[c]) for c in SERVICE_PREREQUISITE if c in cols}
+        extras = self._extras()
         base["cats"] = {
-            c: frame[c].astype(object).to_numpy(dtype=object) for c in self.categorical_
+            c: frame[c].astype(object).to_numpy(dtype=object)
+            for c in self.categorical_
+            if c not in extras.levels
         }
+        extra = extras.prepare(frame)
+        base["cats"].update(extra["cats"])
+        base["x_numeric"], base["x_binary"] = extra["x_numeric"], extra["x_binary"]
         base["numeric"] = {c: frame[c].to_numpy(dtype=float) for c in self.numeric_}
         base["tenure"] = (
             frame["Tenure in Months"].to_numpy() if "Tenure in Months" in cols else None
@@ -407,16 +425,21 @@ class PortfolioFeatures(BaseEstimator, TransformerMixin):
             out["charges_per_month"] = per_month
             if MONTHLY_CHARGE in out:
                 out["charge_increase"] = out[MONTHLY_CHARGE] - per_month
+        out.update(self._extras().assemble(base, observed, new))
         for j, key in enumerate(self.product_keys_):
             out[f"holds_{key}"] = new[:, j].astype(float)
         if self.satisfaction_:
             out[SATISFACTION] = base["satisfaction"]
         return out
 
+    def _extras(self) -> ExtraFeatures:
+        """The fitted extra features (none for models pickled before they existed)."""
+        return getattr(self, "extras_", None) or ExtraFeatures()
+
     @staticmethod
     def _frame(out: dict[str, np.ndarray], index: pd.Index) -> pd.DataFrame:
         result = pd.DataFrame(out, index=index)
-        leaked = set(result.columns) & set(schema.OUTCOME_COLUMNS)
+        leaked = set(result.columns) & set(schema.ALL_OUTCOME_COLUMNS)
         if leaked:  # pragma: no cover - the allow-list makes this impossible
             raise ModelError(f"leakage guard: outcome column(s) {sorted(leaked)} in features")
         return result
@@ -424,6 +447,25 @@ class PortfolioFeatures(BaseEstimator, TransformerMixin):
     @property
     def numeric_features_(self) -> list[str]:
         return [c for c in self.feature_names_ if c not in self.categorical_]
+
+    def feature_types(self) -> dict[str, str]:
+        """``{feature: type}`` of the model matrix (what the model card lists)."""
+        extra = self._extras().kinds(self.product_keys_)
+        out: dict[str, str] = {}
+        for c in self.feature_names_:
+            if c in extra:
+                out[c] = f"{extra[c]} (from the file)"
+            elif c.startswith("holds_") and c[6:] in self.product_keys_:
+                out[c] = "holding of a catalog product (0/1)"
+            elif c in self.binary_ or c in self.services_:
+                out[c] = "yes/no"
+            elif c in self.categorical_:
+                out[c] = "categorical"
+            elif c in self.numeric_ or c == SATISFACTION:
+                out[c] = "numeric"
+            else:
+                out[c] = "derived"
+        return out
 
 
 def _take_rows(base: dict[str, Any], rows: np.ndarray) -> dict[str, Any]:

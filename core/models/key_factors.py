@@ -25,12 +25,14 @@ from core.common.rng import SKLEARN_SEED_HIGH, seed_of
 from core.common.threads import model_threads
 from core.data import schema
 from core.data.catalog import Catalog, resolve_catalog
-from core.models._base import _check_choice, _factor_target
+from core.models._base import _check_choice, _factor_target, _is_binary
 from core.models.factory import (
     CHURN_MODELS,
     CLTV_MODELS,
     SATISFACTION_MODELS,
+    SOFT_LABEL_MODELS,
     churn_estimator,
+    fit_soft,
     regressor,
     satisfaction_estimator,
 )
@@ -63,8 +65,10 @@ class KeyFactorModels(BaseEstimator):
         counterfactual predictions then hold it at its observed value). Default False.
     churn_model
         ``"blend"`` (soft vote of a spline logistic regression with month-to-month interactions
-        and histogram gradient boosting), ``"hgb"`` or ``"logistic"``; None: the preset's
-        (``blend`` for ``accurate``, ``hgb`` for ``fast``).
+        and histogram gradient boosting), ``"hgb"``, ``"logistic"`` or ``"gb"`` (exact-split
+        gradient boosting); None: the preset's (``blend`` for ``accurate``, ``hgb`` for
+        ``fast``; on data without a ``Contract`` column, another business's file,
+        ``gb`` for ``accurate``: see :class:`core.models.presets.Preset`).
     preset
         :data:`core.models.presets.PRESETS`: ``"accurate"`` (default; every gradient boosting
         model has 200 rounds at learning rate 0.05 and splits on category sets) or ``"fast"``
@@ -90,6 +94,9 @@ class KeyFactorModels(BaseEstimator):
         Fitted models (None when the factor is unavailable).
     churn_kind_, satisfaction_kind_ : str
         The churn and satisfaction model choices used (the preset's when None was given).
+    churn_target_ : str
+        ``"label"`` (Churn Value) or ``"probability"`` (a given Churn Probability, learnt as
+        soft labels by a boosting model of :data:`core.models.factory.SOFT_LABEL_MODELS`).
     features_ : PortfolioFeatures
         Builder of the model matrix (without Satisfaction Score).
     churn_features_ : PortfolioFeatures
@@ -138,6 +145,7 @@ class KeyFactorModels(BaseEstimator):
         if "factors_" in state:
             state.setdefault("churn_kind_", state.get("churn_model") or "blend")
             state.setdefault("satisfaction_kind_", state.get("satisfaction_model") or "ordinal")
+            state.setdefault("churn_target_", "label")
         super().__setstate__(state)
 
     def fit(self, frame: pd.DataFrame, y: Any = None) -> KeyFactorModels:
@@ -148,7 +156,8 @@ class KeyFactorModels(BaseEstimator):
     def _fit(self, frame: pd.DataFrame) -> KeyFactorModels:
         _check_choice("preset", self.preset, tuple(PRESETS))
         preset = PRESETS[self.preset]
-        self.churn_kind_ = self.churn_model or preset.churn_model
+        default = preset.churn_model if "Contract" in frame.columns else preset.churn_model_generic
+        self.churn_kind_ = self.churn_model or default
         self.satisfaction_kind_ = self.satisfaction_model or preset.satisfaction_model
         _check_choice("cltv_model", self.cltv_model, CLTV_MODELS)
         _check_choice("satisfaction_model", self.satisfaction_kind_, SATISFACTION_MODELS)
@@ -175,12 +184,24 @@ class KeyFactorModels(BaseEstimator):
             if f not in wanted:
                 self.unavailable_factors_[f] = "not requested (factors parameter)"
         y_churn = _factor_target(frame, "churn")
+        self.churn_target_ = "label"
         if "churn" not in wanted:
             pass
         elif y_churn is None:
-            self.unavailable_factors_["churn"] = "the data has no Churn Value / Churn Label column"
+            self.unavailable_factors_["churn"] = (
+                "the data has no Churn Value / Churn Label (or Churn Probability) column"
+            )
         elif np.unique(y_churn).size < 2:
             self.unavailable_factors_["churn"] = "every customer has the same churn outcome"
+        elif not _is_binary(y_churn):
+            # a given churn probability: soft labels, learnt by boosting (fit_soft)
+            self.churn_target_ = "probability"
+            if self.churn_kind_ not in SOFT_LABEL_MODELS:
+                self.churn_kind_ = preset.churn_model_generic
+            Xc = self.churn_features_.transform(frame)
+            self.churn_model_ = fit_soft(self._make("churn", Xc, seed), Xc, y_churn)
+            p = self.churn_model_.predict_proba(Xc)[:, 1]
+            metrics["churn"] = {"train_brier": float(np.mean((p - y_churn) ** 2))}
         else:
             Xc = self.churn_features_.transform(frame)
             self.churn_model_ = self._make("churn", Xc, seed).fit(Xc, y_churn.astype(int))

@@ -251,7 +251,8 @@ def write_model_card(path: str | os.PathLike[str], info: Mapping[str, Any]) -> P
 
     ``info`` keys (all optional except ``name``): ``name``, ``summary``, ``intended_use``,
     ``not_for`` (misuses), ``data`` (mapping: source, rows, sha256, ...), ``model`` (mapping of
-    model descriptions), ``features`` (list), ``leakage_guard`` (text or list of excluded
+    model descriptions), ``features`` (list), ``feature_types`` (mapping: feature -> type),
+    ``leakage_guard`` (text or list of excluded
     columns), ``metrics`` (mapping of name -> value, nested one level), ``limitations`` (list),
     ``reproduce`` (a command), ``versions`` (mapping) and ``created_at``.
     """
@@ -285,6 +286,7 @@ def write_model_card(path: str | os.PathLike[str], info: Mapping[str, Any]) -> P
     feats = info.get("features")
     if feats:
         section("Features", f"{len(feats)} columns: " + ", ".join(f"`{f}`" for f in feats))
+    section("Feature types", info.get("feature_types"))
     section("Leakage guard", info.get("leakage_guard"))
     section("Metrics (stratified cross-validation, means over folds)", info.get("metrics"))
     section("Limitations", info.get("limitations"))

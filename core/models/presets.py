@@ -17,6 +17,10 @@ class Preset:
     ``rounds`` and ``learning_rate`` are those of every histogram gradient boosting model;
     ``native_categorical`` lets them split on category sets (otherwise on the ordinal codes);
     ``churn_model`` and ``satisfaction_model`` are the defaults of those parameters.
+    ``churn_model_generic`` is the churn default for data without the telecom ``Contract``
+    column (other businesses' files): the blend's logistic half is built around the
+    month-to-month contract, and on such data exact-split gradient boosting ranks churners
+    better (``benchmarks/churn_export.py``).
     """
 
     rounds: int
@@ -24,13 +28,14 @@ class Preset:
     native_categorical: bool
     churn_model: str
     satisfaction_model: str
+    churn_model_generic: str = "gb"
 
 
 PRESETS: dict[str, Preset] = {
     # the dashboard's models: the best metrics (churn ROC AUC 0.91+ on IBM)
-    "accurate": Preset(200, 0.05, True, "blend", "ordinal"),
+    "accurate": Preset(200, 0.05, True, "blend", "ordinal", "gb"),
     # batch scoring of millions: ~7x fewer trees per prediction (3 x 60 instead of 1,200)
-    "fast": Preset(60, 0.15, False, "hgb", "regression"),
+    "fast": Preset(60, 0.15, False, "hgb", "regression", "hgb"),
 }
 
 #: Names of the presets, for option choices.

@@ -129,7 +129,7 @@ def _key_factor_card(
         return {k: entry[k] for k in keys if entry.get(k) is not None}
 
     metric_rows: dict[str, Any] = {
-        "churn": fmt(churn, ("roc_auc", "pr_auc", "brier", "base_rate")),
+        "churn": fmt(churn, ("roc_auc", "pr_auc", "brier", "r2", "base_rate")),
         "cltv": fmt(cltv, ("r2", "mae", "baseline_r2", "baseline_mae")),
         "satisfaction": fmt(sat, ("r2", "mae", "baseline_r2", "baseline_mae")),
     }
@@ -171,10 +171,15 @@ def _key_factor_card(
         "data": data,
         "model": {
             "churn": f"{models.churn_kind_} classifier"
+            + {
+                "blend": " (soft vote: spline logistic regression with month-to-month "
+                "interactions + histogram gradient boosting)",
+                "gb": " (exact-split gradient boosting: the default for data without the "
+                "telecom Contract column)",
+            }.get(models.churn_kind_, "")
             + (
-                " (soft vote: spline logistic regression with month-to-month interactions + "
-                "histogram gradient boosting)"
-                if models.churn_kind_ == "blend"
+                " on the given Churn Probability (soft labels)"
+                if getattr(models, "churn_target_", "label") == "probability"
                 else ""
             ),
             "cltv": f"{models.cltv_model} regressor",
@@ -186,10 +191,16 @@ def _key_factor_card(
             or "none",
         },
         "features": _feature_list(models),
+        "feature_types": {
+            **models.features_.feature_types(),
+            **models.churn_features_.feature_types(),
+        },
         "leakage_guard": [
-            "Never features: " + ", ".join(schema.OUTCOME_COLUMNS) + ".",
+            "Never features: " + ", ".join(schema.ALL_OUTCOME_COLUMNS) + ".",
             "Not features: geography (City, Zip Code, Latitude, Longitude, Population), the "
             "customer id, constant columns, CLTV, and Satisfaction Score (churn model).",
+            "Columns a mapping names in [outcomes] are left out when the data is loaded; "
+            "free-text and identifier columns too.",
         ],
         "metrics": metric_rows,
         "limitations": limitations,

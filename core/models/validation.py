@@ -21,7 +21,7 @@ from core.common.errors import ModelError
 from core.common.progress import Progress, ticker
 from core.data import schema
 from core.data.catalog import Catalog, resolve_catalog
-from core.models._base import _factor_target
+from core.models._base import _factor_target, _is_binary
 from core.models.features import SATISFACTION
 from core.models.importance import permutation_importance
 from core.models.key_factors import KeyFactorModels
@@ -113,7 +113,8 @@ def cross_validate_models(
     cat = resolve_catalog(catalog, list(frame.columns))
     n = len(frame)
     y_churn = _factor_target(frame, "churn")
-    has_churn = y_churn is not None and np.unique(y_churn).size == 2
+    has_churn = y_churn is not None and np.unique(y_churn).size == 2 and _is_binary(y_churn)
+    soft = y_churn is not None and not _is_binary(y_churn)
     if has_churn:
         assert y_churn is not None
         min_class = int(min(y_churn.sum(), n - y_churn.sum()))
@@ -138,6 +139,7 @@ def cross_validate_models(
     per_fold: dict[str, list[dict[str, float]]] = {f: [] for f in schema.FACTORS}
     per_fold_sat: list[dict[str, float]] = []
     importances: dict[str, list[pd.DataFrame]] = {f: [] for f in schema.FACTORS}
+    churn_kind = churn_model or PRESETS[preset].churn_model
     for fold, (tr, te) in enumerate(splits):
         train, test = frame.iloc[tr], frame.iloc[te]
         m = KeyFactorModels(
@@ -148,6 +150,7 @@ def cross_validate_models(
             preset=preset,
             random_state=random_state + fold,
         ).fit(train)
+        churn_kind = m.churn_kind_
         for f in m.factors_:
             y_te = targets[f]
             assert y_te is not None
@@ -155,7 +158,7 @@ def cross_validate_models(
             pred = m.predict_factor(test, None, f)
             oof[f][te] = pred
             if f == "churn":
-                per_fold[f].append(_churn_scores(y_te, pred))
+                per_fold[f].append(_soft_scores(y_te, pred) if soft else _churn_scores(y_te, pred))
             else:
                 base = float(np.mean(targets[f][tr]))  # type: ignore[index]
                 per_fold[f].append(
@@ -208,11 +211,22 @@ def cross_validate_models(
             entry[name] = float(np.mean([d[name] for d in per_fold[f]]))
         entry["folds"] = {name: [d[name] for d in per_fold[f]] for name in names}
         entry["std"] = {name: float(np.std([d[name] for d in per_fold[f]])) for name in names}
-        if f == "churn":
+        if f == "churn" and soft:
+            assert y_churn is not None
+            entry.update(roc_auc=None, pr_auc=None)
+            entry["target"] = "Churn Probability (given; learnt as soft labels)"
+            entry["note"] = (
+                "the data gives churn probabilities, not outcomes: ROC and PR AUC need outcomes; "
+                "brier, r2 and mae compare the out-of-fold predictions with the given probability"
+            )
+            entry["base_rate"] = float(np.mean(y_churn))
+            entry["model"] = churn_kind
+            entry["features"] = "customer profile + portfolio"
+        elif f == "churn":
             assert y_churn is not None
             entry["base_rate"] = float(np.mean(y_churn))
             entry["reliability"] = _reliability(y_churn.astype(int), oof[f])
-            entry["model"] = churn_model or PRESETS[preset].churn_model
+            entry["model"] = churn_kind
             entry["features"] = "customer profile + portfolio, without Satisfaction Score"
             if per_fold_sat:
                 entry["with_satisfaction"] = {
@@ -255,6 +269,15 @@ def cross_validate_models(
     }
     tick()
     return result
+
+
+def _soft_scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
+    """Scores of predicted against given churn probabilities."""
+    return {
+        "brier": float(np.mean((p - y) ** 2)),
+        "r2": float(r2_score(y, p)),
+        "mae": float(mean_absolute_error(y, p)),
+    }
 
 
 def _churn_scores(y: np.ndarray, p: np.ndarray) -> dict[str, float]:

@@ -73,7 +73,7 @@ def test_html_is_self_contained_and_reads_back_the_same_numbers(report):
     assert "2026-01-02T03:04:05+00:00" in text and "tiny.csv" in text
 
 
-@pytest.mark.parametrize("name", ["seed", "full"])
+@pytest.mark.parametrize("name", ["seed", "full", "retail", "telecom_plans"])
 def test_product_colours_stay_apart_for_colour_blind_readers(name):
     colours = colour_map(load_catalog(name))
     assert len(set(colours.values())) == len(colours)

@@ -15,10 +15,13 @@ The family, one concept per module:
   :func:`sniff_delimiter`, :class:`Limits`);
 * :mod:`~core.data.io.validate`: canonical columns -> typed, validated frame
   (:func:`validate_canonical`);
+* :mod:`~core.data.io.prepare`: raw table -> layout, mapping, catalog columns, id, extra
+  columns -> validated frame (:func:`prepare`, :class:`Prepared`), shared with the batch engine;
 * :mod:`~core.data.io.loader`: :func:`load`, :class:`LoadedData` and :func:`read_ibm_csv`.
 """
 
 from core.data.io.loader import LoadedData, load, read_ibm_csv
+from core.data.io.prepare import Prepared, prepare
 from core.data.io.read import (
     DELIMITER_NAMES,
     DELIMITERS,
@@ -34,8 +37,10 @@ __all__ = [
     "DELIMITER_NAMES",
     "Limits",
     "LoadedData",
+    "Prepared",
     "decode",
     "load",
+    "prepare",
     "read_ibm_csv",
     "read_table",
     "sniff_delimiter",

@@ -13,9 +13,10 @@ from typing import Any
 import pandas as pd
 
 from core.data import schema
+from core.data.catalog import Catalog
+from core.data.io.prepare import prepare
 from core.data.io.read import DELIMITER_NAMES, Limits, read_table
-from core.data.io.validate import validate_canonical
-from core.data.mapping import ColumnMapping, detect_layout, to_canonical
+from core.data.mapping import ColumnMapping
 
 
 @dataclass(frozen=True)
@@ -24,7 +25,7 @@ class LoadedData:
 
     frame: pd.DataFrame
     source: str
-    layout: str  # "ibm" | "classic" | "mapped"
+    layout: str  # "ibm" | "classic" | "mapped" | "generic"
     file_format: str  # "csv" | "parquet"
     encoding: str | None
     delimiter: str | None
@@ -34,6 +35,9 @@ class LoadedData:
     leakage_excluded: tuple[str, ...]
     ignored_columns: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default_factory=tuple)
+    extra_columns: TMapping[str, str] = field(default_factory=dict)  # column -> kind
+    catalog: Catalog | None = None  # bound to the data; None when none was given
+    id_generated: bool = False
 
     @property
     def n_rows(self) -> int:
@@ -44,6 +48,8 @@ class LoadedData:
         churn = None
         if "Churn Value" in self.frame:
             churn = round(float(self.frame["Churn Value"].mean()), 6)
+        elif schema.CHURN_PROBABILITY in self.frame:
+            churn = round(float(self.frame[schema.CHURN_PROBABILITY].mean()), 6)
         return {
             "source": self.source,
             "layout": self.layout,
@@ -59,6 +65,10 @@ class LoadedData:
             "leakage_excluded": list(self.leakage_excluded),
             "ignored_columns": list(self.ignored_columns),
             "notes": list(self.notes),
+            "extra_columns": dict(self.extra_columns),
+            "catalog": None if self.catalog is None else self.catalog.name,
+            "products": None if self.catalog is None else list(self.catalog.keys),
+            "id_generated": self.id_generated,
         }
 
 
@@ -66,6 +76,7 @@ def load(
     source: str | Path | bytes,
     *,
     mapping: ColumnMapping | TMapping[str, Any] | str | Path | None = None,
+    catalog: Catalog | str | Path | None = None,
     name: str | None = None,
     limits: Limits | None = None,
 ) -> LoadedData:
@@ -78,6 +89,11 @@ def load(
     mapping
         Optional user column mapping (a :class:`~core.data.mapping.ColumnMapping`, a dict, or a TOML
         file path). Without it the layout is detected (IBM 11.1.3+ or the classic Kaggle export).
+    catalog
+        Optional product catalog (``"seed"``, ``"full"``, a TOML path or a
+        :class:`~core.data.catalog.Catalog`). With it the file needs only the catalog's holding
+        columns and an id (generated from the row number when absent); without it, the telecom
+        columns of :data:`core.data.schema.REQUIRED` (see :mod:`core.data.io.prepare`).
     name
         Name used in messages (defaults to the file name).
     limits
@@ -96,25 +112,25 @@ def load(
     """
     raw, info = read_table(source, name=name, limits=limits)
     label = info["name"]
-    if mapping is not None and not isinstance(mapping, ColumnMapping):
-        mapping = ColumnMapping.load(mapping)
-    layout = "mapped" if mapping is not None else detect_layout(raw.columns)
-    canonical, ignored, notes = to_canonical(raw, layout, mapping, name=label)
-    frame = validate_canonical(canonical, label)
+    prep = prepare(raw, mapping=mapping, catalog=catalog, name=label)
+    frame = prep.frame
     cols = list(frame.columns)
     return LoadedData(
         frame=frame,
         source=label,
-        layout=layout,
+        layout=prep.layout,
         file_format=info["format"],
         encoding=info["encoding"],
         delimiter=info["delimiter"],
         sha256=info["sha256"],
         unavailable_columns=tuple(schema.unavailable(cols)),
         unavailable_factors=tuple(schema.unavailable_factors(cols)),
-        leakage_excluded=tuple(schema.leakage_excluded(cols)),
-        ignored_columns=tuple(ignored),
-        notes=tuple(notes),
+        leakage_excluded=tuple(schema.leakage_excluded(cols)) + prep.outcomes,
+        ignored_columns=prep.ignored,
+        notes=prep.notes,
+        extra_columns=dict(prep.extras),
+        catalog=prep.catalog,
+        id_generated=prep.id_generated,
     )
 
 

@@ -7,6 +7,7 @@ and raises one :class:`~core.common.errors.DataValidationError` listing every fa
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,10 @@ _FIXES = {
 
 
 def _normalise_strings(frame: pd.DataFrame) -> pd.DataFrame:
-    """Strip whitespace and map vocabulary values case-insensitively to their canonical spelling."""
+    """Strip whitespace and map vocabulary values case-insensitively to their canonical spelling.
+
+    Yes/No columns also read the other yes/no spellings (True/False, Y/N, 1/0).
+    """
     out = frame.copy()
     for col in out.columns:
         spec = schema.BY_NAME.get(col)
@@ -32,15 +36,24 @@ def _normalise_strings(frame: pd.DataFrame) -> pd.DataFrame:
         # normalise each distinct value once (a column has few), then map the codes back
         codes, uniques = pd.factorize(out[col], use_na_sentinel=True)
         lookup = {v.lower(): v for v in spec.values} if spec.values else None
+        yes_no = spec.values == schema.YES_NO
         clean = []
         for v in uniques:
             t = str(v).strip()
             if lookup is not None:
                 t = lookup.get(t.lower(), t)
+            if yes_no and t not in schema.YES_NO:
+                t = schema.boolean_token(t) or t
             clean.append(t if t else np.nan)
         table = np.array(clean + [np.nan], dtype=object)  # code -1 (missing) -> NaN
         out[col] = pd.Series(table[codes], index=out.index, dtype=object)
     return out
+
+
+def _zero_one(value: Any) -> Any:
+    """``"1"``/``"0"`` for a yes/no spelling, else ``value`` itself."""
+    token = schema.boolean_token(value)
+    return value if token is None else ("1" if token == "Yes" else "0")
 
 
 def _coerce_numeric(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
@@ -57,6 +70,8 @@ def _coerce_numeric(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, A
             text = raw.astype(object).where(raw.notna(), None)
             text = text.map(lambda v: v.strip() if isinstance(v, str) else v)
             text = text.where(text != "", None)
+            if spec.min == 0 and spec.max == 1:  # a 0/1 column (Churn Value) reads yes/no too
+                text = text.map(_zero_one)
             num = pd.to_numeric(text, errors="coerce")
             bad = text.notna() & num.isna()
             if bad.any():
@@ -212,14 +227,20 @@ def _raise_if(failures: list[dict[str, Any]], name: str) -> None:
     raise DataValidationError("\n".join(lines), table)
 
 
-def validate_canonical(frame: pd.DataFrame, name: str = "input") -> pd.DataFrame:
+def validate_canonical(
+    frame: pd.DataFrame, name: str = "input", *, required: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Normalise, coerce and validate a frame whose columns are already canonical names.
 
-    Returns the typed frame; raises :class:`DataValidationError` listing every failure.
+    Columns the schema does not know (extra columns, typed by :mod:`core.data.extras`) pass
+    through unchecked. ``required`` are the columns that must be present (default
+    :data:`core.data.schema.REQUIRED`, the telecom ones). Returns the typed frame; raises
+    :class:`DataValidationError` listing every failure.
     """
     import pandera.pandas as pa
 
-    missing = [c for c in schema.REQUIRED if c not in frame.columns]
+    required = schema.REQUIRED if required is None else tuple(required)
+    missing = [c for c in required if c not in frame.columns]
     if missing:
         raise DataValidationError(
             f"{name}: required column(s) missing: {missing}. Found: {list(frame.columns)[:60]}. "
@@ -241,7 +262,8 @@ def validate_canonical(frame: pd.DataFrame, name: str = "input") -> pd.DataFrame
     frame = _normalise_strings(frame)
     frame, failures = _coerce_numeric(frame)
     try:
-        _pandera_schema(list(frame.columns)).validate(frame, lazy=True)
+        known = [c for c in frame.columns if c in schema.BY_NAME]
+        _pandera_schema(known).validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         # a cell that failed numeric coercion is already reported; do not report it as empty too
         bad_cells = {(f["column"], r) for f in failures for r in f["rows"]}
@@ -254,6 +276,7 @@ def validate_canonical(frame: pd.DataFrame, name: str = "input") -> pd.DataFrame
     failures.extend(_consistency_failures(frame))
     _raise_if(failures, name)
     for col in frame.columns:
-        if schema.BY_NAME[col].kind == "str":
+        spec = schema.BY_NAME.get(col)
+        if spec is not None and spec.kind == "str":
             frame[col] = frame[col].astype(object)
     return frame

@@ -75,7 +75,10 @@ The family, one concept per module
   every arm's expected outcomes, :func:`campaign_truth`;
 * :mod:`~core.data.synthetic.writer`: :func:`write` (CSV / Parquet + truth [+ campaign log],
   atomic), :func:`truth_path` and :func:`campaigns_path`;
-* ``_base``: product keys and indices, truth input names and link functions shared by these.
+* ``_base``: product keys and indices, truth input names and link functions shared by these;
+* :mod:`~core.data.synthetic.transactions`: a retailer's synthetic invoice lines
+  (:func:`~core.data.synthetic.transactions.generate_transactions`; not part of the telco
+  population), for ``customers-from-transactions``, its tests and the demo.
 """
 
 from core.data.schema import FACTORS

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from core.data.schema import CANONICAL
+from core.data.schema import IBM
 
 PRODUCTS: tuple[str, ...] = (
     "offer",
@@ -27,8 +27,8 @@ PRODUCTS: tuple[str, ...] = (
     "unlimited_data",
 )
 
-#: The 51 columns of the IBM 11.1.3+ file, in its order: the canonical schema.
-IBM_COLUMNS: tuple[str, ...] = CANONICAL
+#: The 51 columns of the IBM 11.1.3+ file, in its order (the telecom family of the schema).
+IBM_COLUMNS: tuple[str, ...] = IBM
 
 #: Column read for each product key (offer is ``Offer != "None"``, the rest ``== "Yes"``).
 PRODUCT_COLUMNS: dict[str, str] = {

@@ -80,8 +80,9 @@ def distributions(
 ) -> pd.DataFrame:
     """Long table ``segment``, ``factor``, ``value`` of the key factors, for box plots.
 
-    Factors: CLTV, predicted churn (if given), Satisfaction Score, Monthly Charge and Tenure, in
-    that order, whichever exist; sampled to at most ``max_points`` customers (seeded).
+    Factors: CLTV, predicted churn (if given), Satisfaction Score, Monthly Charge, Tenure and
+    the retail Recency Days and Monetary, in that order, whichever exist; sampled to at most
+    ``max_points`` customers (seeded). Empty (same columns) when the data has none of them.
     """
     n = len(frame)
     factors = {
@@ -90,8 +91,12 @@ def distributions(
         "Satisfaction": column(frame, "Satisfaction Score"),
         "Monthly charge": column(frame, "Monthly Charge"),
         "Tenure (months)": column(frame, "Tenure in Months"),
+        "Recency (days)": column(frame, "Recency Days"),
+        "Monetary": column(frame, "Monetary"),
     }
     data = {label: values for label, values in factors.items() if values is not None}
+    if not data:
+        return pd.DataFrame({"segment": [], "factor": [], "value": []})
     rng = np.random.default_rng([int(random_state), 4])
     take = np.sort(rng.choice(n, max_points, replace=False)) if n > max_points else np.arange(n)
     names = seg.label_names()[take]

@@ -317,6 +317,7 @@ def segment(
     n_threads: int | None = 1,
     progress: Progress | None = None,
     memo: dict[Any, Any] | None = None,
+    catalog: Any = None,
 ) -> Segmentation:
     """Segment customers into stable, named groups.
 
@@ -361,6 +362,8 @@ def segment(
         candidate's fit and the stability of a chosen k are kept in it, so a call that only
         changes ``min_share`` chooses among the kept fits (milliseconds instead of a second).
         The result is the same as without it.
+    catalog : Catalog or str, optional
+        The catalog whose products the ``n_products`` feature counts (default ``full``).
 
     Returns
     -------
@@ -396,7 +399,9 @@ def segment(
                 raise CJOError(f"opportunity has {opp.size} values for {n} customers.")
         memo = {} if memo is None else memo
         if "features" not in memo:
-            memo["features"] = scaled_features(frame, churn_proba=churn_proba, features=features)
+            memo["features"] = scaled_features(
+                frame, churn_proba=churn_proba, features=features, catalog=catalog
+            )
         feats, z, feat_notes = memo["features"]
         notes = list(feat_notes)
         candidates = _candidates(method, fixed, k_range, n)
@@ -424,9 +429,11 @@ def segment(
         stability, added = memo[key]
         notes.extend(added)
         risk = check_proba(churn_proba, n)
-        profile, shares, names = _describe(
-            feats, labels, opp, risk if risk is not None else column(frame, "Churn Value")
-        )
+        if risk is None:
+            risk = column(frame, "Churn Value")
+        if risk is None:
+            risk = column(frame, "Churn Probability")
+        profile, shares, names = _describe(feats, labels, opp, risk)
         noise = float((labels == NOISE).mean()) if method == "dbscan" else None
         if method == "dbscan":
             notes.append(f"dbscan: noise share {noise:.1%} (segment id -1, '{NOISE_NAME}').")

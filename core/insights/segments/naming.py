@@ -24,23 +24,33 @@ _RISK_RATIO = 1.3
 
 #: (features, the first present is used; word when above the population; word when below, if any)
 _WORDS: tuple[tuple[tuple[str, ...], str, str | None], ...] = (
-    (("cltv", "total_revenue"), "high-value", "low-value"),
+    (("cltv", "total_revenue", "monetary"), "high-value", "low-value"),
     (("tenure",), "loyal", "new"),
     (("monthly_charge",), "premium-plan", "budget"),
     (("n_products",), "multi-product", "few-product"),
     (("referrals",), "referrers", None),
     (("satisfaction",), "satisfied", "dissatisfied"),
+    (("recency",), "lapsed", "recent"),
+    (("frequency",), "frequent", "occasional"),
 )
+_KNOWN = {f for features, _, _ in _WORDS for f in features} | {"churn_proba"}
 
 
 def _traits(profile_z: Mapping[str, float]) -> list[tuple[float, str]]:
-    """(strength, word) candidates of one segment, strongest first."""
+    """(strength, word) candidates of one segment, strongest first.
+
+    A feature the words do not know (a numeric column of the file itself) gives
+    ``"high <column>"`` / ``"low <column>"``.
+    """
     cand: list[tuple[float, str]] = []
     for features, above, below in _WORDS:
         z = next((profile_z[f] for f in features if f in profile_z), None)
         word = above if z is not None and z > 0 else below
         if z is not None and word is not None and abs(z) >= _THRESHOLD:
             cand.append((abs(z), word))
+    for f, z in profile_z.items():
+        if f not in _KNOWN and abs(z) >= _THRESHOLD:
+            cand.append((abs(z), f"{'high' if z > 0 else 'low'} {f}"))
     cand.sort(key=lambda c: (-round(c[0], 9), c[1]))
     return cand
 
@@ -52,6 +62,10 @@ _ORDER = (
     "low-value",
     "loyal",
     "new",
+    "recent",
+    "lapsed",
+    "frequent",
+    "occasional",
     "multi-product",
     "few-product",
     "premium-plan",
@@ -60,8 +74,13 @@ _ORDER = (
 )
 
 
+def _reading_order(word: str) -> tuple[int, str]:
+    """Known words in :data:`_ORDER`, the file's own columns after them (alphabetically)."""
+    return (_ORDER.index(word), "") if word in _ORDER else (len(_ORDER), word)
+
+
 def _compose(words: list[str], at_risk: bool) -> str:
-    words = sorted(words, key=_ORDER.index)  # the strongest words, in a fixed reading order
+    words = sorted(words, key=_reading_order)  # the strongest words, in a fixed reading order
     if "premium-plan" in words and at_risk:  # paying a lot and leaving
         rest = [w for w in words if w != "premium-plan"]
         return " ".join(["price-sensitive", *rest])

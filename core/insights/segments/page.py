@@ -53,6 +53,7 @@ def page_data(
     horizon_months: int = 12,
     progress: Progress | None = None,
     memo: dict[Any, Any] | None = None,
+    catalog: Any = None,
 ) -> SegmentsPage:
     """Segment, name (restoring a scenario's ``names``), describe and project in one call.
 
@@ -60,7 +61,7 @@ def page_data(
     ----------
     frame : pandas.DataFrame
         Canonical customer frame.
-    method, k, min_share, random_state, churn_proba, progress
+    method, k, min_share, random_state, churn_proba, progress, catalog
         As for :func:`~core.insights.segments.fit.segment`.
     names : mapping of segment id (int or str) to str, optional
         Names a scenario stored; ids this segmentation does not have are ignored.
@@ -84,6 +85,7 @@ def page_data(
         opportunity=journey_value,
         progress=progress,
         memo=memo,
+        catalog=catalog,
     )
     tables = SegmentsPage(
         segmentation=seg,

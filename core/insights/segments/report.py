@@ -21,7 +21,12 @@ def readme_table(ins: Mapping[str, Any]) -> str:
             "Avg satisfaction",
             lambda r: "n/a" if pd.isna(r["avg_satisfaction"]) else f"{r['avg_satisfaction']:.2f}",
         ),
-        ("Avg monthly", lambda r: f"{r['avg_monthly_charge']:,.2f}"),
+        (
+            "Avg monthly",
+            lambda r: (
+                "n/a" if pd.isna(r["avg_monthly_charge"]) else f"{r['avg_monthly_charge']:,.2f}"
+            ),
+        ),
         (
             f"Revenue at risk ({ins['horizon_months']} mo)",
             lambda r: "n/a" if pd.isna(r["revenue_at_risk"]) else f"{r['revenue_at_risk']:,.0f}",

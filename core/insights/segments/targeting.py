@@ -18,11 +18,14 @@ from core.insights.segments.result import Segmentation
 
 
 def _product_labels() -> dict[str, str]:
-    from core.data.catalog import load_catalog
+    from core.data.catalog import available_catalogs, load_catalog
 
     labels = {"offer": "Promotional offer"}
     for name in ("seed", "full"):
         labels.update({p.key: p.label for p in load_catalog(name).products})
+    for name in sorted(set(available_catalogs()) - {"seed", "full"}):  # the example catalogs
+        for p in load_catalog(name).products:
+            labels.setdefault(p.key, p.label)
     return labels
 
 
@@ -83,16 +86,26 @@ def insights(
     notes: list[str] = []
     proba = check_proba(churn_proba, n)
     observed = column(frame, "Churn Value")
-    risk_p = proba if proba is not None else observed
+    given = column(frame, "Churn Probability")
+    risk_p = proba if proba is not None else observed if observed is not None else given
     if proba is None and observed is not None:
         notes.append(
             "revenue at risk uses the observed churn (Churn Value) as the probability: no "
             "predicted churn was given."
         )
+    elif proba is None and given is not None:
+        notes.append("revenue at risk uses the Churn Probability the data gives.")
     elif risk_p is None:
         notes.append("revenue at risk unavailable: no churn prediction and no Churn Value.")
-    monthly = frame["Monthly Charge"].to_numpy(dtype=np.float64)
-    at_risk = risk_p * monthly * horizon_months if risk_p is not None else None
+    monthly = column(frame, "Monthly Charge")
+    if monthly is None:
+        notes.append(
+            "revenue at risk and the average monthly charge are unavailable: the data has no "
+            "Monthly Charge column (never invented)."
+        )
+    at_risk = (
+        risk_p * monthly * horizon_months if risk_p is not None and monthly is not None else None
+    )
     value = None
     if journey_value is not None:
         value = np.asarray(journey_value, dtype=np.float64).reshape(-1)
@@ -123,7 +136,7 @@ def insights(
             "predicted_churn": float(proba[mask].mean()) if proba is not None else np.nan,
             "avg_cltv": float(cltv[mask].mean()) if cltv is not None else np.nan,
             "avg_satisfaction": float(sat[mask].mean()) if sat is not None else np.nan,
-            "avg_monthly_charge": float(monthly[mask].mean()),
+            "avg_monthly_charge": float(monthly[mask].mean()) if monthly is not None else np.nan,
             "revenue_at_risk": float(at_risk[mask].sum()) if at_risk is not None else np.nan,
             "opportunity_total": float(value[mask].sum()) if value is not None else np.nan,
             "opportunity_per_customer": float(value[mask].mean()) if value is not None else np.nan,

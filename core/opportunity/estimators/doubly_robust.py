@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.common.errors import OptionError
+from core.common.errors import ModelError, OptionError
 from core.common.progress import Progress
 from core.common.rng import SKLEARN_SEED_HIGH, seed_of
 from core.data.catalog import Catalog
@@ -58,7 +58,8 @@ UNCERTAINTY = (
 
 def _outcomes(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """``[n, 3]`` outcomes (higher is better), availability ``[3]`` and notes."""
-    cols = (("CLTV", 1.0), ("Churn Value", -1.0), ("Satisfaction Score", 1.0))
+    churn = "Churn Value" if "Churn Value" in frame.columns else "Churn Probability"
+    cols = (("CLTV", 1.0), (churn, -1.0), ("Satisfaction Score", 1.0))
     y = np.zeros((len(frame), len(FACTORS)))
     ok = np.zeros(len(FACTORS), dtype=bool)
     notes: list[str] = []
@@ -197,6 +198,12 @@ class DoublyRobustEffects:
         seed = seed_of(self.random_state, high=SKLEARN_SEED_HIGH)
         n, p = held.shape
         y, available, notes = _outcomes(frame)
+        if not available.any():
+            raise ModelError(
+                "no key factor can be modelled: the data has no churn outcome (Churn Value or "
+                "Churn Probability), no CLTV and no Satisfaction Score. Fix: map one of them, or "
+                "optimise with the factors it has."
+            )
         self.encoder_ = FeatureEncoder.fit(frame, catalog)
         x = self.encoder_.transform(frame).astype(np.float64)
         hf = held.astype(np.float64)

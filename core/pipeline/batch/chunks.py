@@ -125,7 +125,8 @@ def process_chunk(
     plan_
         The planned input (its CSV dialect).
     settings, context, options
-        As :func:`process_frame` takes them; ``options.mapping`` maps the raw columns.
+        As :func:`process_frame` takes them; ``options.mapping`` maps the raw columns and
+        ``options.catalog`` (when given) says which columns are required.
     raw
         The chunk's raw rows when they were read already (a CSV input, streamed).
 
@@ -137,7 +138,7 @@ def process_chunk(
     t = time.perf_counter()
     if raw is None:
         raw = read_raw(chunk, plan_.csv or None)
-    frame = canonical_chunk(raw, chunk, mapping=options.mapping)
+    frame = canonical_chunk(raw, chunk, mapping=options.mapping, catalog=options.catalog)
     res = process_frame(frame, settings, context, options, chunk.index, time.perf_counter() - t)
     if "distributed" not in sys.modules:  # the local engine never imports dask
         return res

@@ -218,23 +218,32 @@ def iter_chunks(plan_: Plan, chunk_rows: int) -> Iterator[tuple[Chunk, pd.DataFr
 
 
 def canonical_chunk(
-    raw: pd.DataFrame, chunk: Chunk, *, mapping: Any = None, name: str | None = None
+    raw: pd.DataFrame,
+    chunk: Chunk,
+    *,
+    mapping: Any = None,
+    name: str | None = None,
+    catalog: Any = None,
+    row_numbers: Any = None,
 ) -> pd.DataFrame:
     """Map and validate one raw chunk (as :func:`core.data.io.load` does for a whole file).
 
-    A validation error's row numbers count within the chunk; the message says where the chunk
-    starts in the input.
+    ``catalog`` (optional) makes only its columns and an id required
+    (:func:`core.data.io.prepare`); a generated id is the row number over the whole input
+    (``row_numbers``, default the chunk's rows). A validation error's row numbers count within
+    the chunk; the message says where the chunk starts in the input.
     """
-    from core.data.io import validate_canonical
-    from core.data.mapping import ColumnMapping, detect_layout, to_canonical
+    import numpy as np
+
+    from core.data.io import prepare
 
     label = name or Path(chunk.path).name
-    if mapping is not None and not isinstance(mapping, ColumnMapping):
-        mapping = ColumnMapping.load(mapping)
-    layout = "mapped" if mapping is not None else detect_layout(raw.columns)
+    if row_numbers is None:
+        row_numbers = chunk.first_row + np.arange(len(raw))
     try:
-        canonical, _, _ = to_canonical(raw, layout, mapping, name=label)
-        frame = validate_canonical(canonical, label)
+        frame = prepare(
+            raw, mapping=mapping, catalog=catalog, name=label, row_numbers=row_numbers
+        ).frame
     except DataValidationError as exc:
         if chunk.start == 0 and chunk.first_row == 0:
             raise
@@ -246,6 +255,8 @@ def canonical_chunk(
     return frame
 
 
-def load_chunk(chunk: Chunk, plan_: Plan, mapping: Any = None) -> pd.DataFrame:
+def load_chunk(chunk: Chunk, plan_: Plan, mapping: Any = None, catalog: Any = None) -> pd.DataFrame:
     """Read, map and validate one chunk."""
-    return canonical_chunk(read_raw(chunk, plan_.csv or None), chunk, mapping=mapping)
+    return canonical_chunk(
+        read_raw(chunk, plan_.csv or None), chunk, mapping=mapping, catalog=catalog
+    )

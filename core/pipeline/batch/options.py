@@ -50,6 +50,9 @@ class BatchOptions:
         UTF-8 byte-order mark in a CSV output.
     mapping
         Optional user column mapping (as :func:`core.data.io.load` takes it).
+    catalog
+        The catalog the user chose (name or TOML path), or None: with it the input needs only
+        the catalog's columns and an id (as :func:`core.data.io.load` with ``catalog``).
     """
 
     chunk_rows: int = 100_000
@@ -62,6 +65,7 @@ class BatchOptions:
     baselines: tuple[str, ...] = DEFAULT_BASELINES
     bom: bool = False
     mapping: Any = None
+    catalog: Any = None
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:

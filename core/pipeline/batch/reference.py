@@ -54,7 +54,7 @@ def reference_sample(plan_: Plan, options: BatchOptions, seed: int) -> pd.DataFr
     plan_
         The planned input.
     options
-        ``train_rows``, ``chunk_rows`` (the CSV stream) and ``mapping``.
+        ``train_rows``, ``chunk_rows`` (the CSV stream), ``mapping`` and ``catalog``.
     seed
         The scenario's seed (:func:`sample_rows`).
 
@@ -75,12 +75,19 @@ def reference_sample(plan_: Plan, options: BatchOptions, seed: int) -> pd.DataFr
     ref = Chunk(-1, plan_.source, plan_.fmt, 0, len(raw_all), 0)
     name = f"{Path(plan_.source).name} (reference sample)"
     try:
-        return canonical_chunk(raw_all, ref, mapping=options.mapping, name=name)
+        return canonical_chunk(
+            raw_all,
+            ref,
+            mapping=options.mapping,
+            name=name,
+            catalog=options.catalog,
+            row_numbers=rows,
+        )
     except DataValidationError:
         # name the input's own rows: validate the chunks the sample came from, in order
         for c in plan_.chunks:
             if _rows_in(rows, c).size:
-                load_chunk(c, plan_, options.mapping)
+                load_chunk(c, plan_, options.mapping, options.catalog)
         raise
 
 
