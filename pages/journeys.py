@@ -39,8 +39,7 @@ def body() -> None:
         ("Annealing time", f"{rep['seconds_optimize']:.2f} s",
          f"{anneal.iters} iterations per run, {anneal.restarts} restart(s), all customers."),
     ]  # fmt: skip
-    for col, (label, value, help_text) in zip(st.columns(len(metrics)), metrics, strict=True):
-        col.metric(label, value, border=True, help=help_text)
+    ui.metric_grid(metrics)
     ui.quality_panel(ui.quality(s), ceiling_ready=ui.ceiling_ready(), on_ceiling=ui.compute_ceiling)
     if charts := ui.anneal_charts(diag.trace, anneal.schedule):
         left, right = st.columns(2)

@@ -68,7 +68,7 @@ if len(imp):
     ):
         sub = imp[imp["factor"] == factor]
         label = ui.FACTOR_LABELS.get(factor, factor)
-        ui.plot(ui.importance_bar(sub, label, 420, titled=False), tab)
+        ui.plot(ui.importance_bar(sub, f"What drives {label}", 420), tab)
 
 st.subheader("Model cards")
 for name, text in view["cards"].items():

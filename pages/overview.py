@@ -20,14 +20,14 @@ catalog = ui.catalog()
 @st.fragment
 def cards() -> None:
     """The horizon, the KPI cards and the report: a horizon change reruns only this part."""
-    choose, download = st.columns([3, 2], vertical_alignment="bottom")
+    choose, download = st.columns([1, 1], vertical_alignment="bottom")
     with choose:
         horizon = ui.horizon_select()
     with download:
         ui.report_buttons(horizon)
     kpis = ui.kpis(horizon)
-    for row in (kpis[i : i + 4] for i in range(0, len(kpis), 4)):
-        for col, k in zip(st.columns(4), row, strict=False):
+    for row in (kpis[i : i + 3] for i in range(0, len(kpis), 3)):  # whole figures at 1280 px
+        for col, k in zip(st.columns(3), row, strict=False):
             col.metric(
                 k.label,
                 k.formatted(),

@@ -189,6 +189,7 @@ from ui.widgets import (
     horizon_select,
     intro,
     lever_sliders,
+    metric_grid,
     opportunity_controls,
     quality_panel,
     risk_controls,
@@ -200,6 +201,7 @@ from ui.widgets import (
 
 __all__ = [
     "PLOT_CONFIG",
+    "metric_grid",
     "alt_text",
     "plot",
     "catalog",

@@ -487,19 +487,20 @@ def _distributions(boxes: pd.DataFrame, order: list[str], colours: dict[str, str
             fig.add_trace(
                 go.Box(
                     x=[r.segment], q1=[r.q1], median=[r.median], q3=[r.q3], lowerfence=[r.p5],
-                    upperfence=[r.p95], name=str(r.segment), showlegend=False,
-                    marker_color=colours.get(str(r.segment), GREYS[0]),
+                    upperfence=[r.p95], name=str(r.segment), showlegend=k == 0,
+                    legendgroup=str(r.segment), marker_color=colours.get(str(r.segment), GREYS[0]),
                 ),
                 row=k // cols + 1,
                 col=k % cols + 1,
             )  # fmt: skip
-    fig.update_xaxes(showticklabels=False)
+    fig.update_xaxes(showticklabels=False, title={"text": "Segment (colour)"})
     fig.update_layout(
-        height=300 * rows,
+        height=300 * rows + 40,
         title={"text": "Key factors by segment", "font": {"size": 15}},
         margin={"l": 10, "r": 10, "t": 64, "b": 10},
         font={"size": 13},
-        showlegend=False,
+        showlegend=True,
+        legend={"title": None, "orientation": "h", "y": -0.08},
         meta={
             "alt": "Box plots of " + ", ".join(factors) + " per segment (box: quartiles, "
             "whiskers: 5th-95th percentile); segments in the order " + ", ".join(order)

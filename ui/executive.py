@@ -87,8 +87,8 @@ def report_buttons(horizon: int) -> None:
 
     inputs = report_inputs(horizon)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
-    c1, c2 = st.columns(2)
-    c1.download_button(
+    row = st.container(horizontal=True, horizontal_alignment="right")
+    row.download_button(
         "Executive report (HTML)",
         html_maker(inputs),
         file_name=f"executive-report-{stamp}.html",
@@ -100,7 +100,7 @@ def report_buttons(horizon: int) -> None:
         key="report_html",
     )
     if find_chromium() is not None:
-        c2.download_button(
+        row.download_button(
             "PDF",
             pdf_maker(inputs),
             file_name=f"executive-report-{stamp}.pdf",

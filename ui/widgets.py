@@ -278,6 +278,15 @@ def risk_controls() -> Settings:
     return update_settings(risk="lcb" if on else "none", risk_level=float(level))
 
 
+def metric_grid(metrics: list[tuple[str, str, str | None]], per_row: int = 3) -> None:
+    """``(label, value, help)`` as bordered KPI cards, ``per_row`` a row (whole at 1280 px)."""
+    for i in range(0, len(metrics), per_row):
+        for col, (label, value, help_text) in zip(
+            st.columns(per_row), metrics[i : i + per_row], strict=False
+        ):
+            col.metric(label, value, border=True, help=help_text)
+
+
 def quality_panel(q: Any, *, ceiling_ready: bool, on_ceiling: Any) -> None:
     """Captured value and harm of the scenario on the synthetic truth, beside the ceiling."""
     if q is None:
@@ -292,7 +301,7 @@ def quality_panel(q: Any, *, ceiling_ready: bool, on_ceiling: Any) -> None:
         border=True,
     )
     c2.metric(
-        "Customers made worse off",
+        "Made worse off",
         f"{q.share_harmful:.1%}",
         help="Share of customers whose recommended journey has a true value below zero.",
         border=True,
@@ -308,7 +317,8 @@ def quality_panel(q: Any, *, ceiling_ready: bool, on_ceiling: Any) -> None:
         c4.metric("Ceiling: worse off", f"{q.ceiling['share_harmful']:.1%}", border=True)
     elif not ceiling_ready:
         c3.button(
-            "Compute the ceiling (about a minute)",
+            "Compute the ceiling",
             on_click=on_ceiling,
-            help="Train the ceiling learner on the true effects to compare with.",
+            help="Train the ceiling learner on the true effects to compare with (about a "
+            "minute on the demo population).",
         )
