@@ -108,7 +108,9 @@ class Slider:
     expander: str | None = None
 
     def _thumb(self, page: Any) -> Any:
-        return page.get_by_test_id("stSlider").filter(has_text=self.label).get_by_role("slider")
+        return (
+            page.get_by_test_id("stSlider").filter(has_text=self.label).first.get_by_role("slider")
+        )
 
     def setup(self, page: Any) -> None:
         if self.expander:
@@ -123,17 +125,23 @@ class Slider:
 
 @dataclass(frozen=True)
 class Segmented:
-    """A segmented control: a click on the next of ``options`` per change."""
+    """A segmented control: a click on the next of ``options`` per change (without options:
+    the next of the control's own, cycling from the second)."""
 
     label: str
-    options: tuple[str, ...]
+    options: tuple[str, ...] = ()
 
     def setup(self, page: Any) -> None:
         pass
 
     def change(self, page: Any, i: int) -> None:
-        group = page.get_by_test_id("stButtonGroup").filter(has_text=self.label)
-        group.get_by_role("radio", name=self.options[i % len(self.options)], exact=True).click()
+        group = page.get_by_test_id("stButtonGroup").filter(has_text=self.label).first
+        if self.options:
+            name = self.options[i % len(self.options)]
+            group.get_by_role("radio", name=name, exact=True).click()
+        else:
+            radios = group.get_by_role("radio")
+            radios.nth((i + 1) % radios.count()).click()
 
 
 @dataclass(frozen=True)
@@ -209,6 +217,8 @@ CASES: tuple[Case, ...] = (
     Case("segments", "segments", Slider("Minimum segment share")),
     Case("export", "export", Select("Customers")),
     Case("rl_lab", "rl_lab", Number("Evaluation episodes per customer")),
+    Case("campaigns", "campaigns", Segmented("Outcome")),
+    Case("plan", "plan", Slider("call-centre budget")),
 )
 
 

@@ -254,7 +254,7 @@ def transition_heatmap(matrix: pd.DataFrame) -> Any:
         texttemplate="%{z:.2f}", colorbar={"title": {"text": "mean O(i→j)"}},
         hovertemplate="after %{y}, offer %{x}: %{z:.3f}<extra></extra>",
     )  # fmt: skip
-    stacked = matrix.stack()
+    stacked = matrix.stack().dropna()  # an all-empty matrix has no highest cell
     alt = "Heatmap of the mean opportunity of each offer right after another"
     if len(stacked):
         (i, j), v = stacked.idxmax(), stacked.max()
@@ -391,7 +391,7 @@ def customer_matrix(matrix: pd.DataFrame) -> Any:
         texttemplate="%{z:.2f}", colorbar={"title": {"text": "O(i→j)"}},
         hovertemplate="after %{y}, offer %{x}: %{z:.3f}<extra></extra>",
     )  # fmt: skip
-    stacked = matrix.stack()
+    stacked = matrix.stack().dropna()
     alt = "Heatmap of this customer's opportunity of each offer after each other"
     if len(stacked):
         (i, j), v = stacked.idxmax(), stacked.max()
