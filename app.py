@@ -16,11 +16,13 @@ pages = {
         st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:", default=True),
         st.Page("pages/opportunity.py", title="Opportunity", icon=":material/tune:"),
         st.Page("pages/journeys.py", title="Journeys", icon=":material/route:"),
+        st.Page("pages/plan.py", title="Plan", icon=":material/event_note:"),
     ],
     "Understand": [
         st.Page("pages/customer.py", title="Customer", icon=":material/person_search:"),
         st.Page("pages/segments.py", title="Segments", icon=":material/groups:"),
         st.Page("pages/models.py", title="Models", icon=":material/model_training:"),
+        st.Page("pages/campaigns.py", title="Campaigns", icon=":material/campaign:"),
     ],
     "Act": [
         st.Page("pages/export.py", title="Export & scenarios", icon=":material/download:"),

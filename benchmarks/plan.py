@@ -21,6 +21,15 @@ Usage::
     .venv/bin/python benchmarks/plan.py --replan data/calendars/quarter.toml \
         --data data/demo/customers.parquet      # slider moves on the demo population
 
+``--dask`` also runs the Lagrangian planner with its per-customer subproblems on the Dask engine
+(a LocalCluster of ``--workers`` single-threaded processes, started once before the instances;
+its start-up seconds are printed apart), right after the serial run on the same instance, with
+the same chunks of patterns (``--chunk-items``; by default as ``plan --engine dask``: the
+eligible assignments / (4 x workers), at least 50,000), and says whether the two plans and bounds are identical.
+Its peak MB is this process's; the workers' peaks are printed after it::
+
+    .venv/bin/python benchmarks/plan.py --instances GM1 --no-exact --no-greedy --dask
+
 ``--replan`` measures what a Plan page would do: one plan of the calendar for the customers, then
 re-plans after each bound of the calendar moves by -20 %, -10 %, +10 %, +20 % (each warm-started
 from the previous result, ``time_limit`` 1 s), with seconds, gap and feasibility of each.
@@ -29,6 +38,8 @@ from the previous result, ``time_limit`` 1 s), with seconds, gap and feasibility
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -40,6 +51,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from core.cli.plan import chunk_items_for
 from core.common.jsonutil import to_jsonable
 from core.planning import benchmark_instance, solve
 
@@ -100,14 +112,31 @@ class PeakMemory:
         self.peak = max(self.peak, rss_mb())
 
 
-def run_solver(problem: Any, solver: str, time_limit: float, seed: int, **options: Any) -> dict:
+def run_solver(
+    problem: Any,
+    solver: str,
+    time_limit: float,
+    seed: int,
+    executor: Any = None,
+    label: str | None = None,
+    **options: Any,
+) -> dict:
     with PeakMemory() as mem:
         t = time.perf_counter()
-        res = solve(problem, solver, time_limit=time_limit, rng=seed, options=options or None)
+        res = solve(
+            problem,
+            solver,
+            time_limit=time_limit,
+            rng=seed,
+            options=options or None,
+            executor=executor,
+        )
         wall = time.perf_counter() - t
     hard = [v for v in res.violations if not v.soft]
     return {
-        "solver": solver,
+        "solver": label or solver,
+        "engine": res.stats.get("engine", "local"),
+        "chosen_sha": hashlib.sha256(res.chosen.tobytes()).hexdigest()[:16],
         "objective": res.objective,
         "upper_bound": res.upper_bound,
         "gap": res.gap,
@@ -263,6 +292,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-exact", action="store_true", help="skip HiGHS")
     p.add_argument("--no-greedy", action="store_true", help="skip the greedy fill")
     p.add_argument("--json", metavar="FILE", help="write every row as JSON")
+    p.add_argument(
+        "--dask",
+        action="store_true",
+        help="also run the Lagrangian planner on the Dask engine (LocalCluster), side by side",
+    )
+    p.add_argument("--workers", type=int, default=2, help="LocalCluster workers for --dask (2)")
+    p.add_argument(
+        "--chunk-items",
+        type=int,
+        help="items per chunk of both Lagrangian runs with --dask (as `plan --engine dask`: "
+        "assignments / (4 x workers), at least 50000)",
+    )
     p.add_argument("--replan", metavar="CALENDAR", help="measure warm re-plans of a calendar")
     p.add_argument("--data", metavar="CUSTOMERS", help="the customers for --replan")
     args = p.parse_args(argv)
@@ -293,6 +334,33 @@ def main(argv: list[str] | None = None) -> int:
     )
     results: list[dict] = []
     notes: list[str] = []
+    stack = contextlib.ExitStack()
+    executor = None
+    if args.dask:
+        from core.pipeline.batch import dask_planner
+
+        t = time.perf_counter()
+        executor = stack.enter_context(dask_planner(None, args.workers))
+        print(
+            f"# Dask LocalCluster of {args.workers} single-threaded worker processes started in "
+            f"{time.perf_counter() - t:.1f} s",
+            flush=True,
+        )
+    with stack:
+        run_instances(names, args, executor, results, notes)
+    with open("/proc/loadavg", encoding="ascii") as fh:
+        print(f"# load at the end: {' '.join(fh.read().split()[:3])}")
+    if args.json:
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(to_jsonable({"rows": results, "verdicts": notes}), indent=2))
+    return 0
+
+
+def run_instances(
+    names: list[str], args: argparse.Namespace, executor: Any, results: list, notes: list
+) -> None:
+    """Every solver on every instance, one after the other; rows into ``results``."""
     for name in names:
         n_c, n_a, elig, n_p, tier = INSTANCES[name]
         tier = tier.rstrip("*")
@@ -308,8 +376,35 @@ def main(argv: list[str] | None = None) -> int:
         )
         limit = args.time_limit or PLANNER_TIME[tier]
         rows: dict[str, dict] = {}
-        rows["lagrangian"] = run_solver(problem, "lagrangian", limit, args.seed)
+        lag_opts: dict[str, Any] = {}
+        if executor is not None:
+            lag_opts["chunk_items"] = chunk_items_for(
+                info["assignments"], args.workers, args.chunk_items
+            )
+        rows["lagrangian"] = run_solver(problem, "lagrangian", limit, args.seed, **lag_opts)
         print_row(name, rows["lagrangian"])
+        if executor is not None:
+            rows["dask"] = run_solver(
+                problem, "lagrangian", limit, args.seed, executor, "lag-dask", **lag_opts
+            )
+            print_row(name, rows["dask"])
+            lag, dk = rows["lagrangian"], rows["dask"]
+            same = (
+                lag["objective"] == dk["objective"]
+                and lag["upper_bound"] == dk["upper_bound"]
+                and lag["chosen_sha"] == dk["chosen_sha"]
+            )
+            peaks = executor.worker_peak_mb()
+            note = (
+                f"{name}: Dask engine ({args.workers} workers, {dk['stats']['chunks']} chunks of "
+                f"<= {lag_opts['chunk_items']:,} items) {dk['seconds']:.2f} s vs serial "
+                f"{lag['seconds']:.2f} s ({dk['seconds'] / max(lag['seconds'], 1e-9):.2f}x); "
+                f"plan and bound identical: {same}; workers' peak MB "
+                f"{', '.join(f'{v:.0f}' for v in peaks.values())}"
+            )
+            notes.append(note)
+            print("# " + note, flush=True)
+            dk["workers_peak_mb"] = peaks
         if not args.no_exact:
             rows["exact"] = run_solver(
                 problem, "exact", args.exact_time_limit, args.seed, duals=False
@@ -323,13 +418,6 @@ def main(argv: list[str] | None = None) -> int:
             print("# " + v, flush=True)
         for row in rows.values():
             results.append({"instance": name, **info, **row})
-    with open("/proc/loadavg", encoding="ascii") as fh:
-        print(f"# load at the end: {' '.join(fh.read().split()[:3])}")
-    if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(to_jsonable({"rows": results, "verdicts": notes}), indent=2))
-    return 0
 
 
 if __name__ == "__main__":

@@ -26,12 +26,31 @@ Modules
 :mod:`ui.rl`         the RL lab
 :mod:`ui.widgets`    page intro, sidebar and the controls bound to the scenario
 :mod:`ui.charts`     colours, the house look and the plotly figures
+:mod:`ui.campaigns`  the Campaigns page's log, analysis and downloads; the campaign estimator's log
+:mod:`ui.plan`       the Plan page: the calendar's first plan, sliders, warm re-plans, the CSV
+:mod:`ui.charts_campaigns`, :mod:`ui.charts_plan`  the figures of those two pages
 """
 
 from core.insights import NO_OFFER, PROFILE_NUMBERS, PROFILE_WORDS
 from ui._base import CACHE_TTL, ROOT, guarded, progress_bar, show_error
 from ui.assistant import mapping_editor
 from ui.cache import cached, json_key, peek, problem_key, scenario_key
+from ui.campaigns import (
+    CAMPAIGN_SOURCE,
+    DEMO_LOG,
+    ESTIMATOR_NOTE,
+    LogChoice,
+    assignments_csv,
+    campaign_analysis,
+    campaign_log,
+    demo_log_available,
+    log_metrics,
+    next_test,
+    offer_response,
+    plan_metrics,
+    policy_metrics,
+    source_controls,
+)
 from ui.charts import (
     FACTOR_COLOURS,
     FACTOR_LABELS,
@@ -65,6 +84,25 @@ from ui.charts import (
     style,
     training_curves_chart,
     transition_heatmap,
+)
+from ui.charts_campaigns import (
+    KIND_COLOURS,
+    arm_colours,
+    lift_caption,
+    lift_chart,
+    policy_caption,
+    policy_chart,
+    qini_caption,
+    qini_chart,
+)
+from ui.charts_plan import (
+    channel_caption,
+    channel_chart,
+    channel_colours,
+    day_caption,
+    day_chart,
+    usage_caption,
+    usage_chart,
 )
 from ui.data import (
     DATA_DIRS_ENV,
@@ -118,6 +156,21 @@ from ui.pipeline import (
     report,
     solved,
     trained,
+)
+from ui.plan import (
+    CALENDAR,
+    PLAN,
+    REPLAN_SECONDS,
+    BasePlan,
+    base_plan,
+    bound_sliders,
+    current_plan,
+    infeasible_notice,
+    last_replan_seconds,
+    plan_csv,
+    plan_settings,
+    reset_bounds,
+    value_metrics,
 )
 from ui.rl import RL_EPISODES, RL_LABELS, rl_action_columns, rl_env, rl_lab, versus_journeys
 from ui.scenarios import (
@@ -371,4 +424,46 @@ __all__ = [
     "verify_run",
     "versus_journeys",
     "weight_sliders",
+    "BasePlan",
+    "CALENDAR",
+    "CAMPAIGN_SOURCE",
+    "DEMO_LOG",
+    "ESTIMATOR_NOTE",
+    "KIND_COLOURS",
+    "LogChoice",
+    "PLAN",
+    "REPLAN_SECONDS",
+    "arm_colours",
+    "assignments_csv",
+    "base_plan",
+    "bound_sliders",
+    "campaign_analysis",
+    "campaign_log",
+    "channel_caption",
+    "channel_chart",
+    "channel_colours",
+    "current_plan",
+    "infeasible_notice",
+    "day_caption",
+    "day_chart",
+    "demo_log_available",
+    "last_replan_seconds",
+    "lift_caption",
+    "lift_chart",
+    "log_metrics",
+    "next_test",
+    "offer_response",
+    "plan_csv",
+    "plan_metrics",
+    "policy_metrics",
+    "plan_settings",
+    "policy_caption",
+    "policy_chart",
+    "qini_caption",
+    "qini_chart",
+    "reset_bounds",
+    "value_metrics",
+    "source_controls",
+    "usage_caption",
+    "usage_chart",
 ]

@@ -134,14 +134,14 @@ def alt_text(fig: Any) -> str | None:
     return meta.get("alt") if isinstance(meta, dict) else None
 
 
-def plot(fig: Any, where: Any = None, **kwargs: Any) -> Any:
+def plot(fig: Any, where: Any = None, *, alt: str | None = None, **kwargs: Any) -> Any:
     """Draw ``fig`` full width in ``where`` (a column, a tab; default the page) with its text
-    alternative for screen readers."""
+    alternative for screen readers (``alt``, else the one the figure carries)."""
     import streamlit as st
 
     target = where if where is not None else st
     return target.plotly_chart(
-        fig, width="stretch", alt=alt_text(fig), config=PLOT_CONFIG, **kwargs
+        fig, width="stretch", alt=alt or alt_text(fig), config=PLOT_CONFIG, **kwargs
     )
 
 

@@ -132,10 +132,13 @@ def components(
     data = data or require_data()
     s = s or settings()
 
+    # the campaign estimator learns from a log the disk key does not see: memory only
+    on_disk = s.estimator != "campaign"
+
     def compute(progress: Any) -> tuple[Context, Components]:
         cat = resolve_catalog(s.catalog, list(data.frame.columns))
         path, meta = _components_key(data, s, cat)
-        if (stored := _load_components(path, meta)) is not None:
+        if on_disk and (stored := _load_components(path, meta)) is not None:
             return Context(catalog=cat), stored
         need = s.estimator == "counterfactual" or s.propensity or models_ready(data, s)
         trained = trained_models(data, s) if need else None
@@ -144,15 +147,20 @@ def components(
             models=getattr(trained, "key_factors", None),
             acceptance=getattr(trained, "acceptance", None),
         )
+        if s.estimator == "campaign":
+            from ui.campaigns import offer_response
+
+            ctx = replace(ctx, models=offer_response(s))
         comps = pipeline.components_for(data.frame, s, ctx, progress=progress)
         path, meta = _components_key(data, s, cat)  # the models may be new
         try:
-            _save_components(path, meta, comps)
+            if on_disk:
+                _save_components(path, meta, comps)
         except OSError:  # a read-only models folder: the memory cache still works
             pass
         return ctx, comps
 
-    key = (data.sha256, s.catalog, s.estimator, s.seed, s.model_preset)
+    key = (data.sha256, s.catalog, s.estimator, s.seed, s.model_preset, s.campaign)
     label = f"Estimating the opportunity of every offer ({s.estimator})..."
     ctx, comps = guarded(lambda: cached("components", key, compute, label=label))
     return ctx, comps
@@ -174,28 +182,39 @@ def context_and_components(
     The models are trained when the estimator or the propensity needs them, and loaded when
     they are already on disk; otherwise (peer-bayes, neighbours on new data) they are None.
     Pages that need only the catalog or the components call :func:`components` (it does not
-    load the models when the components come from disk).
+    load the models when the components come from disk). The ``campaign`` estimator's log is
+    read and fitted once (:func:`ui.campaigns.offer_response`).
     """
     data = data or require_data()
     s = s or settings()
     ctx, comps = components(data, s)
     models = trained(data, s)
-    if models is not None:
-        ctx = replace(ctx, models=models.key_factors, acceptance=models.acceptance)
+    if models is not None:  # the campaign estimator keeps its offer response as the models
+        kept = ctx.models if s.estimator == "campaign" else models.key_factors
+        ctx = replace(ctx, models=kept, acceptance=models.acceptance)
     return ctx, comps, models
 
 
 @st.cache_resource(max_entries=4, ttl=CACHE_TTL, show_spinner=False)
-def _propensity(sha: str, catalog: str, _frame: pd.DataFrame, _ctx: Context) -> np.ndarray:
+def _propensity(
+    sha: str, catalog: str, campaign: str, _frame: pd.DataFrame, _ctx: Context
+) -> np.ndarray:
     return pipeline.propensity_for(_frame, _ctx)
 
 
 def acceptance_propensity(data: LoadedData | None = None, s: Settings | None = None) -> np.ndarray:
-    """Acceptance propensity [n, P] of every customer and product, whatever the scenario."""
+    """Acceptance propensity [n, P] of every customer and product, whatever the scenario.
+
+    With the ``campaign`` estimator the campaign's products take the acceptance it measured.
+    """
     data = data or require_data()
     s = s or settings()
     ctx, _, _ = context_and_components(data, s)
-    prop: np.ndarray = guarded(lambda: _propensity(data.sha256, s.catalog, data.frame, ctx))
+    if ctx.acceptance is None:  # the scenario did not need them: train (or load) them now
+        found = guarded(lambda: trained_models(data, s))
+        ctx = replace(ctx, acceptance=found.acceptance)
+    log = s.campaign if s.estimator == "campaign" else ""
+    prop: np.ndarray = guarded(lambda: _propensity(data.sha256, s.catalog, log, data.frame, ctx))
     return prop
 
 

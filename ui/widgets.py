@@ -95,17 +95,20 @@ def opportunity_controls() -> Settings:
     """Estimator, catalog, acceptance propensity and held-product aggregation widgets."""
     from core.data.catalog import available_catalogs
     from core.opportunity import DATA_ESTIMATORS
+    from ui.campaigns import ESTIMATOR_NOTE, demo_log_available, demo_log_setting
 
     s = settings()
     c1, c2, c3, c4 = st.columns([1.6, 1, 1, 1])
+    with_log = demo_log_available() or s.estimator == "campaign"
     estimator = c1.segmented_control(
         "Estimator",
-        DATA_ESTIMATORS,
+        (*DATA_ESTIMATORS, "campaign") if with_log else DATA_ESTIMATORS,
         key=bind("opp_estimator", s.estimator),
         help="dr (default): doubly robust effects that adjust for who holds what today, with "
         "standard errors; counterfactual: what the trained models predict if the customer "
         "took the offer; peer-bayes: how similar holders differ; neighbours: nearest "
-        "look-alike customers.",
+        "look-alike customers"
+        + ("; campaign: what the demo's past randomized campaign taught." if with_log else "."),
     )
     names = available_catalogs()
     catalog = c2.selectbox(
@@ -126,11 +129,15 @@ def opportunity_controls() -> Settings:
         key=bind("opp_agg", s.aggregation),
         help="How the products a customer already holds combine before the first offer.",
     )
+    estimator = estimator or s.estimator
+    if estimator == "campaign":
+        st.caption(ESTIMATOR_NOTE)
     return update_settings(
-        estimator=estimator or s.estimator,
+        estimator=estimator,
         catalog=catalog,
         propensity=propensity,
         aggregation=aggregation,
+        campaign=(s.campaign or demo_log_setting()) if estimator == "campaign" else "",
     )
 
 

@@ -27,7 +27,8 @@ The family, one concept per module (data flows top to bottom):
   :mod:`~core.campaigns.plan`: those from the last log's control group;
   :mod:`~core.campaigns.assignment`: its seeded assignment file;
 * :mod:`~core.campaigns.response`: acceptance and effects per customer and product, for the
-  opportunity (:func:`fit_offer_response`); :mod:`~core.campaigns.expectation`: journeys
+  opportunity (:func:`fit_offer_response`; :func:`read_offer_log` reads a product campaign in
+  the layout the demo writes); :mod:`~core.campaigns.expectation`: journeys
   valued in expectation (each offer accepted with its probability).
 
 What a Campaigns page calls, one call per table or chart: :func:`read_log`; :func:`analyze`
@@ -58,7 +59,13 @@ from core.campaigns.policy import actions_from_labels, from_actions, greedy, sin
 from core.campaigns.power import TestPlan, achieved_power, min_control_share, sample_size
 from core.campaigns.qini import QiniResult, qini
 from core.campaigns.report import campaign_report
-from core.campaigns.response import OfferResponse, fit_offer_response
+from core.campaigns.response import (
+    OFFER_LOG,
+    OFFER_OUTCOMES,
+    OfferResponse,
+    fit_offer_response,
+    read_offer_log,
+)
 from core.campaigns.targeting import Targeting, learn_targeting
 from core.campaigns.uplift import (
     DEFAULT_LEARNER,
@@ -74,6 +81,8 @@ __all__ = [
     "IPW",
     "LEARNERS",
     "MIN_ROWS",
+    "OFFER_LOG",
+    "OFFER_OUTCOMES",
     "OPE_ESTIMATORS",
     "SNIPW",
     "ArmLift",
@@ -110,6 +119,7 @@ __all__ = [
     "qini",
     "randomized",
     "read_log",
+    "read_offer_log",
     "sample_size",
     "single_arm",
     "split_holdout",

@@ -22,19 +22,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from core.campaigns.features import FeatureEncoder
-from core.campaigns.log import CampaignLog
+from core.campaigns.log import CampaignLog, read_log
 from core.campaigns.uplift import DEFAULT_LEARNER, BaseMetaLearner, make_learner
 from core.common.errors import OptionError
 from core.common.rng import SKLEARN_SEED_HIGH, seed_of
 
 #: Floor of the acceptance probability in :meth:`OfferResponse.effect_if_accepted`.
 MIN_PROPENSITY = 0.05
+#: The layout of a product campaign log (the one ``python -m core demo-data`` writes): column
+#: roles and the control label. :func:`read_offer_log` reads any log in this layout.
+OFFER_LOG: dict[str, str] = {
+    "arm": "arm",
+    "control": "control",
+    "propensity": "propensity",
+    "id": "Customer ID",
+}
+#: Outcomes of a product campaign log: ``accepted`` (required) and those of the others present.
+OFFER_OUTCOMES: tuple[str, ...] = ("accepted", "revenue", "churned")
 
 
 @dataclass(frozen=True, eq=False)
@@ -155,4 +166,61 @@ def fit_offer_response(
         kinds={o: log.kinds[o] for o in outs},
         encoder=encoder,
         models=models,
+    )
+
+
+def read_offer_log(
+    source: str | Path | bytes | pd.DataFrame,
+    customers: pd.DataFrame | None = None,
+    *,
+    name: str | None = None,
+    limits: Any = None,
+) -> CampaignLog:
+    """Read a product campaign log in the :data:`OFFER_LOG` layout and validate it.
+
+    The arms are product keys and ``control``; the outcomes are ``accepted`` (required) and
+    whichever of ``revenue`` and ``churned`` the log has; ``propensity`` and ``Customer ID``
+    are used when present. The customer features come from ``customers`` (joined by id) when
+    given, else from the log's own other columns.
+
+    Parameters
+    ----------
+    source : path, bytes or DataFrame
+        The log (CSV or Parquet).
+    customers : pandas.DataFrame, optional
+        The customer table whose columns are joined by id.
+    name : str, optional
+        Name used in messages.
+    limits : core.data.io.Limits, optional
+        Size caps checked before parsing.
+
+    Returns
+    -------
+    CampaignLog
+
+    Raises
+    ------
+    DataValidationError
+        Unreadable file, a missing ``arm`` or ``accepted`` column, and every problem
+        :func:`~core.campaigns.log.validate_log` finds.
+    """
+    from core.data.io import read_table
+
+    if isinstance(source, pd.DataFrame):
+        frame, label = source, name or "campaign log"
+    else:
+        frame, info = read_table(source, name=name, limits=limits)
+        label = str(info["name"])
+    columns = set(frame.columns)
+    outcomes = [OFFER_OUTCOMES[0]] + [o for o in OFFER_OUTCOMES[1:] if o in columns]
+    id_col = OFFER_LOG["id"] if OFFER_LOG["id"] in columns else None
+    return read_log(
+        frame,
+        arm=OFFER_LOG["arm"],
+        control=OFFER_LOG["control"],
+        outcomes=outcomes,
+        propensity=OFFER_LOG["propensity"] if OFFER_LOG["propensity"] in columns else None,
+        id=id_col,
+        customers=customers if id_col is not None else None,
+        name=label,
     )

@@ -87,6 +87,7 @@ def settings_from_args(args: Any) -> Settings:
         refine=args.refine,
         risk=args.risk,
         risk_level=args.risk_level,
+        campaign=args.campaign or "",
     )
 
 
@@ -226,7 +227,18 @@ def add_cli(subparsers: Any) -> None:
         help="factor weights (cltv=1,churn=1,satisfaction=1)",
     )
     p.add_argument("--levers", default="", help="product multipliers, e.g. tech_support=1.5")
-    p.add_argument("--estimator", default="dr", choices=ESTIMATORS, help="(dr)")
+    p.add_argument(
+        "--estimator",
+        default="dr",
+        choices=ESTIMATORS,
+        help="(dr); campaign: learn acceptance and effects from a randomized campaign (--campaign)",
+    )
+    p.add_argument(
+        "--campaign",
+        metavar="LOG",
+        help="campaign log of --estimator campaign (CSV or Parquet: arm, propensity, accepted, "
+        "revenue, churned, Customer ID; e.g. data/demo/customers.campaigns.parquet)",
+    )
     p.add_argument(
         "--risk",
         default="lcb",

@@ -5,6 +5,10 @@ calendar ``.toml`` with ``--data CUSTOMERS``: then the expected values and accep
 probabilities come from the pipeline (counterfactual CLTV gain of each first offer times the
 acceptance models' probability; see docs/planning.md).
 
+``--engine dask`` runs the Lagrangian planner's per-customer subproblems on a Dask cluster
+(``--scheduler ADDRESS``, or a LocalCluster of ``--workers`` processes); the plan and its figures
+are those of the local engine.
+
 Exit codes: 0 a plan that keeps every hard constraint; 2 bad input or a proved-infeasible
 instance (the least-violation plan and the report are still written); 1 no feasible plan found
 within the time limit (not proved impossible).
@@ -21,7 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from core.cli._util import EXIT_ERROR, EXIT_OK, EXIT_USAGE, print_json, write_json
+from core.cli._util import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    positive_int,
+    print_json,
+    write_json,
+)
 from core.common.errors import CJOError
 from core.ops.export import write_export
 from core.planning import (
@@ -34,6 +45,23 @@ from core.planning import (
     solve,
 )
 from core.planning.problem import type_code
+from core.planning.solve import pick_solver
+
+#: Where ``--engine`` runs the Lagrangian planner's per-customer subproblems.
+ENGINES = ("local", "dask")
+#: Smallest chunk ``--engine dask`` cuts by default (eligible assignments): smaller tasks cost
+#: more in scheduling than they compute.
+MIN_DASK_CHUNK = 50_000
+
+
+def chunk_items_for(n_assignments: int, workers: int, given: int | None) -> int | None:
+    """Items per chunk: ``given``, else on Dask (``workers`` > 0) about four chunks per worker
+    (at least :data:`MIN_DASK_CHUNK`), else None (the planner's default)."""
+    if given is not None:
+        return int(given)
+    if workers <= 0:
+        return None
+    return max(-(-int(n_assignments) // (4 * workers)), MIN_DASK_CHUNK)
 
 
 def parse_soft(items: Sequence[str] | None) -> dict[str, float]:
@@ -121,7 +149,40 @@ def problem_from_calendar(path: str, args: Any) -> PlanningProblem:
     )
 
 
+def check_engine(args: Any) -> None:
+    """Refuse engine options that cannot work together, before any work is done."""
+    if args.engine != "dask":
+        if args.scheduler:
+            raise CJOError(
+                f"--scheduler {args.scheduler}: the scheduler is for --engine dask; add it."
+            )
+        return
+    if args.solver in ("exact", "greedy"):
+        raise CJOError(
+            f"--engine dask runs the Lagrangian planner's per-customer subproblems on a cluster; "
+            f"--solver {args.solver} runs in this process. Fix: use --solver lagrangian (or "
+            "auto) with --engine dask, or drop --engine dask."
+        )
+    if args.scheduler:
+        from core.pipeline.batch.dask import check_scheduler_address
+
+        check_scheduler_address(args.scheduler)
+
+
+@contextlib.contextmanager
+def _executor(args: Any) -> Iterator[Any]:
+    """None (this process) for the local engine; a Dask executor, closed on exit."""
+    if args.engine != "dask":
+        yield None
+        return
+    from core.pipeline.batch.plan_engine import dask_planner
+
+    with dask_planner(args.scheduler, args.workers) as executor:
+        yield executor
+
+
 def _cmd_plan(args: Any) -> int:
+    check_engine(args)
     instance = Path(args.instance)
     if instance.suffix.lower() == ".toml":
         problem = problem_from_calendar(str(instance), args)
@@ -137,10 +198,41 @@ def _cmd_plan(args: Any) -> int:
         problem = problem.with_soft(soft)
     if args.time_limit <= 0:
         raise CJOError(f"--time-limit {args.time_limit}: give a number of seconds > 0.")
-    with stdout_to_stderr():
-        result = solve(problem, args.solver, time_limit=args.time_limit, rng=args.seed)
+    solver = args.solver
+    chunk_items: int | None = None
+    if args.engine == "dask" and solver == "auto":
+        solver = "lagrangian"  # the only planner whose subproblems run on the cluster
+    engine = "dask" if args.engine == "dask" else "local"
+    workers_peak: dict[str, float] = {}
+    with stdout_to_stderr(), _executor(args) as executor:
+        runs = solver if solver != "auto" else pick_solver(problem, args.time_limit)
+        workers = executor.n_workers if executor is not None else 0
+        chunk_items = (
+            chunk_items_for(problem.n_assignments, workers, args.chunk_items)
+            if runs == "lagrangian"
+            else None
+        )
+        options = {"chunk_items": chunk_items} if chunk_items else None
+        result = solve(
+            problem,
+            solver,
+            time_limit=args.time_limit,
+            rng=args.seed,
+            executor=executor,
+            options=options,
+        )
+        if executor is not None:
+            workers_peak = executor.worker_peak_mb()
     written = write_export(result.plan_table(problem), args.out)
     report = result.report()
+    report["engine"] = engine
+    report["chunk_items"] = chunk_items
+    if engine == "dask":
+        report["dask"] = {
+            "scheduler": args.scheduler,
+            "workers": workers,
+            "peak_memory_mb_workers": workers_peak,
+        }
     report["instance"] = problem.summary()
     report["seed"] = args.seed
     report["time_limit"] = args.time_limit
@@ -153,7 +245,16 @@ def _cmd_plan(args: Any) -> int:
         write_json(args.report, report)
     summary = {
         k: report[k]
-        for k in ("objective", "upper_bound", "gap", "feasible", "solver", "seconds", "status")
+        for k in (
+            "objective",
+            "upper_bound",
+            "gap",
+            "feasible",
+            "solver",
+            "engine",
+            "seconds",
+            "status",
+        )
     }
     print_json({**summary, "out": str(written.path), "report": args.report})
     if result.feasible:
@@ -175,7 +276,9 @@ def add_cli(subparsers: Any) -> None:
         "--data. Writes one row per chosen assignment (Customer,Activity) to --out. Exits 0 "
         "with a feasible plan, 2 on bad input or a proved-infeasible instance (the "
         "least-violation plan and the report are still written), 1 when no feasible plan was "
-        "found in time. See docs/planning.md.",
+        "found in time. --engine dask runs the Lagrangian planner's per-customer subproblems on a "
+        "Dask cluster (--scheduler ADDRESS, or a LocalCluster of --workers processes). See "
+        "docs/planning.md.",
     )
     p.add_argument("instance", metavar="INSTANCE", help="tables folder/.zip or calendar .toml")
     p.add_argument("--out", required=True, metavar="FILE", help="plan .csv (or .parquet)")
@@ -196,4 +299,29 @@ def add_cli(subparsers: Any) -> None:
     )
     p.add_argument("--models", metavar="DIR", help="trusted models folder (load or train)")
     p.add_argument("--model-preset", default="fast", choices=("accurate", "fast"), help="(fast)")
+    g = p.add_argument_group("cluster")
+    g.add_argument(
+        "--engine",
+        default="local",
+        choices=ENGINES,
+        help="where the Lagrangian planner's per-customer subproblems run: this process "
+        "(local) or a Dask cluster (dask; --solver auto then means lagrangian)",
+    )
+    g.add_argument(
+        "--scheduler", metavar="ADDRESS", help="existing Dask scheduler, e.g. tcp://host:8786"
+    )
+    g.add_argument(
+        "--workers",
+        type=positive_int,
+        default=2,
+        help="LocalCluster worker processes when no --scheduler is given (2)",
+    )
+    g.add_argument(
+        "--chunk-items",
+        type=positive_int,
+        metavar="N",
+        help="eligible assignments per chunk of customers' subproblems, the unit of work of a "
+        "Dask worker (local: 2000000; dask: assignments / (4 x workers), at least 50000); "
+        "both engines give the same plan for the same N",
+    )
     p.set_defaults(func=_cmd_plan)

@@ -21,7 +21,7 @@ from core.data.catalog import Catalog
 from core.data.schema import FACTORS
 from core.journeys import JourneyProblem, JourneyResult, first_step_parts
 from core.opportunity import Components
-from core.pipeline import Settings, effective_components
+from core.pipeline import Settings, effective_components, offer_propensity
 
 #: Profile columns shown as numbers, and as words.
 PROFILE_NUMBERS = ("Tenure in Months", "Monthly Charge", "CLTV", "Satisfaction Score", "Age")
@@ -156,11 +156,9 @@ def customer_view(
     journey = table[table["customer_id"] == cid].reset_index(drop=True)
     long = journey.melt(["step", "product_label"], list(FACTORS), "factor")
     long["step"] = long["step"].astype(str) + ". " + long["product_label"]
-    eff = effective_components(
-        components.subset([idx]),
-        settings.levers,
-        propensity[[idx]] if settings.propensity and propensity is not None else None,
-    )
+    one = components.subset([idx])
+    prop = None if propensity is None else propensity[[idx]]
+    eff = effective_components(one, settings.levers, offer_propensity(one, catalog, settings, prop))
     weights = [settings.weights[f] for f in FACTORS]
     parts = first_step_parts(eff, problem.subset([idx]), weights)[0]  # [P, 3]
     first = pd.DataFrame(

@@ -6,10 +6,13 @@
 * :mod:`~core.opportunity.estimators`: ``peer-bayes`` (the study), ``counterfactual``
   (S-learner), ``neighbours`` (collaborative filtering), ``dr`` (doubly robust, with standard
   errors), ``campaign`` (what a randomized campaign taught).
+* :mod:`~core.opportunity.acceptance`: :func:`prerequisite_propensity`, acceptance in
+  expectation where a refused base service blocks its add-ons.
 * :mod:`~core.opportunity.groundtruth`: the estimates against the synthetic truth.
 * :mod:`~core.opportunity.truevalue`: the true value of a journey and the truth-optimal journey.
 """
 
+from core.opportunity.acceptance import prerequisite_propensity
 from core.opportunity.components import (
     DATA_ESTIMATORS,
     ESTIMATORS,
@@ -43,6 +46,7 @@ __all__ = [
     "offerable_now",
     "parse_levers",
     "parse_weights",
+    "prerequisite_propensity",
     "risk_z",
     "robust_scale",
     "shifted",

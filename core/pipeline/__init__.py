@@ -7,16 +7,23 @@ so a journey is the same wherever it is computed.
   (:func:`parse_pairs`, :func:`parse_weights_text`, :func:`parse_levers_text`) and a saved
   run's parameters (:data:`RUN_KEY`, :func:`split_run_params`).
 - :mod:`~core.pipeline.context`: what is fitted once (:class:`Context`, :func:`fit_context`)
-  and the expensive per-customer estimates (:func:`components_for`, :func:`propensity_for`).
+  and the expensive per-customer estimates (:func:`components_for`, :func:`propensity_for`);
+  :func:`campaign_response` fits the ``campaign`` estimator's log.
 - :mod:`~core.pipeline.run`: the cheap path (:func:`effective_components`,
-  :func:`problem_for`, :func:`optimize`), its outputs (:func:`journeys_table`,
-  :data:`TABLE_COLUMNS`, :func:`per_customer`, :func:`report`, :data:`DEFAULT_BASELINES`) and
-  the end-to-end :func:`run` (:class:`Outcome`).
+  :func:`offer_propensity`, :func:`problem_for`, :func:`optimize`), its outputs
+  (:func:`journeys_table`, :data:`TABLE_COLUMNS`, :func:`per_customer`, :func:`report`,
+  :data:`DEFAULT_BASELINES`) and the end-to-end :func:`run` (:class:`Outcome`).
 - :mod:`core.pipeline.batch`: the same pipeline chunk by chunk, locally or on Dask, for
   millions of customers (``from core.pipeline import batch``).
 """
 
-from core.pipeline.context import Context, components_for, fit_context, propensity_for
+from core.pipeline.context import (
+    Context,
+    campaign_response,
+    components_for,
+    fit_context,
+    propensity_for,
+)
 from core.pipeline.run import (
     DEFAULT_BASELINES,
     INTERVAL_COLUMNS,
@@ -24,6 +31,7 @@ from core.pipeline.run import (
     Outcome,
     effective_components,
     journeys_table,
+    offer_propensity,
     optimize,
     per_customer,
     problem_for,
@@ -47,10 +55,12 @@ __all__ = [
     "Context",
     "Outcome",
     "Settings",
+    "campaign_response",
     "components_for",
     "effective_components",
     "fit_context",
     "journeys_table",
+    "offer_propensity",
     "optimize",
     "parse_levers_text",
     "parse_pairs",

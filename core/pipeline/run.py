@@ -40,6 +40,7 @@ from core.opportunity import (
     combine,
     parse_levers,
     parse_weights,
+    prerequisite_propensity,
     risk_z,
     shifted,
 )
@@ -101,6 +102,40 @@ def effective_components(
     return components.values * factor[:, None, :, None]
 
 
+def offer_propensity(
+    components: Components,
+    catalog: Catalog,
+    settings: Settings,
+    propensity: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """The factor each offer counts with: None without ``settings.propensity``.
+
+    With it, each offer counts with its acceptance probability times that of every
+    prerequisite the customer does not hold (a refused base service blocks its add-ons:
+    :func:`core.opportunity.prerequisite_propensity`); :func:`problem_for` and
+    :func:`journeys_table` both use it, so the table adds up to the journeys' scores.
+
+    Parameters
+    ----------
+    components
+        The customers' components (their holdings are used).
+    catalog
+        The catalog (its prerequisites).
+    settings
+        The scenario (``propensity`` switches it on).
+    propensity
+        Acceptance propensity ``[n, P]`` (:func:`~core.pipeline.propensity_for`).
+
+    Returns
+    -------
+    numpy.ndarray or None
+        ``[n, P]``.
+    """
+    if not settings.propensity or propensity is None:
+        return None
+    return prerequisite_propensity(propensity, components.held, catalog.requires_matrix())
+
+
 def problem_for(
     components: Components,
     catalog: Catalog,
@@ -118,7 +153,9 @@ def problem_for(
     settings
         The scenario (weights, levers, propensity, aggregation).
     propensity
-        Acceptance propensity ``[n, P]``; used only when ``settings.propensity``.
+        Acceptance propensity ``[n, P]``; used only when ``settings.propensity``, and then
+        through :func:`offer_propensity` (an add-on also counts with the acceptance of the
+        prerequisites the customer lacks).
 
     Returns
     -------
@@ -137,7 +174,7 @@ def problem_for(
         components,
         settings.weights,
         levers=settings.levers or None,
-        propensity=propensity if settings.propensity else None,
+        propensity=offer_propensity(components, catalog, settings, propensity),
         risk=settings.risk_z,
     )
     ids = np.asarray(components.customer_ids)
@@ -227,7 +264,7 @@ def journeys_table(
     pandas.DataFrame
         Columns :data:`TABLE_COLUMNS`, values rounded to 6 decimals.
     """
-    prop = propensity if settings.propensity else None
+    prop = offer_propensity(components, catalog, settings, propensity)
     eff = effective_components(components, settings.levers, prop)
     w = parse_weights(settings.weights)
     parts = step_parts(eff, problem, result.journeys, w)  # [n, width, 3]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,8 @@ from core.solvers import SOLVERS
 RISKS: tuple[str, ...] = ("none", "lcb")
 #: Key of a saved run's parameters that holds how the CLI ran it (besides the Settings).
 RUN_KEY = "batch"
+#: File types a campaign log may have (:func:`core.data.io.read_table` reads them).
+LOG_SUFFIXES: tuple[str, ...] = (".csv", ".tsv", ".txt", ".parquet", ".pq")
 
 
 def _check_choice(what: str, value: str, choices: Collection[str]) -> None:
@@ -73,6 +76,11 @@ class Settings:
         the estimate itself.
     risk_level
         One-sided confidence level of the bounds, in [0.5, 1) (default 0.9).
+    campaign
+        Path of the randomized campaign log the ``campaign`` estimator learns from (CSV or
+        Parquet in the layout :func:`core.campaigns.read_offer_log` reads, e.g. the demo's
+        ``data/demo/customers.campaigns.parquet``); required by that estimator, empty for the
+        others.
     """
 
     catalog: str = "seed"
@@ -94,6 +102,7 @@ class Settings:
     refine: bool = True
     risk: str = "lcb"
     risk_level: float = 0.9
+    campaign: str = ""
 
     def __post_init__(self) -> None:
         w = parse_weights(self.weights)
@@ -126,6 +135,29 @@ class Settings:
         object.__setattr__(self, "iters", int(self.iters))
         object.__setattr__(self, "restarts", int(self.restarts))
         object.__setattr__(self, "seed", int(self.seed))
+        self._check_campaign()
+
+    def _check_campaign(self) -> None:
+        if not isinstance(self.campaign, str | PurePath):
+            raise CJOError(f"campaign {self.campaign!r}: give the path of a campaign log.")
+        log = str(self.campaign).strip()
+        object.__setattr__(self, "campaign", log)
+        if self.estimator == "campaign" and not log:
+            raise CJOError(
+                "estimator 'campaign' learns from a randomized campaign: give its log "
+                "(campaign=PATH; --campaign LOG on the command line), e.g. "
+                "data/demo/customers.campaigns.parquet, or choose another estimator."
+            )
+        if log and self.estimator != "campaign":
+            raise CJOError(
+                f"campaign '{log}' is read by the campaign estimator only: choose estimator "
+                "'campaign' (--estimator campaign) or leave the campaign empty."
+            )
+        if log and PurePath(log).suffix.lower() not in LOG_SUFFIXES:
+            raise CJOError(
+                f"campaign '{log}': a campaign log is a CSV or Parquet file "
+                f"({', '.join(LOG_SUFFIXES)}). Fix: give the log's path."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (the store's scenario parameters)."""

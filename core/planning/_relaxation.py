@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog
 
-from core.planning._chunks import ChunkSolution, make_chunks, solve_chunk
+from core.planning._chunks import ChunkSolution, make_chunks
 from core.planning._patterns import families_of, host_patterns
 from core.planning._repair import Layout, make_layout
+from core.planning.executor import SERIAL, ChunkExecutor
 from core.planning.problem import COEF_KIND, PlanningProblem
 
 Callback = Callable[[dict[str, Any]], "bool | None"]
@@ -48,9 +49,18 @@ class Evaluation:
 
 
 class Relaxation:
-    """The per-customer decomposition of one problem: chunks, prices -> dual function."""
+    """The per-customer decomposition of one problem: chunks, prices -> dual function.
 
-    def __init__(self, problem: PlanningProblem, opts: Mapping[str, Any]) -> None:
+    ``executor`` places the chunks once (:meth:`ChunkExecutor.bind`) and solves them at each
+    price vector (serial in this process by default; the Dask engine on a cluster).
+    """
+
+    def __init__(
+        self,
+        problem: PlanningProblem,
+        opts: Mapping[str, Any],
+        executor: ChunkExecutor | None = None,
+    ) -> None:
         self.problem = problem
         cons = problem.constraints
         self.rows = problem.coupling
@@ -90,6 +100,7 @@ class Relaxation:
             self.prob,
             max_items=int(opts["chunk_items"]),
         )
+        self.bound_chunks = (executor or SERIAL).bind(self.chunks)
         widths = np.array([f.width for f in self.families], dtype=np.int64)
         self.layout: Layout = make_layout(self.patterns.sizes(), self.patterns.item_ptr, widths)
         self.exact = all(f.exact for f in self.families)
@@ -136,7 +147,7 @@ class Relaxation:
     def evaluate(self, lam: np.ndarray, *, top: int = 1, plan: bool = False) -> Evaluation:
         """``L(lambda)``, a subgradient and (``plan``) every customer's best set."""
         alpha, beta = self.prices(lam)
-        sols = tuple(solve_chunk(ch, alpha, beta, top=top, plan=plan) for ch in self.chunks)
+        sols = tuple(self.bound_chunks.solve(alpha, beta, top=top, plan=plan))
         count = np.sum([s.count for s in sols], axis=0) if sols else np.zeros(len(self.cost))
         prob = np.sum([s.prob for s in sols], axis=0) if sols else np.zeros(len(self.cost))
         use = self.usage(count, prob)

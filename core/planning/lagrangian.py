@@ -34,6 +34,7 @@ from core.planning._patterns import MAX_SETS
 from core.planning._primal import primal
 from core.planning._relaxation import Bundle, Callback, Evaluation, Relaxation, minimise_dual
 from core.planning.diagnose import irreducible_subset
+from core.planning.executor import SERIAL, ChunkExecutor
 from core.planning.problem import PlanningProblem
 
 DEFAULTS: dict[str, Any] = {
@@ -95,12 +96,15 @@ def elastic(problem: PlanningProblem, prefer: tuple[int, ...] = ()) -> PlanningP
 
 
 def proved_infeasible_lagrangian(
-    problem: PlanningProblem, time_limit: float, opts: Mapping[str, Any] | None = None
+    problem: PlanningProblem,
+    time_limit: float,
+    opts: Mapping[str, Any] | None = None,
+    executor: ChunkExecutor | None = None,
 ) -> bool | None:
     """True when the phase-one bound proves ``problem`` infeasible; None when it cannot."""
     o = check_options("lagrangian", opts, DEFAULTS)
     with one_blas_thread():
-        rel = Relaxation(phase_one(problem), o)
+        rel = Relaxation(phase_one(problem), o, executor)
         dual = minimise_dual(
             rel,
             None,
@@ -119,17 +123,18 @@ def _answer_infeasible(
     gen: np.random.Generator,
     opts: Mapping[str, Any],
     stats: dict[str, Any],
+    executor: ChunkExecutor,
 ) -> PlanResult:
     """Prove infeasibility if possible, name the conflict, return the least-violation plan."""
     budget = max(deadline - time.perf_counter(), 5.0)
-    proved = proved_infeasible_lagrangian(problem, budget / 4, opts) is True
+    proved = proved_infeasible_lagrangian(problem, budget / 4, opts, executor) is True
     conflicting: tuple[str, ...] = ()
     prefer: tuple[int, ...] = ()
     note = ""
     if proved and opts["diagnose"]:
         found = irreducible_subset(
             problem,
-            lambda sub, tl: proved_infeasible_lagrangian(sub, tl, opts),
+            lambda sub, tl: proved_infeasible_lagrangian(sub, tl, opts, executor),
             time_limit=budget / 4,
         )
         conflicting, prefer = found.labels, found.constraints
@@ -141,6 +146,7 @@ def _answer_infeasible(
         time_limit=max(deadline - time.perf_counter(), budget / 3),
         rng=gen,
         options=inner,
+        executor=executor,
     )
     if not conflicting:
         conflicting = tuple(v.constraint for v in least.violations if not v.soft)
@@ -171,6 +177,7 @@ def _contact_prices(
     ev: Evaluation,
     deadline: float,
     opts: Mapping[str, Any],
+    executor: ChunkExecutor,
 ) -> dict[str, float]:
     """Value of one more contact per customer for each Maximum contact row: L(b + 1) - L(b).
 
@@ -188,7 +195,7 @@ def _contact_prices(
         more = problem.with_bounds({name: problem.constraints.bound[k] + 1.0})
         if (int(k), max_sets) in cache:  # the families at b + 1 and their hosting
             more.__dict__.update(cache[int(k), max_sets])
-        rel = Relaxation(more, opts)
+        rel = Relaxation(more, opts, executor)
         cache[int(k), max_sets] = {key: more.__dict__[key] for key in ("families", "hosting")}
         out[problem.label(k)] = rel.evaluate(ev.lam).value - ev.value
     return out
@@ -222,6 +229,7 @@ def solve_lagrangian(
     callback: Callback | None = None,
     warm_start: PlanResult | None = None,
     options: Mapping[str, Any] | None = None,
+    executor: ChunkExecutor | None = None,
 ) -> PlanResult:
     """Plan with the Lagrangian planner.
 
@@ -241,15 +249,21 @@ def solve_lagrangian(
         A previous result on the same instance (other bounds): its prices and plan.
     options
         See :data:`DEFAULTS`.
+    executor
+        Where the per-customer subproblems run (:mod:`core.planning.executor`): this process
+        by default; the Dask engine (:mod:`core.pipeline.batch.plan_engine`) on a cluster. The
+        result does not depend on it.
 
     Returns
     -------
     PlanResult
-        ``stats``: ``patterns``, ``dual_iterations``, ``repair_rounds``, ``improve_rounds``,
-        seconds per phase.
+        ``stats``: ``patterns``, ``engine``, ``dual_iterations``, ``repair_rounds``,
+        ``improve_rounds``, seconds per phase.
     """
     with one_blas_thread():
-        return _solve(problem, time_limit, rng, progress, callback, warm_start, options)
+        return _solve(
+            problem, time_limit, rng, progress, callback, warm_start, options, executor or SERIAL
+        )
 
 
 def _solve(
@@ -260,14 +274,17 @@ def _solve(
     callback: Callback | None,
     warm_start: PlanResult | None,
     options: Mapping[str, Any] | None,
+    executor: ChunkExecutor,
 ) -> PlanResult:
     opts = check_options("lagrangian", options, DEFAULTS)
     started = time.perf_counter()
     deadline = started + float(time_limit)
     gen = as_generator(rng)
-    rel = Relaxation(problem, opts)
+    rel = Relaxation(problem, opts, executor)
     stats: dict[str, Any] = {
         "patterns": len(rel.families),
+        "engine": executor.name,
+        "chunks": len(rel.chunks),
         "subproblems_exact": rel.exact,
         "seconds_setup": time.perf_counter() - started,
     }
@@ -291,7 +308,7 @@ def _solve(
     if progress:
         progress(0.5, 1.0)
     if dual.proved_infeasible:
-        return _answer_infeasible(problem, started, deadline, gen, opts, stats)
+        return _answer_infeasible(problem, started, deadline, gen, opts, stats, executor)
     t = time.perf_counter()
     ev = rel.evaluate(dual.best.lam, top=2, plan=True)
     upper = min(dual.best.value, ev.value)
@@ -308,7 +325,7 @@ def _solve(
     )
     stats.update(primal_stats, seconds_primal=time.perf_counter() - t)
     if not inc.hard_ok and stats.get("repair_exhausted"):
-        return _answer_infeasible(problem, started, deadline, gen, opts, stats)
+        return _answer_infeasible(problem, started, deadline, gen, opts, stats, executor)
     timed_out = (
         ""
         if inc.hard_ok
@@ -324,7 +341,7 @@ def _solve(
     duals = np.full(len(problem.constraints), np.nan)
     duals[rel.rows] = rel.sense * ev.lam
     if opts["contact_prices"] and len(problem.contact):
-        prices.update(_contact_prices(problem, ev, deadline + 0.1 * time_limit, opts))
+        prices.update(_contact_prices(problem, ev, deadline + 0.1 * time_limit, opts, executor))
     mask = rel.to_original(inc.chosen)
     if progress:
         progress(1.0, 1.0)

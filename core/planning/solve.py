@@ -18,6 +18,7 @@ from core.common.errors import OptionError
 from core.common.progress import Progress
 from core.planning._base import PlanResult
 from core.planning.exact import solve_exact
+from core.planning.executor import ChunkExecutor
 from core.planning.greedy import solve_greedy
 from core.planning.lagrangian import solve_lagrangian
 from core.planning.problem import PlanningProblem
@@ -84,6 +85,7 @@ def solve(
     callback: Callable[[dict[str, Any]], bool | None] | None = None,
     warm_start: PlanResult | None = None,
     options: Mapping[str, Any] | None = None,
+    executor: ChunkExecutor | None = None,
 ) -> PlanResult:
     """Plan ``problem`` with one of :data:`SOLVERS`.
 
@@ -107,6 +109,10 @@ def solve(
         Lagrangian only: a previous result on this instance with other bounds.
     options
         Per-solver options (see each solver's ``DEFAULTS``).
+    executor
+        Lagrangian only: where its per-customer subproblems run (:mod:`core.planning.executor`;
+        this process by default, the Dask engine of :mod:`core.pipeline.batch.plan_engine` on a
+        cluster). The other solvers run in this process.
 
     Returns
     -------
@@ -128,7 +134,7 @@ def solve(
     if options:
         kwargs["options"] = options
     if name == "lagrangian":
-        kwargs.update(rng=rng, callback=callback, warm_start=warm_start)
+        kwargs.update(rng=rng, callback=callback, warm_start=warm_start, executor=executor)
     return PLANNERS[name].function(problem, **kwargs)
 
 
@@ -141,6 +147,7 @@ def replan(
     time_limit: float = 5.0,
     rng: np.random.Generator | int | None = 0,
     options: Mapping[str, Any] | None = None,
+    executor: ChunkExecutor | None = None,
 ) -> tuple[PlanningProblem, PlanResult]:
     """Re-plan after bounds changed (a budget slider moved), from the previous prices.
 
@@ -154,7 +161,7 @@ def replan(
         The previous result: its prices start the dual and its plan the repair.
     soft
         ``{constraint name: penalty}`` to mark constraints soft.
-    time_limit, rng, options
+    time_limit, rng, options, executor
         As :func:`solve` (the lagrangian planner).
 
     Returns
@@ -172,5 +179,6 @@ def replan(
         rng=rng,
         warm_start=warm_start,
         options=options,
+        executor=executor,
     )
     return new, res

@@ -319,3 +319,27 @@ def test_the_client_keeps_no_rows_of_a_written_chunk() -> None:
     assert list(kept.columns) == list(table.columns) and len(kept) == 0
     for col in kept.columns:  # no view on the chunk's arrays keeps them alive
         assert kept[col].to_numpy().base is None or kept[col].to_numpy().base.size == 0
+
+
+def test_a_local_cluster_starts_quietly_when_8787_is_taken() -> None:
+    """Another run's cluster holds the dashboard port: ours moves without a warning (the test
+    settings turn warnings into errors)."""
+    import socket
+
+    from core.pipeline.batch.dask import dask_client
+
+    holder = socket.socket()
+    try:
+        try:
+            holder.bind(("", 8787))
+            holder.listen()
+        except OSError:
+            pass  # already held by something else: the case under test all the same
+        client, cluster = dask_client(None, 1)
+        try:
+            assert client.submit(sum, [1, 2]).result() == 3
+        finally:
+            client.close()
+            cluster.close()
+    finally:
+        holder.close()

@@ -299,7 +299,14 @@ def test_writer_killed_mid_write_leaves_intact_database(tmp_path: Path) -> None:
             assert line, proc.stderr.read() if proc.stderr else ""
             reported.add(f"{prefix}-{int(line)}")
         os.kill(proc.pid, signal.SIGKILL)
-        rest, _ = proc.communicate(timeout=30)
+        # read(), not communicate(): communicate() reads the pipe's file descriptor and would
+        # miss the lines readline() already pulled into the reader's buffer (a busy machine lets
+        # the writer get far ahead, so that buffer can hold many reported commits).
+        rest = proc.stdout.read()
+        proc.wait(timeout=30)
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
         reported.update(f"{prefix}-{int(x)}" for x in rest.split())
         assert proc.returncode == -signal.SIGKILL
 

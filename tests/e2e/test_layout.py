@@ -66,10 +66,11 @@ def test_every_page_at_width(browser, app_url, width):
         nav = page.get_by_test_id("stSidebarNav")
         titles = [t.strip().split("\n")[-1] for t in nav.get_by_role("link").all_inner_texts()]
         assert len(titles) >= 9, titles
-        for title in titles:
-            link = nav.get_by_role("link", name=title, exact=True)
-            rerun_after(page, link.click, timeout=300_000)
-            wait_for_run(page, 300_000)
+        for i, title in enumerate(titles):
+            if i:  # the first is the default page, already open (a click would not rerun)
+                link = nav.get_by_role("link", name=title, exact=True)
+                rerun_after(page, link.click, timeout=300_000)
+                wait_for_run(page, 300_000)
             _no_exception(page)
             assert page.locator("h1").first.is_visible(), title
             assert page.evaluate(_OVERFLOW) <= 1, f"{title} overflows at {width} px"

@@ -43,6 +43,9 @@ is scattered to the workers once. Workers read Parquet chunks themselves (the in
 readable by them: same machine or a shared file system); CSV chunks are read here and shipped.
 Results come back here and are written in order, with at most ``2 * workers + 1`` chunks in
 flight. ``dask`` is imported only by this engine.
+
+The campaign planner's per-customer subproblems run on the same clusters through
+:mod:`~core.pipeline.batch.plan_engine` (:class:`DaskChunkExecutor`, :func:`dask_planner`).
 """
 
 from core.pipeline.batch._base import BatchError, peak_rss_mb
@@ -65,6 +68,7 @@ from core.pipeline.batch.options import (
     BatchOptions,
     check_estimator,
 )
+from core.pipeline.batch.plan_engine import DaskChunkExecutor, dask_planner
 from core.pipeline.batch.reference import (
     fit_reference,
     reference_sample,
@@ -94,6 +98,7 @@ __all__ = [
     "Chunk",
     "ChunkResult",
     "CsvSink",
+    "DaskChunkExecutor",
     "ParquetDirSink",
     "ParquetFileSink",
     "Plan",
@@ -101,6 +106,7 @@ __all__ = [
     "canonical_chunk",
     "check_estimator",
     "dask_client",
+    "dask_planner",
     "figures_only",
     "fit_reference",
     "iter_chunks",

@@ -31,8 +31,35 @@ from core.pipeline.settings import Settings
 _PRE_SPAWN = "distributed.nanny.pre-spawn-environ"
 
 
-def dask_client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
-    """A ``distributed.Client`` on ``scheduler``, or on a new LocalCluster (returned too)."""
+def check_scheduler_address(scheduler: str) -> None:
+    """Refuse an address Dask cannot parse (no port, unknown protocol) before connecting.
+
+    Raises
+    ------
+    BatchError
+        Naming the address and the expected form.
+    """
+    from distributed.comm import parse_address, parse_host_port, registry
+
+    try:
+        proto, loc = parse_address(scheduler)
+        if proto not in registry.backends:
+            raise ValueError(f"unknown protocol {proto!r}")
+        if proto != "inproc":
+            parse_host_port(loc)
+    except (ValueError, TypeError) as exc:
+        raise BatchError(
+            f"--scheduler {scheduler}: not a scheduler address ({exc}). Fix: give "
+            "tcp://host:port, e.g. tcp://10.0.0.5:8786 (what `dask scheduler` prints)."
+        ) from None
+
+
+def dask_client(scheduler: str | None, workers: int, timeout: float = 20.0) -> tuple[Any, Any]:
+    """A ``distributed.Client`` on ``scheduler``, or on a new LocalCluster (returned too).
+
+    ``timeout`` is the seconds to wait for ``scheduler``; an address that is malformed or not
+    reachable in that time raises :class:`BatchError` naming it and the fix.
+    """
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:  # pragma: no cover - dask is in requirements.txt
@@ -40,9 +67,10 @@ def dask_client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
     import logging
 
     if scheduler:
+        check_scheduler_address(scheduler)
         try:
-            return Client(scheduler, timeout="20s"), None
-        except (OSError, TimeoutError) as exc:
+            return Client(scheduler, timeout=f"{timeout:g}s"), None
+        except (OSError, TimeoutError, ValueError) as exc:
             raise BatchError(
                 f"--scheduler {scheduler}: cannot connect ({exc}). Fix: check the address "
                 "(tcp://host:8786) and that `dask scheduler` runs there."
@@ -53,12 +81,14 @@ def dask_client(scheduler: str | None, workers: int) -> tuple[Any, Any]:
     # off glibc's dynamic mmap threshold, so every large numpy temporary is mmap'ed and unmapped
     # again: the annealing and the scoring ran 2x slower in a worker than in a plain process
     # (measured). None unsets it for the workers this cluster spawns.
+    # dashboard on a free local port: the default 8787 may be held by another run's cluster
+    # (Dask then warns, and leaks the socket it tried), and nobody watches this one's dashboard.
     with dask.config.set({f"{_PRE_SPAWN}.MALLOC_TRIM_THRESHOLD_": None}):
         cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",
             silence_logs=logging.ERROR,
         )
     return Client(cluster), cluster

@@ -20,8 +20,9 @@ from core.pipeline.settings import Settings
 #: The engines that run the chunks: ``local`` (this process) and ``dask``.
 ENGINES = ("local", "dask")
 #: Estimators whose components of a customer depend on that customer (and the fitted models)
-#: only, so they can be computed chunk by chunk.
-CHUNK_INDEPENDENT = ("counterfactual", "dr")
+#: only, so they can be computed chunk by chunk (``campaign``: its log is fitted once, on the
+#: reference, like the others' models).
+CHUNK_INDEPENDENT = ("counterfactual", "dr", "campaign")
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,9 @@ def fit_reference(
         With a scale for the chunk-independent estimators (not when ``whole``).
     """
     ctx = context or fit_context(reference, settings)
+    if context is not None and settings.estimator == "campaign":  # the log is fitted once, here
+        fitted = fit_context(reference, settings, models=ctx.models, with_acceptance=False)
+        ctx = replace(ctx, models=fitted.models)
     if ctx.scale is None and settings.estimator in CHUNK_INDEPENDENT and not whole:
         head = reference.iloc[: options.scale_rows]
         ctx = replace(ctx, scale=dict(components_for(head, settings, ctx).scale))

@@ -1,0 +1,83 @@
+"""Campaigns: did the campaign work, for whom, and what should the next one test?"""
+
+import streamlit as st
+
+import ui
+from core.insights import campaign_views as cv
+
+ui.intro(
+    "Campaigns",
+    "What a **randomized** campaign taught: every other page infers effects from who holds what, "
+    "this one from offers actually made, with a control group that got none. Read the first "
+    "chart as *did each offer work* (its lift against control, with an interval: one that "
+    "crosses zero is not proven), the Qini curve as *for whom* (how much better than random the "
+    "uplift model picks the customers who respond), the policy values as *what targeting would "
+    "earn* against giving everyone one offer, judged on customers the models never saw, and the "
+    "last section as *what the next test needs*. Choose the demo's past campaign or upload your "
+    "own log.",
+)
+ui.require_data()
+picked = ui.source_controls()
+if picked is None:
+    st.stop()
+src, choice = picked
+log_key, log = ui.campaign_log(src, choice)
+analysis = ui.campaign_analysis(log_key, log, choice)
+outcome = (
+    st.segmented_control(
+        "Outcome", log.outcome_names, default=log.outcome_names[0], key="camp_outcome"
+    )
+    or log.outcome_names[0]
+)
+level = analysis.level
+ui.log_metrics(log, analysis)
+
+st.subheader("Did it work? Lift per arm")
+method = st.radio(
+    "Estimate", ["difference", "adjusted"], horizontal=True, key="camp_method",
+    help="difference: difference in means (the headline); adjusted: regression-adjusted for the "
+    "customers' features (narrower intervals when the features predict the outcome).",
+)  # fmt: skip
+lifts = cv.lift_view(analysis, outcome, method)
+ui.plot(ui.lift_chart(lifts, outcome, level), alt=(lift_text := ui.lift_caption(lifts, outcome)))
+st.caption(lift_text)
+st.dataframe(lifts, hide_index=True, width="stretch")
+
+st.subheader("For whom? Uplift (Qini) curves")
+qini = cv.qini_view(analysis, outcome)
+arm = st.selectbox("Arm", list(qini["arm"]), key="camp_qini_arm")
+qini_text = ui.qini_caption(qini, outcome)
+ui.plot(ui.qini_chart(cv.qini_curve(analysis, arm, outcome), arm, outcome, level), alt=qini_text)
+st.caption(qini_text)
+st.dataframe(qini, hide_index=True, width="stretch")
+
+st.subheader("What would targeting earn?")
+ui.policy_metrics(cv.policy_summary(analysis, outcome), outcome, level)
+policies = cv.policy_view(analysis, outcome)
+policy_text = ui.policy_caption(policies, outcome)
+ui.plot(ui.policy_chart(policies, outcome, level), alt=policy_text)
+st.caption(policy_text)
+
+st.subheader("What should the next test be?")
+binary = log.kinds[outcome] == "binary"
+mde = st.number_input(
+    f"Smallest lift worth detecting on {outcome}",
+    min_value=1e-4, value=0.02 if binary else 25.0, step=0.005 if binary else 5.0,
+    format="%.4f" if binary else "%.2f", key=f"camp_mde_{outcome}",
+    help="The minimum detectable lift: a smaller one needs more customers per arm.",
+)  # fmt: skip
+plan = ui.next_test(log, outcome, float(mde))
+st.write(cv.plan_sentence(plan))
+share = ui.plan_metrics(plan)
+data, rows = ui.assignments_csv(log_key, analysis, outcome, share, choice.join)
+st.download_button(
+    f"Download the next campaign's assignments ({rows:,} customers)",
+    data,
+    file_name=f"next_campaign_{outcome}.csv",
+    mime="text/csv",
+    icon=":material/download:",
+)
+st.caption(
+    "Each customer gets the arm the learned targeting picks for this outcome, except a seeded "
+    "random holdout kept as control; the probability column lets the next log be analysed here."
+)

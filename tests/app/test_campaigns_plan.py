@@ -1,0 +1,177 @@
+"""The Campaigns and Plan pages, and the campaign estimator on the Opportunity page, in AppTest.
+
+On the demo population (its past campaign, ``data/demo/customers.campaigns.parquet``, and the
+shipped calendar ``data/calendars/quarter.toml``); the scenario uses the peer-bayes estimator
+so no counterfactual components are estimated. Every test uses its own SQLite store.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+import ui
+from core.pipeline import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = ui.DEFAULT_SETTINGS.with_(estimator="peer-bayes")
+DEMO_LOG = ROOT / "data" / "demo" / "customers.campaigns.parquet"
+
+
+@pytest.fixture(autouse=True)
+def _models(demo_models) -> None:
+    """The demo's trained models (the Plan page trains the full catalog's once more)."""
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> list[tuple[bytes, str]]:
+    """Every payload handed to a download button (bytes, mime)."""
+    captured: list[tuple[bytes, str]] = []
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):
+        captured.append((path_or_data, mimetype))
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    return captured
+
+
+def _page(path: str, settings: Settings = FAST, **state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.session_state["settings"] = settings
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(path).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def _captions(at: AppTest) -> str:
+    return "\n".join(str(c.value) for c in at.caption)
+
+
+def test_campaigns_page_answers_the_three_questions_on_the_demo(downloads):
+    at = _page("pages/campaigns.py")
+    assert not at.error, [e.value for e in at.error]
+    assert _metric(at, "Rows") == "7,043" and _metric(at, "Offer arms") == "8"
+    assert len(at.get("plotly_chart")) == 3  # lift, Qini, policy values
+    text = _captions(at)
+    assert "Lift of each arm on accepted" in text and "Qini coefficients" in text
+    assert "learned targeting" in text and "everyone: control (no contact)" in text
+    # the next test: a smaller minimum detectable lift needs more customers per arm
+    per_arm = int(_metric(at, "Customers per offer arm").replace(",", ""))
+    at.number_input(key="camp_mde_accepted").set_value(0.01).run()
+    assert not at.exception
+    assert int(_metric(at, "Customers per offer arm").replace(",", "")) > per_arm
+    # the assignment file: every demo customer, the targeting's arm outside the holdout
+    (button,) = at.get("download_button")
+    csv = [data for data, mime in downloads if mime == "text/csv"][-1]
+    table = pd.read_csv(io.BytesIO(csv))
+    assert list(table.columns) == ["customer_id", "arm", "probability", "holdout", "recommended"]
+    assert len(table) == 7043 and table["customer_id"].is_unique
+    share = float(_metric(at, "Holdout of the targeted campaign").rstrip("%")) / 100
+    assert abs(table["holdout"].mean() - share) < 0.02
+    kept = table[~table["holdout"]]
+    assert (kept["arm"] == kept["recommended"]).all()
+    assert (table.loc[table["holdout"], "arm"] == "control").all()
+    assert set(table["recommended"]) <= set(pd.read_parquet(DEMO_LOG)["arm"])
+    # another outcome is another analysis of the same log, without a new fit
+    at.segmented_control(key="camp_outcome").set_value("revenue").run()
+    assert not at.exception and "Lift of each arm on revenue" in _captions(at)
+
+
+def _bad_log() -> bytes:
+    log = pd.read_parquet(DEMO_LOG).head(400).copy()
+    log["accepted"] = log["accepted"].astype(object)
+    log.loc[3, "accepted"] = "yes"  # not a number
+    log.loc[[5, 9], "propensity"] = 1.5  # outside (0, 1]
+    return log.to_csv(index=False).encode()
+
+
+def test_a_malformed_uploaded_log_shows_the_clear_error_and_its_table():
+    source = {"kind": "upload", "name": "bad_log.csv", "bytes": _bad_log(), "file_id": "x"}
+    at = _page(
+        "pages/campaigns.py",
+        campaign_source=source,
+        camp_source="Upload a log",
+    )
+    assert at.error, "the error box is shown"
+    message = at.error[0].value
+    assert "bad_log.csv" in message and "problem(s) found" in message
+    assert "'accepted'" in message and "'propensity'" in message
+    failures = at.dataframe[0].value
+    assert {"column", "check", "rows", "fix"} <= set(failures.columns)
+    assert not at.get("plotly_chart") and not at.get("download_button")
+
+
+def test_plan_page_plans_the_calendar_and_a_slider_replans(downloads):
+    at = _page("pages/plan.py")
+    assert not at.error, [e.value for e in at.error]
+    assert _metric(at, "Feasible") == "yes"
+    value = _metric(at, "Plan value")
+    gap = float(_metric(at, "Gap to the bound").rstrip("%"))
+    assert 0 <= gap < 1.0
+    assert "7,043 customers" in _captions(at)
+    assert any("call-centre budget" in m.value for m in at.markdown)  # shadow prices in words
+    assert len(at.get("plotly_chart")) == 3  # usage, channels, days
+    first_csv = [d for d, mime in downloads if mime == "text/csv"][-1]
+    plan = pd.read_csv(io.BytesIO(first_csv))
+    assert list(plan.columns) == ["Customer", "Activity"]
+    assert len(plan) == int(_metric(at, "Contacts").replace(",", ""))
+
+    budget = at.slider(key="plan_bound_0")
+    assert budget.label.startswith("call-centre budget") and budget.value == 6000.0
+    budget.set_value(3000.0).run()  # below what the plan spent: it must re-plan
+    assert not at.exception and not at.error
+    money = lambda text: float(text.replace("$", "").replace(",", ""))  # noqa: E731
+    assert money(_metric(at, "Plan value")) < money(value)  # less budget, less value
+    state = at.session_state["plan_state"]
+    assert state["problem"].constraints.bound[0] == 3000.0
+    assert state["result"].usage[state["problem"].label(0)] <= 3000.0 + 1e-6
+    seconds = re.search(r"Re-planned and redrew in ([\d.]+) s", _captions(at))
+    assert seconds is not None, _captions(at)
+    after_csv = [d for d, mime in downloads if mime == "text/csv"][-1]
+    assert after_csv != first_csv
+
+    # a minimum no plan can reach: infeasible, said clearly, the least-violation plan shown
+    at.slider(key="plan_bound_6").set_value(7500.0).run()
+    assert not at.exception
+    assert at.error and "Infeasible" in at.error[0].value
+    assert "security offers" in at.error[0].value
+    assert _metric(at, "Feasible") == "no"
+    # and back: feasible again
+    at.slider(key="plan_bound_6").set_value(2500.0).run()
+    assert not at.exception and not at.error and _metric(at, "Feasible") == "yes"
+
+
+def test_opportunity_page_offers_the_campaign_estimator_and_the_url_keeps_it():
+    at = _page("pages/opportunity.py")
+    control = at.segmented_control(key="opp_estimator")
+    assert "campaign" in control.options
+    control.set_value("campaign").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    s = at.session_state["settings"]
+    assert s.estimator == "campaign" and s.campaign == "data/demo/customers.campaigns.parquet"
+    assert ui.query_from_settings(s)["campaign"] == s.campaign
+    assert ui.settings_from_query(ui.query_from_settings(s)) == s
+    assert "past randomized campaign" in _captions(at)
+    assert "no campaign outcome measures it" in _captions(at)  # the estimator's notes
+    at.segmented_control(key="opp_estimator").set_value("peer-bayes").run()
+    assert not at.exception and at.session_state["settings"].campaign == ""
+
+
+def test_a_campaign_log_outside_the_data_folders_is_refused():
+    s = FAST.with_(estimator="campaign", campaign="/etc/passwd.csv")
+    at = _page("pages/opportunity.py", settings=s)
+    assert any("can be read from the server" in e.value for e in at.error)

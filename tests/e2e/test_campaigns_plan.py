@@ -1,0 +1,70 @@
+"""The Campaigns and Plan pages in real headless Chromium: both render, a Plan slider re-plans
+and changes the plan's value, and the next campaign's assignment file downloads."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.e2e.helpers import open_page, rerun_after, screenshot, wait_for_run
+
+pytestmark = pytest.mark.e2e
+
+
+def _no_exception(page) -> None:
+    assert page.get_by_test_id("stException").count() == 0
+    assert not page.get_by_text("Traceback (most recent call last)").count()
+
+
+def _metric(page, label: str) -> str:
+    card = page.get_by_test_id("stMetric").filter(has_text=label).first
+    return card.get_by_test_id("stMetricValue").inner_text()
+
+
+def test_both_pages_are_in_the_navigation_and_render(page, app_url):
+    open_page(page, app_url)
+    nav = page.get_by_test_id("stSidebarNav")
+    for title in ("Plan", "Campaigns"):
+        rerun_after(page, lambda t=title: nav.get_by_role("link", name=t, exact=True).click())
+        wait_for_run(page, 600_000)
+        _no_exception(page)
+        assert page.locator("h1").first.inner_text().startswith(title)
+
+
+def test_a_plan_slider_changes_the_plan_value(page, app_url):
+    open_page(page, app_url, "plan", timeout=600_000)
+    _no_exception(page)
+    before = _metric(page, "Plan value")
+    assert _metric(page, "Feasible") == "yes"
+    slider = page.get_by_test_id("stSlider").filter(has_text="call-centre budget").first
+    thumb = slider.get_by_role("slider")
+    ms = rerun_after(page, lambda: thumb.press("Home"))  # the budget to 0: one change, one rerun
+    _no_exception(page)
+    assert slider.get_by_test_id("stSliderThumbValue").inner_text() in ("0", "0.00")
+    after = _metric(page, "Plan value")
+    assert after != before, "no call-centre budget: another plan, another value"
+    caption = page.get_by_text(re.compile(r"Re-planned and redrew in")).inner_text()
+    seconds = float(re.search(r"in ([\d.]+) s", caption).group(1))
+    print(f"plan re-plan: {seconds:.2f} s on the server, {ms / 1000:.2f} s in the browser")
+    screenshot(page, "plan")
+
+
+def test_the_next_campaign_downloads(page, app_url):
+    open_page(page, app_url, "campaigns", timeout=600_000)
+    _no_exception(page)
+    assert _metric(page, "Rows") == "7,043"
+    button = page.get_by_test_id("stDownloadButton").get_by_role("button")
+    label = button.inner_text()
+    rows = int(re.search(r"\(([\d,]+) customers\)", label).group(1).replace(",", ""))
+    with page.expect_download() as info:
+        button.click()
+    table = pd.read_csv(io.BytesIO(Path(info.value.path()).read_bytes()))
+    assert info.value.suggested_filename == "next_campaign_accepted.csv"
+    assert list(table.columns) == ["customer_id", "arm", "probability", "holdout", "recommended"]
+    assert len(table) == rows == 7043
+    assert (table.loc[table["holdout"], "arm"] == "control").all()
+    screenshot(page, "campaigns")
