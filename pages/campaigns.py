@@ -58,6 +58,9 @@ policy_text = ui.policy_caption(policies, outcome)
 ui.plot(ui.policy_chart(policies, outcome, level), alt=policy_text)
 st.caption(policy_text)
 
+st.subheader("Which discount moves them? Response curves")
+ui.discount_section(log, outcome)
+
 st.subheader("What should the next test be?")
 binary = log.kinds[outcome] == "binary"
 mde = st.number_input(

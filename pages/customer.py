@@ -31,6 +31,32 @@ st.caption("Holds: " + (", ".join(v.held) or "none of the catalog's products"))
 with st.expander("Full profile"):
     st.dataframe(v.profile.astype(str).rename("value"), width="stretch")
 
+said, timing = st.columns(2)
+with said:
+    st.subheader("What they wrote")
+    texts = ui.customer_texts(cid)
+    if texts is None:
+        st.info(ui.NO_TEXTS)
+    elif texts.empty:
+        st.caption("This customer wrote no feedback.")
+    else:
+        st.dataframe(
+            texts,
+            hide_index=True,
+            width="stretch",
+            column_config={"sentiment": st.column_config.NumberColumn(format="%.2f")},
+        )
+with timing:
+    st.subheader("When they will buy")
+    figures = ui.customer_timing(cid)
+    if figures is None:
+        st.info(ui.NO_DATES)
+    elif not figures:
+        st.caption("This customer has no purchase history in the timing file.")
+    else:
+        for col, (name, value) in zip(st.columns(len(figures)), figures.items(), strict=True):
+            col.metric(name, str(value)[:10] if not isinstance(value, float) else f"{value:.2f}")
+
 left, right = st.columns(2)
 with left:
     st.subheader("Predicted key factors")

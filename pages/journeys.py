@@ -77,6 +77,22 @@ def body() -> None:
     )
     start = (int(page) - 1) * ROWS
     st.dataframe(out.table.iloc[start : start + ROWS], hide_index=True, width="stretch", height=360)
+    st.subheader("When to contact, and at what discount")
+    dates = ui.step_dates(out.table)
+    if dates is None:
+        st.info(ui.NO_DATES)
+    else:
+        st.dataframe(dates, hide_index=True, width="stretch", height=240)
+    data = ui.require_data()
+    levels = ui.guarded(lambda: ui.step_discounts(out.table, data.frame, data.sha256, catalog))
+    if levels is None:
+        st.info(ui.NO_DISCOUNTS)
+    else:
+        st.caption(
+            "Discount per step: the level whose expected margin (acceptance x (margin - discount) "
+            "x price) beats list price in at least 90% of bootstrap fits; 0 = list price."
+        )
+        st.dataframe(levels, hide_index=True, width="stretch", height=240)
 
 
 body()

@@ -53,6 +53,20 @@ if ins["crosstab"] is not None:
 for note in [*seg.notes, *ins["notes"]]:
     st.caption(note)
 
+st.subheader("What they say, and whether they still buy")
+said, alive = ui.segment_signals(ui.require_data().frame, seg.labels, seg.names, seg.customer_ids)
+left, right = st.columns(2)
+with left:
+    if said is None:
+        st.info(ui.NO_TEXTS)
+    else:
+        ui.plot(ui.box_by_segment(said, "sentiment", "Sentiment of each writer's texts (lexicon)"))
+with right:
+    if alive is None:
+        st.info(ui.NO_DATES)
+    else:
+        ui.plot(ui.box_by_segment(alive, "p_alive", "P(alive)"))
+
 with st.form("segment_names"):
     st.subheader("Segment names")
     st.caption("Rename segments in your own words; names are saved with the scenario.")

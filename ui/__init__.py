@@ -18,6 +18,7 @@ Modules
 :mod:`ui.pipeline`   components, journeys (core.pipeline.Outcome), baselines, report, churn
 :mod:`ui.views`      the figures of the pages, computed by core.insights and cached
 :mod:`ui.decision`   the scenario's captured value and harm on the synthetic truth
+:mod:`ui.signals`    a customer's feedback texts and purchase timing (Customer page)
 :mod:`ui.segments`   segments of the current scenario and their names
 :mod:`ui.scenarios`  the store and saved scenarios
 :mod:`ui.exports`    downloads, runs and the re-run check
@@ -61,10 +62,12 @@ from ui.charts import (
     alt_text,
     anneal_charts,
     best_offer_bar,
+    box_by_segment,
     churn_histogram,
     colour_map,
     crosstab_heatmap,
     customer_matrix,
+    discount_curves,
     factor_bars,
     factor_colours,
     first_offer_bar,
@@ -190,6 +193,18 @@ from ui.segments import (
     segments_page,
     set_segment_names,
 )
+from ui.signals import (
+    NO_DATES,
+    NO_DISCOUNTS,
+    NO_TEXTS,
+    customer_texts,
+    customer_timing,
+    discount_section,
+    feedback_file,
+    segment_signals,
+    step_dates,
+    step_discounts,
+)
 from ui.state import (
     CURVES,
     DATA_ERROR,
@@ -272,6 +287,18 @@ __all__ = [
     "page_done",
     "warm_up",
     "problem_key",
+    "NO_DATES",
+    "NO_TEXTS",
+    "customer_texts",
+    "customer_timing",
+    "feedback_file",
+    "segment_signals",
+    "discount_section",
+    "NO_DISCOUNTS",
+    "step_dates",
+    "step_discounts",
+    "box_by_segment",
+    "discount_curves",
     "ceiling_ready",
     "compute_ceiling",
     "quality",

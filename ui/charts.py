@@ -643,3 +643,62 @@ def training_curves_chart(curves: Mapping[str, pd.DataFrame], labels: Mapping[st
         height=320,
         legend=True,
     )
+
+
+def box_by_segment(frame: pd.DataFrame, column: str, title: str) -> Any:
+    """Box plot of ``column`` per ``segment`` (segment colours), with the count in the legend."""
+    import plotly.express as px
+
+    names = list(dict.fromkeys(frame["segment"].astype(str)))
+    colours = segment_colours(names)
+    fig = px.box(
+        frame.assign(segment=frame["segment"].astype(str)),
+        x="segment",
+        y=column,
+        color="segment",
+        color_discrete_map=colours,
+        category_orders={"segment": names},
+    )
+    medians = frame.groupby(frame["segment"].astype(str))[column].median()
+    alt = (
+        f"Box plots of {column} per segment (medians: "
+        + _top(list(medians.index), list(medians), "{:,.3g}", k=12)
+        + ")"
+    )
+    fig.update_layout(
+        title=title, showlegend=False, xaxis_title="Segment", yaxis_title=column, meta={"alt": alt}
+    )
+    return style(fig)
+
+
+def discount_curves(curves: pd.DataFrame) -> Any:
+    """Acceptance rate by discount level per product, one panel per segment, 95% intervals."""
+    import plotly.express as px
+
+    frame = curves.assign(
+        err_hi=curves["high"] - curves["rate"], err_lo=curves["rate"] - curves["low"]
+    )
+    fig = px.line(
+        frame,
+        x="discount",
+        y="rate",
+        color="product",
+        facet_col="segment",
+        facet_col_wrap=3,
+        error_y="err_hi",
+        error_y_minus="err_lo",
+        markers=True,
+        color_discrete_map={
+            str(k): product_colour(str(k), i) for i, k in enumerate(frame["product"].unique())
+        },
+    )
+    alt = (
+        "Line charts of the acceptance rate by discount level, one panel per segment, one line "
+        "per product (" + ", ".join(str(p) for p in frame["product"].unique()) + ")"
+    )
+    fig.update_layout(title="Acceptance by discount level", meta={"alt": alt})
+    fig.update_xaxes(title={"text": "Discount"})
+    fig.update_yaxes(title={"text": "Acceptance"})
+    fig.update_xaxes(tickformat=".0%")
+    fig.update_yaxes(tickformat=".0%")
+    return style(fig, height=420)

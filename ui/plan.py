@@ -143,6 +143,18 @@ def current_plan(base: BasePlan, bounds: dict[str, float]) -> tuple[PlanningProb
             rng=base.settings.seed,
         )
     )
+    if result.status == "no_plan":
+        # the short re-plan found no plan that keeps every constraint, without proving that none
+        # exists: search again as long as a first plan may take before saying anything
+        new, result = guarded(
+            lambda: replan(
+                warm_problem,
+                changes,
+                warm_start=warm,
+                time_limit=FIRST_SECONDS,
+                rng=base.settings.seed,
+            )
+        )
     state.update(problem=new, result=result, seconds=time.perf_counter() - t)
     if result.feasible:
         state["warm"] = (new, result)
@@ -179,7 +191,8 @@ def plan_csv(base: BasePlan, problem: PlanningProblem, result: PlanResult) -> by
 
 
 def infeasible_notice(problem: PlanningProblem, result: PlanResult) -> None:
-    """An infeasible setting: what breaks, the conflicting constraints, every violation."""
+    """An infeasible setting (or none found, said so): what breaks, the conflicting constraints,
+    every violation."""
     from core.insights import plan_views
 
     broken = plan_views.violations_view(result)
@@ -188,10 +201,15 @@ def infeasible_notice(problem: PlanningProblem, result: PlanResult) -> None:
         f"{r.constraint} ({r.type}, bound {r.bound:,.6g}: the plan reaches {r.plan:,.6g})"
         for r in hard.itertuples()
     )
+    head = (
+        "**Infeasible: these constraints cannot all hold.** The least-violation plan below"
+        if result.status == "infeasible"
+        else f"**No plan found that keeps every constraint** within {FIRST_SECONDS:.0f} s (not "
+        "proved impossible). The best plan found"
+    )
     st.error(
-        "**Infeasible: these constraints cannot all hold.** The least-violation plan below "
-        f"breaks {what or 'a contact or conflict rule'}. Relax one of them (or move a slider "
-        "back).",
+        f"{head} breaks {what or 'a contact or conflict rule'}. Relax one of them (or move a "
+        "slider back).",
         icon=":material/block:",
     )
     with st.expander("Which constraints conflict, and every violation"):

@@ -67,10 +67,13 @@ def _cmd_demo_data(args: argparse.Namespace) -> int:
         chunk_size=args.chunk_size,
         progress=progress,
         campaigns=campaigns,
+        feedback=args.feedback,
     )
     summary = {"customers": str(out), "truth": str(synthetic.truth_path(out))}
     if campaigns:
         summary["campaigns"] = str(synthetic.campaigns_path(out))
+    if args.feedback:
+        summary["feedback"] = str(synthetic.feedback_path(out))
     print(json.dumps({**summary, "rows": args.rows, "seed": args.seed}))
     return EXIT_OK
 
@@ -90,5 +93,11 @@ def add_cli(subparsers: Any) -> None:
     )
     p.add_argument(
         "--no-campaigns", action="store_true", help="do not write <stem>.campaigns.parquet"
+    )
+    p.add_argument(
+        "--feedback",
+        action="store_true",
+        help="also write the customers' feedback texts to <stem>.feedback.parquet "
+        "(surveys, reviews, chats; the Customer page shows them)",
     )
     add_quiet(p)

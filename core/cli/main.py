@@ -26,6 +26,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.train",
     "core.cli.opportunity_check",
     "core.cli.campaign",
+    "core.cli.feedback",
+    "core.cli.timing",
     "core.cli.optimize",
     "core.cli.segment",
     "core.cli.customers_from_transactions",

@@ -81,6 +81,11 @@ def _cmd_opportunity_check(args: argparse.Namespace) -> int:
     bar = None if args.quiet else (lambda label: Bar(f"{label:>20}"))
     options = {"counterfactual": {"model_options": {"preset": args.model_preset}}}
     population = synthetic.generate_frame(args.rows, args.seed)
+    if args.texts:
+        from core.models.text import synthetic_text_features
+
+        customers, _ = synthetic_text_features(*population, seed=args.seed)
+        population = (customers, population[1])
     comps: dict[str, Any] = {}
     if args.decision:
         wanted = list(dict.fromkeys([*catalogs, args.catalog]))
@@ -183,5 +188,11 @@ def add_cli(subparsers: Any) -> None:
         dest="ceiling",
         action="store_false",
         help="skip the ceiling learner in the decision report",
+    )
+    p.add_argument(
+        "--texts",
+        action="store_true",
+        help="give the customers synthetic feedback texts (core.data.synthetic.feedback) and "
+        "their text_* features, leakage-guarded, before estimating",
     )
     add_quiet(p, "no progress bars")

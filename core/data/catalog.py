@@ -15,6 +15,8 @@ A catalog is a TOML file (``data/catalogs/*.toml``; ``seed`` and ``full`` ship w
     requires = ["internet"]            # prerequisites: held or offered earlier
     excludes = []                      # cannot be held/offered together (symmetric)
     monthly_price = 4.97               # optional
+    margin = 0.7                       # optional: share of the price that is margin, (0, 1]
+    discounts = [0.0, 0.1, 0.2]        # optional: discount levels an offer may carry, [0, 1)
 
 A product's ``column`` is a canonical column (``Phone Service``) or a column of the customer file
 as it is, before or without a mapping (``International plan``): catalogs for other businesses are
@@ -55,6 +57,8 @@ _PRODUCT_KEYS = {
     "excludes",
     "monthly_price",
     "description",
+    "discounts",
+    "margin",
 }
 
 
@@ -71,6 +75,8 @@ class Product:
     excludes: tuple[str, ...] = ()
     monthly_price: float | None = None
     description: str = ""
+    discounts: tuple[float, ...] = ()
+    margin: float | None = None
 
     def held(self, frame: pd.DataFrame) -> np.ndarray:
         """Boolean array: which rows of ``frame`` hold this product.
@@ -277,6 +283,25 @@ def _as_tuple(value: Any, where: str) -> tuple[str, ...]:
     raise CatalogError(f"{where}: expected a list of strings, got {value!r}.")
 
 
+def _discount_levels(value: Any, where: str) -> tuple[float, ...]:
+    """The sorted discount levels of a product, each in [0, 1) (0 = list price)."""
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not value:
+        raise CatalogError(f"{where}: discounts must be a list of levels such as [0.0, 0.1, 0.2].")
+    out = []
+    for v in value:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 <= v < 1:
+            raise CatalogError(
+                f"{where}: discount level {v!r} is outside [0, 1) (0.1 = 10% off; 1 would give "
+                "the product away). Fix: use levels such as [0.0, 0.1, 0.2]."
+            )
+        out.append(float(v))
+    if len(set(out)) != len(out):
+        raise CatalogError(f"{where}: discount levels {value} repeat a level.")
+    return tuple(sorted(out))
+
+
 def _find_cycle(requires: Mapping[str, tuple[str, ...]]) -> list[str] | None:
     state: dict[str, int] = {}
     stack: list[str] = []
@@ -337,6 +362,15 @@ def parse_catalog(data: Mapping[str, Any], *, source: str = "catalog") -> Catalo
         price = raw.get("monthly_price")
         if price is not None and (not isinstance(price, int | float) or price < 0):
             raise CatalogError(f"{where}: monthly_price must be a number >= 0, got {price!r}.")
+        discounts = _discount_levels(raw.get("discounts"), where)
+        margin = raw.get("margin")
+        if margin is not None and (
+            isinstance(margin, bool) or not isinstance(margin, int | float) or not 0 < margin <= 1
+        ):
+            raise CatalogError(
+                f"{where}: margin must be the share of the price that is margin, in (0, 1], "
+                f"got {margin!r}."
+            )
         products.append(
             Product(
                 key=key,
@@ -348,6 +382,8 @@ def parse_catalog(data: Mapping[str, Any], *, source: str = "catalog") -> Catalo
                 excludes=_as_tuple(raw.get("excludes"), where),
                 monthly_price=None if price is None else float(price),
                 description=str(raw.get("description", "")),
+                discounts=discounts,
+                margin=None if margin is None else float(margin),
             )
         )
     keys = {p.key for p in products}

@@ -5,7 +5,8 @@ Whatever a file has besides the canonical telecom columns becomes a feature here
 retail value columns of the schema (``Recency Days``, ``Frequency``, ``Monetary``, ``Average
 Order Value``, ``Days Between Purchases``). Identifiers, outcomes (canonical or named in the
 mapping's ``[outcomes]``: the loader leaves those out), the catalog's holding columns (they become
-``holds_<key>``) and free text never do.
+``holds_<key>``), the ``text_...`` feature columns (read by
+:class:`~core.models.features.PortfolioFeatures` itself) and free text never do.
 
 :class:`ExtraFeatures` is fitted inside :class:`~core.models.features.PortfolioFeatures`:
 
@@ -28,6 +29,7 @@ import pandas as pd
 
 from core.data import schema
 from core.data.extras import MAX_LEVELS, typed_kind
+from core.data.feedback import TEXT_PREFIX
 
 __all__ = ["OTHER", "MISSING", "VALUE_FEATURES", "ExtraFeatures"]
 
@@ -71,6 +73,8 @@ class ExtraFeatures:
         products = set(product_columns)
         for c in frame.columns:
             if c in products or (c in schema.BY_NAME and c not in VALUE_FEATURES):
+                continue
+            if str(c).startswith(TEXT_PREFIX):  # text features: PortfolioFeatures reads them
                 continue
             kind = "numeric" if c in VALUE_FEATURES else typed_kind(frame[c])
             values = frame[c]

@@ -29,6 +29,13 @@ portfolio, only on rows where it differs from the observed one (see :class:`Port
 Holdings passed in are taken as given: keeping them consistent with the catalog's prerequisites
 (no add-on without internet) is the caller's job, as the eligibility mask does.
 
+Text features
+-------------
+Columns named ``text_...`` (:data:`core.data.feedback.TEXT_PREFIX`: per-customer aggregates of
+feedback texts, :func:`core.models.text.text_features_for`) are numeric customer features of
+every model. They are made leakage-guarded: texts dated on or after the outcome period and
+outcome texts (exit surveys, churn reasons) never enter them (:mod:`core.data.feedback.guard`).
+
 Other businesses' columns
 -------------------------
 Whatever else the frame has (a mapped or catalog-read file's extra columns, the retail value
@@ -39,7 +46,8 @@ columns above.
 
 Leakage guard
 -------------
-The model matrix is built from an explicit allow-list of canonical columns; no column of
+The model matrix is built from an explicit allow-list of canonical columns (plus the text
+features above); no column of
 :data:`core.data.schema.OUTCOME_COLUMNS` is ever read, and :meth:`PortfolioFeatures.transform`
 asserts it. Geography (city, zip, coordinates, population) is not used. The key factors are
 not features of one another, except ``Satisfaction Score`` in the churn model when
@@ -59,6 +67,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from core.common.errors import ModelError
 from core.data import schema
 from core.data.catalog import Catalog, load_catalog
+from core.data.feedback import text_feature_columns
 from core.models._base import _yes
 from core.models.extra_features import VALUE_FEATURES, ExtraFeatures
 
@@ -203,6 +212,8 @@ class PortfolioFeatures(BaseEstimator, TransformerMixin):
         self.numeric_ += [c for c in HISTORY if c in cols]
         if MONTHLY_CHARGE in cols:
             self.numeric_.append(MONTHLY_CHARGE)
+        # per-customer text features (core.data.feedback.TEXT_PREFIX), made leakage-guarded
+        self.numeric_ += text_feature_columns(frame.columns)
         self.satisfaction_ = bool(self.include_satisfaction and SATISFACTION in cols)
         if self.include_satisfaction and SATISFACTION not in cols:
             raise ModelError("include_satisfaction=True but the data has no Satisfaction Score.")

@@ -175,3 +175,29 @@ def test_a_campaign_log_outside_the_data_folders_is_refused():
     s = FAST.with_(estimator="campaign", campaign="/etc/passwd.csv")
     at = _page("pages/opportunity.py", settings=s)
     assert any("can be read from the server" in e.value for e in at.error)
+
+
+def test_a_replan_that_finds_no_plan_in_time_searches_longer_before_saying_so(monkeypatch):
+    """A short re-plan that found no feasible plan proves nothing: the page searches again with
+    the first plan's time before it shows anything, and never calls that "infeasible"."""
+    import dataclasses
+
+    import core.planning
+    import ui.plan
+
+    real = core.planning.replan
+    limits: list[float] = []
+
+    def short_one_fails(problem, bounds=None, **kw):
+        limits.append(kw["time_limit"])
+        new, result = real(problem, bounds, **kw)
+        if len(limits) == 1:  # the re-plan within the slider's budget "ran out of time"
+            result = dataclasses.replace(result, feasible=False, status="no_plan")
+        return new, result
+
+    monkeypatch.setattr(core.planning, "replan", short_one_fails)
+    at = _page("pages/plan.py")
+    at.slider(key="plan_bound_0").set_value(5000.0).run()
+    assert limits == [ui.plan.REPLAN_SECONDS, ui.plan.FIRST_SECONDS]
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert _metric(at, "Feasible") == "yes"

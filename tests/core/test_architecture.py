@@ -260,3 +260,12 @@ def test_scenario_settings_validate_without_loading_scikit_learn():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_test_modules_have_unique_names() -> None:
+    """The test folders are not packages, so pytest imports each file by its base name: two
+    ``test_x.py`` in different folders stop the whole run at collection."""
+    seen: dict[str, Path] = {}
+    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+        assert path.name not in seen, f"{path} and {seen[path.name]}: rename one"
+        seen[path.name] = path

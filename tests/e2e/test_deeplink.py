@@ -20,7 +20,10 @@ def test_deep_link_on_a_fresh_server_uses_the_router(browser):
             nav.get_by_text("Decide").wait_for(timeout=60_000)  # the router's grouped navigation
             text = nav.inner_text()
             assert "Export & scenarios" in text and "rl_lab" not in text
-            assert page.get_by_role("heading", name="Segments").first.is_visible()
+            # the heading may still be on its way after the first run on a fresh server
+            heading = page.get_by_role("heading", name="Segments").first
+            heading.wait_for(state="visible", timeout=60_000)
+            assert heading.is_visible()
             assert page.get_by_test_id("stException").count() == 0
         finally:
             context.close()

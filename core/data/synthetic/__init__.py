@@ -74,7 +74,7 @@ The family, one concept per module
   offers with a control arm, acceptance, revenue and churn after), :func:`campaign_frame`, and
   every arm's expected outcomes, :func:`campaign_truth`;
 * :mod:`~core.data.synthetic.writer`: :func:`write` (CSV / Parquet + truth [+ campaign log],
-  atomic), :func:`truth_path` and :func:`campaigns_path`;
+  atomic), :func:`truth_path`, :func:`campaigns_path` and :func:`feedback_path`;
 * ``_base``: product keys and indices, truth input names and link functions shared by these;
 * :mod:`~core.data.synthetic.transactions`: a retailer's synthetic invoice lines
   (:func:`~core.data.synthetic.transactions.generate_transactions`; not part of the telco
@@ -87,7 +87,7 @@ from core.data.synthetic.campaigns import CONTROL, campaign_frame, campaign_trut
 from core.data.synthetic.draws import BLOCK_SIZE
 from core.data.synthetic.simulate import ID_PREFIX, generate, generate_frame
 from core.data.synthetic.truth import holdings_from_frame, true_outcomes
-from core.data.synthetic.writer import campaigns_path, truth_path, write
+from core.data.synthetic.writer import campaigns_path, feedback_path, truth_path, write
 
 __all__ = [
     "BLOCK_SIZE",
@@ -101,6 +101,7 @@ __all__ = [
     "campaign_frame",
     "campaign_truth",
     "campaigns_path",
+    "feedback_path",
     "generate",
     "generate_frame",
     "holdings_from_frame",

@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from core.common.errors import OptionError
 from core.data.synthetic.campaigns import campaign_frame
+from core.data.synthetic.feedback import feedback_frame
 from core.data.synthetic.simulate import check_counts, generate
 
 
@@ -29,6 +30,12 @@ def campaigns_path(path: str | os.PathLike[str]) -> Path:
     return p.with_name(f"{p.stem}.campaigns.parquet")
 
 
+def feedback_path(path: str | os.PathLike[str]) -> Path:
+    """Sibling file holding the customers' feedback texts: ``<stem>.feedback.parquet``."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}.feedback.parquet")
+
+
 def write(
     path: str | os.PathLike[str],
     n_rows: int,
@@ -37,6 +44,7 @@ def write(
     progress: Callable[[int, int], object] | None = None,
     *,
     campaigns: bool = False,
+    feedback: bool = False,
 ) -> tuple[Path, Path]:
     """Write a population to CSV or Parquet (by suffix) and its truth to ``<stem>.truth.parquet``.
 
@@ -54,6 +62,10 @@ def write(
     campaigns : bool, default False
         Also write the past campaign's log (:func:`~core.data.synthetic.campaigns.campaign_frame`,
         same seed) to :func:`campaigns_path`.
+    feedback : bool, default False
+        Also write the customers' feedback texts
+        (:func:`~core.data.synthetic.feedback.feedback_frame`, same seed) to
+        :func:`feedback_path`.
 
     Returns
     -------
@@ -78,6 +90,10 @@ def write(
     tmp_camp = cpath.with_name(f".{cpath.name}{tag}")
     if campaigns:
         sinks["campaigns"] = _TableSink(tmp_camp, "parquet")
+    fpath = feedback_path(out)
+    tmp_fb = fpath.with_name(f".{fpath.name}{tag}")
+    if feedback:
+        sinks["feedback"] = _TableSink(tmp_fb, "parquet")
     done = 0
     try:
         for customers, truth in generate(n_rows, seed, chunk_size=chunk_size):
@@ -85,6 +101,8 @@ def write(
             sinks["truth"].append(truth)
             if campaigns:
                 sinks["campaigns"].append(campaign_frame(customers, truth, seed))
+            if feedback:
+                sinks["feedback"].append(feedback_frame(customers, truth, seed))
             done += len(customers)
             if progress is not None:
                 progress(done, n_rows)
@@ -93,11 +111,13 @@ def write(
         os.replace(tmp_truth, tpath)  # truth first: a finished population implies its truth
         if campaigns:
             os.replace(tmp_camp, cpath)
+        if feedback:
+            os.replace(tmp_fb, fpath)
         os.replace(tmp_out, out)
     finally:
         for sink in sinks.values():
             sink.close()
-        for tmp in (tmp_out, tmp_truth, tmp_camp):
+        for tmp in (tmp_out, tmp_truth, tmp_camp, tmp_fb):
             tmp.unlink(missing_ok=True)
     return out, tpath
 

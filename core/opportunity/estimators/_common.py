@@ -10,6 +10,7 @@ import pandas as pd
 
 from core.data import schema
 from core.data.catalog import Catalog
+from core.data.feedback import text_feature_columns
 
 #: Columns that are consequences of the portfolio (prices, usage of held services). They are
 #: not used to find similar customers or to smooth: conditioning on them would compare
@@ -87,9 +88,10 @@ def observed_factors(
 
 
 def pretreatment_columns(columns: Any, catalog: Catalog) -> list[str]:
-    """The leakage-guarded, pre-treatment feature columns of a frame (see :func:`feature_matrix`)."""
+    """The leakage-guarded, pre-treatment feature columns of a frame (see :func:`feature_matrix`),
+    with the pre-treatment text features (``text_trait_...``: what a customer cares about) last."""
     product_cols = {p.column for p in catalog.products}
-    return [
+    canonical = [
         c
         for c in schema.feature_columns(columns, target="cltv")
         if c not in product_cols
@@ -97,6 +99,7 @@ def pretreatment_columns(columns: Any, catalog: Catalog) -> list[str]:
         and c != "CLTV"
         and schema.BY_NAME[c].role == "feature"
     ]
+    return canonical + text_feature_columns(columns, pretreatment=True)
 
 
 @dataclass(frozen=True, eq=False)
@@ -116,7 +119,8 @@ class FeatureEncoder:
         categorical: list[tuple[str, tuple[Any, ...]]] = []
         for c in pretreatment_columns(frame.columns, catalog):
             s = frame[c]
-            if schema.BY_NAME[c].kind in ("int", "float"):
+            spec = schema.BY_NAME.get(c)
+            if spec is None or spec.kind in ("int", "float"):  # text features are numbers
                 x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64)
                 med = float(np.nanmedian(x)) if np.isfinite(x).any() else 0.0
                 x = np.where(np.isfinite(x), x, med)

@@ -1,0 +1,148 @@
+"""Benchmark: scoring feedback texts at scale, and what texts add to churn and decisions on truth.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/feedback.py --texts 100000
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/feedback.py --texts 0 --rows 5000
+
+``--texts N`` scores N review look-alike texts (``core.data.synthetic.reviews``: varied wording,
+typos; the same generator as ``tests/fixtures/make_reviews.py``) the way ``python -m core
+feedback --out`` does: validation (:func:`read_feedback`), VADER lexicon, keyword topics and the
+supervised unhappy model's probability (fitted on 4,000 other rated reviews beforehand: its fit
+is reported apart). Target: at most 30 s for 100,000 texts on 2 cores. Peak resident memory of
+the process is reported.
+
+``--rows N`` draws a synthetic population of N customers and its feedback texts
+(``core.data.synthetic.feedback``) and measures, side by side on the same customers:
+
+* the churn model's 5-fold cross-validated ROC AUC without and with the ``text_*`` features
+  (leakage-guarded: texts in the outcome quarter and exit surveys stay out);
+* the share of the truth-optimal value captured by the recommended journeys (the
+  ``opportunity-check`` decision report, seed catalog, for ``--estimators``) without and with
+  texts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.data import synthetic
+from core.data.feedback import read_feedback
+from core.data.synthetic.reviews import review_frame
+from core.models.text import TextModel, score_texts, synthetic_text_features
+
+
+def _peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def bench_scoring(n: int, seed: int) -> dict[str, Any]:
+    """Seconds to validate and score ``n`` texts (lexicon, topics, supervised probability)."""
+    train = review_frame(4000, seed + 1)
+    t0 = time.perf_counter()
+    model = TextModel(random_state=seed).fit(
+        train["text"].tolist(), (train["stars"] <= 2).to_numpy(dtype=float)
+    )
+    fit_s = time.perf_counter() - t0
+    frame = review_frame(n, seed)
+    t0 = time.perf_counter()
+    table = read_feedback(frame, text="text", rating="stars", date="date")
+    read_s = time.perf_counter() - t0
+    scored = score_texts(table.frame, model=model)
+    total = time.perf_counter() - t0
+    return {
+        "texts": n,
+        "unique_texts": int(frame["text"].nunique()),
+        "read_seconds": round(read_s, 2),
+        "score_seconds": round(total, 2),
+        "texts_per_second": round(n / total),
+        "supervised_fit_seconds_4000_texts": round(fit_s, 2),
+        "columns": [c for c in scored.columns if c not in table.frame.columns],
+        "peak_rss_gib": round(_peak_gib(), 2),
+        "target_seconds": 30,
+        "met": total <= 30,
+    }
+
+
+def _churn_auc(frame: Any, seed: int) -> float:
+    from core.models.validation import cross_validate_models
+
+    rep = cross_validate_models(
+        frame,
+        "seed",
+        random_state=seed,
+        with_satisfaction=False,
+        importance=False,
+    )
+    return float(rep["churn"]["roc_auc"])
+
+
+def _captured(customers: Any, truth: Any, estimators: list[str], seed: int) -> dict[str, Any]:
+    from core.cli.opportunity_check import policies
+    from core.insights.decision import decision_check, estimate_all
+
+    comps = estimate_all(customers, truth, ["seed"], estimators, seed=seed, ceiling=False)
+    rep = decision_check(customers, truth, comps, policies(estimators, [], False))
+    return {
+        w: {p: {k: r[k] for k in ("captured", "share_harmful")} for p, r in row.items()}
+        for w, row in rep["seed"].items()
+    }
+
+
+def bench_effect(rows: int, seed: int, estimators: list[str]) -> dict[str, Any]:
+    """Churn AUC and captured true value without and with text features, same customers."""
+    customers, truth = synthetic.generate_frame(rows, seed)
+    t0 = time.perf_counter()
+    with_texts, tf = synthetic_text_features(customers, truth, seed=seed)
+    text_s = time.perf_counter() - t0
+    out: dict[str, Any] = {
+        "rows": rows,
+        "texts_kept": tf.guard.n_kept,
+        "texts_dropped_by_guard": tf.guard.n_in - tf.guard.n_kept,
+        "share_with_texts": round(float((with_texts["text_n"] > 0).mean()), 3),
+        "text_features": [c for c in with_texts.columns if c.startswith("text_")],
+        "text_seconds": round(text_s, 2),
+        "churn_auc": {
+            "without_texts": _churn_auc(customers, seed),
+            "with_texts": _churn_auc(with_texts, seed),
+        },
+    }
+    if estimators:
+        out["decision"] = {
+            "without_texts": _captured(customers, truth, estimators, seed),
+            "with_texts": _captured(with_texts, truth, estimators, seed),
+        }
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--texts", type=int, default=100_000, help="texts to score (0: skip)")
+    p.add_argument(
+        "--rows", type=int, default=0, help="synthetic customers for the effect (0: skip)"
+    )
+    p.add_argument("--estimators", default="dr", help="estimators judged on truth (comma list)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="also write the JSON here")
+    args = p.parse_args(argv)
+    report: dict[str, Any] = {}
+    if args.texts:
+        report["scoring"] = bench_scoring(args.texts, args.seed)
+    if args.rows:
+        names = [e.strip() for e in args.estimators.split(",") if e.strip()]
+        report["effect"] = bench_effect(args.rows, args.seed, names)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""Benchmark: BG/NBD at scale, and the CDNOW look-alike holdout over several seeds.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/timing.py --customers 1000000
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/timing.py --customers 0 --seeds 0,1,2,3,4
+
+``--customers N`` draws a purchase log of N customers from BG/NBD + Gamma-Gamma with the
+published CDNOW parameters (``core.data.synthetic.purchases``), reads it
+(:func:`read_purchases`), summarises the 39-week calibration period (:func:`rfm_summary`), then
+times what the target is about: **the BG/NBD fit plus scoring every customer** (P(alive) and
+expected purchases over 39 weeks) and, apart, Gamma-Gamma. Target: at most 60 s for 1,000,000
+customers on 2 cores. Peak resident memory of the process (log included) is reported.
+
+``--seeds`` runs ``fit_timing`` (every model, the challenger selection on a held-out part of the
+calibration period) on the CDNOW look-alike (``tests/fixtures/make_cdnow.py``: 2,357
+customers, 39 + 39 weeks) for each seed, and reports each model's holdout error and
+per-customer correlation and their means over seeds. Goal: the selected model's total within
+5% and a correlation of at least 0.70.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.data.purchases import read_purchases
+from core.data.synthetic.purchases import CDNOW_LOOKALIKE, purchase_log
+from core.models.timing import BetaGeoModel, GammaGammaModel, fit_timing, rfm_summary
+
+CAL, HOLD = "1997-09-30", "1998-06-30"
+
+
+def _peak_gib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+
+
+def bench_scale(n: int, seed: int) -> dict[str, Any]:
+    """Seconds of the BG/NBD fit plus scoring of ``n`` customers."""
+    t0 = time.perf_counter()
+    raw = purchase_log(n, seed)
+    draw_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    log = read_purchases(raw)
+    rfm = rfm_summary(log, CAL)
+    prep_s = time.perf_counter() - t0
+    del raw
+    t0 = time.perf_counter()
+    model = BetaGeoModel().fit(rfm)
+    fit_s = time.perf_counter() - t0
+    alive = model.p_alive(rfm)
+    expected = model.expected(39.0, rfm)
+    total = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    gg = GammaGammaModel().fit(rfm)
+    spend = gg.expected_spend(rfm)
+    gg_s = time.perf_counter() - t0
+    return {
+        "customers": n,
+        "purchases": len(log.frame),
+        "draw_seconds": round(draw_s, 2),
+        "read_and_summary_seconds": round(prep_s, 2),
+        "bgnbd_fit_seconds": round(fit_s, 2),
+        "bgnbd_fit_and_scoring_seconds": round(total, 2),
+        "gammagamma_fit_and_scoring_seconds": round(gg_s, 2),
+        "params": {k: round(v, 4) for k, v in model.params_.items()},
+        "mean_p_alive": round(float(alive.mean()), 4),
+        "expected_total_39w": round(float(expected.sum()), 1),
+        "mean_spend": round(float(spend.mean()), 2),
+        "peak_rss_gib": round(_peak_gib(), 2),
+        "target_seconds": 60,
+        "met": total <= 60,
+    }
+
+
+def bench_holdout(seeds: list[int], customers: int) -> dict[str, Any]:
+    """Holdout error and correlation of each model on the look-alike, per seed and mean."""
+    per_seed: dict[int, Any] = {}
+    for s in seeds:
+        log = read_purchases(purchase_log(customers, s, deviations=CDNOW_LOOKALIKE))
+        rep = fit_timing(log, CAL, HOLD, seed=s).report()
+        per_seed[s] = {
+            "model": rep["model"],
+            "selected": {k: rep["holdout"][k] for k in ("error_pct", "correlation")},
+            "by_model": {
+                m: {k: round(v[k], 4) for k in ("error_pct", "correlation")}
+                for m, v in rep["holdout_by_model"].items()
+            },
+        }
+    models = list(next(iter(per_seed.values()))["by_model"])
+    mean = {
+        m: {
+            k: round(statistics.fmean(r["by_model"][m][k] for r in per_seed.values()), 4)
+            for k in ("error_pct", "correlation")
+        }
+        for m in models
+    }
+    selected = {
+        k: round(statistics.fmean(r["selected"][k] for r in per_seed.values()), 4)
+        for k in ("error_pct", "correlation")
+    }
+    met = sum(
+        abs(r["selected"]["error_pct"]) <= 5 and r["selected"]["correlation"] >= 0.70
+        for r in per_seed.values()
+    )
+    return {
+        "customers": customers,
+        "seeds": per_seed,
+        "mean_by_model": mean,
+        "mean_selected": selected,
+        "seeds_meeting_goal": f"{met}/{len(seeds)}",
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--customers", type=int, default=1_000_000, help="scale run (0: skip)")
+    p.add_argument("--seeds", default="", help="look-alike holdout seeds, e.g. 0,1,2 (empty: skip)")
+    p.add_argument("--lookalike-customers", type=int, default=2357)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="also write the JSON here")
+    args = p.parse_args(argv)
+    report: dict[str, Any] = {}
+    if args.customers:
+        report["scale"] = bench_scale(args.customers, args.seed)
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    if seeds:
+        report["holdout"] = bench_holdout(seeds, args.lookalike_customers)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.out:
+        Path(args.out).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
