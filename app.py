@@ -33,3 +33,4 @@ pages = {
 pg = st.navigation(pages)
 ui.sidebar()
 pg.run()
+ui.page_done()  # the start-up warm-up may go on (ui.warmup)

@@ -1,119 +1,514 @@
-"""Latency of the dashboard's live re-optimization, measured in a real browser.
+"""Latency of every dashboard page that has a slider or a selector, measured in a real browser.
 
-Serves ``app.py`` on a free port, opens a page in headless Chromium (Debian's ``chromium``),
-waits for the first render (models and opportunity components are computed or loaded once),
-then moves the churn-weight slider one step at a time (``--changes`` distinct values, so no
-result comes from the cache) and times each change from the key press to the end of the rerun
-(the app's script-state attribute turning ``notRunning``, observed with a MutationObserver).
-Every change re-combines the weights, re-optimizes the journeys of the whole population and
-redraws the page's KPIs and charts. Two figures per change: the browser's (key press to rerun
-finished: websocket, server, and the browser drawing the charts) and the server's own time for
-the page's live fragment (the figure the Opportunity page prints under its charts).
+Serves ``app.py`` on a free port, opens each page of :data:`CASES` in headless Chromium
+(Debian's ``chromium``) and changes its control ``--changes`` times, one step at a time, so that
+sliders take values the caches have not seen. Per change, two figures:
+
+* **browser**: key press (or click) to redrawn page: the rerun has finished (Streamlit's
+  script-state attribute is back to ``notRunning``) and the main area's DOM has been quiet for
+  :data:`QUIET_MS`; the figure is the time of its last change, charts drawn included.
+* **server**: the script (or fragment) runs the change caused, timed inside the server process
+  (``--serve-timed`` wraps Streamlit's script execution; the app itself is not changed, so a
+  baseline commit is measured the same way).
+
+And the first render of the Overview (navigation start to every KPI card and chart drawn):
+
+* **cold start**: a fresh server with the trained models on disk and nothing else cached
+  (:data:`COLD_CLEAR` is emptied first);
+* **warm start**: a fresh server after a previous one has run (what a restart sees);
+* **new session**: another browser session on a server that has served one.
+
+``--baseline REV`` checks REV out in a temporary ``git worktree`` (with this checkout's demo
+data and trained models) and measures it in the same run: cold and warm starts one after the
+other, then every page on both servers alternately, so both see the same machine state.
 
 Usage::
 
-    .venv/bin/python benchmarks/ui_latency.py                       # Opportunity page, 20 changes
-    .venv/bin/python benchmarks/ui_latency.py --page journeys --changes 20
-    .venv/bin/python benchmarks/ui_latency.py --data ../shared/data/telco_ibm_11_1_3.csv
+    .venv/bin/python benchmarks/ui_latency.py                            # every case, this tree
+    .venv/bin/python benchmarks/ui_latency.py --baseline 87b3323         # and the baseline
+    .venv/bin/python benchmarks/ui_latency.py --pages opportunity segments --changes 10
+
+Adding a page: one entry in :data:`CASES`, e.g. ``Case("plan", "plan", Slider("Budget"))``
+(the page's path, and the label of the control the user moves most).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import re
 import sys
-import time
-import urllib.parse
-from pathlib import Path
 
-import numpy as np
+
+def _serve_timed(log: str, argv: list[str]) -> None:
+    """``streamlit <argv>`` with every script and fragment run timed into ``log`` (JSON lines).
+
+    Runs in the server process, before anything of the checkout under test is imported.
+    """
+    import json
+    import time
+
+    from streamlit.runtime.scriptrunner import script_runner
+    from streamlit.web import cli
+
+    inner = script_runner.exec_func_with_error_handling
+
+    def timed(func, ctx):  # type: ignore[no-untyped-def]
+        wall, start = time.time(), time.perf_counter()
+        try:
+            return inner(func, ctx)
+        finally:
+            with open(log, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"t": wall, "s": time.perf_counter() - start}) + "\n")
+
+    script_runner.exec_func_with_error_handling = timed
+    sys.argv = ["streamlit", *argv]
+    cli.main()
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["--serve-timed"]:
+    _serve_timed(sys.argv[2], sys.argv[3:])
+    raise SystemExit(0)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from contextlib import ExitStack, contextmanager  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from datetime import UTC, datetime  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.helpers import CHROMIUM, CHROMIUM_ARGS, open_page, rerun_after, serve  # noqa: E402
+from tests.e2e.helpers import CHROMIUM, CHROMIUM_ARGS, open_page, serve  # noqa: E402
 
-#: page -> (url path, expander holding the weight sliders or None)
-PAGES = {
-    "opportunity": ("opportunity", None),
-    "journeys": ("journeys", "Weights"),
-}
+QUIET_MS = 300  # the main area is redrawn once its DOM has not changed for this long
+VIEWPORT = {"width": 1400, "height": 1000}
+#: What a cold start removes: caches written next to the models (never the models themselves).
+COLD_CLEAR = ("models/*/cache",)
+DEMO = ROOT / "data" / "demo" / "customers.parquet"
 
 
-def measure(
-    url: str, page_name: str, changes: int, query: dict[str, str]
-) -> tuple[list[float], list[float]]:
-    """Browser times (key press -> rerun finished) and, where the page reports it, the
-    server's own time for each change, in milliseconds."""
+# --------------------------------------------------------------------------------------------
+# the controls a case moves, one distinct step per change
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slider:
+    """A slider, set to its minimum first (Home), then one step up per change (ArrowRight)."""
+
+    label: str
+    expander: str | None = None
+
+    def _thumb(self, page: Any) -> Any:
+        return (
+            page.get_by_test_id("stSlider").filter(has_text=self.label).first.get_by_role("slider")
+        )
+
+    def setup(self, page: Any) -> None:
+        if self.expander:
+            page.get_by_test_id("stExpander").filter(has_text=self.expander).locator(
+                "summary"
+            ).first.click()
+        _change(page, lambda: self._thumb(page).press("Home"))
+
+    def change(self, page: Any, i: int) -> None:
+        self._thumb(page).press("ArrowRight")
+
+
+@dataclass(frozen=True)
+class Segmented:
+    """A segmented control: a click on the next of ``options`` per change (without options:
+    the next of the control's own, cycling from the second)."""
+
+    label: str
+    options: tuple[str, ...] = ()
+
+    def setup(self, page: Any) -> None:
+        pass
+
+    def change(self, page: Any, i: int) -> None:
+        group = page.get_by_test_id("stButtonGroup").filter(has_text=self.label).first
+        if self.options:
+            name = self.options[i % len(self.options)]
+            group.get_by_role("radio", name=name, exact=True).click()
+        else:
+            radios = group.get_by_role("radio")
+            radios.nth((i + 1) % radios.count()).click()
+
+
+@dataclass(frozen=True)
+class Select:
+    """A selectbox: the next option (cycling) per change, chosen in its dropdown."""
+
+    label: str
+
+    def setup(self, page: Any) -> None:
+        pass
+
+    def change(self, page: Any, i: int) -> None:
+        box = page.get_by_test_id("stSelectbox").filter(has_text=self.label)
+        box.get_by_role("button", name="Open").click()
+        page.get_by_role("option").first.wait_for()
+        others = page.locator("[role='option']:not([aria-selected='true'])")
+        others.nth(i % others.count()).click()  # never the current value (no rerun)
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number input: one step up per change."""
+
+    label: str
+
+    def setup(self, page: Any) -> None:
+        pass
+
+    def change(self, page: Any, i: int) -> None:
+        box = page.get_by_test_id("stNumberInput").filter(has_text=self.label)
+        box.get_by_test_id("stNumberInputStepUp").click()
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text input: another value per change (``values``), submitted with Enter."""
+
+    label: str
+    values: tuple[str, ...] = ()
+
+    def setup(self, page: Any) -> None:
+        pass
+
+    def change(self, page: Any, i: int) -> None:
+        box = page.get_by_test_id("stTextInput").filter(has_text=self.label).locator("input")
+        box.fill(self.values[i % len(self.values)])
+        box.press("Enter")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One page and the control its users move most."""
+
+    name: str
+    path: str
+    control: Any
+
+
+def _customer_ids(k: int = 40) -> tuple[str, ...]:
+    import pandas as pd
+
+    ids = pd.read_parquet(DEMO, columns=["Customer ID"])["Customer ID"].astype(str)
+    return tuple(ids.sample(k, random_state=0))
+
+
+#: Every page with a slider or a selector. Models and Data have only tabs (drawn in the
+#: browser, no rerun), buttons and uploads.
+CASES: tuple[Case, ...] = (
+    Case("overview", "", Segmented("Horizon (months)", ("6", "24", "3", "36", "12"))),
+    Case("opportunity", "opportunity", Slider("Weight: Churn risk")),
+    Case("journeys", "journeys", Slider("Weight: Churn risk", expander="Weights")),
+    Case("customer", "customer", Text("Customer id")),
+    Case("segments", "segments", Slider("Minimum segment share")),
+    Case("export", "export", Select("Customers")),
+    Case("rl_lab", "rl_lab", Number("Evaluation episodes per customer")),
+    Case("campaigns", "campaigns", Segmented("Outcome")),
+    Case("plan", "plan", Slider("call-centre budget")),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# timing in the browser
+# --------------------------------------------------------------------------------------------
+
+# Script-state changes of the app and the time of the main area's last DOM change.
+_INSTALL = """() => {
+  if (!window.__cjo) {
+    const w = window.__cjo = {states: [], last: performance.now()};
+    const app = document.querySelector("[data-testid='stApp']");
+    new MutationObserver(() => w.states.push(
+      [performance.now(), app.getAttribute('data-test-script-state')]
+    )).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+    const main = document.querySelector("[data-testid='stMain']");
+    new MutationObserver(() => { w.last = performance.now(); }).observe(
+      main, {subtree: true, childList: true, attributes: true, characterData: true});
+  }
+  return performance.now();
+}"""
+# Milliseconds from t0 to the redrawn page, once the rerun finished and the DOM is quiet.
+_REDRAWN = """([t0, quiet]) => {
+  const w = window.__cjo;
+  const end = w.states.find(e => e[0] >= t0 && e[1] === 'notRunning');
+  if (!end || performance.now() - w.last < quiet) return false;
+  return Math.max(end[0], w.last) - t0;
+}"""
+# Navigation start to every KPI card and chart of the page drawn (false until then).
+_DRAWN = """(metrics) => {
+  const app = document.querySelector("[data-testid='stApp']");
+  const main = document.querySelector("[data-testid='stMain']");
+  if (!app || !main || app.getAttribute('data-test-script-state') !== 'notRunning') return false;
+  if (main.querySelector("[data-testid='stSkeleton'],[data-testid='stSpinner']")) return false;
+  if (main.querySelectorAll("[data-testid='stMetric']").length < metrics) return false;
+  const charts = main.querySelectorAll("[data-testid='stPlotlyChart']");
+  if (!charts.length) return false;
+  for (const c of charts) if (!c.querySelector('.main-svg')) return false;
+  return performance.now();
+}"""
+
+
+def _change(page: Any, action: Any, timeout: float = 120_000) -> float:
+    """Run ``action`` and wait for the redrawn page; milliseconds from the action to it."""
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+        state="attached", timeout=timeout
+    )
+    t0 = page.evaluate(_INSTALL)
+    action()
+    handle = page.wait_for_function(_REDRAWN, arg=[t0, QUIET_MS], timeout=timeout, polling=25)
+    return float(handle.json_value())
+
+
+def _exception(page: Any) -> str | None:
+    found = page.get_by_test_id("stException")
+    return found.first.inner_text()[:300] if found.count() else None
+
+
+@dataclass
+class Server:
+    """A served checkout and the file its script runs are timed into."""
+
+    name: str
+    url: str
+    log: Path
+
+    def runs_since(self, wall: float) -> list[float]:
+        """Seconds of every script run that started at or after ``wall`` (time.time())."""
+        if not self.log.exists():
+            return []
+        rows = [json.loads(line) for line in self.log.read_text().splitlines() if line]
+        return [r["s"] for r in rows if r["t"] >= wall - 0.005]
+
+
+def first_render(browser: Any, server: Server, metrics: int = 8) -> dict[str, float]:
+    """Navigation start to the Overview's KPI cards and charts drawn, in a new session."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        wall = time.time()
+        page.goto(server.url, wait_until="commit", timeout=600_000)
+        handle = page.wait_for_function(_DRAWN, arg=metrics, timeout=600_000, polling="raf")
+        ms = float(handle.json_value())
+        if err := _exception(page):
+            raise RuntimeError(f"{server.name}: the Overview shows an exception: {err}")
+        return {"browser_ms": round(ms, 1), "server_ms": round(1000 * _server_sum(server, wall), 1)}
+    finally:
+        context.close()
+
+
+def _server_sum(server: Server, wall: float) -> float:
+    time.sleep(0.2)  # the run's line is written when it ends
+    return float(sum(server.runs_since(wall)))
+
+
+def measure_case(browser: Any, server: Server, case: Case, changes: int) -> dict[str, Any]:
+    """Browser and server milliseconds of ``changes`` changes of the case's control."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(120_000)
+        open_page(page, server.url, case.path, timeout=600_000)
+        case.control.setup(page)
+        browser_ms, server_ms = [], []
+        for i in range(changes):
+            wall = time.time()
+            browser_ms.append(_change(page, lambda i=i: case.control.change(page, i)))
+            server_ms.append(1000 * _server_sum(server, wall))
+            if err := _exception(page):
+                raise RuntimeError(f"{server.name} {case.name}: exception after change {i}: {err}")
+        return {"browser_ms": browser_ms, "server_ms": server_ms}
+    finally:
+        context.close()
+
+
+# --------------------------------------------------------------------------------------------
+# checkouts and servers
+# --------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def checkout(rev: str) -> Iterator[Path]:
+    """A temporary ``git worktree`` of ``rev`` with this checkout's demo data and models."""
+    tmp = Path(tempfile.mkdtemp(prefix="cjo-baseline-"))
+    tree = tmp / "tree"
+    subprocess.run(
+        ["git", "worktree", "add", "--detach", str(tree), rev],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
+    try:
+        shutil.copytree(ROOT / "data" / "demo", tree / "data" / "demo", dirs_exist_ok=True)
+        for folder in (ROOT / "models").iterdir():
+            if folder.is_dir():  # the trained artifacts only, no caches
+                (tree / "models" / folder.name).mkdir(parents=True, exist_ok=True)
+                for f in folder.iterdir():
+                    if f.is_file():
+                        shutil.copy2(f, tree / "models" / folder.name / f.name)
+        yield tree
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], cwd=ROOT, check=False)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def clear_caches(root: Path) -> None:
+    """Remove the on-disk caches of a cold start (:data:`COLD_CLEAR`)."""
+    for pattern in COLD_CLEAR:
+        for path in root.glob(pattern):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def timed_server(name: str, root: Path, logs: Path) -> Iterator[Server]:
+    """A fresh server of ``root`` whose script runs are timed."""
+    log = logs / f"{name}-{time.monotonic_ns()}.jsonl"
+    launcher = [sys.executable, str(Path(__file__).resolve()), "--serve-timed", str(log)]
+    with serve(None, root=root, launcher=launcher) as url:
+        yield Server(name, url, log)
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    a = np.asarray(values, dtype=float)
+    return {
+        "median_ms": round(float(np.median(a)), 1),
+        "p95_ms": round(float(np.percentile(a, 95)), 1),
+        "max_ms": round(float(a.max()), 1),
+    }
+
+
+@dataclass
+class Results:
+    """Every figure of a run, per checkout."""
+
+    meta: dict[str, Any]
+    starts: dict[str, dict[str, list[dict[str, float]]]] = field(default_factory=dict)
+    cases: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+
+def run(trees: dict[str, Path], cases: list[Case], changes: int, starts: int) -> Results:
+    """Cold and warm starts of every tree, then every case on every tree alternately."""
     from playwright.sync_api import sync_playwright
 
-    path, expander = PAGES[page_name]
+    res = Results(meta={"load_start": os.getloadavg(), "cpus": os.cpu_count()})
+    logs = Path(tempfile.mkdtemp(prefix="cjo-ui-latency-"))
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(600_000)
-            qs = ("?" + urllib.parse.urlencode(query)) if query else ""
-            open_page(page, url, path + qs, timeout=900_000)
-            if expander:
-                page.get_by_text(expander, exact=True).click()
-            slider = page.get_by_test_id("stSlider").filter(has_text="Weight: Churn risk")
-            thumb = slider.get_by_role("slider")
-            value = slider.get_by_test_id("stSliderThumbValue")
-            rerun_after(page, lambda: thumb.press("Home"))  # 0.00, then +0.10 per change
-            if value.inner_text() != "0.00":
-                raise RuntimeError(f"the slider shows {value.inner_text()} after Home")
-            server = page.get_by_text(re.compile(r"journeys and redrew in .* s \(server\)"))
-            out, on_server = [], []
-            for i in range(1, changes + 1):
-                want = f"{0.1 * i:.2f}"
-                ms = rerun_after(page, lambda: thumb.press("ArrowRight"), timeout=120_000)
-                got = value.inner_text()
-                if got != want:
-                    raise RuntimeError(f"change {i}: slider shows {got}, expected {want}")
-                out.append(ms)
-                if server.count():
-                    text = server.first.inner_text()
-                    on_server.append(1000 * float(re.search(r"in ([0-9.]+) s", text).group(1)))
+            with ExitStack() as stack:
+                servers = {}
+                for name, root in trees.items():
+                    got: dict[str, list[dict[str, float]]] = {"cold": [], "warm": [], "session": []}
+                    res.starts[name] = got
+                    for _ in range(starts):
+                        clear_caches(root)
+                        with timed_server(name, root, logs) as server:
+                            got["cold"].append(first_render(browser, server))
+                    for _ in range(starts - 1):
+                        with timed_server(name, root, logs) as server:
+                            got["warm"].append(first_render(browser, server))
+                    servers[name] = stack.enter_context(timed_server(name, root, logs))
+                    got["warm"].append(first_render(browser, servers[name]))
+                    got["session"].append(first_render(browser, servers[name]))
+                    print(f"{name}: first renders {got}", file=sys.stderr)
+                for case in cases:
+                    for name, server in servers.items():
+                        out = measure_case(browser, server, case, changes)
+                        res.cases.setdefault(case.name, {})[name] = {
+                            "browser": _stats(out["browser_ms"]),
+                            "server": _stats(out["server_ms"]),
+                            "all_browser_ms": [round(x, 1) for x in out["browser_ms"]],
+                            "all_server_ms": [round(x, 1) for x in out["server_ms"]],
+                        }
+                        b, s = res.cases[case.name][name]["browser"], res.cases[case.name][name]
+                        print(
+                            f"{name} {case.name}: browser {b} server {s['server']}", file=sys.stderr
+                        )
         finally:
             browser.close()
-    return out, on_server
+            shutil.rmtree(logs, ignore_errors=True)
+    res.meta["load_end"] = os.getloadavg()
+    return res
+
+
+def table(res: Results) -> str:
+    """The README table: median / p95 per page and tree, then the first renders."""
+    names = list(res.starts)
+    head = "| page | " + " | ".join(
+        f"{n}: browser median / p95 ms | {n}: server median / p95 ms" for n in names
+    )
+    lines = [head + " |", "|---|" + "---:|" * (2 * len(names))]
+    for case, per in res.cases.items():
+        cells = []
+        for n in names:
+            b, s = per[n]["browser"], per[n]["server"]
+            cells += [f"{b['median_ms']:,.0f} / {b['p95_ms']:,.0f}"]
+            cells += [f"{s['median_ms']:,.0f} / {s['p95_ms']:,.0f}"]
+        lines.append(f"| {case} | " + " | ".join(cells) + " |")
+    for kind, label in (("cold", "cold start"), ("warm", "warm start"), ("session", "new session")):
+        cells = []
+        for n in names:
+            rows = res.starts[n][kind]
+            b = np.median([r["browser_ms"] for r in rows]) if rows else float("nan")
+            s = np.median([r["server_ms"] for r in rows]) if rows else float("nan")
+            cells += [f"first render {b:,.0f}", f"{s:,.0f}"]
+        lines.append(f"| Overview, {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--page", choices=sorted(PAGES), default="opportunity")
-    ap.add_argument("--changes", type=int, default=20)
-    ap.add_argument("--estimator", default=None, help="scenario estimator (default: the app's)")
-    ap.add_argument("--solver", default=None, help="scenario solver (default: the app's)")
-    ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--pages", nargs="+", choices=[c.name for c in CASES], help="(all)")
+    ap.add_argument("--changes", type=int, default=20, help="changes per page (20)")
+    ap.add_argument("--starts", type=int, default=1, help="cold and warm starts per tree (1)")
+    ap.add_argument("--baseline", metavar="REV", help="also measure this commit, same run")
+    ap.add_argument("--json", type=Path, help="also write every figure here")
     args = ap.parse_args(argv)
-    query = {k: v for k, v in (("estimator", args.estimator), ("solver", args.solver)) if v}
-    with serve(log_name=None) as url:
-        t = time.perf_counter()
-        ms, server_ms = measure(url, args.page, args.changes, query)
-        total = time.perf_counter() - t
-    a = np.asarray(ms)
-    result = {
-        "page": args.page,
-        "scenario": query or "default (counterfactual, exact)",
-        "changes": len(a),
-        "median_ms": round(float(np.median(a)), 1),
-        "p95_ms": round(float(np.percentile(a, 95)), 1),
-        "max_ms": round(float(a.max()), 1),
-        "all_ms": [round(float(x), 1) for x in a],
-        "server_median_ms": round(float(np.median(server_ms)), 1) if server_ms else None,
-        "server_p95_ms": round(float(np.percentile(server_ms, 95)), 1) if server_ms else None,
-        "server_ms": [round(x, 1) for x in server_ms],
-        "cpus": os.cpu_count(),
-        "session_seconds": round(total, 1),
-    }
-    print(json.dumps(result, indent=2))
+    cases = [c for c in CASES if not args.pages or c.name in args.pages]
+    if any(isinstance(c.control, Text) and not c.control.values for c in cases):
+        ids = _customer_ids(args.changes)
+        cases = [
+            Case(c.name, c.path, Text(c.control.label, ids))
+            if isinstance(c.control, Text) and not c.control.values
+            else c
+            for c in cases
+        ]
+    with ExitStack() as stack:
+        trees = {}
+        if args.baseline:
+            trees[f"baseline {args.baseline}"] = stack.enter_context(checkout(args.baseline))
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        trees[f"this tree ({head or 'HEAD'})"] = ROOT
+        res = run(trees, cases, args.changes, args.starts)
+    res.meta.update(
+        date=datetime.now(UTC).isoformat(timespec="seconds"),
+        changes=args.changes,
+        command="python benchmarks/ui_latency.py " + " ".join(argv or sys.argv[1:]),
+    )
+    out = {"meta": res.meta, "starts": res.starts, "cases": res.cases}
+    print(json.dumps(out, indent=2))
+    print(table(res))
+    print(
+        f"load average {res.meta['load_start'][0]:.2f} at the start, "
+        f"{res.meta['load_end'][0]:.2f} at the end; {res.meta['cpus']} CPUs"
+    )
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        args.json.write_text(json.dumps(out, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

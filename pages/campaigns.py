@@ -39,24 +39,24 @@ method = st.radio(
     "customers' features (narrower intervals when the features predict the outcome).",
 )  # fmt: skip
 lifts = cv.lift_view(analysis, outcome, method)
-st.plotly_chart(ui.lift_chart(lifts, outcome, level), width="stretch")
-st.caption(ui.lift_caption(lifts, outcome))
+ui.plot(ui.lift_chart(lifts, outcome, level), alt=(lift_text := ui.lift_caption(lifts, outcome)))
+st.caption(lift_text)
 st.dataframe(lifts, hide_index=True, width="stretch")
 
 st.subheader("For whom? Uplift (Qini) curves")
 qini = cv.qini_view(analysis, outcome)
 arm = st.selectbox("Arm", list(qini["arm"]), key="camp_qini_arm")
-st.plotly_chart(
-    ui.qini_chart(cv.qini_curve(analysis, arm, outcome), arm, outcome, level), width="stretch"
-)
-st.caption(ui.qini_caption(qini, outcome))
+qini_text = ui.qini_caption(qini, outcome)
+ui.plot(ui.qini_chart(cv.qini_curve(analysis, arm, outcome), arm, outcome, level), alt=qini_text)
+st.caption(qini_text)
 st.dataframe(qini, hide_index=True, width="stretch")
 
 st.subheader("What would targeting earn?")
 ui.policy_metrics(cv.policy_summary(analysis, outcome), outcome, level)
 policies = cv.policy_view(analysis, outcome)
-st.plotly_chart(ui.policy_chart(policies, outcome, level), width="stretch")
-st.caption(ui.policy_caption(policies, outcome))
+policy_text = ui.policy_caption(policies, outcome)
+ui.plot(ui.policy_chart(policies, outcome, level), alt=policy_text)
+st.caption(policy_text)
 
 st.subheader("Which discount moves them? Response curves")
 ui.discount_section(log, outcome)

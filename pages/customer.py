@@ -76,20 +76,19 @@ with left:
     if v.journey.empty:
         st.info("No offer is worth making to this customer under the current weights.")
     else:
-        title = "Each step's opportunity, by factor"
-        fig = ui.factor_bars(v.journey_parts, "step", title, "Opportunity")
-        st.plotly_chart(fig, width="stretch")
+        title = "Each step's opportunity by factor"
+        ui.plot(ui.factor_bars(v.journey_parts, "step", title, "Opportunity"))
 with right:
     st.subheader("O(i → j) for this customer")
-    st.plotly_chart(ui.customer_matrix(v.matrix), width="stretch")
+    ui.plot(ui.customer_matrix(v.matrix))
 
 st.subheader("Why: what drives each possible next offer")
 if not v.first_parts.empty:
-    title = "Weighted change in each factor if offered next (estimator's deltas)"
-    fig = ui.factor_bars(v.first_parts, "product", title, "Opportunity part")
-    st.plotly_chart(fig, width="stretch")
+    title = "Weighted change per factor if offered next"
+    ui.plot(ui.factor_bars(v.first_parts, "product", title, "Opportunity part"))
+    st.caption("The estimator's deltas, weighted by the scenario's weights.")
 if (drivers := ui.drivers()) is not None:
     st.caption("What the models rely on most (held-out permutation importance, all customers):")
     groups = drivers.groupby("factor", sort=False)
     for col, (factor, part) in zip(st.columns(3), groups, strict=False):
-        col.plotly_chart(ui.importance_bar(part, str(factor)), width="stretch")
+        ui.plot(ui.importance_bar(part, str(factor)), col)

@@ -15,6 +15,7 @@ ui.intro(
 )
 ui.require_data()
 PERCENT = st.column_config.ProgressColumn(format="percent")
+ROWS = 500  # journey table rows per page (the browser gets one page at a time)
 
 
 @st.fragment
@@ -22,7 +23,7 @@ def body() -> None:
     s = ui.solver_controls()
     with st.expander("Weights", icon=":material/balance:"):
         s = ui.weight_sliders("j_w")
-    ctx, _, _ = ui.context_and_components()
+    catalog = ui.catalog()
     out = ui.outcome(s)
     anneal = s.with_(solver="anneal")
     (_, diag), rep = ui.solved(anneal), ui.report(anneal)
@@ -38,13 +39,12 @@ def body() -> None:
         ("Annealing time", f"{rep['seconds_optimize']:.2f} s",
          f"{anneal.iters} iterations per run, {anneal.restarts} restart(s), all customers."),
     ]  # fmt: skip
-    for col, (label, value, help_text) in zip(st.columns(len(metrics)), metrics, strict=True):
-        col.metric(label, value, border=True, help=help_text)
+    ui.metric_grid(metrics)
     ui.quality_panel(ui.quality(s), ceiling_ready=ui.ceiling_ready(), on_ceiling=ui.compute_ceiling)
     if charts := ui.anneal_charts(diag.trace, anneal.schedule):
         left, right = st.columns(2)
-        left.plotly_chart(charts[0], width="stretch")
-        right.plotly_chart(charts[1], width="stretch")
+        ui.plot(charts[0], left)
+        ui.plot(charts[1], right)
     st.subheader("Against the study's strategies")
     st.dataframe(
         ui.baseline_comparison(anneal),
@@ -58,21 +58,25 @@ def body() -> None:
         },
     )
     st.subheader("First → second → third offer")
-    st.plotly_chart(ui.sankey(ui.journey_flows(s), ui.colour_map(ctx.catalog)), width="stretch")
+    ui.plot(ui.sankey(ui.journey_flows(s), ui.colour_map(catalog)))
     st.caption("Flows show customers who go on to a further offer; every first offer is on the "
                "Overview page.")  # fmt: skip
     st.subheader("Journey table")
-    a, b = st.columns([3, 1])
+    a, b, c = st.columns([3, 1, 1], vertical_alignment="bottom")
     a.caption(f"{len(out.table):,} rows (one per customer and step) · solver {s.solver}")
-    b.download_button(
+    pages = max(1, -(-len(out.table) // ROWS))
+    page = b.number_input(f"Page (of {pages:,})", 1, pages, 1, key="j_table_page")
+    c.download_button(
         "Download CSV",
-        ui.journeys_csv(s),
+        ui.journeys_csv_maker(s),
         "journeys.csv",
         "text/csv",
+        on_click="ignore",
         icon=":material/download:",
         width="stretch",
     )
-    st.dataframe(out.table, hide_index=True, width="stretch", height=360)
+    start = (int(page) - 1) * ROWS
+    st.dataframe(out.table.iloc[start : start + ROWS], hide_index=True, width="stretch", height=360)
     st.subheader("When to contact, and at what discount")
     dates = ui.step_dates(out.table)
     if dates is None:
@@ -80,7 +84,7 @@ def body() -> None:
     else:
         st.dataframe(dates, hide_index=True, width="stretch", height=240)
     data = ui.require_data()
-    levels = ui.guarded(lambda: ui.step_discounts(out.table, data.frame, data.sha256, ctx.catalog))
+    levels = ui.guarded(lambda: ui.step_discounts(out.table, data.frame, data.sha256, catalog))
     if levels is None:
         st.info(ui.NO_DISCOUNTS)
     else:

@@ -39,7 +39,7 @@ st.caption(
 st.subheader("Churn: ROC, precision-recall and calibration")
 left, mid, right = st.columns(3)
 if (rel := view["reliability"]) is not None:
-    right.plotly_chart(ui.reliability_chart(rel), width="stretch")
+    ui.plot(ui.reliability_chart(rel), right)
 if "Churn Value" not in data.frame.columns:
     left.info("These curves need observed churn outcomes; this data has none.")
 elif not ui.curves_requested():
@@ -51,8 +51,8 @@ elif not ui.curves_requested():
         st.session_state[ui.CURVES] = True
         st.rerun()
 elif (curves := ui.churn_curves()) is not None:
-    left.plotly_chart(ui.roc_chart(curves), width="stretch")
-    mid.plotly_chart(ui.pr_chart(curves), width="stretch")
+    ui.plot(ui.roc_chart(curves), left)
+    ui.plot(ui.pr_chart(curves), mid)
     st.caption(f"Curves from {curves.source}.")
 
 imp = view["importance"]
@@ -68,7 +68,7 @@ if len(imp):
     ):
         sub = imp[imp["factor"] == factor]
         label = ui.FACTOR_LABELS.get(factor, factor)
-        tab.plotly_chart(ui.importance_bar(sub, label, 420, titled=False), width="stretch")
+        ui.plot(ui.importance_bar(sub, f"What drives {label}", 420), tab)
 
 st.subheader("Model cards")
 for name, text in view["cards"].items():

@@ -18,7 +18,7 @@ ui.intro(
 ui.require_data()
 ui.opportunity_controls()
 ui.risk_controls()
-ctx, comps, _ = ui.context_and_components()
+ctx, comps = ui.components()
 
 
 @st.fragment
@@ -52,9 +52,9 @@ def live() -> None:
     ui.quality_panel(ui.quality(s), ceiling_ready=ui.ceiling_ready(), on_ceiling=ui.compute_ceiling)
     views = ui.opportunity_views(s)
     left, right = st.columns(2)
-    left.plotly_chart(ui.opportunity_box(views.first), width="stretch")
-    right.plotly_chart(ui.transition_heatmap(views.matrix), width="stretch")
-    st.plotly_chart(ui.best_offer_bar(views.best, ui.colour_map(ctx.catalog)), width="stretch")
+    ui.plot(ui.opportunity_box(views.first, ui.colour_map(ctx.catalog)), left)
+    ui.plot(ui.transition_heatmap(views.matrix), right)
+    ui.plot(ui.best_offer_bar(views.best, ui.colour_map(ctx.catalog)))
     seconds = time.perf_counter() - t0
     st.caption(
         f"Re-optimized {summary.n_customers:,} journeys and redrew in {seconds:.2f} s (server)."

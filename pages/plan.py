@@ -41,16 +41,17 @@ def live() -> None:
     ui.value_metrics(result)
     st.subheader("What the constraints cost")
     usage = pv.usage_view(problem, result)
-    st.plotly_chart(ui.usage_chart(usage), width="stretch")
-    st.caption(ui.usage_caption(usage))
+    ui.plot(ui.usage_chart(usage), alt=(usage_text := ui.usage_caption(usage)))
+    st.caption(usage_text)
     st.markdown("\n".join(f"- {s}" for s in pv.shadow_sentences(problem, result)))
     st.subheader("Plan volumes")
     by_channel, by_day = pv.plan_volumes(problem, result)
     left, right = st.columns([1, 2])
-    left.plotly_chart(ui.channel_chart(by_channel), width="stretch")
-    left.caption(ui.channel_caption(by_channel))
-    right.plotly_chart(ui.day_chart(by_day, problem.channels, cal.horizon), width="stretch")
-    right.caption(ui.day_caption(by_day))
+    channel_text, day_text = ui.channel_caption(by_channel), ui.day_caption(by_day)
+    ui.plot(ui.channel_chart(by_channel), left, alt=channel_text)
+    left.caption(channel_text)
+    ui.plot(ui.day_chart(by_day, problem.channels, cal.horizon), right, alt=day_text)
+    right.caption(day_text)
     st.download_button(
         f"Download the plan ({result.n_chosen:,} rows: Customer, Activity)",
         ui.plan_csv(base, problem, result),

@@ -61,7 +61,7 @@ if versus := ui.versus_journeys(lab):
             help="Paired difference in expected value per customer with its 95% CI (same "
             "customers, same acceptance draws). Grey: the interval contains 0, no clear winner.",
         )
-st.plotly_chart(ui.policy_values_chart(table), width="stretch")
+ui.plot(ui.policy_values_chart(table))
 
 st.subheader("Best first action per segment")
 tabs = st.tabs([labels[a] for a in lab.best_actions])
@@ -78,7 +78,7 @@ for tab, df in zip(tabs, lab.best_actions.values(), strict=True):
 
 st.subheader("Training curves")
 if (curves := ui.training_curves_chart(lab.curves, labels)) is not None:
-    st.plotly_chart(curves, width="stretch")
+    ui.plot(curves)
 with st.expander("All policies and notes"):
     st.dataframe(table, hide_index=True, width="stretch")
     for note in lab.notes:

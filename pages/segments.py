@@ -38,18 +38,18 @@ m4.metric(
     help="DBSCAN only: customers in no segment ('unclustered').",
 )
 
-sizes, projection, distributions = ui.segment_charts(page)
+sizes, projection, distributions = ui.segment_charts(page, ui.segment_boxes(page))
 left, right = st.columns(2)
-left.plotly_chart(sizes, width="stretch")
-right.plotly_chart(projection, width="stretch")
-st.plotly_chart(distributions, width="stretch")
+ui.plot(sizes, left)
+ui.plot(projection, right)
+ui.plot(distributions)
 
 st.subheader("Ranked segments")
 st.caption(f"Ranked by {ins['ranking_basis']}; revenue at risk over 12 months.")
 st.dataframe(ui.ranked_segments(page), width="stretch", column_config=ui.segment_columns())
 if ins["crosstab"] is not None:
     st.subheader("Segment x recommended first offer")
-    st.plotly_chart(ui.crosstab_heatmap(ins["crosstab"]), width="stretch")
+    ui.plot(ui.crosstab_heatmap(ins["crosstab"]))
 for note in [*seg.notes, *ins["notes"]]:
     st.caption(note)
 
@@ -60,13 +60,12 @@ with left:
     if said is None:
         st.info(ui.NO_TEXTS)
     else:
-        fig = ui.box_by_segment(said, "sentiment", "Sentiment of each writer's texts (lexicon)")
-        st.plotly_chart(fig, width="stretch")
+        ui.plot(ui.box_by_segment(said, "sentiment", "Sentiment of each writer's texts (lexicon)"))
 with right:
     if alive is None:
         st.info(ui.NO_DATES)
     else:
-        st.plotly_chart(ui.box_by_segment(alive, "p_alive", "P(alive)"), width="stretch")
+        ui.plot(ui.box_by_segment(alive, "p_alive", "P(alive)"))
 
 with st.form("segment_names"):
     st.subheader("Segment names")

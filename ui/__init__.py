@@ -4,7 +4,9 @@ Pages ``import ui`` and call what this package re-exports; they never import eac
 core never imports streamlit. The scenario (a frozen :class:`core.pipeline.Settings`) lives in
 session state and is mirrored to ``st.query_params``, so a URL reproduces the view. Expensive
 work (model training, opportunity components) is cached per data sha256 + catalog + estimator +
-seed; a weight change only recombines the cached components (milliseconds) and re-optimizes.
+seed (the components also on disk, next to the models); a weight change only recombines the
+cached components (milliseconds) and re-optimizes. A background warm-up fills the caches when
+the first session starts (:mod:`ui.warmup`).
 
 Modules
 -------
@@ -20,6 +22,8 @@ Modules
 :mod:`ui.segments`   segments of the current scenario and their names
 :mod:`ui.scenarios`  the store and saved scenarios
 :mod:`ui.exports`    downloads, runs and the re-run check
+:mod:`ui.executive`  the executive report's download buttons (core.insights.executive)
+:mod:`ui.warmup`     the start-up warm-up of the caches, in the background, with its progress
 :mod:`ui.rl`         the RL lab
 :mod:`ui.widgets`    page intro, sidebar and the controls bound to the scenario
 :mod:`ui.charts`     colours, the house look and the plotly figures
@@ -31,7 +35,7 @@ Modules
 from core.insights import NO_OFFER, PROFILE_NUMBERS, PROFILE_WORDS
 from ui._base import CACHE_TTL, ROOT, guarded, progress_bar, show_error
 from ui.assistant import mapping_editor
-from ui.cache import cached, json_key, peek, scenario_key
+from ui.cache import cached, json_key, peek, problem_key, scenario_key
 from ui.campaigns import (
     CAMPAIGN_SOURCE,
     DEMO_LOG,
@@ -53,7 +57,9 @@ from ui.charts import (
     FACTOR_LABELS,
     GREYS,
     PALETTE,
+    PLOT_CONFIG,
     SEGMENT_PALETTE,
+    alt_text,
     anneal_charts,
     best_offer_bar,
     box_by_segment,
@@ -69,6 +75,7 @@ from ui.charts import (
     label_of,
     opportunity_box,
     opportunity_by_bar,
+    plot,
     policy_values_chart,
     pr_chart,
     product_colour,
@@ -114,6 +121,7 @@ from ui.data import (
     use_server_path,
 )
 from ui.decision import ceiling_ready, compute_ceiling, quality, truth
+from ui.executive import build_report, report_buttons, report_inputs
 from ui.exports import (
     RUN_COLUMNS,
     load_run_settings,
@@ -138,13 +146,19 @@ from ui.pipeline import (
     acceptance_propensity,
     baselines,
     best_baseline,
+    catalog,
     churn_proba,
+    components,
     context_and_components,
     journeys_csv,
+    journeys_csv_maker,
+    models_fingerprint,
     outcome,
+    problem,
     propensity,
     report,
     solved,
+    trained,
 )
 from ui.plan import (
     CALENDAR,
@@ -171,7 +185,14 @@ from ui.scenarios import (
     split_params,
     store,
 )
-from ui.segments import ranked_segments, segment_columns, segments_page, set_segment_names
+from ui.segments import (
+    ranked_segments,
+    segment_boxes,
+    segment_columns,
+    segments_base,
+    segments_page,
+    set_segment_names,
+)
 from ui.signals import (
     NO_DATES,
     NO_DISCOUNTS,
@@ -215,6 +236,7 @@ from ui.state import (
 )
 from ui.views import (
     baseline_comparison,
+    churn_bins,
     churn_risk,
     customer_index,
     customer_view,
@@ -229,11 +251,13 @@ from ui.views import (
     opportunity_views,
     segment_journeys,
 )
+from ui.warmup import page_done, warm_up
 from ui.widgets import (
     HORIZONS,
     horizon_select,
     intro,
     lever_sliders,
+    metric_grid,
     opportunity_controls,
     quality_panel,
     risk_controls,
@@ -244,6 +268,25 @@ from ui.widgets import (
 )
 
 __all__ = [
+    "PLOT_CONFIG",
+    "metric_grid",
+    "alt_text",
+    "plot",
+    "catalog",
+    "components",
+    "journeys_csv_maker",
+    "models_fingerprint",
+    "problem",
+    "trained",
+    "build_report",
+    "report_buttons",
+    "report_inputs",
+    "segment_boxes",
+    "segments_base",
+    "churn_bins",
+    "page_done",
+    "warm_up",
+    "problem_key",
     "NO_DATES",
     "NO_TEXTS",
     "customer_texts",

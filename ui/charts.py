@@ -1,7 +1,14 @@
 """Charts: the house colours and look, and the plotly figures the pages draw.
 
 Every figure function takes the frames core computed (nothing is computed here beyond laying
-them out) and returns a styled plotly figure for ``st.plotly_chart``.
+them out) and returns a plotly figure built from ``plotly.graph_objects`` (plotly express
+validates its template on every call: ~60 ms a figure, against ~3 ms here). Each figure has a
+title short enough for half a page at 1280 px, a title on both axes and a text alternative
+(:func:`alt_text`, given to ``st.plotly_chart(alt=...)`` by :func:`plot`).
+
+Colours: one per product on every page and in the executive report (:func:`colour_map`, from
+:mod:`core.insights.colours`: the Okabe-Ito palette and Paul Tol's colour-blind safe colours;
+every pair of a shipped catalog's products stays apart for protan, deutan and tritan vision).
 """
 
 from __future__ import annotations
@@ -9,59 +16,42 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
 
-#: One colour per product key, used by every chart (unknown keys fall back to GREYS).
-PALETTE: dict[str, str] = {
-    "offer": "#1f5fa8",
-    "phone": "#e07b39",
-    "internet": "#2a9d8f",
-    "device_protection": "#8e5ea2",
-    "tech_support": "#d1495b",
-    "multiple_lines": "#f2b134",
-    "online_security": "#4c956c",
-    "online_backup": "#6c8ebf",
-    "streaming_tv": "#b56576",
-    "streaming_movies": "#7f5539",
-    "streaming_music": "#5e548e",
-    "unlimited_data": "#3d5a80",
-}
-GREYS = ("#7a8696", "#9aa5b1", "#5c6773")
-FACTOR_COLOURS = {"cltv": "#1f5fa8", "churn": "#d1495b", "satisfaction": "#2a9d8f"}
+from core.insights.colours import (
+    FACTOR_COLOURS,
+    GREYS,
+    NO_OFFER_COLOUR,
+    PRODUCT_COLOURS,
+    product_colour,
+)
+from core.insights.colours import colour_map as colour_map  # re-exported: ui.colour_map
+
+#: One colour per product key, used by every chart and the executive report
+#: (:mod:`core.insights.colours`); unknown keys fall back to GREYS.
+PALETTE: dict[str, str] = PRODUCT_COLOURS
 FACTOR_LABELS = {"cltv": "CLTV", "churn": "Churn risk", "satisfaction": "Satisfaction"}
 SEGMENT_PALETTE: tuple[str, ...] = (
-    *("#1f5fa8", "#e07b39", "#2a9d8f", "#8e5ea2", "#d1495b", "#f2b134", "#4c956c"),
-    *("#6c8ebf", "#b56576", "#7f5539", "#5e548e", "#3d5a80"),
+    *("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9"),
+    *("#332288", "#882255", "#F0E442", "#661100", "#117733", "#000000"),
 )
-NO_OFFER_COLOUR = "#c9d1db"
 #: Colours of the RL lab's policy kinds.
 POLICY_COLOURS = {
-    "learned": "#d1495b",
-    "journeys": "#1f5fa8",
+    "learned": "#D55E00",
+    "journeys": "#0072B2",
     "baseline": "#7a8696",
-    "ceiling": "#2a9d8f",
+    "ceiling": "#009E73",
 }
+#: Sequential colour scale of the heatmaps (light to dark blue: readable in every vision).
+BLUES = "Blues"
+#: plotly's own options of every chart: no logo, no editing links.
+PLOT_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["lasso2d", "select2d"]}
 
 
 # --------------------------------------------------------------------------------------------
-# colours and look
+# colours, look, drawing
 # --------------------------------------------------------------------------------------------
-
-
-def product_colour(key: str, i: int = 0) -> str:
-    """The colour of product ``key`` (the ``i``-th grey when it has none)."""
-    return PALETTE.get(key, GREYS[i % len(GREYS)])
-
-
-def colour_map(catalog: Any, by: str = "label") -> dict[str, str]:
-    """{label or key: colour} for a catalog's products (plotly ``color_discrete_map``)."""
-    names = catalog.labels if by == "label" else catalog.keys
-    return {
-        n: product_colour(k, i) for i, (n, k) in enumerate(zip(names, catalog.keys, strict=True))
-    }
 
 
 def label_of(catalog: Any) -> dict[str, str]:
@@ -98,12 +88,66 @@ def style(fig: Any, height: int = 360) -> Any:
     _use_template()
     fig.update_layout(
         height=height,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        margin={"l": 10, "r": 10, "t": 48, "b": 10},
         font={"size": 13},
         legend={"title": None},
         title={"font": {"size": 15}},
     )
     return fig
+
+
+def _figure(
+    traces: Sequence[Any],
+    title: str | None,
+    x: str | None,
+    y: str | None,
+    alt: str,
+    *,
+    height: int = 360,
+    legend: bool = False,
+    **layout: Any,
+) -> go.Figure:
+    """A figure in the house look with its title, axis titles and text alternative."""
+    _use_template()
+    base: dict[str, Any] = {
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 48 if title else 16, "b": 10},
+        "font": {"size": 13},
+        "title": {"text": title, "font": {"size": 15}} if title else None,
+        "showlegend": legend,
+        "legend": {"title": None, "orientation": "h", "y": -0.22} if legend else None,
+        "xaxis": {"title": {"text": x}, "automargin": True},
+        "yaxis": {"title": {"text": y}, "automargin": True},
+        "meta": {"alt": alt},
+    }
+    for key, value in layout.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    return go.Figure(data=list(traces), layout={k: v for k, v in base.items() if v is not None})
+
+
+def alt_text(fig: Any) -> str | None:
+    """The text alternative a figure of this module carries (``layout.meta["alt"]``)."""
+    meta = getattr(getattr(fig, "layout", None), "meta", None)
+    return meta.get("alt") if isinstance(meta, dict) else None
+
+
+def plot(fig: Any, where: Any = None, *, alt: str | None = None, **kwargs: Any) -> Any:
+    """Draw ``fig`` full width in ``where`` (a column, a tab; default the page) with its text
+    alternative for screen readers (``alt``, else the one the figure carries)."""
+    import streamlit as st
+
+    target = where if where is not None else st
+    return target.plotly_chart(
+        fig, width="stretch", alt=alt or alt_text(fig), config=PLOT_CONFIG, **kwargs
+    )
+
+
+def _top(names: Sequence[Any], values: Sequence[Any], fmt: str = "{:,.0f}", k: int = 5) -> str:
+    pairs = sorted(zip(names, values, strict=True), key=lambda p: -float(p[1]))[:k]
+    return "; ".join(f"{n} {fmt.format(v)}" for n, v in pairs)
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,40 +157,58 @@ def style(fig: Any, height: int = 360) -> Any:
 
 def first_offer_bar(counts: pd.DataFrame, colours: Mapping[str, str]) -> Any:
     """Horizontal bars of customers per recommended first offer."""
-    fig = px.bar(
-        counts,
-        x="customers",
-        y="offer",
+    ordered = counts.sort_values("customers")
+    bar = go.Bar(
+        x=ordered["customers"],
+        y=ordered["offer"],
         orientation="h",
-        color="offer",
-        color_discrete_map=dict(colours),
-        title="Recommended first offer",
+        marker_color=[colours.get(o, NO_OFFER_COLOUR) for o in ordered["offer"]],
+        hovertemplate="%{y}: %{x:,} customers<extra></extra>",
     )
-    fig.update_layout(showlegend=False, yaxis={"categoryorder": "total ascending", "title": None})
-    return style(fig)
+    alt = "Bar chart of customers per recommended first offer: " + _top(
+        counts["offer"], counts["customers"]
+    )
+    return _figure([bar], "Recommended first offer", "Customers", "First offer", alt)
 
 
 def opportunity_by_bar(frame: pd.DataFrame, column: str) -> Any:
     """Bars of the total journey opportunity per value of ``column``."""
-    fig = px.bar(
-        frame, x=column, y="opportunity", title=f"Journey opportunity by {column.lower()} type"
+    bar = go.Bar(
+        x=frame[column],
+        y=frame["opportunity"],
+        marker_color=PALETTE["offer"],
+        hovertemplate="%{x}: %{y:,.1f}<extra></extra>",
     )
-    fig.update_traces(marker_color=PALETTE["offer"])
-    fig.update_layout(yaxis_title="Total opportunity", xaxis_title=None)
-    return style(fig)
+    alt = f"Bar chart of total journey opportunity by {column.lower()}: " + _top(
+        frame[column], frame["opportunity"], "{:,.1f}"
+    )
+    return _figure([bar], f"Opportunity by {column.lower()}", column, "Total opportunity", alt)
 
 
-def churn_histogram(proba: np.ndarray) -> Any:
-    """Histogram of the predicted churn probability."""
-    fig = px.histogram(
-        pd.DataFrame({"churn probability": proba}),
-        x="churn probability",
-        nbins=40,
-        title="Churn-risk distribution (predicted by the churn model)",
+def churn_histogram(bins: pd.DataFrame) -> Any:
+    """Bars of customers per predicted-churn band (:func:`core.insights.histogram`)."""
+    mid = (bins["left"] + bins["right"]) / 2
+    bar = go.Bar(
+        x=mid,
+        y=bins["customers"],
+        width=(bins["right"] - bins["left"]) * 0.95,
+        marker_color=FACTOR_COLOURS["churn"],
+        customdata=bins[["left", "right"]].to_numpy(),
+        hovertemplate="%{customdata[0]:.0%}-%{customdata[1]:.0%}: %{y:,}<extra></extra>",
     )
-    fig.update_traces(marker_color=FACTOR_COLOURS["churn"])
-    fig.update_layout(yaxis_title="Customers", bargap=0.05)
-    return style(fig, 300)
+    peak = bins.loc[bins["customers"].idxmax()] if len(bins) else None
+    alt = "Histogram of the predicted churn probability"
+    if peak is not None:
+        alt += f"; most customers between {peak['left']:.0%} and {peak['right']:.0%}"
+    return _figure(
+        [bar],
+        "Predicted churn risk",
+        "Churn probability",
+        "Customers",
+        alt,
+        height=300,
+        xaxis={"tickformat": ".0%", "range": [0, 1]},
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -154,52 +216,71 @@ def churn_histogram(proba: np.ndarray) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def opportunity_box(first: pd.DataFrame) -> Any:
-    """Box plot per product of its value as the next offer (precomputed percentiles)."""
-    fig = go.Figure()
-    for r in first.itertuples():
-        fig.add_box(
+def opportunity_box(first: pd.DataFrame, colours: Mapping[str, str] | None = None) -> Any:
+    """Box plot per product of its value as the next offer (precomputed percentiles).
+
+    ``colours``: ``{product label: colour}`` (:func:`colour_map`); by key when not given.
+    """
+    boxes = [
+        go.Box(
             x=[r.product], q1=[r.q1], median=[r.median], q3=[r.q3], lowerfence=[r.p5],
             upperfence=[r.p95], mean=[r.mean], name=r.product, showlegend=False,
-            marker_color=product_colour(str(r.key)),
-        )  # fmt: skip
-    fig.update_layout(
-        title="Opportunity as the next offer (box: quartiles, whiskers: 5th-95th percentile)",
-        yaxis_title="Opportunity",
+            marker_color=(colours or {}).get(r.product) or product_colour(str(r.key)),
+        )
+        for r in first.itertuples()
+    ]  # fmt: skip
+    alt = "Box plot of each offer's value as the next offer (medians: " + _top(
+        first["product"], first["median"], "{:.2f}", k=12
     )
-    return style(fig)
+    return _figure(
+        boxes, "Value as the next offer", "Product", "Opportunity", alt + ")"
+    ).update_layout(
+        annotations=[_note("box: quartiles; whiskers: 5th-95th percentile")],
+    )
+
+
+def _note(text: str) -> dict[str, Any]:
+    """A small note under a chart's title."""
+    return {
+        "text": text, "xref": "paper", "yref": "paper", "x": 0, "y": 1.0, "yanchor": "bottom",
+        "showarrow": False, "font": {"size": 11, "color": GREYS[2]},
+    }  # fmt: skip
 
 
 def transition_heatmap(matrix: pd.DataFrame) -> Any:
     """Heatmap of the mean opportunity of offer j right after offer i."""
-    fig = go.Figure(
-        go.Heatmap(
-            z=matrix.to_numpy(), x=list(matrix.columns), y=list(matrix.index),
-            colorscale="Blues", texttemplate="%{z:.2f}", colorbar={"title": "mean O(i→j)"},
-            hovertemplate="after %{y}, offer %{x}: %{z:.3f}<extra></extra>",
-        )
+    heat = go.Heatmap(
+        z=matrix.to_numpy(), x=list(matrix.columns), y=list(matrix.index), colorscale=BLUES,
+        texttemplate="%{z:.2f}", colorbar={"title": {"text": "mean O(i→j)"}},
+        hovertemplate="after %{y}, offer %{x}: %{z:.3f}<extra></extra>",
     )  # fmt: skip
-    fig.update_layout(
-        title="Mean opportunity of offer j right after offer i",
-        xaxis_title="then offer j",
-        yaxis={"title": "after offer i", "autorange": "reversed"},
+    stacked = matrix.stack().dropna()  # an all-empty matrix has no highest cell
+    alt = "Heatmap of the mean opportunity of each offer right after another"
+    if len(stacked):
+        (i, j), v = stacked.idxmax(), stacked.max()
+        alt += f"; highest: {j} after {i} ({v:.2f})"
+    return _figure(
+        [heat],
+        "Offer j right after offer i",
+        "Then offer j",
+        "After offer i",
+        alt,
+        yaxis={"autorange": "reversed"},
     )
-    return style(fig)
 
 
 def best_offer_bar(best: pd.DataFrame, colours: Mapping[str, str]) -> Any:
     """Bars of the customers for whom each offer is the best next step."""
-    fig = go.Figure(
-        go.Bar(
-            x=best["product"],
-            y=best["customers"],
-            marker_color=[colours[p] for p in best["product"]],
-        )
+    bar = go.Bar(
+        x=best["product"],
+        y=best["customers"],
+        marker_color=[colours.get(p, GREYS[0]) for p in best["product"]],
+        hovertemplate="%{x}: %{y:,} customers<extra></extra>",
     )
-    fig.update_layout(
-        title="Customers for whom each offer is the best next step", yaxis_title="Customers"
+    alt = "Bar chart of customers for whom each offer is the best next step: " + _top(
+        best["product"], best["customers"]
     )
-    return style(fig, 320)
+    return _figure([bar], "Best next offer", "Product", "Customers", alt, height=320)
 
 
 # --------------------------------------------------------------------------------------------
@@ -212,31 +293,38 @@ def anneal_charts(trace: Mapping[str, Any], schedule: str) -> tuple[Any, Any] | 
     tr = pd.DataFrame(dict(trace))
     if not len(tr):
         return None
-    temp = go.Figure(
+    line = go.Scatter(
+        x=tr["iteration"], y=tr["temperature"], name="temperature", mode="lines",
+        line={"color": PALETTE["offer"]},
+    )  # fmt: skip
+    last = tr.iloc[-1]
+    temp = _figure(
+        [line],
+        f"Temperature: {schedule}",
+        "Iteration",
+        "Mean temperature",
+        f"Line chart of the {schedule} schedule's mean temperature over {int(last['iteration'])} "
+        f"iterations, from {tr['temperature'].iloc[0]:.3g} to {last['temperature']:.3g}",
+    )
+    lines = [
         go.Scatter(
-            x=tr["iteration"],
-            y=tr["temperature"],
-            name="temperature",
-            line={"color": PALETTE["offer"]},
+            x=tr["iteration"], y=tr[col], name=col.replace("_mean", ""), mode="lines",
+            line={"color": colour, "dash": dash},
         )
-    )
-    temp.update_layout(
-        title=f"Temperature schedule: {schedule}",
-        xaxis_title="Iteration",
-        yaxis_title="Mean temperature",
-    )
-    conv = go.Figure()
-    for col, colour in (("best_mean", "#1f5fa8"), ("current_mean", "#e07b39")):
-        conv.add_scatter(
-            x=tr["iteration"], y=tr[col], name=col.replace("_mean", ""), line={"color": colour}
+        for col, colour, dash in (
+            ("best_mean", PALETTE["offer"], "solid"), ("current_mean", PALETTE["phone"], "dot")
         )
-    conv.update_layout(
-        title="Convergence: mean journey score",
-        xaxis_title="Iteration",
-        yaxis_title="Mean score",
-        legend={"orientation": "h", "y": -0.2},
+    ]  # fmt: skip
+    conv = _figure(
+        lines,
+        "Convergence: mean journey score",
+        "Iteration",
+        "Mean score",
+        "Line chart of the best and current mean journey score per iteration; the best ends "
+        f"at {last['best_mean']:.3f}",
+        legend=True,
     )
-    return style(temp), style(conv)
+    return temp, conv
 
 
 def sankey(flows: pd.DataFrame, colours: Mapping[str, str]) -> Any:
@@ -258,18 +346,21 @@ def sankey(flows: pd.DataFrame, colours: Mapping[str, str]) -> Any:
         dst.append(index[(t + 1, str(r.target))])
         val.append(int(r.customers))
     palette = {**colours, "No offer": NO_OFFER_COLOUR}
-    fig = go.Figure(
-        go.Sankey(
-            arrangement="snap",
-            node={
-                "label": [f"{lab} (step {t + 1})" for t, lab in nodes],
-                "color": [palette.get(lab, GREYS[0]) for _, lab in nodes],
-                "pad": 14,
-            },
-            link={"source": src, "target": dst, "value": val, "color": "rgba(120,130,150,0.25)"},
-        )
+    trace = go.Sankey(
+        arrangement="snap",
+        node={
+            "label": [f"{lab} (step {t + 1})" for t, lab in nodes],
+            "color": [palette.get(lab, GREYS[0]) for _, lab in nodes],
+            "pad": 14,
+        },
+        link={"source": src, "target": dst, "value": val, "color": "rgba(120,130,150,0.25)"},
     )
-    return style(fig, 420)
+    biggest = flows.sort_values("customers", ascending=False).head(3)
+    alt = "Sankey diagram of customers flowing from one offer to the next: " + "; ".join(
+        f"{r.source} to {r.target} (step {int(r.step) + 1}) {int(r.customers):,}"
+        for r in biggest.itertuples()
+    )
+    return _figure([trace], "First → second → third offer", None, None, alt, height=420)
 
 
 # --------------------------------------------------------------------------------------------
@@ -279,30 +370,40 @@ def sankey(flows: pd.DataFrame, colours: Mapping[str, str]) -> Any:
 
 def factor_bars(long: pd.DataFrame, x: str, title: str, y_title: str, height: int = 320) -> Any:
     """Stacked bars of labelled factor parts (``x``, ``factor``, ``value``)."""
-    fig = px.bar(
-        long,
-        x=x,
-        y="value",
-        color="factor",
-        barmode="relative",
-        color_discrete_map=factor_colours(),
-        title=title,
+    colours = factor_colours()
+    bars = [
+        go.Bar(x=part[x], y=part["value"], name=str(factor), marker_color=colours.get(factor))
+        for factor, part in long.groupby("factor", sort=False)
+    ]
+    totals = long.groupby(x, sort=False)["value"].sum()
+    alt = f"Stacked bars of {title.lower()}; totals: " + _top(totals.index, totals, "{:+.2f}")
+    x_title = "Step" if x == "step" else "Product" if x == "product" else x
+    return _figure(
+        bars, title, x_title, y_title, alt, height=height, legend=True, barmode="relative"
     )
-    fig.update_layout(xaxis_title=None, yaxis_title=y_title)
-    return style(fig, height)
 
 
 def customer_matrix(matrix: pd.DataFrame) -> Any:
     """Heatmap of one customer's O(i -> j)."""
-    fig = px.imshow(
-        matrix,
-        text_auto=".2f",
-        color_continuous_scale="RdBu",
-        aspect="auto",
-        color_continuous_midpoint=0.0,
-        labels={"x": "next offer j", "y": "after i", "color": "O(i→j)"},
+    z = matrix.to_numpy(dtype=float)
+    heat = go.Heatmap(
+        z=z, x=list(matrix.columns), y=list(matrix.index), colorscale="RdBu", zmid=0.0,
+        texttemplate="%{z:.2f}", colorbar={"title": {"text": "O(i→j)"}},
+        hovertemplate="after %{y}, offer %{x}: %{z:.3f}<extra></extra>",
+    )  # fmt: skip
+    stacked = matrix.stack().dropna()
+    alt = "Heatmap of this customer's opportunity of each offer after each other"
+    if len(stacked):
+        (i, j), v = stacked.idxmax(), stacked.max()
+        alt += f"; best: {j} after {i} ({v:.2f})"
+    return _figure(
+        [heat],
+        "This customer's O(i → j)",
+        "Next offer j",
+        "After i",
+        alt,
+        yaxis={"autorange": "reversed"},
     )
-    return style(fig, 360)
 
 
 def importance_bar(
@@ -310,11 +411,16 @@ def importance_bar(
 ) -> Any:
     """Horizontal bars of features by importance, in the colour of the factor (its label)."""
     colour = factor_colours().get(factor_label, GREYS[0])
+    ordered = frame.sort_values("importance")
+    bar = go.Bar(
+        x=ordered["importance"], y=ordered["feature"], orientation="h", marker_color=colour,
+        hovertemplate="%{y}: %{x:.4f}<extra></extra>",
+    )  # fmt: skip
+    alt = f"Bar chart of what drives the {factor_label} model most: " + _top(
+        frame["feature"], frame["importance"], "{:.3f}", k=3
+    )
     title = factor_label if titled else None
-    fig = px.bar(frame, x="importance", y="feature", orientation="h", title=title)
-    fig.update_traces(marker_color=colour)
-    fig.update_layout(yaxis={"categoryorder": "total ascending", "title": None})
-    return style(fig, height)
+    return _figure([bar], title, "Importance", "Feature", alt, height=height)
 
 
 # --------------------------------------------------------------------------------------------
@@ -322,39 +428,104 @@ def importance_bar(
 # --------------------------------------------------------------------------------------------
 
 
-def segment_charts(page: Any) -> tuple[Any, Any, Any]:
-    """(customers per segment, 2-D projection, key factors by segment) of a segments page."""
+def segment_charts(page: Any, boxes: pd.DataFrame | None = None) -> tuple[Any, Any, Any]:
+    """(customers per segment, 2-D projection, key factors by segment) of a segments page.
+
+    ``boxes``: percentiles per segment and factor
+    (:func:`core.insights.segments.box_stats` of ``page.distributions``); without it they are
+    computed from the page's sample.
+    """
+    from core.insights.segments import box_stats
+
     order = list(page.sizes["segment"])
-    look: dict[str, Any] = {"color": "segment", "color_discrete_map": segment_colours(order)}
-    look["category_orders"] = {"segment": order}
-    sizes = px.bar(
-        page.sizes, x="segment", y="size", text_auto=True, title="Customers per segment", **look
+    colours = segment_colours(order)
+    sizes = _figure(
+        [
+            go.Bar(
+                x=page.sizes["segment"], y=page.sizes["size"], text=page.sizes["size"],
+                marker_color=[colours[s] for s in page.sizes["segment"]],
+            )
+        ],
+        "Customers per segment",
+        "Segment",
+        "Customers",
+        "Bar chart of customers per segment: " + _top(page.sizes["segment"], page.sizes["size"]),
+    )  # fmt: skip
+    proj = page.projection
+    points = [
+        go.Scatter(
+            x=part["x"], y=part["y"], mode="markers", name=str(name), opacity=0.6,
+            marker={"size": 4, "color": colours.get(str(name), GREYS[0])},
+        )
+        for name, part in proj.groupby("segment", sort=False)
+    ]  # fmt: skip
+    projection = _figure(
+        points,
+        "2-D projection (PCA)",
+        "First component",
+        "Second component",
+        f"Scatter plot of {len(proj):,} sampled customers on the first two principal components, "
+        f"coloured by segment ({len(order)} segments)",
+        legend=True,
     )
-    projection = px.scatter(
-        page.projection, x="x", y="y", opacity=0.6, title="2-D projection (PCA)", **look
+    if boxes is None:
+        boxes = box_stats(page.distributions, "factor", "segment")
+    return sizes, projection, _distributions(boxes, order, colours)
+
+
+def _distributions(boxes: pd.DataFrame, order: list[str], colours: dict[str, str]) -> Any:
+    """Box plots of the key factors per segment, one panel per factor, from percentiles."""
+    from plotly.subplots import make_subplots
+
+    factors = list(dict.fromkeys(boxes["factor"]))
+    cols = 3
+    rows = max(1, -(-len(factors) // cols))
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=factors, vertical_spacing=0.16)
+    for k, factor in enumerate(factors):
+        part = boxes[boxes["factor"] == factor].set_index("segment").reindex(order).dropna()
+        for r in part.reset_index().itertuples(index=False):
+            fig.add_trace(
+                go.Box(
+                    x=[r.segment], q1=[r.q1], median=[r.median], q3=[r.q3], lowerfence=[r.p5],
+                    upperfence=[r.p95], name=str(r.segment), showlegend=k == 0,
+                    legendgroup=str(r.segment), marker_color=colours.get(str(r.segment), GREYS[0]),
+                ),
+                row=k // cols + 1,
+                col=k % cols + 1,
+            )  # fmt: skip
+    fig.update_xaxes(showticklabels=False, title={"text": "Segment (colour)"})
+    fig.update_layout(
+        height=300 * rows + 40,
+        title={"text": "Key factors by segment", "font": {"size": 15}},
+        margin={"l": 10, "r": 10, "t": 64, "b": 10},
+        font={"size": 13},
+        showlegend=True,
+        legend={"title": None, "orientation": "h", "y": -0.08},
+        meta={
+            "alt": "Box plots of " + ", ".join(factors) + " per segment (box: quartiles, "
+            "whiskers: 5th-95th percentile); segments in the order " + ", ".join(order)
+        },
     )
-    dist = px.box(
-        page.distributions,
-        x="segment",
-        y="value",
-        facet_col="factor",
-        facet_col_wrap=3,
-        title="Key factors by segment",
-        **look,
-    )
-    dist.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
-    dist.update_yaxes(matches=None, showticklabels=True, title=None).update_xaxes(title=None)
-    return (
-        style(sizes.update_layout(showlegend=False)),
-        style(projection.update_traces(marker_size=4)),
-        style(dist.update_layout(showlegend=False), 560),
-    )
+    fig.update_yaxes(title={"text": "Value"}, col=1)
+    return fig
 
 
 def crosstab_heatmap(crosstab: pd.DataFrame) -> Any:
     """Heatmap of customers per segment and recommended first offer."""
-    fig = px.imshow(crosstab, text_auto=True, aspect="auto", color_continuous_scale="Blues")
-    return style(fig, 320)
+    heat = go.Heatmap(
+        z=crosstab.to_numpy(), x=[str(c) for c in crosstab.columns],
+        y=[str(i) for i in crosstab.index], colorscale=BLUES, texttemplate="%{z:,}",
+        colorbar={"title": {"text": "Customers"}},
+    )  # fmt: skip
+    return _figure(
+        [heat],
+        "Segment x recommended first offer",
+        "First offer",
+        "Segment",
+        "Heatmap of customers per segment and recommended first offer",
+        height=320,
+        yaxis={"autorange": "reversed"},
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -362,29 +533,62 @@ def crosstab_heatmap(crosstab: pd.DataFrame) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
+def _diagonal(name: str) -> Any:
+    return go.Scatter(
+        x=[0, 1], y=[0, 1], mode="lines", name=name, line={"dash": "dot", "color": GREYS[0]}
+    )
+
+
 def reliability_chart(rel: pd.DataFrame) -> Any:
     """Reliability (calibration) curve of the churn model, with the diagonal."""
-    fig = px.line(rel, x="mean_predicted", y="observed_rate", markers=True, hover_data=["count"])
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="perfect", line_dash="dot"))
-    fig.update_layout(title="Reliability (calibration)", xaxis_title="predicted churn")
-    return style(fig)
+    line = go.Scatter(
+        x=rel["mean_predicted"], y=rel["observed_rate"], mode="lines+markers", name="model",
+        line={"color": FACTOR_COLOURS["churn"]}, customdata=rel[["count"]].to_numpy(),
+        hovertemplate="predicted %{x:.2f}, observed %{y:.2f} (%{customdata[0]:,})<extra></extra>",
+    )  # fmt: skip
+    return _figure(
+        [line, _diagonal("perfect")],
+        "Reliability (calibration)",
+        "Predicted churn",
+        "Observed churn rate",
+        "Line chart of the observed churn rate against the predicted probability, beside the "
+        "diagonal of a perfectly calibrated model",
+        legend=True,
+    )
 
 
 def roc_chart(curves: Any) -> Any:
     """ROC curve of out-of-fold churn predictions (:func:`core.models.report.churn_curves`)."""
-    fig = px.area(curves.roc, x="fpr", y="tpr", title=f"ROC (AUC {curves.roc_auc:.3f})")
-    fig.add_trace(go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance", line_dash="dot"))
-    fig.update_layout(xaxis_title="false positive rate", yaxis_title="true positive rate")
-    return style(fig)
+    line = go.Scatter(
+        x=curves.roc["fpr"], y=curves.roc["tpr"], mode="lines", fill="tozeroy", name="model",
+        line={"color": FACTOR_COLOURS["cltv"]},
+    )  # fmt: skip
+    return _figure(
+        [line, _diagonal("chance")],
+        f"ROC (AUC {curves.roc_auc:.3f})",
+        "False positive rate",
+        "True positive rate",
+        f"ROC curve of the churn model, area under the curve {curves.roc_auc:.3f}",
+        legend=True,
+    )
 
 
 def pr_chart(curves: Any) -> Any:
     """Precision-recall curve with the churn rate as the chance line."""
-    fig = px.line(
-        curves.pr, x="recall", y="precision", title=f"Precision-recall (AP {curves.pr_auc:.3f})"
+    line = go.Scatter(
+        x=curves.pr["recall"], y=curves.pr["precision"], mode="lines", name="model",
+        line={"color": FACTOR_COLOURS["cltv"]},
+    )  # fmt: skip
+    fig = _figure(
+        [line],
+        f"Precision-recall (AP {curves.pr_auc:.3f})",
+        "Recall",
+        "Precision",
+        f"Precision-recall curve of the churn model, average precision {curves.pr_auc:.3f}; "
+        f"chance level (the churn rate) {curves.base_rate:.2f}",
     )
     fig.add_hline(y=curves.base_rate, line_dash="dot", annotation_text="churn rate")
-    return style(fig)
+    return fig
 
 
 # --------------------------------------------------------------------------------------------
@@ -394,37 +598,57 @@ def pr_chart(curves: Any) -> Any:
 
 def policy_values_chart(table: pd.DataFrame) -> Any:
     """Expected value per customer of each policy with its 95% confidence interval."""
-    fig = px.scatter(
-        table,
-        x="value",
-        y="label",
-        color="kind",
-        color_discrete_map=POLICY_COLOURS,
-        title="Expected value per customer",
+    ordered = table.sort_values("value")
+    traces = [
+        go.Scatter(
+            x=rows["value"], y=rows["label"], mode="markers", name=str(kind),
+            marker={"size": 11, "color": POLICY_COLOURS.get(str(kind), GREYS[0])},
+            error_x={
+                "type": "data", "array": (rows["ci_high"] - rows["value"]).tolist(),
+                "arrayminus": (rows["value"] - rows["ci_low"]).tolist(),
+            },
+        )
+        for kind, rows in ordered.groupby("kind", sort=False)
+    ]  # fmt: skip
+    alt = "Dot plot of each policy's expected value per customer with 95% intervals: " + _top(
+        table["label"], table["value"], "{:.3f}"
     )
-    fig.update_traces(marker_size=11).update_yaxes(categoryorder="total ascending")
-    fig.update_layout(xaxis_title="expected weighted opportunity (95% CI)", yaxis_title=None)
-    for trace in fig.data:  # one trace per kind: each gets its own error bars
-        rows = table[table["kind"] == trace.name]
-        trace.error_x = {
-            "array": (rows["ci_high"] - rows["value"]).tolist(),
-            "arrayminus": (rows["value"] - rows["ci_low"]).tolist(),
-        }
-    return style(fig, 380)
+    return _figure(
+        traces,
+        "Expected value per customer",
+        "Expected weighted opportunity (95% CI)",
+        "Policy",
+        alt,
+        height=380,
+        legend=True,
+        yaxis={"categoryorder": "array", "categoryarray": list(ordered["label"])},
+    )
 
 
 def training_curves_chart(curves: Mapping[str, pd.DataFrame], labels: Mapping[str, str]) -> Any:
     """Moving-average training return of each agent (None without curves)."""
-    parts: Sequence[pd.DataFrame] = [df.assign(agent=labels.get(a, a)) for a, df in curves.items()]
-    if not parts:
+    if not curves:
         return None
-    fig = px.line(pd.concat(parts), x="episode", y="return_ma", color="agent")
-    fig.update_layout(yaxis_title="moving-average return")
-    return style(fig, 320)
+    lines = [
+        go.Scatter(x=df["episode"], y=df["return_ma"], mode="lines", name=labels.get(a, a))
+        for a, df in curves.items()
+    ]
+    return _figure(
+        lines,
+        "Training curves",
+        "Episode",
+        "Moving-average return",
+        "Line chart of each agent's moving-average return per training episode: "
+        + ", ".join(labels.get(a, a) for a in curves),
+        height=320,
+        legend=True,
+    )
 
 
 def box_by_segment(frame: pd.DataFrame, column: str, title: str) -> Any:
     """Box plot of ``column`` per ``segment`` (segment colours), with the count in the legend."""
+    import plotly.express as px
+
     names = list(dict.fromkeys(frame["segment"].astype(str)))
     colours = segment_colours(names)
     fig = px.box(
@@ -435,12 +659,22 @@ def box_by_segment(frame: pd.DataFrame, column: str, title: str) -> Any:
         color_discrete_map=colours,
         category_orders={"segment": names},
     )
-    fig.update_layout(title=title, showlegend=False, xaxis_title="", yaxis_title=column)
+    medians = frame.groupby(frame["segment"].astype(str))[column].median()
+    alt = (
+        f"Box plots of {column} per segment (medians: "
+        + _top(list(medians.index), list(medians), "{:,.3g}", k=12)
+        + ")"
+    )
+    fig.update_layout(
+        title=title, showlegend=False, xaxis_title="Segment", yaxis_title=column, meta={"alt": alt}
+    )
     return style(fig)
 
 
 def discount_curves(curves: pd.DataFrame) -> Any:
     """Acceptance rate by discount level per product, one panel per segment, 95% intervals."""
+    import plotly.express as px
+
     frame = curves.assign(
         err_hi=curves["high"] - curves["rate"], err_lo=curves["rate"] - curves["low"]
     )
@@ -458,7 +692,13 @@ def discount_curves(curves: pd.DataFrame) -> Any:
             str(k): product_colour(str(k), i) for i, k in enumerate(frame["product"].unique())
         },
     )
-    fig.update_layout(title="Acceptance by discount level (95% Wilson intervals)")
+    alt = (
+        "Line charts of the acceptance rate by discount level, one panel per segment, one line "
+        "per product (" + ", ".join(str(p) for p in frame["product"].unique()) + ")"
+    )
+    fig.update_layout(title="Acceptance by discount level", meta={"alt": alt})
+    fig.update_xaxes(title={"text": "Discount"})
+    fig.update_yaxes(title={"text": "Acceptance"})
     fig.update_xaxes(tickformat=".0%")
     fig.update_yaxes(tickformat=".0%")
     return style(fig, height=420)

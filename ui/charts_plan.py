@@ -68,14 +68,14 @@ def usage_chart(usage: pd.DataFrame) -> Any:
         y="constraint",
         orientation="h",
         color="status",
-        color_discrete_map={"kept": GREYS[1], "at its bound": "#1f5fa8", "broken": "#d1495b"},
+        color_discrete_map={"kept": GREYS[1], "at its bound": "#0072B2", "broken": "#D55E00"},
         hover_data={"used": ":,.1f", "bound": ":,.1f", "type": True},
         title="What the plan uses of each budget, cap and target",
     )
     fig.add_vline(x=1.0, line_dash="dash", line_color=GREYS[0])
     fig.update_xaxes(tickformat=".0%")
     fig.update_yaxes(categoryorder="array", categoryarray=list(frame["constraint"])[::-1])
-    fig.update_layout(xaxis_title="Used / bound", yaxis_title=None)
+    fig.update_layout(xaxis_title="Used / bound", yaxis_title="Constraint")
     return style(fig, max(260, 34 * len(frame) + 100))
 
 

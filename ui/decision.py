@@ -14,12 +14,13 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.insights.decision import ScenarioQuality, scenario_quality, truth_reference
+from core.insights.decision import ScenarioQuality, scenario_quality
+from core.opportunity.truevalue import portfolio_table, truth_optimal
 from core.pipeline import Settings
 from ui._base import CACHE_TTL, guarded, progress_bar
 from ui.cache import cached, peek, scenario_key
 from ui.data import DEMO_PATH, require_data
-from ui.pipeline import context_and_components
+from ui.pipeline import components
 from ui.state import SOURCE, settings
 
 
@@ -57,11 +58,17 @@ def truth() -> pd.DataFrame | None:
     return frame
 
 
-@st.cache_resource(max_entries=8, ttl=CACHE_TTL, show_spinner="Judging the journeys on truth...")
-def _reference(
-    sha: str, catalog: str, weights: tuple[float, ...], _frame: Any, _truth: Any, _cat: Any
-) -> Any:
-    return truth_reference(_frame, _truth, _cat, weights)
+@st.cache_resource(max_entries=2, ttl=CACHE_TTL, show_spinner=False)
+def _table(sha: str, catalog: str, _frame: Any, _truth: Any, _cat: Any) -> Any:
+    """The true outcomes of every portfolio: what no weight change affects (computed once)."""
+    return portfolio_table(_truth, _frame, _cat)
+
+
+@st.cache_resource(max_entries=8, ttl=CACHE_TTL, show_spinner=False)
+def _reference(sha: str, catalog: str, weights: tuple[float, ...], _table: Any) -> Any:
+    """The truth-optimal journeys' values for these weights (as :func:`truth_reference`)."""
+    optimal, _ = truth_optimal(_table, weights)
+    return _table, optimal
 
 
 def _ceiling_key() -> tuple[Any, ...]:
@@ -79,7 +86,7 @@ def compute_ceiling() -> None:
     from core.opportunity.groundtruth import ceiling_components
 
     data, frame = require_data(), truth()
-    ctx, _, _ = context_and_components()
+    ctx, _ = components()
     s = settings()
     if frame is None:
         return
@@ -110,13 +117,12 @@ def quality(s: Settings | None = None) -> ScenarioQuality | None:
         return None
     s = s or settings()
     data = require_data()
-    ctx, comps, _ = context_and_components()
+    ctx, comps = components()
     weights = tuple(s.weights[f] for f in ("cltv", "churn", "satisfaction"))
     if sum(weights) <= 0:
         return None
-    ref = guarded(
-        lambda: _reference(data.sha256, s.catalog, weights, data.frame, frame, ctx.catalog)
-    )
+    table = guarded(lambda: _table(data.sha256, s.catalog, data.frame, frame, ctx.catalog))
+    ref = guarded(lambda: _reference(data.sha256, s.catalog, weights, table))
     ceil = peek("ceiling", _ceiling_key())
     out: ScenarioQuality = guarded(
         lambda: _quality(data.sha256, scenario_key(s), ceil is not None, s, (ctx, comps), ceil, ref)

@@ -18,12 +18,16 @@ from ui.data import ensure_demo, require_data
 from ui.state import DEFAULT_SETTINGS, settings
 
 MODELS_DIR = ROOT / "models"  # trusted artifacts only; never a user folder
+#: The artifacts of a trained folder (core.models.train.KEY_FACTORS_FILE and ACCEPTANCE_FILE,
+#: named here so that checking for them does not import scikit-learn).
+ARTIFACTS = ("key_factors.joblib", "acceptance.joblib")
 
 
 def models_dir(data: LoadedData, catalog: str) -> Path:
     """Trusted folder of the models trained on this data and catalog."""
-    name = Path(catalog).stem if catalog.endswith(".toml") else catalog
-    return MODELS_DIR / f"{data.sha256[:16]}-{name}"
+    from core.models.persist import models_folder
+
+    return models_folder(MODELS_DIR, data.sha256, catalog)
 
 
 def prepare_models(path: Path | None = None, catalog: str | None = None) -> Path:
@@ -40,10 +44,8 @@ def prepare_models(path: Path | None = None, catalog: str | None = None) -> Path
 
 def models_ready(data: LoadedData, s: Settings) -> bool:
     """Whether trained artifacts for this data and catalog are on disk (loading is quick)."""
-    from core.models.train import ACCEPTANCE_FILE, KEY_FACTORS_FILE
-
     folder = models_dir(data, s.catalog)
-    return (folder / KEY_FACTORS_FILE).is_file() and (folder / ACCEPTANCE_FILE).is_file()
+    return all((folder / name).is_file() for name in ARTIFACTS)
 
 
 def trained_models(data: LoadedData | None = None, s: Settings | None = None) -> Any:
@@ -53,17 +55,17 @@ def trained_models(data: LoadedData | None = None, s: Settings | None = None) ->
     data = data or require_data()
     s = s or settings()
 
-    def compute() -> Any:
+    def compute(progress: Any) -> Any:
         cat = resolve_catalog(s.catalog, list(data.frame.columns))
-        bar, tick = progress_bar("Training the models on this data (first start only)...")
-        try:
-            return load_or_train(
-                data.frame, models_dir(data, s.catalog), data.sha256, cat, progress=tick
-            )
-        finally:
-            bar.empty()
+        folder = models_dir(data, s.catalog)
+        return load_or_train(data.frame, folder, data.sha256, cat, progress=progress)
 
-    return cached("models", (data.sha256, s.catalog), compute)
+    label = (
+        "Loading the trained models..."
+        if models_ready(data, s)
+        else "Training the models on this data (first start only)..."
+    )
+    return cached("models", (data.sha256, s.catalog), compute, label=label)
 
 
 def factor_note(metrics: dict[str, Any], factor: str) -> str | None:

@@ -66,8 +66,8 @@ def base_plan() -> BasePlan:
 
     data = require_data()
     s = plan_settings()
-    ctx, comps, _ = context_and_components(s)
-    prop = acceptance_propensity(s)
+    ctx, comps, _ = context_and_components(s=s)
+    prop = acceptance_propensity(s=s)
     mtime = CALENDAR.stat().st_mtime
     key = (data.sha256, scenario_key(s), str(CALENDAR), mtime)
 

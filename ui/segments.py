@@ -18,7 +18,7 @@ from core.insights import first_offer_labels
 from ui._base import guarded, show_error
 from ui.cache import cached, json_key, scenario_key
 from ui.data import require_data
-from ui.pipeline import churn_proba, context_and_components, solved
+from ui.pipeline import churn_proba, components, models_fingerprint, solved
 from ui.state import segment_options, set_segments, settings
 
 
@@ -41,38 +41,55 @@ def set_segment_names(segmentation: Any, names: dict[Any, str]) -> bool:
 
 def _journey_inputs() -> tuple[np.ndarray, np.ndarray]:
     """Journey value and first offer (label, None for no offer) per customer, in frame order."""
-    ctx, _, _ = context_and_components()
+    ctx, _ = components()
     _, result = solved()
     return np.asarray(result.scores, dtype=float), first_offer_labels(result, ctx.catalog.labels)
+
+
+def segments_base(data: Any, s: Any, opts: dict[str, Any]) -> Any:
+    """The segments page under the default names of ``data``, ``s`` and the options ``opts``.
+
+    Cached per data, catalog, seed and options, and every candidate fit is kept (``memo`` of
+    :func:`core.insights.segments.segment`), so moving the minimum share only chooses among
+    fits already made.
+    """
+    from core.insights import segments as core_segments
+
+    proba = churn_proba(data, s)
+    fits = (data.sha256, s.catalog, s.seed, opts["method"], str(opts["k"]))
+    memo = cached("segments-memo", (*fits, str(models_fingerprint(data, s))), dict)
+
+    def base(progress: Any) -> Any:
+        return core_segments.page_data(
+            data.frame,
+            method=opts["method"],
+            k=opts["k"],
+            min_share=opts["min_share"],
+            random_state=s.seed,
+            churn_proba=proba,
+            progress=progress,
+            memo=memo,
+            catalog=data.catalog,  # products held counted over the data's own catalog
+        )
+
+    label = f"Segmenting {data.n_rows:,} customers ({opts['method']})..."
+    return guarded(lambda: cached("segments", (*fits, opts["min_share"]), base, label=label))
 
 
 def segments_page(horizon: int = 12) -> Any:
     """:class:`core.insights.segments.SegmentsPage` of the current data, scenario and segmentation.
 
-    The segmentation is cached per data, catalog, seed and options; renaming or a new scenario
-    only recomputes the insights (:func:`core.insights.segments.rename_page`).
+    The segmentation is :func:`segments_base`; renaming or a new scenario only recomputes the
+    insights (:func:`core.insights.segments.rename_page`).
     """
     from core.insights import segments as core_segments
 
     data = require_data()
     s = settings()
     opts = segment_options()
-    proba = churn_proba()
+    proba = churn_proba(data, s)
+    page = segments_base(data, s, opts)
     base_key = (data.sha256, s.catalog, s.seed, opts["method"], str(opts["k"]), opts["min_share"])
-
-    def base() -> Any:
-        with st.spinner(f"Segmenting {data.n_rows:,} customers ({opts['method']})..."):
-            return core_segments.page_data(
-                data.frame,
-                method=opts["method"],
-                k=opts["k"],
-                min_share=opts["min_share"],
-                random_state=s.seed,
-                churn_proba=proba,
-                catalog=data.catalog,  # products held counted over the data's own catalog
-            )
-
-    page = guarded(lambda: cached("segments", base_key, base))
     value, first = _journey_inputs()
     key = (*base_key, scenario_key(s), json_key(opts["names"]), int(horizon))
     return guarded(
@@ -90,6 +107,13 @@ def segments_page(horizon: int = 12) -> Any:
             ),
         )
     )
+
+
+def segment_boxes(page: Any) -> pd.DataFrame:
+    """Percentiles of the key factors per segment (the page's box plots, without the points)."""
+    from core.insights.segments import box_stats
+
+    return box_stats(page.distributions, "factor", "segment")
 
 
 def ranked_segments(page: Any) -> pd.DataFrame:

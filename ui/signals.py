@@ -170,7 +170,7 @@ NO_DISCOUNT_ARMS = (
 def discount_section(log: Any, outcome: str) -> None:
     """The Campaigns page's discount response curves, or why there are none."""
     from core.campaigns.discounts import discount_arms, log_curves
-    from ui.charts import discount_curves
+    from ui.charts import discount_curves, plot
 
     if not discount_arms(log.arms):
         st.info(NO_DISCOUNT_ARMS)
@@ -182,7 +182,7 @@ def discount_section(log: Any, outcome: str) -> None:
     segment = st.selectbox("Segment by", ["(all customers)", *few], key="camp_discount_segment")
     curves = log_curves(log, outcome, None if segment == "(all customers)" else segment)
     assert curves is not None
-    st.plotly_chart(discount_curves(curves), width="stretch")
+    plot(discount_curves(curves))
     st.caption(
         "A deeper discount is worth it only when the acceptance it adds pays for the margin "
         "given to everyone who accepts, including those who would have accepted at list price."

@@ -27,10 +27,12 @@ from ui.pipeline import (
     baselines,
     best_baseline,
     churn_proba,
+    components,
     context_and_components,
     outcome,
     report,
     solved,
+    trained,
 )
 from ui.segments import segments_page
 from ui.state import settings
@@ -51,7 +53,7 @@ def kpis(horizon: int) -> list[KPI]:
     data = require_data()
     _, result = solved()
     name, base = best_baseline()
-    ctx, comps, _ = context_and_components()
+    ctx, comps = components()
     offerable = np.asarray(offerable_now(ctx.catalog, comps.held).any(axis=1))
     return insights.overview_kpis(
         data.frame,
@@ -83,6 +85,12 @@ def churn_risk(threshold: float = 0.5) -> tuple[np.ndarray, float] | None:
     return proba, insights.high_risk_share(proba, threshold)
 
 
+def churn_bins(bins: int = 20) -> pd.DataFrame | None:
+    """Customers per band of predicted churn probability (:func:`core.insights.histogram`)."""
+    proba = churn_proba()
+    return None if proba is None else insights.histogram(proba, bins)
+
+
 # -- Opportunity and Journeys -----------------------------------------------------------------
 
 
@@ -97,7 +105,7 @@ def opportunity_views(s: Settings | None = None) -> OpportunityViews:
     """:func:`core.insights.opportunity_views` of the current (or given) scenario (cached)."""
     s = s or settings()
     data = require_data()
-    ctx, comps, _ = context_and_components()
+    ctx, comps = components()
     problem, _ = solved(s)
     return _opportunity_views(data.sha256, scenario_key(s), problem, comps, ctx.catalog)
 
@@ -112,7 +120,7 @@ def journey_summary(s: Settings | None = None, baseline: str | None = None) -> J
 
 def journey_steps(s: Settings | None = None, steps: int = 3) -> pd.DataFrame:
     """One row per customer: ``customer_id``, ``score``, ``length``, ``step 1..steps`` labels."""
-    ctx, _, _ = context_and_components()
+    ctx, _ = components()
     problem, result = solved(s)
     return insights.journey_steps(problem, result, ctx.catalog.labels, steps)
 
@@ -129,7 +137,7 @@ def journey_flows(s: Settings | None = None, steps: int = 3) -> pd.DataFrame:
     """Customers going from one offer to the next (:func:`core.insights.journey_flows`)."""
     s = s or settings()
     data = require_data()
-    ctx, _, _ = context_and_components()
+    ctx, _ = components()
     solution = solved(s)
     return _journey_flows(data.sha256, scenario_key(s), int(steps), solution, ctx.catalog.labels)
 
@@ -201,10 +209,10 @@ def customer_view(idx: int) -> CustomerView:
     """
     data = require_data()
     s = settings()
-    _, _, trained = context_and_components()
+    _, _, found = context_and_components()
     out = outcome(s)
-    models = "none" if trained is None else str(trained.models_dir)
-    key_factors = None if trained is None else trained.key_factors
+    models = "none" if found is None else str(found.models_dir)
+    key_factors = None if found is None else found.key_factors
     return _customer_view(
         data.sha256,
         scenario_key(s),
@@ -224,7 +232,7 @@ def drivers(top: int = 8) -> pd.DataFrame | None:
     Long frame ``factor`` (label), ``feature``, ``importance``, the ``top`` features per factor;
     None without trained models.
     """
-    _, _, trained = context_and_components()
-    if trained is None:
+    models = trained()
+    if models is None:
         return None
-    return _labelled(insights.drivers(trained.metrics, top))
+    return _labelled(insights.drivers(models.metrics, top))

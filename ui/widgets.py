@@ -12,8 +12,10 @@ from typing import Any
 
 import streamlit as st
 
+from core.insights.overview import HORIZONS
 from core.pipeline import Settings
 from ui.charts import FACTOR_LABELS
+from ui.data import current_data
 from ui.state import (
     DEFAULT_SETTINGS,
     SOURCE,
@@ -26,8 +28,7 @@ from ui.state import (
     settings,
     update_settings,
 )
-
-HORIZONS = (3, 6, 12, 24, 36)
+from ui.warmup import warm_up
 
 
 def intro(title: str, text: str) -> None:
@@ -43,7 +44,8 @@ def intro(title: str, text: str) -> None:
 
 
 def sidebar() -> None:
-    """The shared sidebar: data source, the scenario in one line, reset."""
+    """The shared sidebar: data source, the scenario in one line, reset, and the start-up
+    warm-up of the caches with its progress (:func:`ui.warmup.warm_up`)."""
     s = settings()
     with st.sidebar:
         st.caption(f"**Data:** {st.session_state[SOURCE]['name']}")
@@ -56,6 +58,7 @@ def sidebar() -> None:
         if s != DEFAULT_SETTINGS and st.button("Reset scenario", icon=":material/restart_alt:"):
             set_settings(DEFAULT_SETTINGS)
             st.rerun()
+        warm_up(current_data(), s)
 
 
 def weight_sliders(prefix: str = "w", columns: bool = True) -> Settings:
@@ -282,6 +285,15 @@ def risk_controls() -> Settings:
     return update_settings(risk="lcb" if on else "none", risk_level=float(level))
 
 
+def metric_grid(metrics: list[tuple[str, str, str | None]], per_row: int = 3) -> None:
+    """``(label, value, help)`` as bordered KPI cards, ``per_row`` a row (whole at 1280 px)."""
+    for i in range(0, len(metrics), per_row):
+        for col, (label, value, help_text) in zip(
+            st.columns(per_row), metrics[i : i + per_row], strict=False
+        ):
+            col.metric(label, value, border=True, help=help_text)
+
+
 def quality_panel(q: Any, *, ceiling_ready: bool, on_ceiling: Any) -> None:
     """Captured value and harm of the scenario on the synthetic truth, beside the ceiling."""
     if q is None:
@@ -296,7 +308,7 @@ def quality_panel(q: Any, *, ceiling_ready: bool, on_ceiling: Any) -> None:
         border=True,
     )
     c2.metric(
-        "Customers made worse off",
+        "Made worse off",
         f"{q.share_harmful:.1%}",
         help="Share of customers whose recommended journey has a true value below zero.",
         border=True,
@@ -312,7 +324,8 @@ def quality_panel(q: Any, *, ceiling_ready: bool, on_ceiling: Any) -> None:
         c4.metric("Ceiling: worse off", f"{q.ceiling['share_harmful']:.1%}", border=True)
     elif not ceiling_ready:
         c3.button(
-            "Compute the ceiling (about a minute)",
+            "Compute the ceiling",
             on_click=on_ceiling,
-            help="Train the ceiling learner on the true effects to compare with.",
+            help="Train the ceiling learner on the true effects to compare with (about a "
+            "minute on the demo population).",
         )

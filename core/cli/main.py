@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "core.cli.customers_from_transactions",
     "core.cli.rl",
     "core.cli.plan",
+    "core.cli.report",
 )
 
 #: Extra ``register(subparsers)`` functions (plug-ins, tests).

@@ -6,7 +6,8 @@ only draws it.
 * :mod:`~core.insights.kpis`: executive KPIs (:class:`KPI`, :func:`compute_kpis`,
   :func:`revenue_at_risk`).
 * :mod:`~core.insights.overview`: the Overview's KPI cards against the best baseline
-  (:func:`overview_kpis`), opportunity per contract type, the share of customers at high risk.
+  (:func:`overview_kpis`), opportunity per contract type, the share of customers at high risk
+  and their distribution (:func:`histogram`).
 * :mod:`~core.insights.opportunity_views`: what each offer is worth across the population
   (:func:`opportunity_views`).
 * :mod:`~core.insights.journey_views`: journeys per customer and step, flows between steps,
@@ -42,7 +43,7 @@ from core.insights.journey_views import (
 from core.insights.kpis import KPI, compute_kpis, revenue_at_risk
 from core.insights.model_views import metric_cards
 from core.insights.opportunity_views import OpportunityViews, opportunity_views
-from core.insights.overview import high_risk_share, opportunity_by, overview_kpis
+from core.insights.overview import high_risk_share, histogram, opportunity_by, overview_kpis
 
 __all__ = [
     "BASELINE_COLUMNS",
@@ -62,6 +63,7 @@ __all__ = [
     "first_offer_counts",
     "first_offer_labels",
     "high_risk_share",
+    "histogram",
     "journey_flows",
     "journey_steps",
     "journey_summary",

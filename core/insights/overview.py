@@ -15,6 +15,8 @@ import pandas as pd
 from core.insights.kpis import KPI, compute_kpis
 from core.journeys import JourneyResult
 
+#: Months the revenue-at-risk card can look ahead (the Overview's horizon choices).
+HORIZONS = (3, 6, 12, 24, 36)
 #: Shorter card labels of some KPIs on the Overview page.
 SHORT_LABELS = {"total_opportunity": "Journey opportunity"}
 
@@ -124,3 +126,13 @@ def high_risk_share(churn_proba: np.ndarray, threshold: float = 0.5) -> float:
     """Share of customers whose predicted churn probability is ``threshold`` or more."""
     proba = np.asarray(churn_proba, dtype=float)
     return float(np.mean(proba >= threshold)) if proba.size else 0.0
+
+
+def histogram(values: np.ndarray, bins: int = 20, lo: float = 0.0, hi: float = 1.0) -> pd.DataFrame:
+    """Customers per band of ``values``: ``bins`` equal bands from ``lo`` to ``hi``.
+
+    Columns ``left``, ``right`` and ``customers`` (values outside ``[lo, hi]`` are left out),
+    so a chart draws ``bins`` bars instead of shipping every customer's value.
+    """
+    counts, edges = np.histogram(np.asarray(values, dtype=float), bins=bins, range=(lo, hi))
+    return pd.DataFrame({"left": edges[:-1], "right": edges[1:], "customers": counts.astype(int)})

@@ -57,6 +57,16 @@ def model_library_versions() -> dict[str, str]:
     return library_versions(MODEL_LIBRARIES)
 
 
+def models_folder(root: str | os.PathLike[str], data_sha256: str, catalog: str) -> Path:
+    """The trusted folder under ``root`` that holds the models of a data file and catalog.
+
+    ``root/<first 16 hex digits of the data's sha256>-<catalog name>`` (a catalog file counts by
+    its stem): where the dashboard keeps them and where ``python -m core report`` finds them.
+    """
+    name = Path(catalog).stem if str(catalog).endswith(".toml") else str(catalog)
+    return Path(root) / f"{data_sha256[:16]}-{name}"
+
+
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """Hex sha256 of a file's bytes (streamed)."""
     h = hashlib.sha256()

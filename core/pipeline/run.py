@@ -349,6 +349,8 @@ def report(
     verify: str | None = None,
     baselines: Sequence[str] = DEFAULT_BASELINES,
     extra: Mapping[str, Any] | None = None,
+    exact: JourneyResult | None = None,
+    baseline_results: Mapping[str, JourneyResult] | None = None,
 ) -> dict[str, Any]:
     """The figures of ``report.json``.
 
@@ -369,6 +371,9 @@ def report(
         Solvers and baselines to compare with (the settings' own solver is skipped).
     extra
         Figures added to the report as they are.
+    exact, baseline_results
+        The exact solver's result and the baselines' results on the same ``problem`` when
+        they are already computed (a dashboard's cache); those given are not run again.
 
     Returns
     -------
@@ -392,8 +397,17 @@ def report(
         if verify != "exact":
             raise CJOError(f"--verify {verify}: only 'exact' is supported.")
         t = time.perf_counter()
-        ex = result if settings.solver == "exact" else optimize(problem, settings, solver="exact")
-        out["seconds_exact"] = time.perf_counter() - t
+        if settings.solver == "exact":
+            ex = result
+        elif exact is not None:
+            ex = exact
+        else:
+            ex = optimize(problem, settings, solver="exact")
+        out["seconds_exact"] = (
+            float(exact.seconds.get("total", 0.0))
+            if ex is exact and exact is not None
+            else time.perf_counter() - t
+        )
         cmp = compare_to_exact(result, ex)
         out.update(
             share_optimal=cmp["share_optimal"], mean_gap=cmp["mean_gap"], max_gap=cmp["max_gap"]
@@ -402,7 +416,8 @@ def report(
     for name in baselines:
         if name == settings.solver:
             continue
-        base[name] = optimize(problem, settings, solver=name, components=components)
+        given = (baseline_results or {}).get(name)
+        base[name] = given or optimize(problem, settings, solver=name, components=components)
     out["baselines"] = compare_baselines(result, base)
     for name, res in base.items():
         out["baselines"][name]["seconds"] = float(res.seconds.get("total", 0.0))

@@ -187,3 +187,33 @@ def test_sign_in_is_off_by_default_and_required_when_configured():
     assert not at.exception
     assert any(b.label == "Sign in" for b in at.button)
     assert not at.metric, "no figures are shown before signing in"
+
+
+def _report_script() -> None:
+    """A page that builds the executive report as the Overview's download button does."""
+    import streamlit as st
+
+    import ui
+    from core.insights.executive import render_html
+
+    ui.init_state()
+    horizon = int(st.session_state["report_horizon"])
+    st.session_state["report_html"] = render_html(ui.build_report(ui.report_inputs(horizon)))
+
+
+def test_executive_report_shows_the_overview_numbers():
+    from core.insights.executive import read_numbers
+
+    at = _app().run()
+    at.button_group(key="horizon").set_value(24).run()  # the horizon changes a card
+    _ok(at)
+    page = {m.label: (m.value, m.delta or None) for m in at.metric}
+    assert any(b.label.startswith("Executive report") for b in at.get("download_button"))
+    made = AppTest.from_function(_report_script, default_timeout=300)
+    made.session_state["settings"] = FAST
+    made.session_state["report_horizon"] = 24
+    made.run()
+    _ok(made)
+    text = made.session_state["report_html"]
+    numbers = read_numbers(text)
+    assert numbers == page and "24 months" in text

@@ -65,21 +65,38 @@ def stop(proc: subprocess.Popen) -> None:
 
 
 @contextmanager
-def serve(log_name: str | None = "streamlit.log") -> Iterator[str]:
+def serve(
+    log_name: str | None = "streamlit.log",
+    *,
+    root: Path = ROOT,
+    launcher: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
     """``streamlit run app.py`` on a free port (a fresh server); yields its base URL.
 
-    The server's output goes to ``ARTIFACTS / log_name`` (``None``: discarded); the server is
-    stopped on exit.
+    Parameters
+    ----------
+    log_name
+        The server's output goes to ``ARTIFACTS / log_name`` (``None``: discarded).
+    root
+        The checkout whose ``app.py`` is served (another worktree for a benchmark baseline).
+    launcher
+        The command that stands for ``python -m streamlit`` (e.g. a timing wrapper).
+    env
+        Extra environment variables of the server.
+
+    The server is stopped on exit.
     """
     port = free_port()
-    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false", **(env or {})}
     if log_name is not None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    command = launcher or [sys.executable, "-m", "streamlit"]
     with open(os.devnull if log_name is None else ARTIFACTS / log_name, "wb") as fh:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)]
+            [*command, "run", "app.py", "--server.port", str(port)]
             + ["--server.headless", "true", "--server.address", "127.0.0.1"],
-            cwd=ROOT,
+            cwd=root,
             stdout=fh,
             stderr=subprocess.STDOUT,
             env=env,

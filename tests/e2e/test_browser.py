@@ -41,9 +41,10 @@ def test_every_page_renders(page, app_url):
     open_page(page, app_url)
     _no_exception(page)
     nav = page.get_by_test_id("stSidebarNav")
-    for title, _, shot in PAGES:
-        rerun_after(page, lambda t=title: nav.get_by_role("link", name=t, exact=True).click())
-        wait_for_run(page, 300_000)
+    for i, (title, _, shot) in enumerate(PAGES):
+        if i:  # the first is the default page, already open (a click need not rerun it)
+            rerun_after(page, lambda t=title: nav.get_by_role("link", name=t, exact=True).click())
+            wait_for_run(page, 300_000)
         _no_exception(page)
         assert page.locator("h1").first.is_visible()
         if shot:

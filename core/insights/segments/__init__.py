@@ -12,13 +12,14 @@ Modules
 ``naming``    names from the segment profiles; :func:`rename`, :func:`apply_names`
 ``result``    the :class:`Segmentation` result
 ``targeting`` :func:`insights`: what each segment is worth, and whom to contact first
-``charts``    chart data: :func:`projection_2d` (scatter), :func:`distributions` (box plots)
+``charts``    chart data: :func:`projection_2d` (scatter), :func:`distributions` and
+              :func:`box_stats` (box plots)
 ``page``      :func:`page_data` / :func:`rename_page`: the dashboard's :class:`SegmentsPage`
 ``report``    :func:`readme_table`: the Markdown table the CLI prints
 """
 
 from core.insights.segments._base import NOISE, NOISE_NAME
-from core.insights.segments.charts import distributions, projection_2d
+from core.insights.segments.charts import box_stats, distributions, projection_2d
 from core.insights.segments.features import (
     FEATURES,
     RFM_FEATURES,
@@ -44,6 +45,7 @@ __all__ = [
     "Segmentation",
     "SegmentsPage",
     "apply_names",
+    "box_stats",
     "customer_ids",
     "distributions",
     "insights",

@@ -20,12 +20,14 @@ def projection_2d(
     *,
     churn_proba: Any = None,
     max_points: int = 5_000,
+    memo: dict[Any, Any] | None = None,
 ) -> pd.DataFrame:
     """PCA 2-D coordinates of the scaled features, for a scatter coloured by segment.
 
     Returns a DataFrame ``Customer ID``, ``x``, ``y``, ``segment`` (name), ``segment_id``, with
     at most ``max_points`` customers: a seeded sample stratified by segment (each segment keeps
-    its share). Pass ``churn_proba`` again when the segmentation used it.
+    its share). Pass ``churn_proba`` again when the segmentation used it. ``memo`` (see
+    :func:`~core.insights.segments.fit.segment`) keeps the scaled features and the PCA fit.
     """
     from sklearn.decomposition import PCA
 
@@ -33,7 +35,15 @@ def projection_2d(
         raise CJOError("projection_2d needs the frame that was segmented (same rows).")
     if "churn_proba" in seg.features and churn_proba is None:
         raise CJOError("this segmentation used churn_proba; pass it to projection_2d too.")
-    _, z, _ = scaled_features(frame, churn_proba=churn_proba, features=list(seg.features))
+    memo = {} if memo is None else memo
+    key = ("pca", tuple(seg.features), int(random_state))
+    if key not in memo:
+        _, z, _ = scaled_features(frame, churn_proba=churn_proba, features=list(seg.features))
+        pca = (
+            PCA(n_components=2, random_state=int(random_state)).fit(z) if z.shape[1] >= 2 else None
+        )
+        memo[key] = (z, pca)
+    z, pca = memo[key]
     n = len(z)
     rng = np.random.default_rng([int(random_state), 3])
     if n > max_points:
@@ -45,8 +55,8 @@ def projection_2d(
         take = np.sort(np.concatenate(keep))[:max_points]
     else:
         take = np.arange(n)
-    if z.shape[1] >= 2:
-        xy = PCA(n_components=2, random_state=int(random_state)).fit(z).transform(z[take])
+    if pca is not None:
+        xy = pca.transform(z[take])
     else:
         xy = np.column_stack([z[take, 0], np.zeros(len(take))])
     return pd.DataFrame(
@@ -95,3 +105,27 @@ def distributions(
         for label, values in data.items()
     ]
     return pd.concat(parts, ignore_index=True)
+
+
+#: Percentiles of :func:`box_stats` (whiskers, quartiles, median).
+BOX_PERCENTILES = {"p5": 5, "q1": 25, "median": 50, "q3": 75, "p95": 95}
+
+
+def box_stats(long: pd.DataFrame, by: str, group: str, value: str = "value") -> pd.DataFrame:
+    """Percentiles and mean of ``value`` per (``group``, ``by``): a box plot without its points.
+
+    Returns one row per pair present, in the order they first appear, with columns ``group``,
+    ``by``, ``n``, ``mean`` and :data:`BOX_PERCENTILES`.
+    """
+    rows = []
+    for (g, b), part in long.groupby([group, by], sort=False):
+        v = part[value].to_numpy(dtype=float)
+        v = v[np.isfinite(v)]
+        if not v.size:
+            continue
+        q = np.percentile(v, list(BOX_PERCENTILES.values()))
+        rows.append(
+            {group: g, by: b, "n": int(v.size), "mean": float(v.mean())}
+            | {name: float(x) for name, x in zip(BOX_PERCENTILES, q, strict=True)}
+        )
+    return pd.DataFrame(rows, columns=[group, by, "n", "mean", *BOX_PERCENTILES])

@@ -180,18 +180,31 @@ def _try(
     min_share: float,
     notes: list[str],
     tick: Callable[[], None],
+    memo: dict[Any, Any] | None = None,
 ) -> tuple[pd.DataFrame, dict[int, np.ndarray]]:
-    """Fit every candidate: the ``k_scores`` table and the labels (by size) of each."""
+    """Fit every candidate: the ``k_scores`` table and the labels (by size) of each.
+
+    ``memo`` keeps each candidate's fit and quality for a later call on the same data (only
+    dbscan's fits depend on ``min_share``).
+    """
     rows = []
     fits: dict[int, np.ndarray] = {}
+    memo = {} if memo is None else memo
     for c in candidates:
-        fit = fit_method(method, z, c, seed, notes, min_share=min_share)
-        labels = _canonical(fit.labels, z)
+        key = ("fit", c, min_share if method == "dbscan" else None)
+        if key not in memo:
+            added: list[str] = []
+            fit = fit_method(method, z, c, seed, added, min_share=min_share)
+            labels = _canonical(fit.labels, z)
+            n_seg = n_segments(labels)
+            quality = _quality(z, labels, seed) if n_seg >= 2 else (None, None)
+            memo[key] = (fit, labels, quality, added)
+        fit, labels, (sil, ch), added = memo[key]
+        notes.extend(added)
         fits[c] = labels
         smallest = _smallest_share(labels)
         n_seg = n_segments(labels)
         noise_c = float((labels == NOISE).mean())
-        sil, ch = _quality(z, labels, seed) if n_seg >= 2 else (None, None)
         row: dict[str, Any] = {
             "k": n_seg if method == "dbscan" else c,
             "min_share": smallest,
@@ -303,6 +316,7 @@ def segment(
     n_stability: int = 5,
     n_threads: int | None = 1,
     progress: Progress | None = None,
+    memo: dict[Any, Any] | None = None,
     catalog: Any = None,
 ) -> Segmentation:
     """Segment customers into stable, named groups.
@@ -342,6 +356,12 @@ def segment(
         machines); None leaves the libraries' defaults.
     progress : callable(done, total), optional
         Progress callback.
+    memo : dict, optional
+        A dict the caller keeps between calls on the same ``frame``, ``method``, ``k``,
+        ``random_state``, ``churn_proba`` and ``features``: the scaled features, every
+        candidate's fit and the stability of a chosen k are kept in it, so a call that only
+        changes ``min_share`` chooses among the kept fits (milliseconds instead of a second).
+        The result is the same as without it.
     catalog : Catalog or str, optional
         The catalog whose products the ``n_products`` feature counts (default ``full``).
 
@@ -377,13 +397,16 @@ def segment(
             opp = np.asarray(opportunity, dtype=np.float64).reshape(-1)
             if opp.shape != (n,):
                 raise CJOError(f"opportunity has {opp.size} values for {n} customers.")
-        feats, z, feat_notes = scaled_features(
-            frame, churn_proba=churn_proba, features=features, catalog=catalog
-        )
+        memo = {} if memo is None else memo
+        if "features" not in memo:
+            memo["features"] = scaled_features(
+                frame, churn_proba=churn_proba, features=features, catalog=catalog
+            )
+        feats, z, feat_notes = memo["features"]
         notes = list(feat_notes)
         candidates = _candidates(method, fixed, k_range, n)
         tick = ticker(progress, len(candidates) + n_stability)
-        k_scores, fits = _try(method, z, candidates, seed, min_share, notes, tick)
+        k_scores, fits = _try(method, z, candidates, seed, min_share, notes, tick, memo)
         best = _choose(method, k_scores, candidates, fixed, min_share, notes)
         chosen = candidates[int(np.flatnonzero(k_scores.index == best.name)[0])]
         labels = fits[chosen]
@@ -396,7 +419,15 @@ def segment(
             if dropped:
                 eps_note += f"; {dropped} cluster(s) below min_share={min_share:.0%} became noise"
             notes.append(eps_note + ".")
-        stability = _stability(method, z, chosen, labels, seed, n_stability, min_share, notes, tick)
+        key = ("stability", chosen, n_stability, min_share if method == "dbscan" else None)
+        if key not in memo:
+            added: list[str] = []
+            memo[key] = (
+                _stability(method, z, chosen, labels, seed, n_stability, min_share, added, tick),
+                added,
+            )
+        stability, added = memo[key]
+        notes.extend(added)
         risk = check_proba(churn_proba, n)
         if risk is None:
             risk = column(frame, "Churn Value")

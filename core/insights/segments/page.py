@@ -15,6 +15,9 @@ from core.insights.segments.naming import apply_names
 from core.insights.segments.result import Segmentation
 from core.insights.segments.targeting import insights
 
+#: Customers the page's scatter shows at most (a stratified sample: a lighter chart).
+PAGE_POINTS = 2_000
+
 
 @dataclass(frozen=True, eq=False)
 class SegmentsPage:
@@ -49,6 +52,7 @@ def page_data(
     first_offer: Any = None,
     horizon_months: int = 12,
     progress: Progress | None = None,
+    memo: dict[Any, Any] | None = None,
     catalog: Any = None,
 ) -> SegmentsPage:
     """Segment, name (restoring a scenario's ``names``), describe and project in one call.
@@ -64,6 +68,8 @@ def page_data(
     journey_value, first_offer, horizon_months
         As for :func:`~core.insights.segments.targeting.insights` (``journey_value`` is also
         the ``opportunity`` described in the profile).
+    memo
+        As for :func:`~core.insights.segments.fit.segment` (the projection's fit is kept too).
 
     Returns
     -------
@@ -78,6 +84,7 @@ def page_data(
         churn_proba=churn_proba,
         opportunity=journey_value,
         progress=progress,
+        memo=memo,
         catalog=catalog,
     )
     tables = SegmentsPage(
@@ -92,7 +99,9 @@ def page_data(
         profile=seg.profile,
         k_scores=seg.k_scores,
         distributions=distributions(frame, seg, churn_proba=churn_proba),
-        projection=projection_2d(frame, seg, random_state, churn_proba=churn_proba),
+        projection=projection_2d(
+            frame, seg, random_state, churn_proba=churn_proba, max_points=PAGE_POINTS, memo=memo
+        ),
         insights={},  # the tables under the default names; rename_page adds the insights
         report={},
     )

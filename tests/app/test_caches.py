@@ -1,0 +1,41 @@
+"""The dashboard's disk tier: opportunity components saved next to the models come back equal,
+and only for the key they were saved under (a restarted server starts warm, never stale)."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import numpy as np
+import pytest
+
+from core import pipeline
+from core.pipeline import Settings
+from ui.pipeline import _load_components, _save_components
+
+
+@pytest.fixture(scope="module")
+def comps(synthetic_frame):
+    frame = synthetic_frame(120, 4)
+    return pipeline.run(frame, Settings(estimator="peer-bayes", solver="greedy")).components
+
+
+def test_components_round_trip_through_disk(comps, tmp_path):
+    path, meta = tmp_path / "cache" / "components-x.npz", {"data": "ab", "estimator": "peer-bayes"}
+    _save_components(path, meta, comps)
+    back = _load_components(path, meta)
+    assert back is not None
+    for f in fields(comps):
+        a, b = getattr(comps, f.name), getattr(back, f.name)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype and np.array_equal(a, b), f.name
+        else:
+            assert a == b, f.name
+
+
+def test_components_of_another_key_are_not_loaded(comps, tmp_path):
+    path = tmp_path / "components.npz"
+    _save_components(path, {"data": "ab", "models": "m1"}, comps)
+    assert _load_components(path, {"data": "ab", "models": "m2"}) is None
+    assert _load_components(tmp_path / "missing.npz", {"data": "ab"}) is None
+    path.write_bytes(b"not a zip")
+    assert _load_components(path, {"data": "ab", "models": "m1"}) is None

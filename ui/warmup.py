@@ -1,0 +1,151 @@
+"""Warm the caches in the background as soon as a session starts, with a progress indicator.
+
+The first session of a data file and scenario starts a daemon thread that fills, in the order
+the pages need them, the same caches the pages read (:mod:`ui.cache`, :mod:`ui.pipeline`):
+the opportunity components (from disk after the first start), the churn predictions, the
+default journeys and their baselines, the trained models, the annealer's report, the journeys
+table and the default segmentation. A page that needs a value the warm-up is computing waits
+for it with the warm-up's own progress bar (:func:`ui.cache.cached`); the sidebar shows the
+warm-up's progress (:func:`warm_up`) until it is done, then the page reruns once.
+
+When it is done the warm-up freezes the garbage collector's view of everything loaded so far
+(``gc.freeze``): the models, frames and caches are never collected, and a collection no
+longer walks them (with ``runner.postScriptGC`` off in ``.streamlit/config.toml``, this keeps
+Python's own collections from adding ~0.2 s to a rerun).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from core.common.errors import CJOError
+from core.data.io import LoadedData
+from core.pipeline import Settings
+from ui._base import CACHE_TTL
+from ui.cache import scenario_key
+from ui.state import SEGMENT_DEFAULTS
+
+_LOG = logging.getLogger(__name__)
+#: Seconds between two refreshes of the sidebar's progress indicator.
+REFRESH = 0.5
+#: Steps the first page needs; the rest waits until a page has been drawn (or this long, in
+#: seconds), so the warm-up never slows the first page down.
+FIRST_STEPS = 5
+PAGE_WAIT = 20.0
+_PAGE_DONE = threading.Event()
+
+
+def page_done() -> None:
+    """Called by the router after a page has run: the warm-up may go on with the rest."""
+    _PAGE_DONE.set()
+
+
+@dataclass
+class Job:
+    """One warm-up: its steps, how far it got and what failed (never raised)."""
+
+    steps: list[tuple[str, Callable[[], Any]]]
+    done: int = 0
+    current: str = ""
+    finished: bool = False
+    errors: list[str] = field(default_factory=list)
+    thread: threading.Thread | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def fraction(self) -> float:
+        return self.done / len(self.steps) if self.steps else 1.0
+
+    def start(self) -> None:
+        """Start the thread once."""
+        with self.lock:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="cjo-warm-up", daemon=True)
+                self.thread.start()
+
+    def _run(self) -> None:
+        for i, (label, step) in enumerate(self.steps):
+            if i == FIRST_STEPS:
+                _PAGE_DONE.wait(PAGE_WAIT)
+            self.current = label
+            try:
+                step()
+            except (CJOError, Exception) as exc:  # the page computes it again and shows it
+                self.errors.append(f"{label}: {exc}")
+                _LOG.info("warm-up step %r failed: %s", label, exc)
+            self.done += 1
+        gc.collect()
+        gc.freeze()
+        self.current = ""
+        self.finished = True
+
+
+def steps(data: LoadedData, s: Settings) -> list[tuple[str, Callable[[], Any]]]:
+    """What the warm-up computes for ``data`` and ``s``, in the order the pages need it."""
+    from ui import pipeline
+    from ui.pipeline import baselines, components, outcome, report, solved
+
+    anneal = s.with_(solver="anneal")
+    out: list[tuple[str, Callable[[], Any]]] = [
+        ("opportunity estimates", lambda: components(data, s)),
+        ("churn predictions", lambda: pipeline.churn_proba(data, s)),
+        ("journeys", lambda: solved(s, data)),
+        ("baselines", lambda: baselines(s, data=data)),
+        ("journeys table", lambda: outcome(s, data)),
+        ("trained models", lambda: pipeline.trained(data, s)),
+        ("annealer", lambda: report(anneal, data)),
+        ("segments", lambda: _segments(data, s)),
+    ]
+    return out
+
+
+def _segments(data: LoadedData, s: Settings) -> Any:
+    """The default segmentation (the Segments page's first view)."""
+    from ui.segments import segments_base
+
+    return segments_base(data, s, SEGMENT_DEFAULTS)
+
+
+@st.cache_resource(max_entries=8, ttl=CACHE_TTL, show_spinner=False)
+def _job(sha: str, settings_json: str, _data: LoadedData, _s: Settings) -> Job:
+    return Job(steps(_data, _s))
+
+
+def job(data: LoadedData, s: Settings) -> Job:
+    """The warm-up of ``data`` and ``s`` (started when first asked for)."""
+    found = _job(data.sha256, scenario_key(s), data, s)
+    found.start()
+    return found
+
+
+def warm_up(data: LoadedData | None, s: Settings) -> None:
+    """Start warming the caches of ``data`` and ``s`` and, while it runs, show its progress.
+
+    Called from the sidebar on every run; once the warm-up is done it draws nothing. While it
+    runs, a small fragment refreshes the indicator every :data:`REFRESH` seconds and reruns
+    the page once when the warm-up ends.
+    """
+    if data is None:
+        return
+    found = job(data, s)
+    if found.finished:
+        return
+
+    @st.fragment(run_every=REFRESH)
+    def status() -> None:
+        if found.finished:
+            st.rerun()
+        st.progress(
+            found.fraction,
+            text=f"Preparing the dashboard in the background: {found.current or 'done'}...",
+        )
+
+    with st.container(key="cjo-warmup"):
+        status()
