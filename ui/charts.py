@@ -96,7 +96,7 @@ def style(fig: Any, height: int = 360) -> Any:
     return fig
 
 
-def _figure(
+def figure(
     traces: Sequence[Any],
     title: str | None,
     x: str | None,
@@ -168,7 +168,7 @@ def first_offer_bar(counts: pd.DataFrame, colours: Mapping[str, str]) -> Any:
     alt = "Bar chart of customers per recommended first offer: " + _top(
         counts["offer"], counts["customers"]
     )
-    return _figure([bar], "Recommended first offer", "Customers", "First offer", alt)
+    return figure([bar], "Recommended first offer", "Customers", "First offer", alt)
 
 
 def opportunity_by_bar(frame: pd.DataFrame, column: str) -> Any:
@@ -182,7 +182,7 @@ def opportunity_by_bar(frame: pd.DataFrame, column: str) -> Any:
     alt = f"Bar chart of total journey opportunity by {column.lower()}: " + _top(
         frame[column], frame["opportunity"], "{:,.1f}"
     )
-    return _figure([bar], f"Opportunity by {column.lower()}", column, "Total opportunity", alt)
+    return figure([bar], f"Opportunity by {column.lower()}", column, "Total opportunity", alt)
 
 
 def churn_histogram(bins: pd.DataFrame) -> Any:
@@ -200,7 +200,7 @@ def churn_histogram(bins: pd.DataFrame) -> Any:
     alt = "Histogram of the predicted churn probability"
     if peak is not None:
         alt += f"; most customers between {peak['left']:.0%} and {peak['right']:.0%}"
-    return _figure(
+    return figure(
         [bar],
         "Predicted churn risk",
         "Churn probability",
@@ -232,7 +232,7 @@ def opportunity_box(first: pd.DataFrame, colours: Mapping[str, str] | None = Non
     alt = "Box plot of each offer's value as the next offer (medians: " + _top(
         first["product"], first["median"], "{:.2f}", k=12
     )
-    return _figure(
+    return figure(
         boxes, "Value as the next offer", "Product", "Opportunity", alt + ")"
     ).update_layout(
         annotations=[_note("box: quartiles; whiskers: 5th-95th percentile")],
@@ -259,7 +259,7 @@ def transition_heatmap(matrix: pd.DataFrame) -> Any:
     if len(stacked):
         (i, j), v = stacked.idxmax(), stacked.max()
         alt += f"; highest: {j} after {i} ({v:.2f})"
-    return _figure(
+    return figure(
         [heat],
         "Offer j right after offer i",
         "Then offer j",
@@ -280,7 +280,7 @@ def best_offer_bar(best: pd.DataFrame, colours: Mapping[str, str]) -> Any:
     alt = "Bar chart of customers for whom each offer is the best next step: " + _top(
         best["product"], best["customers"]
     )
-    return _figure([bar], "Best next offer", "Product", "Customers", alt, height=320)
+    return figure([bar], "Best next offer", "Product", "Customers", alt, height=320)
 
 
 # --------------------------------------------------------------------------------------------
@@ -298,7 +298,7 @@ def anneal_charts(trace: Mapping[str, Any], schedule: str) -> tuple[Any, Any] | 
         line={"color": PALETTE["offer"]},
     )  # fmt: skip
     last = tr.iloc[-1]
-    temp = _figure(
+    temp = figure(
         [line],
         f"Temperature: {schedule}",
         "Iteration",
@@ -315,7 +315,7 @@ def anneal_charts(trace: Mapping[str, Any], schedule: str) -> tuple[Any, Any] | 
             ("best_mean", PALETTE["offer"], "solid"), ("current_mean", PALETTE["phone"], "dot")
         )
     ]  # fmt: skip
-    conv = _figure(
+    conv = figure(
         lines,
         "Convergence: mean journey score",
         "Iteration",
@@ -360,7 +360,7 @@ def sankey(flows: pd.DataFrame, colours: Mapping[str, str]) -> Any:
         f"{r.source} to {r.target} (step {int(r.step) + 1}) {int(r.customers):,}"
         for r in biggest.itertuples()
     )
-    return _figure([trace], "First → second → third offer", None, None, alt, height=420)
+    return figure([trace], "First → second → third offer", None, None, alt, height=420)
 
 
 # --------------------------------------------------------------------------------------------
@@ -378,7 +378,7 @@ def factor_bars(long: pd.DataFrame, x: str, title: str, y_title: str, height: in
     totals = long.groupby(x, sort=False)["value"].sum()
     alt = f"Stacked bars of {title.lower()}; totals: " + _top(totals.index, totals, "{:+.2f}")
     x_title = "Step" if x == "step" else "Product" if x == "product" else x
-    return _figure(
+    return figure(
         bars, title, x_title, y_title, alt, height=height, legend=True, barmode="relative"
     )
 
@@ -396,7 +396,7 @@ def customer_matrix(matrix: pd.DataFrame) -> Any:
     if len(stacked):
         (i, j), v = stacked.idxmax(), stacked.max()
         alt += f"; best: {j} after {i} ({v:.2f})"
-    return _figure(
+    return figure(
         [heat],
         "This customer's O(i → j)",
         "Next offer j",
@@ -420,7 +420,7 @@ def importance_bar(
         frame["feature"], frame["importance"], "{:.3f}", k=3
     )
     title = factor_label if titled else None
-    return _figure([bar], title, "Importance", "Feature", alt, height=height)
+    return figure([bar], title, "Importance", "Feature", alt, height=height)
 
 
 # --------------------------------------------------------------------------------------------
@@ -439,7 +439,7 @@ def segment_charts(page: Any, boxes: pd.DataFrame | None = None) -> tuple[Any, A
 
     order = list(page.sizes["segment"])
     colours = segment_colours(order)
-    sizes = _figure(
+    sizes = figure(
         [
             go.Bar(
                 x=page.sizes["segment"], y=page.sizes["size"], text=page.sizes["size"],
@@ -459,7 +459,7 @@ def segment_charts(page: Any, boxes: pd.DataFrame | None = None) -> tuple[Any, A
         )
         for name, part in proj.groupby("segment", sort=False)
     ]  # fmt: skip
-    projection = _figure(
+    projection = figure(
         points,
         "2-D projection (PCA)",
         "First component",
@@ -517,7 +517,7 @@ def crosstab_heatmap(crosstab: pd.DataFrame) -> Any:
         y=[str(i) for i in crosstab.index], colorscale=BLUES, texttemplate="%{z:,}",
         colorbar={"title": {"text": "Customers"}},
     )  # fmt: skip
-    return _figure(
+    return figure(
         [heat],
         "Segment x recommended first offer",
         "First offer",
@@ -546,7 +546,7 @@ def reliability_chart(rel: pd.DataFrame) -> Any:
         line={"color": FACTOR_COLOURS["churn"]}, customdata=rel[["count"]].to_numpy(),
         hovertemplate="predicted %{x:.2f}, observed %{y:.2f} (%{customdata[0]:,})<extra></extra>",
     )  # fmt: skip
-    return _figure(
+    return figure(
         [line, _diagonal("perfect")],
         "Reliability (calibration)",
         "Predicted churn",
@@ -563,7 +563,7 @@ def roc_chart(curves: Any) -> Any:
         x=curves.roc["fpr"], y=curves.roc["tpr"], mode="lines", fill="tozeroy", name="model",
         line={"color": FACTOR_COLOURS["cltv"]},
     )  # fmt: skip
-    return _figure(
+    return figure(
         [line, _diagonal("chance")],
         f"ROC (AUC {curves.roc_auc:.3f})",
         "False positive rate",
@@ -579,7 +579,7 @@ def pr_chart(curves: Any) -> Any:
         x=curves.pr["recall"], y=curves.pr["precision"], mode="lines", name="model",
         line={"color": FACTOR_COLOURS["cltv"]},
     )  # fmt: skip
-    fig = _figure(
+    fig = figure(
         [line],
         f"Precision-recall (AP {curves.pr_auc:.3f})",
         "Recall",
@@ -613,7 +613,7 @@ def policy_values_chart(table: pd.DataFrame) -> Any:
     alt = "Dot plot of each policy's expected value per customer with 95% intervals: " + _top(
         table["label"], table["value"], "{:.3f}"
     )
-    return _figure(
+    return figure(
         traces,
         "Expected value per customer",
         "Expected weighted opportunity (95% CI)",
@@ -633,7 +633,7 @@ def training_curves_chart(curves: Mapping[str, pd.DataFrame], labels: Mapping[st
         go.Scatter(x=df["episode"], y=df["return_ma"], mode="lines", name=labels.get(a, a))
         for a, df in curves.items()
     ]
-    return _figure(
+    return figure(
         lines,
         "Training curves",
         "Episode",

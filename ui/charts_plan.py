@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-import plotly.express as px
+import plotly.graph_objects as go
 
-from ui.charts import GREYS, SEGMENT_PALETTE, style
+from ui.charts import GREYS, SEGMENT_PALETTE, figure
 
 
 def channel_colours(channels: Sequence[str]) -> dict[str, str]:
@@ -24,59 +24,96 @@ def channel_colours(channels: Sequence[str]) -> dict[str, str]:
 def channel_chart(by_channel: pd.DataFrame) -> Any:
     """Contacts per channel, with their cost in the hover."""
     colours = channel_colours(list(by_channel["channel"]))
-    fig = px.bar(
-        by_channel,
-        x="contacts",
-        y="channel",
+    bar = go.Bar(
+        x=by_channel["contacts"],
+        y=by_channel["channel"],
         orientation="h",
-        color="channel",
-        color_discrete_map=colours,
-        hover_data={"cost": ":,.2f", "expected_sales": ":,.1f", "expected_value": ":,.0f"},
-        title="Contacts per channel",
+        marker_color=[colours[c] for c in by_channel["channel"]],
+        customdata=by_channel[["cost", "expected_sales", "expected_value"]].to_numpy(),
+        hovertemplate="%{y}: %{x:,} contacts<br>cost %{customdata[0]:,.2f}<br>expected sales "
+        "%{customdata[1]:,.1f}<br>expected value %{customdata[2]:,.0f}<extra></extra>",
     )
-    fig.update_layout(showlegend=False, xaxis_title="Contacts in the plan", yaxis_title="Channel")
-    return style(fig, 300)
+    return figure(
+        [bar],
+        "Contacts per channel",
+        "Contacts in the plan",
+        "Channel",
+        channel_caption(by_channel),
+        height=300,
+        yaxis={"autorange": "reversed"},  # the calendar's first channel on top
+    )
 
 
 def day_chart(by_day: pd.DataFrame, channels: Sequence[str], horizon: int) -> Any:
     """Contacts per activity day, coloured by channel."""
-    fig = px.bar(
-        by_day,
-        x="day",
-        y="contacts",
-        color="channel",
-        color_discrete_map=channel_colours(channels),
-        category_orders={"channel": list(channels)},
-        hover_data={"activity": True},
-        title="Contacts per day of the campaign",
+    colours = channel_colours(channels)
+    bars = []
+    for channel in channels:
+        part = by_day[by_day["channel"] == channel]
+        bars.append(
+            go.Bar(
+                x=part["day"],
+                y=part["contacts"],
+                name=str(channel),
+                marker_color=colours[channel],
+                customdata=part[["activity"]].to_numpy(),
+                hovertemplate="day %{x}: %{y:,} contacts (%{customdata[0]})<extra>"
+                + str(channel)
+                + "</extra>",
+            )
+        )
+    return figure(
+        bars,
+        "Contacts per day of the campaign",
+        "Day of the campaign",
+        "Contacts",
+        day_caption(by_day),
+        height=320,
+        legend=True,
+        bargap=0.1,
+        barmode="relative",
+        xaxis={"range": [0, horizon + 1]},
     )
-    fig.update_layout(xaxis_title="Day of the campaign", yaxis_title="Contacts", bargap=0.1)
-    fig.update_xaxes(range=[0, horizon + 1])
-    return style(fig, 320)
 
 
 def usage_chart(usage: pd.DataFrame) -> Any:
     """Share of each budget, cap and target the plan uses (100% = at its bound)."""
-    frame = usage.assign(
-        status=usage["broken"]
+    status = (
+        usage["broken"]
         .map({True: "broken", False: "kept"})
         .where(~(usage["binding"] & ~usage["broken"]), "at its bound")
     )
-    fig = px.bar(
-        frame,
-        x="share",
-        y="constraint",
-        orientation="h",
-        color="status",
-        color_discrete_map={"kept": GREYS[1], "at its bound": "#0072B2", "broken": "#D55E00"},
-        hover_data={"used": ":,.1f", "bound": ":,.1f", "type": True},
-        title="What the plan uses of each budget, cap and target",
+    colours = {"kept": GREYS[1], "at its bound": "#0072B2", "broken": "#D55E00"}
+    bars = []
+    for name in ("kept", "at its bound", "broken"):
+        part = usage[status == name]
+        if part.empty:
+            continue
+        bars.append(
+            go.Bar(
+                x=part["share"],
+                y=part["constraint"],
+                orientation="h",
+                name=name,
+                marker_color=colours[name],
+                customdata=part[["used", "bound", "type"]].to_numpy(dtype=object),
+                hovertemplate="%{y}: %{x:.0%} of the bound<br>used %{customdata[0]:,.1f} of "
+                "%{customdata[1]:,.1f} (%{customdata[2]})<extra></extra>",
+            )
+        )
+    fig = figure(
+        bars,
+        "What the plan uses of each budget, cap and target",
+        "Used / bound",
+        "Constraint",
+        usage_caption(usage),
+        height=max(260, 34 * len(usage) + 100),
+        legend=True,
+        xaxis={"tickformat": ".0%"},
+        yaxis={"categoryorder": "array", "categoryarray": list(usage["constraint"])[::-1]},
     )
     fig.add_vline(x=1.0, line_dash="dash", line_color=GREYS[0])
-    fig.update_xaxes(tickformat=".0%")
-    fig.update_yaxes(categoryorder="array", categoryarray=list(frame["constraint"])[::-1])
-    fig.update_layout(xaxis_title="Used / bound", yaxis_title="Constraint")
-    return style(fig, max(260, 34 * len(frame) + 100))
+    return fig
 
 
 def channel_caption(by_channel: pd.DataFrame) -> str:
