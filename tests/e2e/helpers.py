@@ -110,14 +110,25 @@ def serve(
             stop(proc)
 
 
-# Records every change of the app's script-state attribute with its time (installed once per page).
+# Records every change of the app's script-state attribute with its time (installed once per
+# page). It watches the whole document, not one element: when Streamlit re-creates the app's
+# root element (it can on a page switch), an observer of the old element would wait forever.
 _OBSERVE = """() => {
-  const el = document.querySelector("[data-testid='stApp']");
-  if (el && !window.__cjoStates) {
+  if (!window.__cjoStates) {
     window.__cjoStates = [];
-    new MutationObserver(() => window.__cjoStates.push(
-      [performance.now(), el.getAttribute('data-test-script-state')]
-    )).observe(el, {attributes: true, attributeFilter: ['data-test-script-state']});
+    const key = 'data-test-script-state';
+    const log = el => window.__cjoStates.push([performance.now(), el.getAttribute(key)]);
+    new MutationObserver(muts => {
+      for (const m of muts) {
+        if (m.type === 'attributes') { log(m.target); continue; }
+        for (const n of m.addedNodes) {
+          if (n.nodeType !== 1) continue;
+          if (n.hasAttribute(key)) log(n);
+          n.querySelectorAll('[' + key + ']').forEach(log);
+        }
+      }
+    }).observe(document.documentElement,
+               {attributes: true, attributeFilter: [key], subtree: true, childList: true});
   }
   return performance.now();
 }"""
