@@ -226,17 +226,29 @@ CASES: tuple[Case, ...] = (
 # timing in the browser
 # --------------------------------------------------------------------------------------------
 
-# Script-state changes of the app and the time of the main area's last DOM change.
+# Script-state changes of the app and the time of the main area's last DOM change. One observer
+# of the whole document: Streamlit can re-create the app's root and main elements (a page
+# switch), and observers of the old elements would never report again.
 _INSTALL = """() => {
   if (!window.__cjo) {
     const w = window.__cjo = {states: [], last: performance.now()};
-    const app = document.querySelector("[data-testid='stApp']");
-    new MutationObserver(() => w.states.push(
-      [performance.now(), app.getAttribute('data-test-script-state')]
-    )).observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
-    const main = document.querySelector("[data-testid='stMain']");
-    new MutationObserver(() => { w.last = performance.now(); }).observe(
-      main, {subtree: true, childList: true, attributes: true, characterData: true});
+    const key = 'data-test-script-state';
+    const log = el => w.states.push([performance.now(), el.getAttribute(key)]);
+    new MutationObserver(muts => {
+      for (const m of muts) {
+        const t = m.target.nodeType === 1 ? m.target : m.target.parentElement;
+        if (m.type === 'attributes' && m.attributeName === key) { log(t); continue; }
+        if (m.type === 'childList') {
+          for (const n of m.addedNodes) {
+            if (n.nodeType !== 1) continue;
+            if (n.hasAttribute(key)) log(n);
+            n.querySelectorAll('[' + key + ']').forEach(log);
+          }
+        }
+        if (t && t.closest && t.closest("[data-testid='stMain']")) w.last = performance.now();
+      }
+    }).observe(document.documentElement,
+               {subtree: true, childList: true, attributes: true, characterData: true});
   }
   return performance.now();
 }"""
