@@ -18,7 +18,14 @@ from core.cli._util import (
 )
 from core.common.errors import CJOError
 from core.data import synthetic
-from core.insights.decision import CEILING, Policy, decision_check, estimate_all
+from core.insights.decision import (
+    CEILING,
+    HARM_LIMIT,
+    Policy,
+    decision_check,
+    estimate_all,
+    harm_frontier,
+)
 from core.opportunity.components import DATA_ESTIMATORS, ESTIMATORS
 from core.opportunity.groundtruth import information_ceiling, opportunity_check
 from core.pipeline import Settings
@@ -32,7 +39,9 @@ _DESCRIPTION = (
     "truth, per catalog and weight setting: the share of the truth-optimal value they capture "
     "(captured), the share of customers they make worse off (share_harmful) and the share at "
     "the true optimum, beside the information ceiling and no action "
-    "(report key decision[catalog][weights][policy]). Writes the JSON report to FILE."
+    "(report key decision[catalog][weights][policy]), and each policy family's best captured "
+    "share within the accepted harm (frontier[catalog][weights][family]). Writes the JSON "
+    "report to FILE."
 )
 
 
@@ -45,7 +54,8 @@ def _levels(text: str) -> list[float]:
 
 def policies(estimators: list[str], levels: list[float], ceiling: bool) -> list[Policy]:
     """Each estimator as the product runs it by default and without risk control; the ``dr``
-    estimator at every risk level; the ceiling learner."""
+    estimator at every risk level; the ceiling learner without risk control (``ceiling``) and,
+    abstaining on its cross-fitted residual error, at every risk level (``ceiling/lcb=L``)."""
     default = Settings()
     out = []
     for name in estimators:
@@ -66,6 +76,14 @@ def policies(estimators: list[str], levels: list[float], ceiling: bool) -> list[
             ]
     if ceiling:
         out.append(Policy(CEILING, CEILING, {"solver": "exact", "risk": "none"}))
+        out += [
+            Policy(
+                f"{CEILING}/lcb={lv:g}",
+                CEILING,
+                {"solver": "exact", "risk": "lcb", "risk_level": lv},
+            )
+            for lv in levels
+        ]
     return out
 
 
@@ -78,6 +96,8 @@ def _cmd_opportunity_check(args: argparse.Namespace) -> int:
         raise CJOError(f"--rows {args.rows}: need at least 50 customers for a meaningful check.")
     catalogs = [c.strip() for c in args.decision_catalogs.split(",") if c.strip()]
     levels = _levels(args.risk_levels)
+    if not 0.0 <= args.harm_limit <= 1.0:
+        raise CJOError(f"--harm-limit {args.harm_limit}: give a share in [0, 1], e.g. 0.05.")
     bar = None if args.quiet else (lambda label: Bar(f"{label:>20}"))
     options = {"counterfactual": {"model_options": {"preset": args.model_preset}}}
     population = synthetic.generate_frame(args.rows, args.seed)
@@ -115,11 +135,12 @@ def _cmd_opportunity_check(args: argparse.Namespace) -> int:
             policies(names, levels, args.ceiling),
             progress=None if args.quiet else Bar("        decisions"),
         )
+        report["frontier"] = harm_frontier(report["decision"], args.harm_limit)
     write_json(args.report, report)
     summary: dict[str, Any] = {
         name: {key: r[key] for key in ("spearman", "top1", "seconds")}
         for name, r in report.items()
-        if name != "decision"
+        if name not in ("decision", "frontier")
     }
     if args.decision:
         summary["decision"] = {
@@ -132,6 +153,7 @@ def _cmd_opportunity_check(args: argparse.Namespace) -> int:
             }
             for cat, byw in report["decision"].items()
         }
+        summary["frontier"] = report["frontier"]
     print_json(summary)
     if args.ceiling_report:
         ceiling = {
@@ -176,6 +198,14 @@ def add_cli(subparsers: Any) -> None:
         metavar="LIST",
         help="confidence levels at which the dr estimator's lower-bound journeys are also "
         "judged (0.8,0.9,0.95)",
+    )
+    p.add_argument(
+        "--harm-limit",
+        type=float,
+        default=HARM_LIMIT,
+        metavar="SHARE",
+        help="harm a manager accepts: report key frontier[catalog][weights][family] gives each "
+        f"family's best captured share with share_harmful at most this ({HARM_LIMIT:g})",
     )
     p.add_argument(
         "--no-decision",

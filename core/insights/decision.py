@@ -167,6 +167,51 @@ def decision_check(
     return report
 
 
+#: The harm a manager accepts in the goal of issue 16 (share of customers made worse off).
+HARM_LIMIT = 0.05
+
+
+def harm_frontier(
+    decision: Mapping[str, Mapping[str, Mapping[str, Mapping[str, Any]]]],
+    limit: float = HARM_LIMIT,
+) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+    """The best captured share at acceptable harm, per policy family.
+
+    A family is a policy label up to its ``/`` (``dr``, ``dr/risk=none`` and ``dr/lcb=0.9``
+    are the family ``dr``). For every catalog and weight setting, the family's policy with the
+    largest ``captured`` among those whose ``share_harmful`` is at most ``limit`` (``None``
+    when none is): what the family can do within the harm a manager accepts. The ``ceiling``
+    family (a learner trained on the true effects, abstaining on its residual error at each
+    risk level) says what the observable columns allow at that harm.
+
+    Returns
+    -------
+    dict
+        ``frontier[catalog][weights][family] = {"policy", "captured", "share_harmful"}`` or
+        ``None``.
+    """
+    out: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+    for cat, by_w in decision.items():
+        out[cat] = {}
+        for w, row in by_w.items():
+            best: dict[str, Any] = {}
+            for label, r in row.items():
+                family = label.split("/", 1)[0]
+                if family == NO_ACTION:
+                    continue
+                best.setdefault(family, None)
+                if float(r["share_harmful"]) > limit:
+                    continue
+                if best[family] is None or float(r["captured"]) > best[family]["captured"]:
+                    best[family] = {
+                        "policy": label,
+                        "captured": float(r["captured"]),
+                        "share_harmful": float(r["share_harmful"]),
+                    }
+            out[cat][w] = best
+    return out
+
+
 def estimate_all(
     customers: pd.DataFrame,
     truth: pd.DataFrame,

@@ -354,6 +354,7 @@ def ceiling_components(
         target[held[:, i], 1 + i] = np.nan
     fold = np.random.default_rng(seed).integers(0, folds, size=n)
     est = np.zeros_like(target)
+    rmse = np.zeros((p, len(FACTORS)))  # out-of-fold residual error per (product, factor)
     eye = np.eye(1 + p)
     with model_threads():
         for j in range(p):
@@ -362,6 +363,7 @@ def ceiling_components(
                 xa = np.hstack([x[cust], eye[prev]])
                 for k in range(len(FACTORS)):
                     y = target[cust, prev, j, k]
+                    seen = np.zeros(len(y), bool)
                     for f in range(folds):
                         train, test = fold[cust] != f, fold[cust] == f
                         if train.sum() < 10 or not test.any():
@@ -371,12 +373,22 @@ def ceiling_components(
                         )
                         pred = model.fit(xa[train], y[train]).predict(xa[test])
                         est[cust[test], prev[test], j, k] = pred
+                        seen |= test
+                    if seen.any():
+                        resid = y[seen] - est[cust[seen], prev[seen], j, k]
+                        rmse[j, k] = float(np.sqrt(np.mean(resid**2)))
             if progress is not None:
                 progress(j + 1, p)
     for i in range(p):
         est[held[:, i], 1 + i] = est[held[:, i], 0]
     eligible = eligibility_of(catalog, held)
     values, scale = normalise(est, eligible)
+    std = np.broadcast_to(
+        (rmse / np.array([scale[f] for f in FACTORS]))[None, None].astype(np.float32),
+        values.shape,
+    ).copy()
+    std *= eligible[:, None, :, None]
+    std[:, 1 + np.arange(p), np.arange(p), :] = 0.0
     return Components(
         values,
         eligible,
@@ -384,6 +396,8 @@ def ceiling_components(
         np.asarray(customers["Customer ID"]),
         catalog.keys,
         scale=scale,
+        std=std,
+        uncertainty="cross-fitted residuals: out-of-fold RMSE per product and factor",
         estimator="ceiling",
         notes=("a learner trained on the true effects (cross-fitted): a reference",),
     )
