@@ -99,14 +99,23 @@ def _check(
     return float(stats.norm.ppf(1 - a / 2)), float(stats.norm.ppf(power)), s
 
 
-def _n_treated(baseline: float, mde: float, kind: str, sd: float, za: float, zb: float, r: float):
+def _unit_errors(baseline: float, mde: float, kind: str, sd: float, r: float):
+    """Standard errors of the lift with one treated row (``r`` control rows per treated row):
+    ``(under the null, under the alternative)``; with ``n`` treated rows divide by ``sqrt(n)``."""
     if kind == "amount":
-        return (za + zb) ** 2 * sd**2 * (1 + 1 / r) / mde**2
+        s = sd * math.sqrt(1 + 1 / r)
+        return s, s
     pc, pt = baseline, baseline + mde
     pbar = (pt + r * pc) / (1 + r)
-    root = za * math.sqrt(pbar * (1 - pbar) * (1 + 1 / r))
-    root += zb * math.sqrt(pt * (1 - pt) + pc * (1 - pc) / r)
-    return root**2 / mde**2
+    return (
+        math.sqrt(pbar * (1 - pbar) * (1 + 1 / r)),
+        math.sqrt(pt * (1 - pt) + pc * (1 - pc) / r),
+    )
+
+
+def _n_treated(baseline: float, mde: float, kind: str, sd: float, za: float, zb: float, r: float):
+    s0, s1 = _unit_errors(baseline, mde, kind, sd, r)
+    return (za * s0 + zb * s1) ** 2 / mde**2
 
 
 def sample_size(
@@ -187,14 +196,8 @@ def achieved_power(
     za, _, s = _check(baseline, mde, kind, sd, alpha, 0.5, n_treatments, correction)
     if n_per_arm < 1 or n_control < 1:
         raise OptionError("n_per_arm and n_control must be >= 1")
-    r = n_control / n_per_arm
-    if kind == "amount":
-        se1 = se0 = s * math.sqrt(1 / n_per_arm + 1 / n_control)
-    else:
-        pc, pt = baseline, baseline + mde
-        pbar = (pt + r * pc) / (1 + r)
-        se0 = math.sqrt(pbar * (1 - pbar) * (1 / n_per_arm + 1 / n_control))
-        se1 = math.sqrt(pt * (1 - pt) / n_per_arm + pc * (1 - pc) / n_control)
+    s0, s1 = _unit_errors(baseline, mde, kind, s, n_control / n_per_arm)
+    se0, se1 = s0 / math.sqrt(n_per_arm), s1 / math.sqrt(n_per_arm)
     return float(stats.norm.cdf((abs(mde) - za * se0) / se1))
 
 
