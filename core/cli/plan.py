@@ -10,9 +10,8 @@ windows: CONTACTS is a contact plan (``customer_id, product, date``; what ``pyth
 --journeys J --contacts CONTACTS`` writes), and a product may be offered by an activity only
 from ``--window-before`` days (7) before the customer's date for it to ``--window-after`` days
 (21) after. The calendar's day 1 is ``--calendar-start``, by default the earliest date in the
-file (a contact plan starts on its as-of day, so day 1 is that day; never "today", which would
-change the plan from one day to the next). The report's ``windows`` says so and how many
-assignments the windows removed.
+file (the first suggested contact; never "today", which would change the plan from one day to
+the next). The report's ``windows`` says so and how many assignments the windows removed.
 
 ``--engine dask`` runs the Lagrangian planner's per-customer subproblems on a Dask cluster
 (``--scheduler ADDRESS``, or a LocalCluster of ``--workers`` processes); the plan and its figures
