@@ -5,6 +5,14 @@ calendar ``.toml`` with ``--data CUSTOMERS``: then the expected values and accep
 probabilities come from the pipeline (counterfactual CLTV gain of each first offer times the
 acceptance models' probability; see docs/planning.md).
 
+``--windows CONTACTS`` (with a calendar) narrows each customer's offers to their timing
+windows: CONTACTS is a contact plan (``customer_id, product, date``; what ``python -m core timing
+--journeys J --contacts CONTACTS`` writes), and a product may be offered by an activity only
+from ``--window-before`` days (7) before the customer's date for it to ``--window-after`` days
+(21) after. The calendar's day 1 is ``--calendar-start``, by default the earliest date in the
+file (the first suggested contact; never "today", which would change the plan from one day to
+the next). The report's ``windows`` says so and how many assignments the windows removed.
+
 ``--engine dask`` runs the Lagrangian planner's per-customer subproblems on a Dask cluster
 (``--scheduler ADDRESS``, or a LocalCluster of ``--workers`` processes); the plan and its figures
 are those of the local engine.
@@ -20,10 +28,12 @@ import contextlib
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from core.cli._util import (
     EXIT_ERROR,
@@ -43,6 +53,7 @@ from core.planning import (
     load_calendar,
     read_instance,
     solve,
+    window_removals,
 )
 from core.planning.problem import type_code
 from core.planning.solve import pick_solver
@@ -99,8 +110,105 @@ def stdout_to_stderr() -> Iterator[None]:
         os.close(saved)
 
 
+@dataclass(frozen=True)
+class CalendarProblem:
+    """A calendar's problem on ``--data`` and, with ``--windows``, what the windows did."""
+
+    problem: PlanningProblem
+    windows: dict[str, Any] | None = None
+
+
+def _date(text: str, option: str) -> pd.Timestamp:
+    try:
+        when = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        when = pd.NaT
+    if pd.isna(when):
+        raise CJOError(f"{option} {text!r}: not a date. Fix: write YYYY-MM-DD.")
+    return pd.Timestamp(when).normalize()
+
+
+def read_contacts(path: str, *, before: int = 7, after: int = 21) -> pd.DataFrame:
+    """The contact plan at ``path`` (``customer_id, product, date``), checked before any model
+    is fitted: a missing column, a date that does not parse or a negative ``before``/``after``
+    is a :class:`CJOError` (exit 2)."""
+    from core.data.io import read_table
+    from core.models.timing import read_contact_plan
+
+    for name, days in (("--window-before", before), ("--window-after", after)):
+        if days < 0:
+            raise CJOError(f"{name} {days}: give a number of days >= 0.")
+    raw, _ = read_table(path)
+    table = read_contact_plan(raw, name=f"--windows {Path(path).name}")
+    table.attrs["path"] = str(path)
+    return table
+
+
+def read_windows(
+    contacts: pd.DataFrame,
+    customer_ids: np.ndarray,
+    product_keys: Sequence[str],
+    *,
+    horizon: int,
+    calendar_start: str | None = None,
+    before: int = 7,
+    after: int = 21,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """The contact windows (int ``[n, P, 2]``) of a contact plan (:func:`read_contacts`) and
+    what was read (the report's ``windows``).
+
+    Raises a :class:`CJOError` (exit 2) for a product outside ``product_keys`` or a plan none
+    of whose customers are in ``customer_ids``.
+    """
+    from core.models.timing import contact_windows, read_contact_plan
+
+    path = str(contacts.attrs.get("path", "contact plan"))
+    name = f"--windows {Path(path).name}"
+    table = read_contact_plan(contacts, products=product_keys, name=name)
+    ids = pd.Index(pd.Series(np.asarray(customer_ids, dtype=object)).astype(str))
+    known = table["customer_id"].isin(ids)
+    if not known.any():
+        raise CJOError(
+            f"{name}: none of its {table['customer_id'].nunique():,} customer ids (e.g. "
+            f"{table['customer_id'].iloc[0]!r}) is a customer of --data. Fix: give the contact "
+            "plan of these customers (the ids of 'Customer ID')."
+        )
+    start = (
+        _date(calendar_start, "--calendar-start")
+        if calendar_start
+        else table["date"].min().normalize()
+    )
+    windows = contact_windows(
+        table,
+        customer_ids,
+        product_keys,
+        calendar_start=start,
+        before_days=before,
+        after_days=after,
+        horizon_days=horizon,
+    )
+    info = {
+        "used": True,
+        "file": path,
+        "rows": int(len(table)),
+        "rows_unknown_customer": int((~known).sum()),
+        "customers_with_dates": int(table.loc[known, "customer_id"].nunique()),
+        "calendar_start": start.strftime("%Y-%m-%d"),
+        "calendar_start_from": "--calendar-start" if calendar_start else "earliest date",
+        "before_days": int(before),
+        "after_days": int(after),
+    }
+    return windows, info
+
+
 def problem_from_calendar(path: str, args: Any) -> PlanningProblem:
     """A calendar with the customers of ``--data``: values and acceptance from the pipeline."""
+    return calendar_problem(path, args).problem
+
+
+def calendar_problem(path: str, args: Any) -> CalendarProblem:
+    """:func:`problem_from_calendar` with, given ``args.windows``, the customers' contact
+    windows (see the module docstring) and the report's ``windows`` entry."""
     from core.data.io import load
     from core.opportunity.components import offerable_now
     from core.pipeline.run import Settings, components_for, fit_context, propensity_for
@@ -111,6 +219,11 @@ def problem_from_calendar(path: str, args: Any) -> PlanningProblem:
             "(CSV or Parquet), or pass a folder with the four benchmark tables."
         )
     hint = load_calendar(path)
+    contacts = None
+    if getattr(args, "windows", None):  # bad windows input fails before any model is fitted
+        contacts = read_contacts(args.windows, before=args.window_before, after=args.window_after)
+        if args.calendar_start:
+            _date(args.calendar_start, "--calendar-start")
     catalog = args.catalog or hint.catalog or "full"
     data = load(args.data)
     frame = data.frame
@@ -139,14 +252,30 @@ def problem_from_calendar(path: str, args: Any) -> PlanningProblem:
     accept = propensity_for(frame, ctx).astype(np.float64)
     gain = comps.raw()[:, 0, :, 0].astype(np.float64)  # CLTV gain of each first offer
     calendar = load_calendar(path, products=comps.product_keys)
-    return build_problem(
-        calendar,
-        np.asarray(comps.customer_ids),
-        comps.product_keys,
-        gain * accept,
-        accept,
-        eligible=offerable_now(ctx.catalog, comps.held),
+    ids = np.asarray(comps.customer_ids)
+    eligible = offerable_now(ctx.catalog, comps.held)
+    windows = info = None
+    if contacts is not None:
+        windows, info = read_windows(
+            contacts,
+            ids,
+            comps.product_keys,
+            horizon=calendar.horizon,
+            calendar_start=args.calendar_start,
+            before=args.window_before,
+            after=args.window_after,
+        )
+    problem = build_problem(
+        calendar, ids, comps.product_keys, gain * accept, accept, eligible=eligible, windows=windows
     )
+    if windows is not None and info is not None:
+        removed = window_removals(calendar, comps.product_keys, windows, eligible=eligible)
+        info.update(
+            assignments_removed=removed,
+            assignments_without_windows=problem.n_assignments + removed,
+            assignments=problem.n_assignments,
+        )
+    return CalendarProblem(problem, info)
 
 
 def check_engine(args: Any) -> None:
@@ -184,14 +313,32 @@ def _executor(args: Any) -> Iterator[Any]:
 def _cmd_plan(args: Any) -> int:
     check_engine(args)
     instance = Path(args.instance)
-    if instance.suffix.lower() == ".toml":
-        problem = problem_from_calendar(str(instance), args)
-    else:
-        if args.data:
-            raise CJOError(
-                "--data is for a campaign calendar (.toml); the four tables already hold the "
-                "customers' expected profits."
+    windows: dict[str, Any] | None = None
+    if not args.windows:
+        given = [
+            name
+            for name, value, default in (
+                ("--calendar-start", args.calendar_start, None),
+                ("--window-before", args.window_before, 7),
+                ("--window-after", args.window_after, 21),
             )
+            if value != default
+        ]
+        if given:
+            raise CJOError(
+                f"{', '.join(given)} without --windows: give the contact plan with --windows "
+                "CONTACTS, or drop them."
+            )
+    if instance.suffix.lower() == ".toml":
+        built = calendar_problem(str(instance), args)
+        problem, windows = built.problem, built.windows
+    else:
+        for option, value in (("--data", args.data), ("--windows", args.windows)):
+            if value:
+                raise CJOError(
+                    f"{option} is for a campaign calendar (.toml); the four tables already hold "
+                    "the customers' expected profits."
+                )
         problem = read_instance(instance)
     soft = parse_soft(args.soft)
     if soft:
@@ -234,6 +381,7 @@ def _cmd_plan(args: Any) -> int:
             "peak_memory_mb_workers": workers_peak,
         }
     report["instance"] = problem.summary()
+    report["windows"] = windows or {"used": False}
     report["seed"] = args.seed
     report["time_limit"] = args.time_limit
     report["plan"] = {
@@ -276,7 +424,9 @@ def add_cli(subparsers: Any) -> None:
         "--data. Writes one row per chosen assignment (Customer,Activity) to --out. Exits 0 "
         "with a feasible plan, 2 on bad input or a proved-infeasible instance (the "
         "least-violation plan and the report are still written), 1 when no feasible plan was "
-        "found in time. --engine dask runs the Lagrangian planner's per-customer subproblems on a "
+        "found in time. --windows CONTACTS (with a calendar) offers each product only inside "
+        "each customer's timing window around their contact date. --engine dask runs the "
+        "Lagrangian planner's per-customer subproblems on a "
         "Dask cluster (--scheduler ADDRESS, or a LocalCluster of --workers processes). See "
         "docs/planning.md.",
     )
@@ -299,6 +449,33 @@ def add_cli(subparsers: Any) -> None:
     )
     p.add_argument("--models", metavar="DIR", help="trusted models folder (load or train)")
     p.add_argument("--model-preset", default="fast", choices=("accurate", "fast"), help="(fast)")
+    w = p.add_argument_group("contact windows (with a calendar)")
+    w.add_argument(
+        "--windows",
+        metavar="CONTACTS",
+        help="contact plan (.csv or .parquet: customer_id, product, date; what `timing "
+        "--journeys J --contacts FILE` writes): an activity may offer a customer a product only "
+        "inside the window around the customer's date for it",
+    )
+    w.add_argument(
+        "--calendar-start",
+        metavar="DATE",
+        help="the date of the calendar's day 1 (default: the earliest date in --windows)",
+    )
+    w.add_argument(
+        "--window-before",
+        type=int,
+        default=7,
+        metavar="DAYS",
+        help="days before a contact date its window opens (7)",
+    )
+    w.add_argument(
+        "--window-after",
+        type=int,
+        default=21,
+        metavar="DAYS",
+        help="days after a contact date its window closes (21)",
+    )
     g = p.add_argument_group("cluster")
     g.add_argument(
         "--engine",

@@ -7,6 +7,12 @@ Pareto/NBD on a held-out part of the calibration period, and writes the JSON rep
 holdout comparison with ``--holdout-end``, the conditional expectation by calibration
 frequency, the parameters beside the published CDNOW ones) and, with ``--out``, every
 customer's P(alive), expected purchases, spend, CLV and dates.
+
+With ``--journeys J --contacts FILE`` it also writes the contact plan: each journey step's
+suggested contact date (:func:`core.models.timing.contact_schedule`; ``J`` is what
+``python -m core optimize --out`` writes, ``customer_id, step, product``), no date before
+``--as-of`` (default: the day after the calibration end, the day the forecasts start from).
+``python -m core plan CALENDAR.toml --data ... --windows FILE`` takes that file.
 """
 
 from __future__ import annotations
@@ -14,7 +20,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+import pandas as pd
+
 from core.cli._util import EXIT_OK, Progress, add_command, print_json, write_json
+from core.common.errors import CJOError
 from core.data.io import read_table
 from core.data.purchases import RETURNS_RULES, read_purchases
 from core.models.timing import MODELS, fit_timing
@@ -33,7 +42,51 @@ _DESCRIPTION = (
 )
 
 
+def read_journeys(path: str) -> pd.DataFrame:
+    """``customer_id, step, product`` of a journeys file (``optimize --out``), checked."""
+    frame, _ = read_table(path)
+    name = f"--journeys {path}"
+    missing = [c for c in ("customer_id", "step", "product") if c not in frame.columns]
+    if missing:
+        raise CJOError(
+            f"{name}: column(s) {missing} missing. Fix: give the journeys `python -m core "
+            "optimize --out` writes (customer_id, step, product)."
+        )
+    out = frame[["customer_id", "step", "product"]].copy()
+    step = pd.to_numeric(out["step"], errors="coerce")
+    bad = step.isna() | (step != step.round())
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise CJOError(
+            f"{name}: step {out['step'].iloc[row]!r} in row {row + 1} is not a whole number."
+        )
+    out["step"] = step.astype("int64")
+    out["customer_id"] = out["customer_id"].astype(str)
+    out["product"] = out["product"].astype(str)
+    return out
+
+
+def _as_of(args: argparse.Namespace) -> pd.Timestamp:
+    text = args.as_of or args.calibration_end
+    try:
+        when = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        when = pd.NaT
+    if pd.isna(when):
+        option = "--as-of" if args.as_of else "--calibration-end"
+        raise CJOError(f"{option} {text!r}: not a date. Fix: write YYYY-MM-DD.")
+    day = pd.Timestamp(when).normalize()
+    return day if args.as_of else day + pd.Timedelta(days=1)
+
+
 def _cmd_timing(args: argparse.Namespace) -> int:
+    if bool(args.journeys) != bool(args.contacts):
+        raise CJOError(
+            "--journeys and --contacts go together: the journeys in, their contact plan out."
+        )
+    if args.as_of and not args.contacts:
+        raise CJOError("--as-of dates the contact plan: add --journeys J --contacts FILE.")
+    journeys = read_journeys(args.journeys) if args.journeys else None
     amount = args.amount
     source: Any = args.file
     if amount is None:
@@ -74,6 +127,20 @@ def _cmd_timing(args: argparse.Namespace) -> int:
         written = write_export(table, args.out)
         report["out"] = {"path": str(args.out), "rows": written.row_count, "sha256": written.sha256}
         summary["out"] = str(args.out)
+    if journeys is not None:
+        from core.models.timing import contact_schedule
+
+        plan = contact_schedule(journeys, result.customers, as_of=_as_of(args))
+        table = plan.table.assign(date=plan.table["date"].dt.strftime("%Y-%m-%d"))
+        written = write_export(table, args.contacts)
+        report["contacts"] = {
+            "path": str(args.contacts),
+            "rows": written.row_count,
+            "sha256": written.sha256,
+            "as_of": plan.as_of.strftime("%Y-%m-%d"),
+            "steps_without_history": int((plan.table["reason"] == "no history").sum()),
+        }
+        summary["contacts"] = str(args.contacts)
     write_json(args.report, report)
     if "holdout" in report:
         summary["holdout"] = report["holdout"]
@@ -128,4 +195,21 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--report", required=True, metavar="FILE", help="JSON report to write")
     p.add_argument("--out", metavar="FILE", help="per-customer scores (.parquet or .csv)")
+    p.add_argument(
+        "--journeys",
+        metavar="FILE",
+        help="journeys (what `optimize --out` writes: customer_id, step, product); with "
+        "--contacts, each step gets a suggested contact date",
+    )
+    p.add_argument(
+        "--contacts",
+        metavar="FILE",
+        help="write the contact plan here (customer_id, step, product, date, reason): the "
+        "input of `plan CALENDAR.toml --windows FILE`",
+    )
+    p.add_argument(
+        "--as-of",
+        metavar="DATE",
+        help="no contact date before this (default: the day after --calibration-end)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -48,6 +48,13 @@ produces them): a customer is eligible for an activity when one of its products 
 them; the assignment's expected profit is ``response * sum(value) - cost`` and its response
 probability ``1 - prod(1 - response * acceptance)`` over those products. It takes arrays, never
 the pipeline.
+
+Contact windows (``windows=``, int ``[n_customers, n_products, 2]`` of ``[first day, last
+day]``, e.g. :func:`core.models.timing.contact_windows` of the journeys' suggested contact
+dates) narrow this further: a product counts for an activity's assignment only when the
+activity's day lies inside the customer's window for that product, so the assignment's value,
+probability and eligibility use the in-window products only, and a customer with none gets no
+assignment for that activity. :func:`window_removals` counts the assignments the windows remove.
 """
 
 from __future__ import annotations
@@ -412,6 +419,72 @@ def _contact_windows(rules: list[CalendarRule], days: np.ndarray) -> list[Calend
     return keep
 
 
+def _check_windows(windows: Any, n: int, n_products: int) -> np.ndarray:
+    """The windows as int64 ``[n, P, 2]``, or a CalendarError naming the fix."""
+    arr = np.asarray(windows)
+    if arr.shape != (n, n_products, 2):
+        raise CalendarError(
+            f"windows must have shape {(n, n_products, 2)} ([first day, last day] per customer "
+            f"and product), got {arr.shape}. Fix: one row per customer, one column per product "
+            "key, in the order of customer_ids and product_keys."
+        )
+    if arr.dtype == bool or not np.issubdtype(arr.dtype, np.integer):
+        raise CalendarError(
+            f"windows must hold whole calendar days (integers), got dtype {arr.dtype}. Fix: "
+            "give day numbers (day 1 = the calendar's first day)."
+        )
+    arr = arr.astype(np.int64)
+    bad = np.argwhere(arr[..., 0] > arr[..., 1])
+    if len(bad):
+        c, p = (int(x) for x in bad[0])
+        raise CalendarError(
+            f"windows: customer #{c + 1}, product #{p + 1} has first day {arr[c, p, 0]} after "
+            f"last day {arr[c, p, 1]} ({len(bad)} such window(s)). Fix: give [first, last] "
+            "with first <= last."
+        )
+    return arr
+
+
+def _offerable(
+    calendar: Calendar, keys: tuple[str, ...], elig: np.ndarray, windows: np.ndarray | None
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per activity: its product columns and bool ``[n, len(cols)]`` offerable (eligible and,
+    with windows, inside the customer's window on the activity's day)."""
+    out = []
+    for a in calendar.activities:
+        cols = np.array([j for j, k in enumerate(keys) if k in a.products], dtype=np.int64)
+        ok = elig[:, cols]
+        if windows is not None:
+            w = windows[:, cols]
+            ok = ok & (w[..., 0] <= a.day) & (a.day <= w[..., 1])
+        out.append((cols, ok))
+    return out
+
+
+def window_removals(
+    calendar: Calendar,
+    product_keys: Sequence[str],
+    windows: np.ndarray,
+    *,
+    eligible: np.ndarray | None = None,
+) -> int:
+    """Assignments (customer, activity) the ``windows`` remove from :func:`build_problem`'s
+    problem: eligible without them, with no in-window product with them."""
+    keys = tuple(str(k) for k in product_keys)
+    win = np.asarray(windows)
+    n = win.shape[0] if win.ndim == 3 else 0
+    elig = np.ones((n, len(keys)), bool) if eligible is None else np.asarray(eligible, bool)
+    win = _check_windows(win, elig.shape[0], len(keys))
+    plain = _offerable(calendar, keys, elig, None)
+    kept = _offerable(calendar, keys, elig, win)
+    return int(
+        sum(
+            int(a.any(axis=1).sum()) - int(b.any(axis=1).sum())
+            for (_, a), (_, b) in zip(plain, kept, strict=True)
+        )
+    )
+
+
 def build_problem(
     calendar: Calendar,
     customer_ids: Sequence[Any] | np.ndarray,
@@ -420,6 +493,7 @@ def build_problem(
     acceptance: np.ndarray,
     *,
     eligible: np.ndarray | None = None,
+    windows: np.ndarray | None = None,
 ) -> PlanningProblem:
     """The planning problem of ``calendar`` for customers with per-product figures.
 
@@ -438,6 +512,11 @@ def build_problem(
         float ``[n, P]`` acceptance probability in [0, 1].
     eligible
         bool ``[n, P]`` products that may be offered to the customer (default: all).
+    windows
+        int ``[n, P, 2]`` ``[first day, last day]`` (inclusive, day 1 = the calendar's first
+        day) in which the product may be offered to the customer (default: any day). A product
+        counts for an activity only when the activity's day lies in its window; see the module
+        docstring.
 
     Returns
     -------
@@ -455,6 +534,7 @@ def build_problem(
         raise CalendarError("value and acceptance must be finite numbers.")
     if acc.min(initial=0) < 0 or acc.max(initial=0) > 1:
         raise CalendarError("acceptance must hold probabilities in [0, 1].")
+    win = None if windows is None else _check_windows(windows, n, len(keys))
     missing = [p for p in calendar.products if p not in keys]
     if missing:
         raise CalendarError(
@@ -465,9 +545,8 @@ def build_problem(
     acts = calendar.activities
     targets = np.array([[k in a.products for k in keys] for a in acts], dtype=bool)
     cust_parts, act_parts, profit_parts, prob_parts = [], [], [], []
-    for i, a in enumerate(acts):
-        cols = np.flatnonzero(targets[i])
-        ok = elig[:, cols]
+    offerable = _offerable(calendar, keys, elig, win)
+    for i, (a, (cols, ok)) in enumerate(zip(acts, offerable, strict=True)):
         who = np.flatnonzero(ok.any(axis=1))
         v = (value[np.ix_(who, cols)] * ok[who]).sum(axis=1) * a.response - a.cost
         miss = np.prod(1.0 - np.clip(a.response * acc[np.ix_(who, cols)], 0, 1) * ok[who], axis=1)

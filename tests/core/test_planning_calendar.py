@@ -9,7 +9,7 @@ import pytest
 
 from core.data.catalog import load_catalog
 from core.planning import CalendarError, build_problem, check_plan, load_calendar, solve
-from core.planning.calendar import parse_calendar
+from core.planning.calendar import parse_calendar, window_removals
 
 ROOT = Path(__file__).resolve().parents[2]
 QUARTER = ROOT / "data" / "calendars" / "quarter.toml"
@@ -145,3 +145,96 @@ def test_arrays_of_the_wrong_shape_are_refused():
         build_problem(cal, ["x"], ["a", "b", "c"], np.zeros((2, 3)), np.zeros((1, 3)))
     with pytest.raises(CalendarError, match="no column"):
         build_problem(cal, ["x"], ["a", "c"], np.zeros((1, 2)), np.zeros((1, 2)))
+
+
+# -- contact windows (issue 22, item 2): a product counts for an activity only inside the
+# customer's window for it ------------------------------------------------------------------
+
+TINY = {
+    "calendar": {"name": "tiny", "horizon_days": 30},
+    "channels": {"mail": {"cost": 1.0, "response": 0.5}},
+    "activities": [
+        {"id": "early", "day": 5, "channel": "mail", "products": ["a", "b"]},
+        {"id": "late", "day": 20, "channel": "mail", "products": ["a"]},
+    ],
+}
+TINY_VALUE = np.array([[10.0, 4.0], [6.0, 2.0]])
+TINY_ACCEPT = np.array([[0.5, 0.2], [0.3, 0.1]])
+
+
+def tiny(windows=None):
+    cal = parse_calendar(TINY, products=["a", "b"])
+    return cal, build_problem(cal, ["x", "y"], ["a", "b"], TINY_VALUE, TINY_ACCEPT, windows=windows)
+
+
+def pairs(problem):
+    asg = problem.assignments
+    ids = problem.activities.ids
+    return {
+        (["x", "y"][int(c)], str(ids[a])): (float(v), float(p))
+        for c, a, v, p in zip(asg.customer, asg.activity, asg.profit, asg.probability, strict=True)
+    }
+
+
+def test_windows_keep_only_in_window_products_as_computed_by_hand():
+    # x may hear of a on days 1-10 and of b on days 15-30; y on any day
+    windows = np.array([[[1, 10], [15, 30]], [[1, 30], [1, 30]]])
+    cal, plain = tiny()
+    _, windowed = tiny(windows)
+    before, after = pairs(plain), pairs(windowed)
+    # without windows, x's early mail counts a and b: 0.5 * (10 + 4) - 1, 1 - (1 - .25)(1 - .1)
+    assert before[("x", "early")] == pytest.approx((6.0, 0.325))
+    # day 5 is inside x's window for a only: 0.5 * 10 - 1 = 4, probability 0.5 * 0.5
+    assert after[("x", "early")] == pytest.approx((4.0, 0.25))
+    # day 20 is outside x's window for a, the late mail's only product: no assignment
+    assert ("x", "late") in before and ("x", "late") not in after
+    # y's windows hold every day: nothing changes for y
+    assert after[("y", "early")] == pytest.approx(before[("y", "early")])
+    assert after[("y", "late")] == pytest.approx((0.5 * 6.0 - 1.0, 0.15))
+    assert window_removals(cal, ["a", "b"], windows) == 1
+    assert window_removals(cal, ["a", "b"], np.tile([1, 30], (2, 2, 1))) == 0
+
+
+def test_a_window_excluding_every_activity_day_removes_the_customer():
+    windows = np.array([[[21, 30], [21, 30]], [[1, 30], [1, 30]]])
+    _, problem = tiny(windows)
+    assert {c for c, _ in pairs(problem)} == {"y"}
+
+
+@pytest.mark.parametrize(
+    ("windows", "message"),
+    [
+        (np.ones((2, 2), dtype=int), r"windows must have shape \(2, 2, 2\)"),
+        (np.ones((2, 2, 2)), "whole calendar days"),
+        (np.array([[[1, 30], [9, 3]], [[1, 30], [1, 30]]]), "customer #1, product #2 has first"),
+    ],
+)
+def test_malformed_windows_are_refused_with_the_fix(windows, message):
+    with pytest.raises(CalendarError, match=message):
+        tiny(windows)
+
+
+def test_the_exact_planner_certifies_the_windowed_plan():
+    data = {k: v for k, v in SMALL.items() if k != "constraints"}
+    data["constraints"] = [SMALL["constraints"][0]]  # the hard budget only
+    cal = parse_calendar(data, products=["a", "b", "c"])
+    rng = np.random.default_rng(4)
+    n = 40
+    value, accept = rng.uniform(-2, 20, (n, 3)), rng.uniform(0.05, 0.6, (n, 3))
+    start = rng.integers(1, 50, (n, 3))
+    windows = np.stack([start, start + rng.integers(0, 25, (n, 3))], axis=-1)
+    ids = [f"k{i}" for i in range(n)]
+    problem = build_problem(cal, ids, ["a", "b", "c"], value, accept, windows=windows)
+    plain = build_problem(cal, ids, ["a", "b", "c"], value, accept)
+    removed = window_removals(cal, ["a", "b", "c"], windows)
+    assert removed > 0 and problem.n_assignments == plain.n_assignments - removed
+    result = solve(problem, "exact", time_limit=30)
+    assert result.status == "optimal" and result.gap <= 1e-6
+    check = check_plan(problem, result.chosen)
+    assert check.feasible and check.violations == ()
+    asg, acts = problem.assignments, problem.activities
+    assert result.n_chosen > 0
+    for k in result.chosen:
+        c, a = int(asg.customer[k]), int(asg.activity[k])
+        day, cols = acts.day[a], np.flatnonzero(acts.targets[a])
+        assert ((windows[c, cols, 0] <= day) & (day <= windows[c, cols, 1])).any()

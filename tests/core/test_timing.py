@@ -26,6 +26,7 @@ from core.models.timing import (
     contact_windows,
     daily,
     fit_timing,
+    read_contact_plan,
     rfm_summary,
 )
 
@@ -162,3 +163,27 @@ def test_contact_dates_follow_as_of_and_the_gap() -> None:
     first = pd.to_datetime(plan_obj.table["date"]).iloc[0]
     day = (first - pd.Timestamp(CAL)).days + 1
     assert win[0, 0, 0] == max(day - 7, 1) and win[0, 0, 1] == day + 21
+
+
+def test_a_contact_plan_file_is_checked_and_gives_windows() -> None:
+    raw = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "b", "zz"],
+            "product": ["p", "p", "q", "p"],
+            "date": ["2024-03-10", "2024-03-20", "2024-03-01", "2024-03-05"],
+        }
+    )
+    table = read_contact_plan(raw, products=["p", "q"], name="c.csv")
+    win = contact_windows(
+        table, ["a", "b"], ["p", "q"], calendar_start="2024-03-01", horizon_days=90
+    )
+    # a's two dates for p (days 10 and 20) span days 3 .. 41; b's q on day 1: 1 .. 22
+    assert win[0, 0].tolist() == [3, 41] and win[1, 1].tolist() == [1, 22]
+    assert win[0, 1].tolist() == [1, 90] and win[1, 0].tolist() == [1, 90]  # no date: any day
+    for bad, message in [
+        (raw.drop(columns="date"), r"c.csv: column\(s\) \['date'\] missing"),
+        (raw.assign(date=["2024-03-10", "soon", "x", "2024-03-05"]), "'soon' in row 2"),
+        (raw.assign(product=["p", "p", "r", "p"]), r"\['r'\] \(first in row 3\)"),
+    ]:
+        with pytest.raises(DataValidationError, match=message):
+            read_contact_plan(bad, products=["p", "q"], name="c.csv")

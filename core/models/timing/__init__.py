@@ -17,7 +17,8 @@ customer will make, whether they are still active, what they will spend and what
 * :mod:`~core.models.timing.compare`: :func:`fit_timing` (selection on a held-out part of the
   calibration period, holdout comparison, conditional expectations; :class:`TimingResult`);
 * :mod:`~core.models.timing.contact`: :func:`contact_schedule`, suggested contact dates for
-  journey steps and the windows the planner's calendar can use.
+  journey steps; :func:`contact_windows`, the windows the planner's calendar takes
+  (``build_problem(windows=)``); :func:`read_contact_plan`, such dates read from a file.
 
 Our own scipy likelihoods, not a library: pymc-marketing adds ~450 MB and 46 packages with a
 24 s first fit (measured here), lifetimes has had no release since 2020 and part of it fails
@@ -38,7 +39,13 @@ from core.models.timing.compare import (
     fit_timing,
     metrics,
 )
-from core.models.timing.contact import ContactPlan, contact_schedule, contact_windows
+from core.models.timing.contact import (
+    WINDOW_COLUMNS,
+    ContactPlan,
+    contact_schedule,
+    contact_windows,
+    read_contact_plan,
+)
 from core.models.timing.gammagamma import GammaGammaModel
 from core.models.timing.paretonbd import ParetoNBDModel
 from core.models.timing.rfm import daily, rfm_summary
@@ -48,6 +55,7 @@ __all__ = [
     "INCUMBENTS",
     "MODELS",
     "PUBLISHED",
+    "WINDOW_COLUMNS",
     "BetaGeoModel",
     "BoostedChallenger",
     "ContactPlan",
@@ -66,5 +74,6 @@ __all__ = [
     "implied_clv",
     "metrics",
     "next_purchase_weeks",
+    "read_contact_plan",
     "rfm_summary",
 ]
