@@ -113,6 +113,12 @@ if found is None:
 st.dataframe(
     found.table, hide_index=True, width="stretch", column_config=ui.discount_policy_columns()
 )
+st.caption(
+    f"{found.bandit['products'][product]['training_offers']:,} of the {int(rows):,} training "
+    f"customers could take {names.get(product, product)} (not held, prerequisites held) and "
+    f"were offered it; {found.bandit['products'][product]['offers']:,} of the judging "
+    "population's. Harmful: a discount whose true value is below list price's."
+)
 left, right = st.columns(2)
 ui.plot(ui.bandit_curve_chart(found.curve, found.table), left)
 ui.plot(ui.level_shares_chart(found.levels), right)

@@ -73,6 +73,9 @@ def test_discount_bandit_section_shows_the_core_figures():
         offline["captured_list_price"]
     )
 
+    offered = f"{bandit['training_offers']:,} of the 300 training customers could take"
+    assert any(offered in c.value for c in at.caption)
+
     curve, levels = (_spec(c) for c in at.get("plotly_chart"))
     assert all(f["layout"]["meta"]["alt"] and f["layout"]["title"]["text"] for f in (curve, levels))
     learned = curve["data"][0]
