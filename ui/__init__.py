@@ -30,6 +30,7 @@ Modules
 :mod:`ui.campaigns`  the Campaigns page's log, analysis and downloads; the campaign estimator's log
 :mod:`ui.plan`       the Plan page: the calendar's first plan, sliders, warm re-plans, the CSV
 :mod:`ui.charts_campaigns`, :mod:`ui.charts_plan`  the figures of those two pages
+:mod:`ui.charts_rl`   the RL lab's discount section: learning curve, levels chosen
 """
 
 from core.insights import NO_OFFER, PROFILE_NUMBERS, PROFILE_WORDS
@@ -107,6 +108,7 @@ from ui.charts_plan import (
     usage_caption,
     usage_chart,
 )
+from ui.charts_rl import bandit_curve_chart, level_shares_chart
 from ui.data import (
     DATA_DIRS_ENV,
     DEMO_PATH,
@@ -175,7 +177,19 @@ from ui.plan import (
     reset_bounds,
     value_metrics,
 )
-from ui.rl import RL_EPISODES, RL_LABELS, rl_action_columns, rl_env, rl_lab, versus_journeys
+from ui.rl import (
+    DISCOUNT_EVAL_ROWS,
+    DISCOUNT_ROWS,
+    RL_EPISODES,
+    RL_LABELS,
+    discount_lab,
+    discount_policy_columns,
+    discount_products,
+    rl_action_columns,
+    rl_env,
+    rl_lab,
+    versus_journeys,
+)
 from ui.scenarios import (
     current_scenario_name,
     load_scenario,
@@ -324,6 +338,8 @@ __all__ = [
     "PROFILE_WORDS",
     "RL_EPISODES",
     "RL_LABELS",
+    "DISCOUNT_EVAL_ROWS",
+    "DISCOUNT_ROWS",
     "ROOT",
     "ROUTED",
     "RUN_COLUMNS",
@@ -416,6 +432,11 @@ __all__ = [
     "rl_action_columns",
     "rl_env",
     "rl_lab",
+    "discount_lab",
+    "discount_policy_columns",
+    "discount_products",
+    "bandit_curve_chart",
+    "level_shares_chart",
     "roc_chart",
     "run_settings",
     "runs_frame",

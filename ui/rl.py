@@ -71,7 +71,6 @@ def rl_lab(agents: list[str], episodes: dict[str, int], eval_episodes: int, *, t
     """
     from core import rl
 
-    env = rl_env()
     s = settings()
     data = require_data()
     options = (tuple(agents), json_key(episodes), int(eval_episodes))
@@ -79,6 +78,7 @@ def rl_lab(agents: list[str], episodes: dict[str, int], eval_episodes: int, *, t
     done = peek("rl-lab", key)
     if done is not None or not train:
         return done
+    env = rl_env()  # only to train: a rerun that shows a result or nothing does not build it
 
     def compute() -> Any:
         bar, tick = progress_bar(f"Training {', '.join(agents)} and evaluating every policy...")
@@ -113,3 +113,76 @@ def versus_journeys(lab: Any) -> list[dict[str, Any]]:
             | {"clear": low > 0 or high < 0}
         )
     return out
+
+
+#: Customers of the population every discount policy is judged on (seed: the scenario's + 1).
+DISCOUNT_EVAL_ROWS = 5_000
+#: Default training customers of the discount bandit and the offline model.
+DISCOUNT_ROWS = 5_000
+
+
+def discount_products() -> tuple[list[str], str | None]:
+    """Products of the catalog in use whose discount level the RL lab can learn, or the one-line
+    reason it cannot (no synthetic truth beside the data, or no discount levels)."""
+    from core.rl.discount_bandit import discount_products as judged
+    from ui.decision import truth
+    from ui.pipeline import catalog
+
+    cat = catalog()
+    if truth() is None:
+        return [], (
+            "The discount bandit is judged on the synthetic truth: load a synthetic population "
+            "with its truth file (the demo) to run it."
+        )
+    keys = judged(cat)
+    if not keys:
+        return [], (
+            f"The catalog in use ('{cat.name}') lists no discount levels with a margin and a "
+            "price: choose one with them (e.g. 'pricing') on the Opportunity page."
+        )
+    return keys, None
+
+
+def discount_lab(product: str, rows: int, alpha: float, *, train: bool) -> Any:
+    """The discount bandit beside the offline model for ``product``
+    (:func:`core.rl.discount_bandit.discount_lab`): cached per catalog, product, training
+    customers, alpha and seed; trained (progress bar) only when ``train``, else None until then.
+    """
+    from core.rl.discount_bandit import discount_lab as run
+    from ui.pipeline import catalog
+
+    s = settings()
+    cat = catalog()
+    key = (s.catalog, cat.name, product, int(rows), float(alpha), int(s.seed))
+    done = peek("rl-discounts", key)
+    if done is not None or not train:
+        return done
+
+    def compute() -> Any:
+        bar, tick = progress_bar(f"Training the discount bandit on {int(rows):,} customers...")
+        try:
+            return run(
+                product,
+                int(rows),
+                s.seed,
+                catalog=cat,
+                alpha=float(alpha),
+                eval_rows=DISCOUNT_EVAL_ROWS,
+                progress=tick,
+            )
+        finally:
+            bar.empty()
+
+    return guarded(lambda: cached("rl-discounts", key, compute))
+
+
+def discount_policy_columns() -> dict[str, Any]:
+    """Column formats of the discount section's policy table (:attr:`DiscountLab.table`)."""
+    num = st.column_config.NumberColumn
+    return {
+        "captured": num("captured value", format="percent", help="Share of the truth-optimal "
+                        "margin-adjusted value (acceptance x (margin - discount) x price x tenure)."),
+        "share_harmful": num("harmful discounts", format="percent", help="Customers offered "
+                             "the product who get a discount worth less than list price."),
+        "share_discounted": num("discounted", format="percent"),
+    }  # fmt: skip

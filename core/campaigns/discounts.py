@@ -327,13 +327,15 @@ def discount_check(
     eval_rows: int | None = None,
     confidence: float = 0.9,
     n_boot: int = 20,
+    products: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """Learn levels from a synthetic product x discount campaign and judge them on truth.
 
     The campaign log is drawn for a population of ``rows`` customers (seed ``seed``); the
     choice is judged on a fresh population (seed ``seed + 1``, ``eval_rows`` customers) for
     every offerable (customer, product) pair, against its true margin-adjusted value
-    (:func:`core.data.synthetic.pricing.discount_value`).
+    (:func:`core.data.synthetic.pricing.discount_value`). ``products`` limits the campaign's
+    arms to these products' levels (default every product of the catalog).
 
     Returns
     -------
@@ -354,7 +356,7 @@ def discount_check(
     t0 = time.perf_counter()
     cat = load_catalog(catalog) if isinstance(catalog, str) else catalog
     train_c, train_t = generate_frame(rows, seed)
-    log = pricing_campaign_frame(train_c, train_t, cat, seed=seed)
+    log = pricing_campaign_frame(train_c, train_t, cat, seed=seed, products=products)
     model = DiscountModel(cat, n_boot=n_boot, confidence=confidence, random_state=seed)
     model.fit(train_c, log)
     test_c, test_t = generate_frame(eval_rows or rows, seed + 1)

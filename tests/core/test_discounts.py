@@ -217,6 +217,57 @@ def test_bandit_learns_levels_that_beat_list_price_on_truth() -> None:
     assert (b.act(x, explore=False) == 0).all()
 
 
+def test_bandit_learning_curve_starts_at_list_price_and_ends_at_the_learned_policy() -> None:
+    from core.rl.discount_bandit import bandit_check
+
+    ticks: list[tuple[float, float]] = []
+    rep = bandit_check(
+        1500, 4, products=["internet"], eval_rows=800, batch=50, checkpoints=5,
+        progress=lambda d, t: ticks.append((d, t)),
+    )  # fmt: skip
+    assert list(rep["products"]) == ["internet"]
+    one = rep["products"]["internet"]
+    curve = one["curve"]
+    # before any update every level scores 0 and the lowest (list price) is picked
+    assert curve["customers"][0] == 0 and curve["captured"][0] == one["captured_list_price"]
+    assert curve["customers"][-1] == one["training_offers"]
+    assert curve["captured"][-1] == one["captured"]
+    assert np.all(np.diff(curve["customers"]) > 0) and 3 <= len(curve["customers"]) <= 7
+    assert ticks[-1][0] == ticks[-1][1] == -(-one["training_offers"] // 50)
+    assert sum(one["level_shares"].values()) == pytest.approx(1.0)
+    assert sum(one["optimal_level_shares"].values()) == pytest.approx(1.0)
+
+
+def test_discount_lab_sets_the_bandit_beside_the_offline_model_on_one_truth() -> None:
+    from core.common.errors import OptionError
+    from core.rl.discount_bandit import (
+        LAB_POLICIES,
+        bandit_check,
+        discount_lab,
+        discount_products,
+    )
+
+    assert discount_products(load_catalog("seed")) == []
+    lab = discount_lab("internet", 1200, 2, eval_rows=600, n_boot=2, alpha=0.3)
+    offline = discount_check(1200, 2, eval_rows=600, n_boot=2, products=["internet"])
+    bandit = bandit_check(1200, 2, products=["internet"], eval_rows=600, alpha=0.3, batch=50)
+    o, b = offline["products"]["internet"], bandit["products"]["internet"]
+    assert list(offline["products"]) == ["internet"]
+    t = lab.table.set_index("policy")
+    assert list(t.index) == list(LAB_POLICIES)
+    assert t.loc[LAB_POLICIES[0], "captured"] == b["captured"]
+    assert t.loc[LAB_POLICIES[1], "captured"] == o["captured"]
+    assert t.loc[LAB_POLICIES[1], "share_harmful"] == o["share_harmful"]
+    # one judging population: list price is worth the same share in both checks
+    assert o["offers"] == b["offers"]
+    assert t.loc["Always list price", "captured"] == pytest.approx(o["captured_list_price"])
+    assert (t["captured"] <= 1.0 + 1e-12).all() and t.loc["Truth-optimal level", "captured"] == 1
+    assert lab.levels["optimal"].tolist() == list(o["optimal_level_shares"].values())
+    assert lab.curve["captured"].tolist() == b["curve"]["captured"]
+    with pytest.raises(OptionError, match="tv"):
+        discount_lab("tv", 300, 0)
+
+
 def test_a_level_outside_the_range_exits_2_on_the_command_line(tmp_path, capsys) -> None:
     from pathlib import Path
 
