@@ -26,7 +26,7 @@ from core.cli._util import EXIT_OK, Progress, add_command, print_json, write_jso
 from core.common.errors import CJOError
 from core.data.io import read_table
 from core.data.purchases import RETURNS_RULES, read_purchases
-from core.models.timing import MODELS, fit_timing
+from core.models.timing import MODELS, SELECTION_RULES, fit_timing
 from core.ops.export import write_export
 
 _HELP = "purchase timing: P(alive), expected purchases, spend and CLV (BG/NBD and challengers)"
@@ -114,6 +114,7 @@ def _cmd_timing(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         margin=args.margin,
         seed=args.seed,
+        selection_rule=args.selection,
         progress=bar,
     )
     report = result.report()
@@ -180,7 +181,15 @@ def add_cli(subparsers: Any) -> None:
         "--validation-weeks",
         type=float,
         default=13.0,
-        help="held-out weeks at the end of calibration that choose the model (default 13)",
+        help="held-out weeks at the end of calibration on which a challenger without a "
+        "likelihood (gbm) must beat the kept model (default 13)",
+    )
+    p.add_argument(
+        "--selection",
+        choices=SELECTION_RULES,
+        default="aic",
+        help="aic: lowest AIC on the calibration period, gbm only if significantly better on "
+        "validation (default); validation: lowest validation deviance (the former rule)",
     )
     p.add_argument(
         "--horizon-weeks",

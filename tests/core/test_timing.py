@@ -103,11 +103,13 @@ def test_cli_report_keys(tmp_path: Path, capsys) -> None:
     out = tmp_path / "c.parquet"
     args = ["timing", str(path), "--calibration-end", CAL, "--holdout-end", HOLD]
     args += ["--models", "bgnbd,paretonbd", "--report", str(report), "--out", str(out), "--quiet"]
+    args += ["--selection", "validation"]
     assert cli(args) == 0
     capsys.readouterr()
     rep = json.loads(report.read_text())
     assert set(rep) >= {"n_customers", "model", "params", "holdout", "seconds"}
     assert rep["params"]["bgnbd"]["r"]["published"] == 0.243
+    assert rep["selection"]["rule"] == "validation"
     assert rep["params"]["gammagamma"]["v"]["published"] == 15.44
     assert len(pd.read_parquet(out)) == 800
 

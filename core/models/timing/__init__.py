@@ -14,8 +14,9 @@ customer will make, whether they are still active, what they will spend and what
   gradient boosting on recent activity (a challenger);
 * :mod:`~core.models.timing.clv`: :func:`implied_clv`, :func:`next_purchase_weeks`,
   :func:`alive_until_weeks`;
-* :mod:`~core.models.timing.compare`: :func:`fit_timing` (selection on a held-out part of the
-  calibration period, holdout comparison, conditional expectations; :class:`TimingResult`);
+* :mod:`~core.models.timing.compare`: :func:`fit_timing` (:func:`select_model`: AIC of the
+  likelihood models on the calibration period, a challenger only when significantly better on a
+  held-out part of it; holdout comparison, conditional expectations; :class:`TimingResult`);
 * :mod:`~core.models.timing.contact`: :func:`contact_schedule`, suggested contact dates for
   journey steps; :func:`contact_windows`, the windows the planner's calendar takes
   (``build_problem(windows=)``); :func:`read_contact_plan`, such dates read from a file.
@@ -32,12 +33,16 @@ from core.models.timing.challenger import BoostedChallenger
 from core.models.timing.clv import alive_until_weeks, implied_clv, next_purchase_weeks
 from core.models.timing.compare import (
     INCUMBENTS,
+    LIKELIHOOD,
     MODELS,
     PUBLISHED,
+    SELECTION_RULES,
     TimingResult,
     conditional_table,
+    deviance,
     fit_timing,
     metrics,
+    select_model,
 )
 from core.models.timing.contact import (
     WINDOW_COLUMNS,
@@ -53,8 +58,10 @@ from core.models.timing.seasonal import Histories, SeasonalBetaGeoModel
 
 __all__ = [
     "INCUMBENTS",
+    "LIKELIHOOD",
     "MODELS",
     "PUBLISHED",
+    "SELECTION_RULES",
     "WINDOW_COLUMNS",
     "BetaGeoModel",
     "BoostedChallenger",
@@ -70,10 +77,12 @@ __all__ = [
     "contact_schedule",
     "contact_windows",
     "daily",
+    "deviance",
     "fit_timing",
     "implied_clv",
     "metrics",
     "next_purchase_weeks",
     "read_contact_plan",
     "rfm_summary",
+    "select_model",
 ]
