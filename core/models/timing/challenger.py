@@ -10,8 +10,9 @@ purchases) from: frequency, recency, T, weeks since the last purchase, purchases
 It learns inside the period it is given: with cut-off ``c`` it fits BG/NBD up to
 ``c - h`` and the correction on the purchases of ``(c - h, c]``; then it forecasts from ``c``.
 So with a 39-week calibration and ``h = 13`` it trains on weeks 26-39, never on the holdout.
-:func:`core.models.timing.compare.fit_timing` keeps it only when it beats BG/NBD and Pareto/NBD
-on a held-out part of the calibration period.
+:func:`core.models.timing.compare.select_model` keeps it only when its deviance on a held-out
+part of the calibration period is lower than the AIC-chosen model's by more than two standard
+errors of the paired difference.
 """
 
 from __future__ import annotations

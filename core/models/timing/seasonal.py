@@ -15,8 +15,9 @@ expected purchases in ``(T, T + t]`` are BG/NBD's for the clock time ``tau(T + t
 
 One harmonic can be identified from a calibration period of about three quarters of a year or
 more (shorter periods leave ``A`` and ``phi`` poorly determined: the standard errors say so).
-It is a challenger: :func:`core.models.timing.select.fit_timing` keeps it only when it predicts
-a held-out part of the calibration period better than plain BG/NBD.
+With the amplitude at 0 it is plain BG/NBD, and its likelihood is that of the same purchase
+times: :func:`core.models.timing.compare.select_model` keeps it when its AIC on the calibration
+period (two more parameters) is below BG/NBD's and Pareto/NBD's.
 """
 
 from __future__ import annotations
