@@ -21,7 +21,8 @@ the process is reported.
   ``opportunity-check`` decision report, seed catalog, for ``--estimators``: each at the
   product's default risk rule, ``dr`` also without risk control and at every ``--risk-levels``
   lower confidence bound) and the share of customers whose journey harms them, without and with
-  texts. ``--no-auc`` skips the churn AUC (its cross-validation takes most of the time).
+  texts. With ``--risk-levels``, ``dr_frontier`` also compares the with-texts default policy
+  to the without-texts policies at the same share harmful. ``--no-auc`` skips the churn AUC (its cross-validation takes most of the time).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np
 
 from core.data import synthetic
 from core.data.feedback import read_feedback
@@ -108,6 +111,34 @@ def _captured(
     }
 
 
+def _frontier(without: dict[str, Any], with_: dict[str, Any]) -> dict[str, Any]:
+    """The dr default policy with texts against the without-texts harm/captured frontier.
+
+    Per weight setting: the with-texts default (``dr``) captured share and share harmful, and
+    the captured share the without-texts ``dr`` policies (every risk level judged) reach at that
+    same share harmful (linear interpolation between their points; clamped at the ends).
+    """
+    out: dict[str, Any] = {}
+    for w, row in with_.items():
+        pts = sorted(
+            (r["share_harmful"], r["captured"])
+            for p, r in without[w].items()
+            if p == "dr" or p.startswith("dr/")
+        )
+        if "dr" not in row or len(pts) < 2:
+            continue
+        harm = float(row["dr"]["share_harmful"])
+        out[w] = {
+            "share_harmful": harm,
+            "with_texts_captured": float(row["dr"]["captured"]),
+            "without_texts_captured_at_same_harm": float(
+                np.interp(harm, [h for h, _ in pts], [c for _, c in pts])
+            ),
+            "interpolated": bool(pts[0][0] <= harm <= pts[-1][0]),  # False: clamped at an end
+        }
+    return out
+
+
 def bench_effect(
     rows: int,
     seed: int,
@@ -141,6 +172,10 @@ def bench_effect(
             "without_texts": _captured(customers, truth, estimators, seed, lv),
             "with_texts": _captured(with_texts, truth, estimators, seed, lv, opts),
         }
+        if "dr" in estimators and lv:
+            out["dr_frontier"] = _frontier(
+                out["decision"]["without_texts"], out["decision"]["with_texts"]
+            )
     return out
 
 
