@@ -226,3 +226,93 @@ def test_demo_data_writes_feedback_independent_of_chunking(tmp_path: Path, capsy
     fa, fb = pd.read_parquet(feedback_path(a)), pd.read_parquet(feedback_path(b))
     pd.testing.assert_frame_equal(fa, fb)
     assert set(fa["Customer ID"]) <= set(pd.read_parquet(a)["Customer ID"])
+
+
+# --- the dr estimator with texts --------------------------------------------------------------
+
+
+def test_dr_adjusts_for_text_traits_in_propensity_and_effect_models(population, monkeypatch):
+    from core.opportunity.estimators import doubly_robust as drm
+    from core.opportunity.estimators._common import FeatureEncoder
+
+    customers, truth = population
+    joined, _ = synthetic_text_features(customers, truth, seed=3)
+    cat = load_catalog("seed")
+    traits = text_feature_columns(joined.columns, pretreatment=True)
+    assert traits
+    seen: list[np.ndarray] = []
+    real = drm._nuisances
+
+    def spy(w, *args, **kwargs):  # the matrix the propensity and outcome models are fitted on
+        seen.append(w)
+        return real(w, *args, **kwargs)
+
+    monkeypatch.setattr(drm, "_nuisances", spy)
+    model = drm.DoublyRobustEffects(cat, random_state=0).fit(joined)
+    fitted = [j for j, m in enumerate(model.effects_) if m is not None]
+    assert fitted and len(seen) == len(fitted)
+    for w, j in zip(seen, fitted, strict=True):
+        cov = model.covariates(j)
+        assert w.shape[1] == len(cov)
+        assert model.effects_[j].beta_.shape[0] == len(cov) + 1  # effect model: intercept + cov
+        for t in traits:
+            assert w[:, cov.index(t)].std() > 0  # the trait varies in the propensity's matrix
+        # sentiment, complaints, text_has ... are consequences of the portfolio: never covariates
+        assert [c for c in cov if c.startswith("text_")] == traits
+    # the effect of a writer moves with what they write about
+    held = cat.holdings(joined)
+    before, _ = model.predict(joined, held)
+    moved = joined.copy()
+    writers = moved["text_n"].to_numpy() > 0
+    moved.loc[writers, traits] = 1.0 - moved.loc[writers, traits]
+    after, _ = model.predict(moved, held)
+    assert not np.allclose(after[writers], before[writers])
+    assert np.allclose(after[~writers], before[~writers])
+    # customers without texts sit at the writers' mean share, not at 0; without the shrinkage
+    # (trait_prior=0) they are at 0 as in the raw column
+    enc = model.encoder_
+    x = enc.transform(joined)
+    i = enc.columns.index(traits[0])
+    mean = dict(enc.traits)[traits[0]]
+    assert mean == pytest.approx(joined.loc[writers, traits[0]].mean())
+    _, _, mu, sd = enc.numeric[i]
+    assert np.allclose(x[~writers, i], (mean - mu) / sd, atol=1e-6)
+    raw = FeatureEncoder.fit(joined, cat)
+    assert not raw.traits
+    assert np.allclose(
+        raw.transform(joined)[~writers, i], (0 - raw.numeric[i][2]) / raw.numeric[i][3]
+    )
+    # without text columns the shrinkage changes nothing (the dashboard's numbers stay)
+    plain = FeatureEncoder.fit(customers, cat, trait_prior=1.0)
+    assert not plain.traits
+    assert np.array_equal(
+        plain.transform(customers), FeatureEncoder.fit(customers, cat).transform(customers)
+    )
+
+
+def test_outcome_texts_never_reach_the_dr_covariates(population) -> None:
+    from core.models.text import text_features_for
+    from core.opportunity.estimators._common import FeatureEncoder
+
+    customers, truth = population
+    fb = feedback_frame(customers, truth, seed=3)
+    late = (fb["date"] >= OUTCOME_START) | (fb["channel"] == EXIT_CHANNEL)
+    assert late.any()
+    # outcome texts that would shout "price" if they leaked
+    loud = fb[late].assign(text="Too expensive, the price is a joke, cancelling over the cost.")
+    cols = {"text": "text", "id": "Customer ID", "date": "date", "rating": "rating"}
+    cols["channel"] = "channel"
+    kw = {"cutoff": OUTCOME_START, "random_state": 3}
+    with_late = text_features_for(
+        customers, read_feedback(pd.concat([fb[~late], loud]), **cols), **kw
+    )
+    without = text_features_for(customers, read_feedback(fb[~late], **cols), **kw)
+    assert with_late.guard.n_in - with_late.guard.n_kept == int(late.sum())
+    pd.testing.assert_frame_equal(with_late.features, without.features)
+    cat = load_catalog("seed")
+    a, b = with_late.join(customers), without.join(customers)
+    enc = FeatureEncoder.fit(a, cat, trait_prior=1.0)
+    assert any(c.startswith("text_trait_") for c in enc.columns)
+    assert np.array_equal(
+        enc.transform(a), FeatureEncoder.fit(b, cat, trait_prior=1.0).transform(b)
+    )

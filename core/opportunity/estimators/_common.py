@@ -10,7 +10,7 @@ import pandas as pd
 
 from core.data import schema
 from core.data.catalog import Catalog
-from core.data.feedback import text_feature_columns
+from core.data.feedback import TEXT_TRAIT_PREFIX, text_feature_columns
 
 #: Columns that are consequences of the portfolio (prices, usage of held services). They are
 #: not used to find similar customers or to smooth: conditioning on them would compare
@@ -102,26 +102,60 @@ def pretreatment_columns(columns: Any, catalog: Catalog) -> list[str]:
     return canonical + text_feature_columns(columns, pretreatment=True)
 
 
+#: Count column of a customer's kept texts (:func:`core.models.text.customer_text_features`).
+TEXT_COUNT = "text_n"
+
+
+def shrunk_trait_share(share: np.ndarray, n: np.ndarray, mean: float, prior: float) -> np.ndarray:
+    """A text trait share pulled toward the writers' mean by ``prior`` pseudo-texts.
+
+    ``(share * n + mean * prior) / (n + prior)``: a customer with one text says little about
+    what they care about, one with five says more, and a customer without texts (``n = 0``)
+    gets the writers' ``mean`` (no evidence), not a share of 0 (which would read as "never
+    mentions price").
+    """
+    s = np.where(np.isfinite(share), share, 0.0)
+    k = np.where(np.isfinite(n), np.maximum(n, 0.0), 0.0)
+    return (s * k + mean * prior) / (k + prior)
+
+
 @dataclass(frozen=True, eq=False)
 class FeatureEncoder:
     """The numeric matrix of pre-treatment customer features, fitted once, applied to any rows.
 
     Numbers are z-scored with the fitted median (for missing values), mean and standard
     deviation; text columns are one-hot with the fitted categories (unseen ones are all 0).
+    With ``trait_prior > 0`` and a :data:`TEXT_COUNT` column, every text trait share
+    (``text_trait_...``) is first shrunk toward the fitted writers' mean
+    (:func:`shrunk_trait_share`, ``traits`` holds column and mean), so customers without texts
+    sit at the writers' average instead of at 0.
     """
 
     numeric: tuple[tuple[str, float, float, float], ...]  # column, median, mean, sd
     categorical: tuple[tuple[str, tuple[Any, ...]], ...]  # column, categories
+    traits: tuple[tuple[str, float], ...] = ()  # text trait column, writers' mean share
+    trait_prior: float = 0.0
 
     @classmethod
-    def fit(cls, frame: pd.DataFrame, catalog: Catalog) -> FeatureEncoder:
+    def fit(
+        cls, frame: pd.DataFrame, catalog: Catalog, *, trait_prior: float = 0.0
+    ) -> FeatureEncoder:
+        """Fit on ``frame``; ``trait_prior`` pseudo-texts shrink the text trait shares (0: raw)."""
         numeric: list[tuple[str, float, float, float]] = []
         categorical: list[tuple[str, tuple[Any, ...]]] = []
+        traits: list[tuple[str, float]] = []
+        shrink = trait_prior > 0 and TEXT_COUNT in frame.columns
+        n = _numbers(frame, TEXT_COUNT) if shrink else None
         for c in pretreatment_columns(frame.columns, catalog):
             s = frame[c]
             spec = schema.BY_NAME.get(c)
             if spec is None or spec.kind in ("int", "float"):  # text features are numbers
-                x = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64)
+                x = _numbers(frame, c)
+                if n is not None and c.startswith(TEXT_TRAIT_PREFIX):
+                    writers = (n > 0) & np.isfinite(x)
+                    mean = float(x[writers].mean()) if writers.any() else 0.0
+                    traits.append((c, mean))
+                    x = shrunk_trait_share(x, n, mean, trait_prior)
                 med = float(np.nanmedian(x)) if np.isfinite(x).any() else 0.0
                 x = np.where(np.isfinite(x), x, med)
                 sd = float(x.std())
@@ -130,13 +164,26 @@ class FeatureEncoder:
                 _, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
                 if len(uniques) >= 2:
                     categorical.append((c, tuple(uniques)))
-        return cls(tuple(numeric), tuple(categorical))
+        return cls(
+            tuple(numeric), tuple(categorical), tuple(traits), trait_prior if traits else 0.0
+        )
+
+    @property
+    def columns(self) -> list[str]:
+        """Names of the matrix columns (``column=category`` for one-hot ones)."""
+        out = [c for c, *_ in self.numeric]
+        out += [f"{c}={v}" for c, cats in self.categorical for v in cats]
+        return out or ["(no features: a column of zeros)"]
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """float32 ``[n, d]``."""
         parts: list[np.ndarray] = []
+        traits = dict(self.traits)
+        n = _numbers(frame, TEXT_COUNT) if traits else None
         for c, med, mean, sd in self.numeric:
-            x = pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64)
+            x = _numbers(frame, c)
+            if n is not None and c in traits:
+                x = shrunk_trait_share(x, n, traits[c], self.trait_prior)
             x = np.where(np.isfinite(x), x, med)
             parts.append(((x - mean) / sd)[:, None])
         for c, cats in self.categorical:
@@ -148,6 +195,10 @@ class FeatureEncoder:
         if not parts:
             return np.zeros((len(frame), 1), dtype=np.float32)
         return np.ascontiguousarray(np.hstack(parts), dtype=np.float32)
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    return pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=np.float64)
 
 
 def feature_matrix(frame: pd.DataFrame, catalog: Catalog) -> np.ndarray:

@@ -7,7 +7,16 @@ says how sure it is:
 
 1. **Population.** Customers who could hold ``j`` (its prerequisites held, nothing excluded held).
    Treatment ``T = holds j``; covariates ``W`` = the pre-treatment customer features
-   (:func:`core.opportunity.estimators._common.feature_matrix`) and the other holdings.
+   (:func:`core.opportunity.estimators._common.feature_matrix`) and the other holdings
+   (:meth:`DoublyRobustEffects.covariates`). With feedback texts, the text trait shares
+   (``text_trait_...``: what a customer writes about, e.g. price or service, from texts before
+   the outcome period) are among them, shrunk toward the writers' mean by ``trait_prior``
+   pseudo-texts so that customers without texts sit at the average
+   (:func:`~core.opportunity.estimators._common.shrunk_trait_share`). The traits that drive who
+   holds a product also drive its effect, so they enter the propensity and outcome models
+   (confounders) and the effect model (effect modifiers) alike. Sentiment, complaints and the
+   other text features are consequences of the current portfolio and stay out; so does
+   ``text_has`` (who writes depends on current satisfaction).
 2. **Nuisances, cross-fitted** over ``folds`` groups of customers: the holding propensity
    ``e(W) = P(T = 1 | W)`` (logistic regression, clipped to ``[clip, 1 - clip]``) and the outcome
    of holders and non-holders ``mu_1(W)``, ``mu_0(W)`` (ridge regressions). A customer's
@@ -48,6 +57,8 @@ from core.data.catalog import Catalog
 from core.data.schema import FACTORS
 from core.opportunity.estimators._common import EstimatorResult, FeatureEncoder
 
+#: Pseudo-texts of the writers' mean share added to every customer's text trait shares.
+TRAIT_PRIOR = 1.0
 #: Fewest holders and non-holders a product needs for its effects to be estimated.
 MIN_ARM = 20
 UNCERTAINTY = (
@@ -152,7 +163,7 @@ class DoublyRobustEffects:
     ----------
     catalog
         The products (their order is the ``P`` axis).
-    folds, clip, shrink
+    folds, clip, shrink, trait_prior
         See :func:`estimate`.
     random_state
         Seed of the cross-fitting folds.
@@ -175,12 +186,14 @@ class DoublyRobustEffects:
         folds: int = 3,
         clip: float = 0.05,
         shrink: float = 1.0,
+        trait_prior: float = TRAIT_PRIOR,
         random_state: int | np.random.Generator | None = 0,
     ) -> None:
         self.catalog = catalog
         self.folds = folds
         self.clip = clip
         self.shrink = shrink
+        self.trait_prior = trait_prior
         self.random_state = random_state
 
     def fit(
@@ -193,6 +206,8 @@ class DoublyRobustEffects:
             raise OptionError(f"clip={self.clip}: use a number in (0, 0.5).")
         if not self.shrink > 0:
             raise OptionError(f"shrink={self.shrink}: use a positive number.")
+        if not self.trait_prior >= 0:
+            raise OptionError(f"trait_prior={self.trait_prior}: use 0 (raw shares) or more.")
         catalog = self.catalog
         held = catalog.holdings(frame) if held is None else np.asarray(held, dtype=bool)
         seed = seed_of(self.random_state, high=SKLEARN_SEED_HIGH)
@@ -204,7 +219,7 @@ class DoublyRobustEffects:
                 "Churn Probability), no CLTV and no Satisfaction Score. Fix: map one of them, or "
                 "optimise with the factors it has."
             )
-        self.encoder_ = FeatureEncoder.fit(frame, catalog)
+        self.encoder_ = FeatureEncoder.fit(frame, catalog, trait_prior=float(self.trait_prior))
         x = self.encoder_.transform(frame).astype(np.float64)
         hf = held.astype(np.float64)
         req, excl = catalog.requires_matrix(), catalog.excludes_matrix()
@@ -240,6 +255,15 @@ class DoublyRobustEffects:
         self.available_ = available
         self.notes_ = tuple(notes)
         return self
+
+    def covariates(self, j: int) -> list[str]:
+        """Names of the covariates of product ``j``'s propensity, outcome and effect models.
+
+        The encoded pre-treatment features (:attr:`FeatureEncoder.columns`) and ``holds <key>``
+        for every other product of the catalog, in the order of the model matrices.
+        """
+        others = [f"holds {k}" for q, k in enumerate(self.catalog.keys) if q != j]
+        return self.encoder_.columns + others
 
     def predict(self, frame: pd.DataFrame, held: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Raw effects and standard errors, float32 ``[n, 1 + P, P, 3]`` each."""
@@ -284,6 +308,7 @@ def estimate(
     folds: int = 3,
     clip: float = 0.05,
     shrink: float = 1.0,
+    trait_prior: float = TRAIT_PRIOR,
 ) -> EstimatorResult:
     """Doubly robust components and their standard errors (see the module docstring).
 
@@ -303,6 +328,10 @@ def estimate(
     shrink
         Ridge penalty of the effect model per customer of the product's population: larger
         pulls every customer's effect harder toward the average effect.
+    trait_prior
+        Pseudo-texts at the writers' mean added to every customer's text trait shares
+        (``text_trait_...``; only with a ``text_n`` column); 0 uses the raw shares (customers
+        without texts at 0). Without text columns it has no effect.
 
     Returns
     -------
@@ -311,7 +340,12 @@ def estimate(
     """
     if models is None or not isinstance(models, DoublyRobustEffects):
         models = DoublyRobustEffects(
-            catalog, folds=folds, clip=clip, shrink=shrink, random_state=random_state
+            catalog,
+            folds=folds,
+            clip=clip,
+            shrink=shrink,
+            trait_prior=trait_prior,
+            random_state=random_state,
         ).fit(frame, held, progress=progress)
     raw, std = models.predict(frame, held)
     return EstimatorResult(
