@@ -17,13 +17,13 @@ number of arriving customers and judges it the same way.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._report import emit
 from core.campaigns.discounts import discount_check
 
 
@@ -46,10 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         from core.rl.discount_bandit import bandit_check
 
         report["bandit"] = bandit_check(args.rows, args.seed, alpha=args.alpha)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    emit(report, args.out)
     return 0
 
 

@@ -28,7 +28,6 @@ the process is reported.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import time
@@ -39,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np
 
+from benchmarks._report import emit
 from core.data import synthetic
 from core.data.feedback import read_feedback
 from core.data.synthetic.reviews import review_frame
@@ -209,10 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         report["effect"] = bench_effect(
             args.rows, args.seed, names, levels, not args.no_auc, args.trait_prior
         )
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    emit(report, args.out)
     return 0
 
 

@@ -23,7 +23,6 @@ is a diagnosis only: BG/NBD on the clock of the generating season (unknown on re
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import statistics
 import sys
@@ -36,6 +35,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks._report import emit
 from core.data.purchases import read_purchases
 from core.data.synthetic.purchases import CDNOW_LOOKALIKE, Deviations, purchase_log
 from core.models.timing import (
@@ -192,10 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     if seeds:
         report["holdout"] = bench_holdout(seeds, args.lookalike_customers)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        Path(args.out).write_text(text)
+    emit(report, args.out)
     return 0
 
 
