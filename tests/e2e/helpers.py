@@ -111,16 +111,25 @@ def serve(
 
 
 # Records every change of the app's script-state attribute with its time (installed once per
-# page). It watches the whole document, not one element: when Streamlit re-creates the app's
-# root element (it can on a page switch), an observer of the old element would wait forever.
+# page), and the time of the last change of the main area's content. It watches the whole document, not one
+# element: when Streamlit re-creates the app's root element (it can on a page switch), an
+# observer of the old element would wait forever. A rerun fast enough for the browser to batch
+# "running" and "notRunning" into one render changes no attribute at all: then the rerun's end
+# is the main area's new content settling (no change for SETTLE_MS) with the script not
+# running.
 _OBSERVE = """() => {
   if (!window.__cjoStates) {
     window.__cjoStates = [];
     const key = 'data-test-script-state';
     const log = el => window.__cjoStates.push([performance.now(), el.getAttribute(key)]);
+    window.__cjoLastChange = 0;
     new MutationObserver(muts => {
       for (const m of muts) {
-        if (m.type === 'attributes') { log(m.target); continue; }
+        const el = m.target.nodeType === 1 ? m.target : m.target.parentElement;
+        if (m.type !== 'attributes' && el && el.closest("[data-testid='stMain']")) {
+          window.__cjoLastChange = performance.now();
+        }
+        if (m.type === 'attributes') { if (m.attributeName === key) log(m.target); continue; }
         for (const n of m.addedNodes) {
           if (n.nodeType !== 1) continue;
           if (n.hasAttribute(key)) log(n);
@@ -128,16 +137,26 @@ _OBSERVE = """() => {
         }
       }
     }).observe(document.documentElement,
-               {attributes: true, attributeFilter: [key], subtree: true, childList: true});
+               {attributes: true, subtree: true, childList: true, characterData: true});
   }
   return performance.now();
 }"""
+SETTLE_MS = 1500
 _FINISHED_AFTER = (
-    """t0 => (window.__cjoStates || []).some(e => e[0] >= t0 && e[1] === 'notRunning')"""
+    """t0 => {
+  if ((window.__cjoStates || []).some(e => e[0] >= t0 && e[1] === 'notRunning')) return true;
+  const app = document.querySelector("[data-testid='stApp']");
+  const last = window.__cjoLastChange || 0;
+  return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+    && last >= t0 && performance.now() - last > """
+    + str(SETTLE_MS)
+    + """;
+}"""
 )
-_FINISHED_AT = (
-    """t0 => (window.__cjoStates || []).find(e => e[0] >= t0 && e[1] === 'notRunning')[0]"""
-)
+_FINISHED_AT = """t0 => {
+  const e = (window.__cjoStates || []).find(e => e[0] >= t0 && e[1] === 'notRunning');
+  return e ? e[0] : window.__cjoLastChange;
+}"""
 
 
 def wait_for_run(page, timeout: float = 90_000) -> None:
