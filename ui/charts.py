@@ -494,9 +494,8 @@ def segment_charts(page: Any, boxes: pd.DataFrame | None = None) -> tuple[Any, A
         "Bar chart of customers per segment: " + _top(page.sizes["segment"], page.sizes["size"]),
     )  # fmt: skip
     proj = page.projection
-    # WebGL (Scattergl): ~2,000 SVG points cost ~0.8 s of browser drawing per new segmentation
     points = [
-        go.Scattergl(
+        go.Scatter(
             x=part["x"], y=part["y"], mode="markers", name=str(name), opacity=0.6,
             marker={"size": 4, "color": colours.get(str(name), GREYS[0])},
         )
