@@ -58,7 +58,7 @@ def body() -> None:
         },
     )
     st.subheader("First → second → third offer")
-    ui.plot(ui.sankey(ui.journey_flows(s), ui.colour_map(catalog)))
+    ui.plot(ui.flow_matrices(ui.journey_flows(s)))
     st.caption("Flows show customers who go on to a further offer; every first offer is on the "
                "Overview page.")  # fmt: skip
     st.subheader("Journey table")

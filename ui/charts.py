@@ -327,40 +327,82 @@ def anneal_charts(trace: Mapping[str, Any], schedule: str) -> tuple[Any, Any] | 
     return temp, conv
 
 
-def sankey(flows: pd.DataFrame, colours: Mapping[str, str]) -> Any:
-    """Plotly Sankey of the offers at step 1 -> step 2 -> step 3 (one colour per product).
+_ORDINALS = ("First", "Second", "Third", "Fourth", "Fifth", "Sixth")
+
+
+def _ordinal(step: int) -> str:
+    return _ORDINALS[step - 1] if 0 < step <= len(_ORDINALS) else f"Step {step}"
+
+
+def flow_matrices(flows: pd.DataFrame) -> Any:
+    """Customers going from each offer of step t (rows) to each offer of step t + 1 (columns):
+    one heatmap panel per pair of steps, one shared colour scale, counts in the cells.
 
     ``flows`` is :func:`core.insights.journey_flows`: only customers who go on to a next offer
-    flow on; the rest end at their last offer.
+    flow on; the rest end at their last offer. Plotly redraws heatmaps in place (a Sankey
+    animates every update for half a second), so a weight change redraws this at once.
     """
-    nodes: list[tuple[int, str]] = []
-    index: dict[tuple[int, str], int] = {}
-    src, dst, val = [], [], []
-    for r in flows.itertuples(index=False):
-        t = int(r.step) - 1
-        for node in ((t, str(r.source)), (t + 1, str(r.target))):
-            if node not in index:
-                index[node] = len(nodes)
-                nodes.append(node)
-        src.append(index[(t, str(r.source))])
-        dst.append(index[(t + 1, str(r.target))])
-        val.append(int(r.customers))
-    palette = {**colours, "No offer": NO_OFFER_COLOUR}
-    trace = go.Sankey(
-        arrangement="snap",
-        node={
-            "label": [f"{lab} (step {t + 1})" for t, lab in nodes],
-            "color": [palette.get(lab, GREYS[0]) for _, lab in nodes],
-            "pad": 14,
-        },
-        link={"source": src, "target": dst, "value": val, "color": "rgba(120,130,150,0.25)"},
+    steps = sorted(int(t) for t in flows["step"].unique()) if len(flows) else [1]
+    total = (
+        flows.groupby("source")["customers"]
+        .sum()
+        .add(flows.groupby("target")["customers"].sum(), fill_value=0)
     )
+    order = [str(o) for o in total.sort_values(ascending=False).index]  # busiest offers first
+    gap, k = 0.06, len(steps)
+    width = (1.0 - gap * (k - 1)) / k
+    traces: list[Any] = []
+    axes: dict[str, Any] = {}
+    for i, t in enumerate(steps):
+        part = flows[flows["step"] == t]
+        matrix = part.pivot_table(
+            index="source", columns="target", values="customers", aggfunc="sum"
+        ).reindex(
+            index=[o for o in order if o in set(part["source"])],
+            columns=[o for o in order if o in set(part["target"])],
+        )
+        z = matrix.to_numpy(dtype=float)
+        suffix = "" if i == 0 else str(i + 1)
+        traces.append(
+            go.Heatmap(
+                z=[[None if v != v else v for v in row] for row in z],  # NaN: no customer
+                x=[str(c) for c in matrix.columns],
+                y=[str(r) for r in matrix.index],
+                xaxis=f"x{suffix}",
+                yaxis=f"y{suffix}",
+                coloraxis="coloraxis",
+                texttemplate="%{z:,}",
+                hovertemplate=f"{_ordinal(t)} offer %{{y}} → {_ordinal(t + 1).lower()} offer "
+                "%{x}: %{z:,} customers<extra></extra>",
+            )
+        )
+        lo = i * (width + gap)
+        axes[f"xaxis{suffix}"] = {
+            "title": {"text": f"{_ordinal(t + 1)} offer"}, "automargin": True,
+            "domain": [lo, lo + width], "anchor": f"y{suffix}",
+        }  # fmt: skip
+        axes[f"yaxis{suffix}"] = {
+            "title": {"text": f"{_ordinal(t)} offer"}, "automargin": True,
+            "autorange": "reversed", "anchor": f"x{suffix}",
+        }  # fmt: skip
     biggest = flows.sort_values("customers", ascending=False).head(3)
-    alt = "Sankey diagram of customers flowing from one offer to the next: " + "; ".join(
-        f"{r.source} to {r.target} (step {int(r.step) + 1}) {int(r.customers):,}"
-        for r in biggest.itertuples()
+    alt = "Heatmaps of customers going from one offer to the next: " + (
+        "; ".join(
+            f"{r.source} to {r.target} (step {int(r.step) + 1}) {int(r.customers):,}"
+            for r in biggest.itertuples()
+        )
+        or "no customer goes on to a second offer"
     )
-    return figure([trace], "First → second → third offer", None, None, alt, height=420)
+    return figure(
+        traces,
+        "First → second → third offer",
+        None,
+        None,
+        alt,
+        height=420,
+        coloraxis={"colorscale": BLUES, "colorbar": {"title": {"text": "Customers"}}},
+        **axes,
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,3 +25,20 @@ def test_the_highest_cell_is_named_in_the_text_alternative():
     m = _empty()
     m.loc["Phone", "Internet"] = 0.7
     assert "Internet after Phone (0.70)" in ui.alt_text(ui.transition_heatmap(m))
+
+
+def test_flow_matrices_hold_every_flow_once_per_step_pair():
+    flows = pd.DataFrame(
+        [(1, "Phone", "Internet", 10), (1, "Internet", "TV", 3), (2, "Internet", "TV", 5)],
+        columns=["step", "source", "target", "customers"],
+    )
+    fig = ui.flow_matrices(flows)
+    assert [(t.xaxis, t.yaxis) for t in fig.data] == [("x", "y"), ("x2", "y2")]
+    for t, part in zip(fig.data, (flows[flows.step == 1], flows[flows.step == 2]), strict=True):
+        rows = zip(t.y, t.z, strict=True)
+        cells = {(y, x): v for y, row in rows for x, v in zip(t.x, row, strict=True) if v}
+        assert cells == {(r.source, r.target): r.customers for r in part.itertuples()}
+    assert fig.layout.xaxis2.title.text == "Third offer" and fig.layout.yaxis.title.text
+    assert "Phone to Internet (step 2) 10" in ui.alt_text(fig)
+    empty = ui.flow_matrices(flows.iloc[:0])
+    assert "no customer goes on" in ui.alt_text(empty) and empty.layout.title.text

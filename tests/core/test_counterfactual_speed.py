@@ -230,3 +230,19 @@ def test_models_pickled_before_presets_still_load(models) -> None:
     again = pickle.loads(pickle.dumps(old))
     assert again.preset == "accurate" and again.churn_kind_ == "blend"
     assert again.get_params()["preset"] == "accurate"
+
+
+def test_customer_predictions_equal_one_predict_factors_call_per_portfolio(models, frame) -> None:
+    from core.insights.customer import _predicted
+
+    row = frame.iloc[[450]]
+    held = models.catalog_.holdings(row)
+    got = _predicted(models, row, held, np.array([0, 2, -1]))
+    after = held.copy()
+    after[0, [0, 2]] = True
+    now, later = models.predict_factors(row, held), models.predict_factors(row, after)
+    assert list(got["factor"]) == list(now)
+    np.testing.assert_allclose(got["now"], [now[f][0] for f in now], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        got["with the journey"], [later[f][0] for f in now], rtol=0, atol=1e-12
+    )
