@@ -349,8 +349,11 @@ def flow_matrices(flows: pd.DataFrame) -> Any:
         .add(flows.groupby("target")["customers"].sum(), fill_value=0)
     )
     order = [str(o) for o in total.sort_values(ascending=False).index]  # busiest offers first
-    gap, k = 0.06, len(steps)
-    width = (1.0 - gap * (k - 1)) / k
+    # One panel per step pair, stacked: side by side, a panel's offer names (its y labels) ran
+    # into the panel before it. The gap holds a panel's x labels (rotated when long) and title.
+    k, panel_px, gap_px = len(steps), 220, 140
+    plot_px = k * panel_px + (k - 1) * gap_px
+    h, gap = panel_px / plot_px, gap_px / plot_px
     traces: list[Any] = []
     axes: dict[str, Any] = {}
     for i, t in enumerate(steps):
@@ -376,14 +379,14 @@ def flow_matrices(flows: pd.DataFrame) -> Any:
                 "%{x}: %{z:,} customers<extra></extra>",
             )
         )
-        lo = i * (width + gap)
+        hi = 1.0 - i * (h + gap)
         axes[f"xaxis{suffix}"] = {
             "title": {"text": f"{_ordinal(t + 1)} offer"}, "automargin": True,
-            "domain": [lo, lo + width], "anchor": f"y{suffix}",
+            "domain": [0.0, 1.0], "anchor": f"y{suffix}",
         }  # fmt: skip
         axes[f"yaxis{suffix}"] = {
             "title": {"text": f"{_ordinal(t)} offer"}, "automargin": True,
-            "autorange": "reversed", "anchor": f"x{suffix}",
+            "autorange": "reversed", "anchor": f"x{suffix}", "domain": [max(hi - h, 0.0), hi],
         }  # fmt: skip
     biggest = flows.sort_values("customers", ascending=False).head(3)
     alt = "Heatmaps of customers going from one offer to the next: " + (
@@ -399,7 +402,7 @@ def flow_matrices(flows: pd.DataFrame) -> Any:
         None,
         None,
         alt,
-        height=420,
+        height=plot_px + 200,
         coloraxis={"colorscale": BLUES, "colorbar": {"title": {"text": "Customers"}}},
         **axes,
     )

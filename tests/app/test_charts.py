@@ -39,6 +39,8 @@ def test_flow_matrices_hold_every_flow_once_per_step_pair():
         cells = {(y, x): v for y, row in rows for x, v in zip(t.x, row, strict=True) if v}
         assert cells == {(r.source, r.target): r.customers for r in part.itertuples()}
     assert fig.layout.xaxis2.title.text == "Third offer" and fig.layout.yaxis.title.text
+    # stacked panels: the second lies wholly below the first (no labels run into it)
+    assert fig.layout.yaxis2.domain[1] < fig.layout.yaxis.domain[0]
     assert "Phone to Internet (step 2) 10" in ui.alt_text(fig)
     empty = ui.flow_matrices(flows.iloc[:0])
     assert "no customer goes on" in ui.alt_text(empty) and empty.layout.title.text
