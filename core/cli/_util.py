@@ -143,3 +143,19 @@ def write_json(path: str | Path, obj: Any) -> None:
 def print_json(obj: Any, **kw: Any) -> None:
     """Print ``obj`` as JSON on stdout (NaN -> null)."""
     print(json.dumps(to_jsonable(obj), **kw))
+
+
+def date_option(text: str, option: str) -> Any:
+    """The day (a normalised ``pandas.Timestamp``) an option such as ``--as-of`` gives, or a
+    :class:`~core.common.errors.CJOError` naming the option and the fix."""
+    import pandas as pd
+
+    from core.common.errors import CJOError
+
+    try:
+        when = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        when = pd.NaT
+    if pd.isna(when):
+        raise CJOError(f"{option} {text!r}: not a date. Fix: write YYYY-MM-DD.")
+    return pd.Timestamp(when).normalize()

@@ -39,6 +39,7 @@ from core.cli._util import (
     EXIT_ERROR,
     EXIT_OK,
     EXIT_USAGE,
+    date_option,
     positive_int,
     print_json,
     write_json,
@@ -118,16 +119,6 @@ class CalendarProblem:
     windows: dict[str, Any] | None = None
 
 
-def _date(text: str, option: str) -> pd.Timestamp:
-    try:
-        when = pd.Timestamp(text)
-    except (ValueError, TypeError):
-        when = pd.NaT
-    if pd.isna(when):
-        raise CJOError(f"{option} {text!r}: not a date. Fix: write YYYY-MM-DD.")
-    return pd.Timestamp(when).normalize()
-
-
 def read_contacts(path: str, *, before: int = 7, after: int = 21) -> pd.DataFrame:
     """The contact plan at ``path`` (``customer_id, product, date``), checked before any model
     is fitted: a missing column, a date that does not parse or a negative ``before``/``after``
@@ -174,7 +165,7 @@ def read_windows(
             "plan of these customers (the ids of 'Customer ID')."
         )
     start = (
-        _date(calendar_start, "--calendar-start")
+        date_option(calendar_start, "--calendar-start")
         if calendar_start
         else table["date"].min().normalize()
     )
@@ -223,7 +214,7 @@ def calendar_problem(path: str, args: Any) -> CalendarProblem:
     if getattr(args, "windows", None):  # bad windows input fails before any model is fitted
         contacts = read_contacts(args.windows, before=args.window_before, after=args.window_after)
         if args.calendar_start:
-            _date(args.calendar_start, "--calendar-start")
+            date_option(args.calendar_start, "--calendar-start")
     catalog = args.catalog or hint.catalog or "full"
     data = load(args.data)
     frame = data.frame

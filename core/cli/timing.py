@@ -22,7 +22,7 @@ from typing import Any
 
 import pandas as pd
 
-from core.cli._util import EXIT_OK, Progress, add_command, print_json, write_json
+from core.cli._util import EXIT_OK, Progress, add_command, date_option, print_json, write_json
 from core.common.errors import CJOError
 from core.data.io import read_table
 from core.data.purchases import RETURNS_RULES, read_purchases
@@ -68,14 +68,7 @@ def read_journeys(path: str) -> pd.DataFrame:
 
 def _as_of(args: argparse.Namespace) -> pd.Timestamp:
     text = args.as_of or args.calibration_end
-    try:
-        when = pd.Timestamp(text)
-    except (ValueError, TypeError):
-        when = pd.NaT
-    if pd.isna(when):
-        option = "--as-of" if args.as_of else "--calibration-end"
-        raise CJOError(f"{option} {text!r}: not a date. Fix: write YYYY-MM-DD.")
-    day = pd.Timestamp(when).normalize()
+    day: pd.Timestamp = date_option(text, "--as-of" if args.as_of else "--calibration-end")
     return day if args.as_of else day + pd.Timedelta(days=1)
 
 
