@@ -35,6 +35,8 @@ from core.data.feedback.read import (
 TEXT_PREFIX = "text_"
 #: Prefix of the text features that are pre-treatment traits (what a customer cares about).
 TEXT_TRAIT_PREFIX = "text_trait_"
+#: The per-customer count of kept texts.
+TEXT_COUNT = f"{TEXT_PREFIX}n"
 
 
 def text_feature_columns(columns: Iterable[str], *, pretreatment: bool = False) -> list[str]:
@@ -51,6 +53,7 @@ def text_feature_columns(columns: Iterable[str], *, pretreatment: bool = False) 
 
 
 __all__ = [
+    "TEXT_COUNT",
     "FEEDBACK_FIELDS",
     "MAX_TEXT_CHARS",
     "OUTCOME_CHANNELS",

@@ -28,6 +28,7 @@ import pandas as pd
 from core.common.progress import Progress, stage
 from core.common.rng import SKLEARN_SEED_HIGH, seed_of
 from core.data.feedback import (
+    TEXT_COUNT,
     TEXT_PREFIX,
     TEXT_TRAIT_PREFIX,
     FeedbackTable,
@@ -125,7 +126,7 @@ def customer_text_features(
     g = s.groupby("id", sort=False)
     agg = pd.DataFrame(
         {
-            f"{TEXT_PREFIX}n": g.size().astype(np.float64),
+            TEXT_COUNT: g.size().astype(np.float64),
             f"{TEXT_PREFIX}sentiment_mean": g["sentiment"].mean(),
             f"{TEXT_PREFIX}sentiment_min": g["sentiment"].min(),
             f"{TEXT_PREFIX}sentiment_latest": g["sentiment"].last(),
@@ -145,7 +146,7 @@ def customer_text_features(
         ref = pd.Timestamp(as_of) if as_of is not None else s["date"].max()
         agg[f"{TEXT_PREFIX}days_since"] = (ref - g["date"].max()).dt.days.astype(np.float64)
     out = agg.reindex(keys)
-    has = out[f"{TEXT_PREFIX}n"].notna()
+    has = out[TEXT_COUNT].notna()
     fill: dict[str, float] = {c: 0.0 for c in out.columns}
     if "p_unhappy" in s.columns:
         rate = float(s["p_unhappy"].mean()) if base_rate is None else float(base_rate)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from core.data import schema
 from core.data.catalog import Catalog
-from core.data.feedback import TEXT_TRAIT_PREFIX, text_feature_columns
+from core.data.feedback import TEXT_COUNT, TEXT_TRAIT_PREFIX, text_feature_columns
 
 #: Columns that are consequences of the portfolio (prices, usage of held services). They are
 #: not used to find similar customers or to smooth: conditioning on them would compare
@@ -100,10 +100,6 @@ def pretreatment_columns(columns: Any, catalog: Catalog) -> list[str]:
         and schema.BY_NAME[c].role == "feature"
     ]
     return canonical + text_feature_columns(columns, pretreatment=True)
-
-
-#: Count column of a customer's kept texts (:func:`core.models.text.customer_text_features`).
-TEXT_COUNT = "text_n"
 
 
 def shrunk_trait_share(share: np.ndarray, n: np.ndarray, mean: float, prior: float) -> np.ndarray:
