@@ -175,18 +175,52 @@ def wait_for_run(page, timeout: float = 90_000) -> None:
     assert app.count() == 1
 
 
-def rerun_after(page, action: Callable[[], object], timeout: float = 90_000) -> float:
+_STARTED_AFTER = """t0 => (window.__cjoStates || []).some(e => e[0] >= t0)
+  || (window.__cjoLastChange || 0) >= t0"""
+
+
+_DIAGNOSE = """t0 => ({t0: t0, now: performance.now(),
+  states: (window.__cjoStates || []).slice(-8),
+  lastChange: window.__cjoLastChange || 0,
+  state: (document.querySelector("[data-testid='stApp']") || {getAttribute: () => 'no stApp'})
+    .getAttribute('data-test-script-state')})"""
+
+
+def rerun_after(
+    page,
+    action: Callable[[], object],
+    timeout: float = 90_000,
+    *,
+    repeatable: bool = False,
+    start_timeout: float = 10_000,
+) -> float:
     """Run ``action`` (an interaction that reruns the script) and wait until that rerun finished.
 
     Uses a MutationObserver on the script-state attribute, so it neither misses a fast rerun
     nor waits a fixed time. Returns milliseconds from the action to the end of the rerun.
+
+    ``repeatable``: the action may safely run twice (a key press that sets a value, not a
+    click that adds something). When nothing on the page has reacted within ``start_timeout``
+    (a key press the browser dropped while it was busy), the action runs once more. When the
+    wait fails, a screenshot ``timeout-<page>.png`` shows the state the page was left in.
     """
     page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
         state="attached", timeout=timeout
     )
     t0 = page.evaluate(_OBSERVE)
     action()
-    page.wait_for_function(_FINISHED_AFTER, arg=t0, timeout=timeout)
+    try:
+        if repeatable:
+            try:
+                page.wait_for_function(_STARTED_AFTER, arg=t0, timeout=start_timeout)
+            except Exception:
+                action()
+        page.wait_for_function(_FINISHED_AFTER, arg=t0, timeout=timeout)
+    except Exception as exc:
+        name = page.url.rstrip("/").rsplit("/", 1)[-1].split("?")[0] or "home"
+        seen = page.evaluate(_DIAGNOSE, t0)
+        screenshot(page, f"timeout-{name}")
+        raise AssertionError(f"no end of the rerun seen on {page.url}: {seen}") from exc
     return float(page.evaluate(_FINISHED_AT, t0)) - t0
 
 

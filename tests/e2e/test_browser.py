@@ -43,7 +43,11 @@ def test_every_page_renders(page, app_url):
     nav = page.get_by_test_id("stSidebarNav")
     for i, (title, _, shot) in enumerate(PAGES):
         if i:  # the first is the default page, already open (a click need not rerun it)
-            rerun_after(page, lambda t=title: nav.get_by_role("link", name=t, exact=True).click())
+            rerun_after(
+                page,
+                lambda t=title: nav.get_by_role("link", name=t, exact=True).click(),
+                repeatable=True,
+            )
             wait_for_run(page, 300_000)
         _no_exception(page)
         assert page.locator("h1").first.is_visible()
@@ -71,7 +75,9 @@ def test_weight_slider_changes_journeys_and_csv(page, app_url):
     page.get_by_text("Weights", exact=True).click()
     slider = page.get_by_test_id("stSlider").filter(has_text="Weight: Churn risk")
     thumb = slider.get_by_role("slider")
-    rerun_after(page, lambda: thumb.press("End"))  # 1.0 -> 3.0: one change, one rerun
+    rerun_after(
+        page, lambda: thumb.press("End"), repeatable=True
+    )  # 1.0 -> 3.0: one change, one rerun
     assert slider.get_by_test_id("stSliderThumbValue").inner_text() == "3.00"
     _no_exception(page)
     assert "w=1,3,1" in unquote(page.url)  # the scenario is in the URL

@@ -69,7 +69,7 @@ def test_every_page_at_width(browser, app_url, width):
         for i, title in enumerate(titles):
             if i:  # the first is the default page, already open (a click would not rerun)
                 link = nav.get_by_role("link", name=title, exact=True)
-                rerun_after(page, link.click, timeout=300_000)
+                rerun_after(page, link.click, timeout=300_000, repeatable=True)
                 wait_for_run(page, 300_000)
             _no_exception(page)
             assert page.locator("h1").first.is_visible(), title
