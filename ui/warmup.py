@@ -125,6 +125,32 @@ def job(data: LoadedData, s: Settings) -> Job:
     return found
 
 
+def prewarm() -> Job | None:
+    """Start the warm-up of the default data and scenario before any browser has connected.
+
+    Called by ``python app.py`` (``make run``) in a thread of the server process once
+    Streamlit's runtime exists, so the models, components and default journeys load while the
+    browser is still fetching the page; the first session then finds them in the caches (or
+    waits for the step in progress). Returns the job, or None when the default data is absent
+    or fails to load (the first session then does it and shows why). Never raises.
+    """
+    from ui.data import DEMO_PATH, _load_path
+    from ui.state import DEFAULT_SETTINGS
+
+    # Streamlit warns once that this thread has no session: true, and harmless here.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        lambda record: threading.current_thread().name != "cjo-prewarm"
+    )
+    try:
+        if not DEMO_PATH.exists():
+            return None
+        data = _load_path(str(DEMO_PATH), DEMO_PATH.stat().st_mtime, "")
+        return job(data, DEFAULT_SETTINGS)
+    except Exception as exc:  # the first session loads it again and shows the error
+        _LOG.info("prewarm failed: %s", exc)
+        return None
+
+
 def warm_up(data: LoadedData | None, s: Settings) -> None:
     """Start warming the caches of ``data`` and ``s`` and, while it runs, show its progress.
 

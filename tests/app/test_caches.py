@@ -39,3 +39,28 @@ def test_components_of_another_key_are_not_loaded(comps, tmp_path):
     assert _load_components(tmp_path / "missing.npz", {"data": "ab"}) is None
     path.write_bytes(b"not a zip")
     assert _load_components(path, {"data": "ab", "models": "m1"}) is None
+
+
+def test_prewarm_starts_the_default_datas_warm_up(monkeypatch, tmp_path):
+    """`python app.py` warms the caches of the demo population and the default scenario; a
+    missing demo file or one that fails to load leaves it to the first session."""
+    import hashlib
+
+    from core.data import synthetic
+    from ui import warmup
+    from ui.state import DEFAULT_SETTINGS
+
+    path = tmp_path / "demo" / "customers.parquet"
+    monkeypatch.setattr("ui.data.DEMO_PATH", path)
+    started: list[tuple[object, object]] = []
+    monkeypatch.setattr(warmup, "job", lambda data, s: started.append((data, s)) or "job")
+    assert warmup.prewarm() is None and not started  # no demo yet
+    path.parent.mkdir()
+    path.write_bytes(b"not parquet")
+    assert warmup.prewarm() is None and not started  # a broken file: the session says why
+    synthetic.write(path, 60, 3)
+    assert warmup.prewarm() == "job"
+    ((data, s),) = started
+    assert s == DEFAULT_SETTINGS
+    assert len(data.frame) == 60
+    assert data.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
