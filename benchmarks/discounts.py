@@ -11,7 +11,9 @@ value captured (goal >= 0.90) beside list price and the best single level per pr
 share of customers who get a discount whose true uplift does not pay for its margin (goal
 <= 0.05), for each ``--confidence``. ``--bandit`` also trains the RL lab's contextual bandit
 (LinUCB over the levels, :func:`core.rl.discount_bandit.bandit_check`) online on the same
-number of arriving customers and judges it the same way.
+number of arriving customers and judges it the same way. ``--ceiling`` measures what the
+observable columns can tell at all (:func:`core.campaigns.discounts.discount_ceiling`: a
+learner trained on the true gains, at each ``--risk`` multiple of its error).
 """
 
 from __future__ import annotations
@@ -35,6 +37,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--boot", type=int, default=20)
     p.add_argument("--bandit", action="store_true", help="also the contextual bandit")
     p.add_argument("--alpha", type=float, default=0.5, help="bandit's confidence bonus")
+    p.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also the information ceiling: a learner trained on the true gains",
+    )
+    p.add_argument(
+        "--risk", default="0,0.5,1,1.5,2", help="the ceiling's comma list of RMSE multiples"
+    )
     p.add_argument("--out", help="also write the JSON here")
     args = p.parse_args(argv)
     report: dict[str, Any] = {}
@@ -46,6 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         from core.rl.discount_bandit import bandit_check
 
         report["bandit"] = bandit_check(args.rows, args.seed, alpha=args.alpha)
+    if args.ceiling:
+        from core.campaigns.discounts import discount_ceiling
+
+        risk = [float(x) for x in args.risk.split(",") if x.strip()]
+        report["ceiling"] = discount_ceiling(args.rows, args.seed, risk=risk)
     emit(report, args.out)
     return 0
 

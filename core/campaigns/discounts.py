@@ -363,14 +363,35 @@ def discount_check(
     true_v, true_p, keys, levels = discount_value(test_c, test_t, cat, model.products_)
     offerable = true_p[:, :, 0] > 0
     choice = model.choose(test_c, offerable)
+    judged = _judge(true_v, offerable, keys, levels, choice.level)
+    return {
+        "rows": rows,
+        "eval_rows": len(test_c),
+        "seed": seed,
+        "catalog": cat.name,
+        "confidence": confidence,
+        "n_boot": n_boot,
+        **judged,
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def _judge(
+    true_v: np.ndarray,
+    offerable: np.ndarray,
+    keys: Sequence[str],
+    levels: Sequence[tuple[float, ...]],
+    chosen_level: np.ndarray,
+) -> dict[str, Any]:
+    """Captured share of the truth-optimal value and harmful discounts of ``chosen_level``."""
     total = {"chosen": 0.0, "optimal": 0.0, "list": 0.0, "single": 0.0}
-    harmful = np.zeros(len(test_c), dtype=bool)
+    harmful = np.zeros(len(true_v), dtype=bool)
     n_harm = n_offers = n_disc = 0
     per_product: dict[str, Any] = {}
     for a, key in enumerate(keys):
         ok = offerable[:, a]
         v = true_v[ok, a, : len(levels[a])]
-        pick = np.searchsorted(np.asarray(levels[a]), choice.level[ok, a])
+        pick = np.searchsorted(np.asarray(levels[a]), chosen_level[ok, a])
         chosen = v[np.arange(len(v)), pick]
         best_single = v.sum(0).max()
         harm = (pick > 0) & (chosen < v[:, 0] - 1e-12)
@@ -394,12 +415,6 @@ def discount_check(
             },
         }
     return {
-        "rows": rows,
-        "eval_rows": len(test_c),
-        "seed": seed,
-        "catalog": cat.name,
-        "confidence": confidence,
-        "n_boot": n_boot,
         "captured": total["chosen"] / total["optimal"],
         "captured_list_price": total["list"] / total["optimal"],
         "captured_best_single_level": total["single"] / total["optimal"],
@@ -407,8 +422,86 @@ def discount_check(
         "share_harmful_customers": float(harmful.mean()),
         "share_discounted": n_disc / max(n_offers, 1),
         "products": per_product,
-        "seconds": time.perf_counter() - t0,
     }
+
+
+def discount_ceiling(
+    rows: int = 20_000,
+    seed: int = 0,
+    *,
+    catalog: Catalog | str = "pricing",
+    eval_rows: int | None = None,
+    risk: Sequence[float] = (0.0, 0.5, 1.0, 1.5, 2.0),
+    folds: int = 3,
+    max_iter: int = 200,
+) -> dict[str, Any]:
+    """The information ceiling of the discount choice: a learner trained on the **true** gains.
+
+    Per product and level above the lowest, a gradient-boosting regressor learns the true gain
+    in value over the lowest level (:func:`core.data.synthetic.pricing.discount_value`, dollars)
+    from the same observable columns as :class:`DiscountModel` (:func:`discount_features`), on
+    the population of seed ``seed``; on the fresh population of seed ``seed + 1`` every
+    offerable (customer, product) gets the level of highest predicted gain among those whose
+    gain is credibly positive: predicted gain minus ``r`` times the learner's out-of-fold RMSE
+    (``folds``-fold on the training population) above zero, for each ``r`` in ``risk``
+    (0: the plain argmax). No campaign log can teach more than the true gains do: what this
+    misses is what the observable columns do not tell. ``max_iter``: boosting rounds.
+
+    Returns
+    -------
+    dict
+        ``{"risk=r": judged}`` with the keys of :func:`discount_check` (``captured``,
+        ``share_harmful_customers``, ...), plus ``rows``, ``eval_rows``, ``seed``, ``seconds``.
+    """
+    import time
+
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.model_selection import cross_val_predict
+
+    from core.campaigns.features import FeatureEncoder
+    from core.common.threads import model_threads
+    from core.data.catalog import load_catalog
+    from core.data.synthetic import generate_frame
+    from core.data.synthetic.pricing import discount_value
+
+    t0 = time.perf_counter()
+    cat = load_catalog(catalog) if isinstance(catalog, str) else catalog
+    train_c, train_t = generate_frame(rows, seed)
+    test_c, test_t = generate_frame(eval_rows or rows, seed + 1)
+    train_v, train_p, keys, levels = discount_value(train_c, train_t, cat)
+    test_v, test_p, _, _ = discount_value(test_c, test_t, cat, keys)
+    cols = discount_features(list(train_c.columns))
+    enc = FeatureEncoder().fit(train_c[cols])
+    x_train = enc.transform(train_c[cols]).astype(np.float64)
+    x_test = enc.transform(test_c[cols]).astype(np.float64)
+    ok_train, ok_test = train_p[:, :, 0] > 0, test_p[:, :, 0] > 0
+    n, k = len(test_c), len(keys)
+    width = max(len(lv) for lv in levels)
+    pred = np.zeros((n, k, width))
+    rmse = np.zeros((k, width))
+    for a in range(k):
+        m = ok_train[:, a]
+        for j in range(1, len(levels[a])):
+            y = train_v[m, a, j] - train_v[m, a, 0]
+            model = HistGradientBoostingRegressor(max_iter=max_iter, random_state=seed)
+            with model_threads():
+                oof = cross_val_predict(model, x_train[m], y, cv=folds)
+                pred[:, a, j] = model.fit(x_train[m], y).predict(x_test)
+            rmse[a, j] = float(np.sqrt(np.mean((oof - y) ** 2)))
+    out: dict[str, Any] = {"rows": rows, "eval_rows": n, "seed": seed}
+    for r in risk:
+        level = np.full((n, k), np.nan)
+        for a in range(k):
+            lv = len(levels[a])
+            gain = pred[:, a, :lv].copy()
+            credible = gain - r * rmse[a, :lv] > 0
+            credible[:, 0] = True
+            gain[~credible] = -np.inf
+            gain[:, 0] = 0.0  # the lowest level: the reference, always allowed
+            level[:, a] = np.asarray(levels[a])[gain.argmax(1)]
+        out[f"risk={r:g}"] = _judge(test_v, ok_test, keys, levels, level)
+    out["seconds"] = time.perf_counter() - t0
+    return out
 
 
 def journey_discounts(

@@ -172,6 +172,18 @@ def test_discount_check_beats_list_price_on_truth() -> None:
     assert set(rep["products"]) == {"phone", "internet", "device_protection", "tech_support"}
 
 
+def test_the_ceiling_learns_the_true_gains_and_abstains_with_its_risk_level() -> None:
+    from core.campaigns.discounts import discount_ceiling
+
+    rep = discount_ceiling(1200, 5, eval_rows=600, risk=(0.0, 1.0, 1e9), folds=2, max_iter=40)
+    plain, careful, never = rep["risk=0"], rep["risk=1"], rep["risk=1e+09"]
+    assert plain["captured"] > plain["captured_list_price"] + 0.05  # it learned something
+    # a larger risk multiple only removes levels: fewer discounts, never more
+    assert plain["share_discounted"] >= careful["share_discounted"] >= never["share_discounted"]
+    assert never["share_discounted"] == 0 and never["share_harmful_customers"] == 0
+    assert never["captured"] == pytest.approx(never["captured_list_price"])
+
+
 def test_journey_steps_get_the_chosen_level() -> None:
     from core.campaigns.discounts import journey_discounts
 
