@@ -2,6 +2,8 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/timing.py --customers 1000000
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/timing.py --customers 0 --seeds 0,1,2,3,4
+    OMP_NUM_THREADS=1 nice -n 15 .venv/bin/python benchmarks/timing.py --customers 0 \
+        --seeds 0,1,2,3,4,5,6,7,8,9 --oracle 1000
 
 ``--customers N`` draws a purchase log of N customers from BG/NBD + Gamma-Gamma with the
 published CDNOW parameters (``core.data.synthetic.purchases``), reads it
@@ -18,6 +20,12 @@ rule (lowest validation deviance) would keep, and over seeds the mean absolute a
 error, mean correlation and how many seeds meet the goal: the kept model's total within 5% and
 a correlation of at least 0.70. Design seeds 0-4; judged once on seeds 5-9. ``known_season``
 is a diagnosis only: BG/NBD on the clock of the generating season (unknown on real data).
+
+``--oracle DRAWS`` adds the ceiling: the generator's own conditional expectation of each
+customer's holdout purchases given the calibration history, with the true parameters and
+deviations (``core.data.synthetic.purchase_oracle``), its error and correlation per seed, and
+from posterior-predictive holdouts (``--replicates``) the spread of the realised total around
+its expectation and how often even the oracle would meet the goal given these histories.
 """
 
 from __future__ import annotations
@@ -37,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks._report import emit
 from core.data.purchases import read_purchases
+from core.data.synthetic.purchase_oracle import oracle_holdout
 from core.data.synthetic.purchases import CDNOW_LOOKALIKE, Deviations, purchase_log
 from core.models.timing import (
     BetaGeoModel,
@@ -140,7 +149,36 @@ def known_season(res: Any, log: Any, dev: Deviations = CDNOW_LOOKALIKE) -> dict[
     }
 
 
-def bench_holdout(seeds: list[int], customers: int) -> dict[str, Any]:
+def oracle(raw: pd.DataFrame, seed: int, draws: int, replicates: int) -> dict[str, Any]:
+    """The generator's own conditional expectation (:func:`oracle_holdout`): its holdout error
+    and correlation, and from ``replicates`` posterior-predictive holdouts how far the realised
+    total falls from its expectation (sd, 90% range) and how often even the oracle would meet
+    the goal (total within 5%, correlation >= 0.70) on a holdout drawn given these histories."""
+    o = oracle_holdout(
+        raw, CAL, HOLD, deviations=CDNOW_LOOKALIKE, draws=draws, replicates=replicates, rng=seed
+    )
+    m = metrics(o.expected.to_numpy(), o.actual.to_numpy())
+    exp_total = float(o.expected.sum())
+    err = (exp_total - o.replicate_totals) / o.replicate_totals * 100.0
+    corr = o.replicate_correlations
+    return {
+        "error_pct": round(float(m["error_pct"] or 0.0), 4),
+        "correlation": round(float(m["correlation"] or 0.0), 4),
+        "expected_total": round(exp_total, 1),
+        "actual_total": round(float(o.actual.sum()), 1),
+        "replicate_total_sd_pct": round(float(np.std(o.replicate_totals) / exp_total * 100), 2),
+        "replicate_error_pct_90": [round(float(v), 2) for v in np.percentile(err, [5, 95])],
+        "replicate_correlation_90": [round(float(v), 3) for v in np.percentile(corr, [5, 95])],
+        "p_within_5pct": round(float(np.mean(np.abs(err) <= 5)), 3),
+        "p_correlation_070": round(float(np.mean(corr >= 0.70)), 3),
+        "p_goal": round(float(np.mean((np.abs(err) <= 5) & (corr >= 0.70))), 3),
+        "min_effective_draws": round(float(o.effective_draws.min()), 1),
+    }
+
+
+def bench_holdout(
+    seeds: list[int], customers: int, *, oracle_draws: int = 0, replicates: int = 200
+) -> dict[str, Any]:
     """Holdout error and correlation of each model on the look-alike, per seed and mean.
 
     ``selected``: the model ``fit_timing`` keeps (AIC rule); ``selected_by_validation``: the one
@@ -149,7 +187,8 @@ def bench_holdout(seeds: list[int], customers: int) -> dict[str, Any]:
     per_seed: dict[int, Any] = {}
     keys = ("error_pct", "correlation")
     for s in seeds:
-        log = read_purchases(purchase_log(customers, s, deviations=CDNOW_LOOKALIKE))
+        raw = purchase_log(customers, s, deviations=CDNOW_LOOKALIKE)
+        log = read_purchases(raw)
         res = fit_timing(log, CAL, HOLD, seed=s)
         rep = res.report()
         assert res.holdout is not None
@@ -166,9 +205,12 @@ def bench_holdout(seeds: list[int], customers: int) -> dict[str, Any]:
         }
         if "bgnbd_seasonal" in res.models:
             per_seed[s]["known_season"] = known_season(res, log)
+        if oracle_draws:
+            per_seed[s]["oracle"] = oracle(raw, s, oracle_draws, replicates)
+        print(f"seed {s} done", file=sys.stderr, flush=True)
     rows = list(per_seed.values())
     models = list(rows[0]["by_model"])
-    return {
+    out: dict[str, Any] = {
         "customers": customers,
         "seeds": per_seed,
         "by_model": {m: _summary([r["by_model"][m] for r in rows]) for m in models},
@@ -176,6 +218,16 @@ def bench_holdout(seeds: list[int], customers: int) -> dict[str, Any]:
         "selected": _summary([r["selected"] for r in rows]),
         "known_season": _summary([r["known_season"] for r in rows if "known_season" in r]),
     }
+    if oracle_draws:
+        orc = [r["oracle"] for r in rows]
+        out["oracle"] = {
+            **_summary(orc),
+            "mean_replicate_total_sd_pct": round(
+                statistics.fmean(o["replicate_total_sd_pct"] for o in orc), 2
+            ),
+            "mean_p_goal": round(statistics.fmean(o["p_goal"] for o in orc), 3),
+        }
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,6 +236,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", default="", help="look-alike holdout seeds, e.g. 0,1,2 (empty: skip)")
     p.add_argument("--lookalike-customers", type=int, default=2357)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--oracle",
+        type=int,
+        default=0,
+        metavar="DRAWS",
+        help="with --seeds: also the generator's own forecast, DRAWS importance draws per "
+        "customer (e.g. 1000; 0: skip)",
+    )
+    p.add_argument("--replicates", type=int, default=200, help="oracle's predictive holdouts")
     p.add_argument("--out", help="also write the JSON here")
     args = p.parse_args(argv)
     report: dict[str, Any] = {}
@@ -191,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
         report["scale"] = bench_scale(args.customers, args.seed)
     seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
     if seeds:
-        report["holdout"] = bench_holdout(seeds, args.lookalike_customers)
+        report["holdout"] = bench_holdout(
+            seeds, args.lookalike_customers, oracle_draws=args.oracle, replicates=args.replicates
+        )
     emit(report, args.out)
     return 0
 
