@@ -146,6 +146,7 @@ from ui.models import (
 )
 from ui.pipeline import (
     acceptance_propensity,
+    annealer_check,
     baselines,
     best_baseline,
     catalog,
@@ -353,6 +354,7 @@ __all__ = [
     "UPLOAD_LIMITS",
     "VERIFY_RUN",
     "acceptance_propensity",
+    "annealer_check",
     "anneal_charts",
     "apply_mapping",
     "auth_configured",

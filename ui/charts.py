@@ -342,13 +342,14 @@ def flow_matrices(flows: pd.DataFrame) -> Any:
     flow on; the rest end at their last offer. Plotly redraws heatmaps in place (a Sankey
     animates every update for half a second), so a weight change redraws this at once.
     """
-    steps = sorted(int(t) for t in flows["step"].unique()) if len(flows) else [1]
-    total = (
-        flows.groupby("source")["customers"]
-        .sum()
-        .add(flows.groupby("target")["customers"].sum(), fill_value=0)
-    )
-    order = [str(o) for o in total.sort_values(ascending=False).index]  # busiest offers first
+    rows = list(zip(flows["step"].tolist(), flows["source"].tolist(), flows["target"].tolist(),
+                    flows["customers"].tolist(), strict=True))  # fmt: skip
+    steps = sorted({int(t) for t, *_ in rows}) or [1]
+    total: dict[str, float] = {}
+    for _, a, b, n in rows:
+        total[str(a)] = total.get(str(a), 0) + n
+        total[str(b)] = total.get(str(b), 0) + n
+    order = sorted(total, key=lambda o: (-total[o], o))  # busiest offers first, then by name
     # One panel per step pair, stacked: side by side, a panel's offer names (its y labels) ran
     # into the panel before it. The gap holds a panel's x labels (rotated when long) and title.
     k, panel_px, gap_px = len(steps), 220, 140
@@ -357,20 +358,18 @@ def flow_matrices(flows: pd.DataFrame) -> Any:
     traces: list[Any] = []
     axes: dict[str, Any] = {}
     for i, t in enumerate(steps):
-        part = flows[flows["step"] == t]
-        matrix = part.pivot_table(
-            index="source", columns="target", values="customers", aggfunc="sum"
-        ).reindex(
-            index=[o for o in order if o in set(part["source"])],
-            columns=[o for o in order if o in set(part["target"])],
-        )
-        z = matrix.to_numpy(dtype=float)
+        cells: dict[tuple[str, str], float] = {}
+        for step, a, b, n in rows:
+            if step == t:
+                cells[str(a), str(b)] = cells.get((str(a), str(b)), 0) + n
+        ys = [o for o in order if any(a == o for a, _ in cells)]
+        xs = [o for o in order if any(b == o for _, b in cells)]
         suffix = "" if i == 0 else str(i + 1)
         traces.append(
             go.Heatmap(
-                z=[[None if v != v else v for v in row] for row in z],  # NaN: no customer
-                x=[str(c) for c in matrix.columns],
-                y=[str(r) for r in matrix.index],
+                z=[[cells.get((y, x)) for x in xs] for y in ys],  # None: no customer
+                x=xs,
+                y=ys,
                 xaxis=f"x{suffix}",
                 yaxis=f"y{suffix}",
                 coloraxis="coloraxis",
@@ -388,12 +387,9 @@ def flow_matrices(flows: pd.DataFrame) -> Any:
             "title": {"text": f"{_ordinal(t)} offer"}, "automargin": True,
             "autorange": "reversed", "anchor": f"x{suffix}", "domain": [max(hi - h, 0.0), hi],
         }  # fmt: skip
-    biggest = flows.sort_values("customers", ascending=False).head(3)
+    biggest = sorted(rows, key=lambda r: -r[3])[:3]
     alt = "Heatmaps of customers going from one offer to the next: " + (
-        "; ".join(
-            f"{r.source} to {r.target} (step {int(r.step) + 1}) {int(r.customers):,}"
-            for r in biggest.itertuples()
-        )
+        "; ".join(f"{a} to {b} (step {int(t) + 1}) {int(n):,}" for t, a, b, n in biggest)
         or "no customer goes on to a second offer"
     )
     return figure(
