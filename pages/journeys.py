@@ -46,10 +46,8 @@ def body() -> None:
     ]  # fmt: skip
     ui.metric_grid(metrics)
     ui.quality_panel(ui.quality(s), ceiling_ready=ui.ceiling_ready(), on_ceiling=ui.compute_ceiling)
-    if charts := ui.anneal_charts(diag.trace, anneal.schedule):
-        left, right = st.columns(2)
-        ui.plot(charts[0], left)
-        ui.plot(charts[1], right)
+    if chart := ui.anneal_chart(diag.trace, anneal.schedule):
+        ui.plot(chart)
     st.subheader("Against the study's strategies")
     st.caption(f"Annealing against each strategy on {checked}.")
     st.dataframe(

@@ -288,43 +288,59 @@ def best_offer_bar(best: pd.DataFrame, colours: Mapping[str, str]) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def anneal_charts(trace: Mapping[str, Any], schedule: str) -> tuple[Any, Any] | None:
-    """(temperature schedule, convergence) of an annealing trace; None without a trace."""
+def anneal_chart(trace: Mapping[str, Any], schedule: str) -> Any | None:
+    """One figure of an annealing trace, two panels: the schedule's temperature (left) and the
+    best and current mean journey score (right) per iteration; None without a trace.
+
+    One chart and fixed margins (no automargin: plotly would lay it out twice) for a page that
+    redraws it on every slider change.
+    """
     tr = pd.DataFrame(dict(trace))
     if not len(tr):
         return None
-    line = go.Scatter(
-        x=tr["iteration"], y=tr["temperature"], name="temperature", mode="lines",
-        line={"color": PALETTE["offer"]},
-    )  # fmt: skip
-    last = tr.iloc[-1]
-    temp = figure(
-        [line],
-        f"Temperature: {schedule}",
-        "Iteration",
-        "Mean temperature",
-        f"Line chart of the {schedule} schedule's mean temperature over {int(last['iteration'])} "
-        f"iterations, from {tr['temperature'].iloc[0]:.3g} to {last['temperature']:.3g}",
-    )
+    it = tr["iteration"].to_numpy()
     lines = [
         go.Scatter(
-            x=tr["iteration"], y=tr[col], name=col.replace("_mean", ""), mode="lines",
-            line={"color": colour, "dash": dash},
-        )
-        for col, colour, dash in (
-            ("best_mean", PALETTE["offer"], "solid"), ("current_mean", PALETTE["phone"], "dot")
-        )
+            x=it, y=tr["temperature"].to_numpy(), name="temperature", mode="lines",
+            line={"color": PALETTE["offer"]}, showlegend=False, xaxis="x", yaxis="y",
+        ),
+        *(
+            go.Scatter(
+                x=it, y=tr[col].to_numpy(), name=col.replace("_mean", ""), mode="lines",
+                line={"color": colour, "dash": dash}, xaxis="x2", yaxis="y2",
+            )
+            for col, colour, dash in (
+                ("best_mean", PALETTE["offer"], "solid"), ("current_mean", PALETTE["phone"], "dot")
+            )
+        ),
     ]  # fmt: skip
-    conv = figure(
-        lines,
-        "Convergence: mean journey score",
-        "Iteration",
-        "Mean score",
-        "Line chart of the best and current mean journey score per iteration; the best ends "
-        f"at {last['best_mean']:.3f}",
-        legend=True,
+    last = tr.iloc[-1]
+    alt = (
+        f"Two line charts. Left: the {schedule} schedule's mean temperature over "
+        f"{int(last['iteration'])} iterations, from {tr['temperature'].iloc[0]:.3g} to "
+        f"{last['temperature']:.3g}. Right: the best and current mean journey score per "
+        f"iteration; the best ends at {last['best_mean']:.3f}"
     )
-    return temp, conv
+    panel = {"xref": "paper", "yref": "paper", "y": 1.0, "yanchor": "bottom", "showarrow": False,
+             "font": {"size": 13}}  # fmt: skip
+    return figure(
+        lines,
+        "Annealing: temperature and convergence",
+        "Iteration",
+        "Mean temperature",
+        alt,
+        legend=True,
+        height=380,
+        margin={"l": 70, "r": 10, "t": 72, "b": 90},
+        xaxis={"domain": [0.0, 0.44], "automargin": False},
+        yaxis={"automargin": False},
+        xaxis2={"domain": [0.56, 1.0], "anchor": "y2", "title": {"text": "Iteration"}},
+        yaxis2={"anchor": "x2", "title": {"text": "Mean score"}},
+        annotations=[
+            {**panel, "x": 0.22, "xanchor": "center", "text": f"Temperature: {schedule}"},
+            {**panel, "x": 0.78, "xanchor": "center", "text": "Convergence: mean journey score"},
+        ],
+    )
 
 
 _ORDINALS = ("First", "Second", "Third", "Fourth", "Fifth", "Sixth")
