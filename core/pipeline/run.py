@@ -266,13 +266,7 @@ def journeys_table(
     prop = offer_propensity(components, catalog, settings, propensity)
     eff = effective_components(components, settings.levers, prop)
     w = parse_weights(settings.weights)
-    k = eff.shape[3]
-    if components.std is not None:  # the estimate's and the error's parts in one pass
-        err = effective_components(replace(components, values=components.std, std=None),
-                                   settings.levers, prop)  # fmt: skip
-        eff = np.concatenate([eff, err], axis=3)
-    both = step_parts(eff, problem, result.journeys, np.tile(w, eff.shape[3] // k))
-    parts = both[..., :k]  # [n, width, 3]
+    parts = step_parts(eff, problem, result.journeys, w)  # [n, width, 3]
     j = np.asarray(result.journeys)
     rows, steps = np.nonzero(j >= 0)
     prod = j[rows, steps].astype(np.int64)
@@ -295,8 +289,10 @@ def journeys_table(
         table["opportunity"] = parts[rows, steps].sum(axis=1)
     if components.std is not None:  # step_parts is linear: parts(C + z * std) = P + z * E
         z = risk_z(settings.risk_level)
+        std = replace(components, values=components.std, std=None)
+        error = step_parts(effective_components(std, settings.levers, prop), problem, j, w)
         est = parts[rows, steps].sum(axis=1)
-        err = both[rows, steps, k:].sum(axis=1)
+        err = error[rows, steps].sum(axis=1)
         for name, sign in zip(INTERVAL_COLUMNS, (-1.0, 1.0), strict=True):
             table[name] = est + sign * z * err
     for c in table.columns[4:]:
