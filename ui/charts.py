@@ -331,7 +331,7 @@ def anneal_chart(trace: Mapping[str, Any], schedule: str) -> Any | None:
         alt,
         legend=True,
         height=380,
-        margin={"l": 70, "r": 10, "t": 72, "b": 90},
+        margin={"l": 70, "r": 10, "t": 72, "b": 90, "autoexpand": False},
         xaxis={"domain": [0.0, 0.44], "automargin": False},
         yaxis={"automargin": False},
         xaxis2={"domain": [0.56, 1.0], "anchor": "y2", "title": {"text": "Iteration"}},
@@ -396,11 +396,11 @@ def flow_matrices(flows: pd.DataFrame) -> Any:
         )
         hi = 1.0 - i * (h + gap)
         axes[f"xaxis{suffix}"] = {
-            "title": {"text": f"{_ordinal(t + 1)} offer"}, "automargin": True,
+            "title": {"text": f"{_ordinal(t + 1)} offer"}, "automargin": False,
             "domain": [0.0, 1.0], "anchor": f"y{suffix}",
         }  # fmt: skip
         axes[f"yaxis{suffix}"] = {
-            "title": {"text": f"{_ordinal(t)} offer"}, "automargin": True,
+            "title": {"text": f"{_ordinal(t)} offer"}, "automargin": False,
             "autorange": "reversed", "anchor": f"x{suffix}", "domain": [max(hi - h, 0.0), hi],
         }  # fmt: skip
     biggest = sorted(rows, key=lambda r: -r[3])[:3]
@@ -408,13 +408,19 @@ def flow_matrices(flows: pd.DataFrame) -> Any:
         "; ".join(f"{a} to {b} (step {int(t) + 1}) {int(n):,}" for t, a, b, n in biggest)
         or "no customer goes on to a second offer"
     )
+    # Fixed margins sized from the labels (automargin would make plotly lay it out twice): the
+    # offer names on the left, the last panel's x labels (rotated when long) below, the colour
+    # bar on the right.
+    left = 48 + 7 * max((len(o) for o in order), default=8)
+    margin = {"l": left, "r": 110, "t": 48, "b": 130, "autoexpand": False}
     return figure(
         traces,
         "First → second → third offer",
         None,
         None,
         alt,
-        height=plot_px + 200,
+        height=plot_px + 178,
+        margin=margin,
         coloraxis={"colorscale": BLUES, "colorbar": {"title": {"text": "Customers"}}},
         **axes,
     )

@@ -41,6 +41,9 @@ def test_flow_matrices_hold_every_flow_once_per_step_pair():
     assert fig.layout.xaxis2.title.text == "Third offer" and fig.layout.yaxis.title.text
     # stacked panels: the second lies wholly below the first (no labels run into it)
     assert fig.layout.yaxis2.domain[1] < fig.layout.yaxis.domain[0]
+    # fixed margins, wide enough for the longest offer name: plotly lays it out once
+    assert not any(fig.layout[a].automargin for a in ("xaxis", "yaxis", "xaxis2", "yaxis2"))
+    assert fig.layout.margin.autoexpand is False and fig.layout.margin.l >= 7 * len("Internet")
     assert "Phone to Internet (step 2) 10" in ui.alt_text(fig)
     empty = ui.flow_matrices(flows.iloc[:0])
     assert "no customer goes on" in ui.alt_text(empty) and empty.layout.title.text
