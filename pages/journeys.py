@@ -14,7 +14,7 @@ ui.intro(
     "right one as *how good the journeys get per iteration*; the table below compares it with "
     "the exact optimum and with the study's simple strategies. The annealing figures, plots and "
     f"comparison cover a fixed seeded sample of {CHECK_SAMPLE:,} customers (all of them when "
-    "there are fewer), so a slider answers at once.",
+    "there are fewer); the total, the flows and the table cover every customer.",
 )
 ui.require_data()
 PERCENT = st.column_config.ProgressColumn(format="percent")
