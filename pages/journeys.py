@@ -3,6 +3,7 @@
 import streamlit as st
 
 import ui
+from core.pipeline import CHECK_SAMPLE
 
 ui.intro(
     "Journeys",
@@ -11,7 +12,9 @@ ui.intro(
     "enumerates them (optimal, fast on small catalogs), *anneal* is simulated annealing whose "
     "temperature schedule you tune here. Read the left plot as *how hot the search is* and the "
     "right one as *how good the journeys get per iteration*; the table below compares it with "
-    "the exact optimum and with the study's simple strategies.",
+    "the exact optimum and with the study's simple strategies. The annealing figures, plots and "
+    f"comparison cover a fixed seeded sample of {CHECK_SAMPLE:,} customers (all of them when "
+    "there are fewer); the total, the flows and the table cover every customer.",
 )
 ui.require_data()
 PERCENT = st.column_config.ProgressColumn(format="percent")
@@ -26,28 +29,29 @@ def body() -> None:
     catalog = ui.catalog()
     out = ui.outcome(s)
     anneal = s.with_(solver="anneal")
-    (_, diag), rep = ui.solved(anneal), ui.report(anneal)
+    diag, rep = ui.annealer_check(anneal)
+    checked = f"the {rep['sample']:,} sampled customers" if rep["sample"] < rep[
+        "population"] else "all customers"  # fmt: skip
     metrics = [
         ("Total opportunity", f"{ui.journey_summary(s).total_opportunity:,.2f}",
          f"Sum of the {s.solver} journeys' opportunity over all customers."),
         ("Annealing optimal", f"{rep['share_optimal']:.2%}",
-         "Share of customers whose annealed journey scores as the exact optimum."),
+         f"Share of {checked} whose annealed journey scores as the exact optimum."),
         ("Mean gap", f"{rep['mean_gap']:.4f}",
-         "Exact minus annealed score, averaged over customers."),
+         f"Exact minus annealed score, averaged over {checked}."),
         ("Worst gap", f"{rep['max_gap']:.3f}",
-         "The largest exact minus annealed score of any customer."),
+         f"The largest exact minus annealed score of {checked}."),
         ("Annealing time", f"{rep['seconds_optimize']:.2f} s",
-         f"{anneal.iters} iterations per run, {anneal.restarts} restart(s), all customers."),
+         f"{anneal.iters} iterations per run, {anneal.restarts} restart(s), {checked}."),
     ]  # fmt: skip
     ui.metric_grid(metrics)
     ui.quality_panel(ui.quality(s), ceiling_ready=ui.ceiling_ready(), on_ceiling=ui.compute_ceiling)
-    if charts := ui.anneal_charts(diag.trace, anneal.schedule):
-        left, right = st.columns(2)
-        ui.plot(charts[0], left)
-        ui.plot(charts[1], right)
+    if chart := ui.anneal_chart(diag.trace, anneal.schedule):
+        ui.plot(chart)
     st.subheader("Against the study's strategies")
+    st.caption(f"Annealing against each strategy on {checked}.")
     st.dataframe(
-        ui.baseline_comparison(anneal),
+        ui.baseline_comparison(rep=rep),
         hide_index=True,
         width="stretch",
         column_config={

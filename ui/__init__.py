@@ -61,7 +61,7 @@ from ui.charts import (
     PLOT_CONFIG,
     SEGMENT_PALETTE,
     alt_text,
-    anneal_charts,
+    anneal_chart,
     best_offer_bar,
     box_by_segment,
     churn_histogram,
@@ -146,6 +146,7 @@ from ui.models import (
 )
 from ui.pipeline import (
     acceptance_propensity,
+    annealer_check,
     baselines,
     best_baseline,
     catalog,
@@ -354,7 +355,8 @@ __all__ = [
     "UPLOAD_LIMITS",
     "VERIFY_RUN",
     "acceptance_propensity",
-    "anneal_charts",
+    "annealer_check",
+    "anneal_chart",
     "apply_mapping",
     "auth_configured",
     "baseline_comparison",

@@ -288,43 +288,59 @@ def best_offer_bar(best: pd.DataFrame, colours: Mapping[str, str]) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def anneal_charts(trace: Mapping[str, Any], schedule: str) -> tuple[Any, Any] | None:
-    """(temperature schedule, convergence) of an annealing trace; None without a trace."""
+def anneal_chart(trace: Mapping[str, Any], schedule: str) -> Any | None:
+    """One figure of an annealing trace, two panels: the schedule's temperature (left) and the
+    best and current mean journey score (right) per iteration; None without a trace.
+
+    One chart and fixed margins (no automargin: plotly would lay it out twice) for a page that
+    redraws it on every slider change.
+    """
     tr = pd.DataFrame(dict(trace))
     if not len(tr):
         return None
-    line = go.Scatter(
-        x=tr["iteration"], y=tr["temperature"], name="temperature", mode="lines",
-        line={"color": PALETTE["offer"]},
-    )  # fmt: skip
-    last = tr.iloc[-1]
-    temp = figure(
-        [line],
-        f"Temperature: {schedule}",
-        "Iteration",
-        "Mean temperature",
-        f"Line chart of the {schedule} schedule's mean temperature over {int(last['iteration'])} "
-        f"iterations, from {tr['temperature'].iloc[0]:.3g} to {last['temperature']:.3g}",
-    )
+    it = tr["iteration"].to_numpy()
     lines = [
         go.Scatter(
-            x=tr["iteration"], y=tr[col], name=col.replace("_mean", ""), mode="lines",
-            line={"color": colour, "dash": dash},
-        )
-        for col, colour, dash in (
-            ("best_mean", PALETTE["offer"], "solid"), ("current_mean", PALETTE["phone"], "dot")
-        )
+            x=it, y=tr["temperature"].to_numpy(), name="temperature", mode="lines",
+            line={"color": PALETTE["offer"]}, showlegend=False, xaxis="x", yaxis="y",
+        ),
+        *(
+            go.Scatter(
+                x=it, y=tr[col].to_numpy(), name=col.replace("_mean", ""), mode="lines",
+                line={"color": colour, "dash": dash}, xaxis="x2", yaxis="y2",
+            )
+            for col, colour, dash in (
+                ("best_mean", PALETTE["offer"], "solid"), ("current_mean", PALETTE["phone"], "dot")
+            )
+        ),
     ]  # fmt: skip
-    conv = figure(
-        lines,
-        "Convergence: mean journey score",
-        "Iteration",
-        "Mean score",
-        "Line chart of the best and current mean journey score per iteration; the best ends "
-        f"at {last['best_mean']:.3f}",
-        legend=True,
+    last = tr.iloc[-1]
+    alt = (
+        f"Two line charts. Left: the {schedule} schedule's mean temperature over "
+        f"{int(last['iteration'])} iterations, from {tr['temperature'].iloc[0]:.3g} to "
+        f"{last['temperature']:.3g}. Right: the best and current mean journey score per "
+        f"iteration; the best ends at {last['best_mean']:.3f}"
     )
-    return temp, conv
+    panel = {"xref": "paper", "yref": "paper", "y": 1.0, "yanchor": "bottom", "showarrow": False,
+             "font": {"size": 13}}  # fmt: skip
+    return figure(
+        lines,
+        "Annealing: temperature and convergence",
+        "Iteration",
+        "Mean temperature",
+        alt,
+        legend=True,
+        height=380,
+        margin={"l": 70, "r": 10, "t": 72, "b": 90, "autoexpand": False},
+        xaxis={"domain": [0.0, 0.44], "automargin": False},
+        yaxis={"automargin": False},
+        xaxis2={"domain": [0.56, 1.0], "anchor": "y2", "title": {"text": "Iteration"}},
+        yaxis2={"anchor": "x2", "title": {"text": "Mean score"}},
+        annotations=[
+            {**panel, "x": 0.22, "xanchor": "center", "text": f"Temperature: {schedule}"},
+            {**panel, "x": 0.78, "xanchor": "center", "text": "Convergence: mean journey score"},
+        ],
+    )
 
 
 _ORDINALS = ("First", "Second", "Third", "Fourth", "Fifth", "Sixth")
@@ -342,13 +358,14 @@ def flow_matrices(flows: pd.DataFrame) -> Any:
     flow on; the rest end at their last offer. Plotly redraws heatmaps in place (a Sankey
     animates every update for half a second), so a weight change redraws this at once.
     """
-    steps = sorted(int(t) for t in flows["step"].unique()) if len(flows) else [1]
-    total = (
-        flows.groupby("source")["customers"]
-        .sum()
-        .add(flows.groupby("target")["customers"].sum(), fill_value=0)
-    )
-    order = [str(o) for o in total.sort_values(ascending=False).index]  # busiest offers first
+    rows = list(zip(flows["step"].tolist(), flows["source"].tolist(), flows["target"].tolist(),
+                    flows["customers"].tolist(), strict=True))  # fmt: skip
+    steps = sorted({int(t) for t, *_ in rows}) or [1]
+    total: dict[str, float] = {}
+    for _, a, b, n in rows:
+        total[str(a)] = total.get(str(a), 0) + n
+        total[str(b)] = total.get(str(b), 0) + n
+    order = sorted(total, key=lambda o: (-total[o], o))  # busiest offers first, then by name
     # One panel per step pair, stacked: side by side, a panel's offer names (its y labels) ran
     # into the panel before it. The gap holds a panel's x labels (rotated when long) and title.
     k, panel_px, gap_px = len(steps), 220, 140
@@ -357,20 +374,18 @@ def flow_matrices(flows: pd.DataFrame) -> Any:
     traces: list[Any] = []
     axes: dict[str, Any] = {}
     for i, t in enumerate(steps):
-        part = flows[flows["step"] == t]
-        matrix = part.pivot_table(
-            index="source", columns="target", values="customers", aggfunc="sum"
-        ).reindex(
-            index=[o for o in order if o in set(part["source"])],
-            columns=[o for o in order if o in set(part["target"])],
-        )
-        z = matrix.to_numpy(dtype=float)
+        cells: dict[tuple[str, str], float] = {}
+        for step, a, b, n in rows:
+            if step == t:
+                cells[str(a), str(b)] = cells.get((str(a), str(b)), 0) + n
+        ys = [o for o in order if any(a == o for a, _ in cells)]
+        xs = [o for o in order if any(b == o for _, b in cells)]
         suffix = "" if i == 0 else str(i + 1)
         traces.append(
             go.Heatmap(
-                z=[[None if v != v else v for v in row] for row in z],  # NaN: no customer
-                x=[str(c) for c in matrix.columns],
-                y=[str(r) for r in matrix.index],
+                z=[[cells.get((y, x)) for x in xs] for y in ys],  # None: no customer
+                x=xs,
+                y=ys,
                 xaxis=f"x{suffix}",
                 yaxis=f"y{suffix}",
                 coloraxis="coloraxis",
@@ -381,28 +396,31 @@ def flow_matrices(flows: pd.DataFrame) -> Any:
         )
         hi = 1.0 - i * (h + gap)
         axes[f"xaxis{suffix}"] = {
-            "title": {"text": f"{_ordinal(t + 1)} offer"}, "automargin": True,
+            "title": {"text": f"{_ordinal(t + 1)} offer"}, "automargin": False,
             "domain": [0.0, 1.0], "anchor": f"y{suffix}",
         }  # fmt: skip
         axes[f"yaxis{suffix}"] = {
-            "title": {"text": f"{_ordinal(t)} offer"}, "automargin": True,
+            "title": {"text": f"{_ordinal(t)} offer"}, "automargin": False,
             "autorange": "reversed", "anchor": f"x{suffix}", "domain": [max(hi - h, 0.0), hi],
         }  # fmt: skip
-    biggest = flows.sort_values("customers", ascending=False).head(3)
+    biggest = sorted(rows, key=lambda r: -r[3])[:3]
     alt = "Heatmaps of customers going from one offer to the next: " + (
-        "; ".join(
-            f"{r.source} to {r.target} (step {int(r.step) + 1}) {int(r.customers):,}"
-            for r in biggest.itertuples()
-        )
+        "; ".join(f"{a} to {b} (step {int(t) + 1}) {int(n):,}" for t, a, b, n in biggest)
         or "no customer goes on to a second offer"
     )
+    # Fixed margins sized from the labels (automargin would make plotly lay it out twice): the
+    # offer names on the left, the last panel's x labels (rotated when long) below, the colour
+    # bar on the right.
+    left = 48 + 7 * max((len(o) for o in order), default=8)
+    margin = {"l": left, "r": 110, "t": 48, "b": 130, "autoexpand": False}
     return figure(
         traces,
         "First → second → third offer",
         None,
         None,
         alt,
-        height=plot_px + 200,
+        height=plot_px + 178,
+        margin=margin,
         coloraxis={"colorscale": BLUES, "colorbar": {"title": {"text": "Customers"}}},
         **axes,
     )

@@ -381,6 +381,33 @@ def report(s: Settings | None = None, data: LoadedData | None = None) -> dict[st
     return rep
 
 
+@st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
+def _check(
+    sha: str, settings_json: str, _s: Settings, _problem: JourneyProblem, _comps: Components
+) -> tuple[JourneyResult, dict[str, Any]]:
+    return pipeline.sampled_report(_problem, _comps, _s)
+
+
+def annealer_check(
+    s: Settings | None = None, data: LoadedData | None = None
+) -> tuple[JourneyResult, dict[str, Any]]:
+    """The annealer (the scenario's schedule) on a fixed seeded sample of customers, judged
+    against the exact solver and the study's baselines on the same customers.
+
+    :func:`core.pipeline.sampled_report` on :data:`core.pipeline.CHECK_SAMPLE` customers:
+    (the annealer's result on the sample, its report with ``sample`` and ``population``).
+    Cached per data and settings; the problem is the scenario's (shared with the exact solver).
+    """
+    s = (s or settings()).with_(solver="anneal")
+    data = data or require_data()
+    _, comps = components(data, s)
+    prob = problem(s, data)
+    out: tuple[JourneyResult, dict[str, Any]] = guarded(
+        lambda: _check(data.sha256, scenario_key(s), s, prob, comps)
+    )
+    return out
+
+
 @st.cache_resource(max_entries=4, ttl=CACHE_TTL, show_spinner=False)
 def _churn_proba(sha: str, models: str, _path: Path, _meta: dict, _data: Any, _s: Any) -> Any:
     got = load_arrays(_path, _meta)

@@ -142,9 +142,12 @@ def journey_flows(s: Settings | None = None, steps: int = 3) -> pd.DataFrame:
     return _journey_flows(data.sha256, scenario_key(s), int(steps), solution, ctx.catalog.labels)
 
 
-def baseline_comparison(s: Settings | None = None) -> pd.DataFrame:
-    """The scenario's report against the study's strategies, one row per baseline."""
-    return insights.baseline_table(report(s))
+def baseline_comparison(
+    s: Settings | None = None, rep: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """The scenario's report (or ``rep``, e.g. :func:`ui.pipeline.annealer_check`'s) against
+    the study's strategies, one row per baseline."""
+    return insights.baseline_table(rep if rep is not None else report(s))
 
 
 def segment_journeys(segment: str | None, horizon: int = 12) -> pd.DataFrame:

@@ -90,7 +90,7 @@ class Job:
 def steps(data: LoadedData, s: Settings) -> list[tuple[str, Callable[[], Any]]]:
     """What the warm-up computes for ``data`` and ``s``, in the order the pages need it."""
     from ui import pipeline
-    from ui.pipeline import baselines, components, outcome, report, solved
+    from ui.pipeline import annealer_check, baselines, components, outcome, solved
 
     anneal = s.with_(solver="anneal")
     out: list[tuple[str, Callable[[], Any]]] = [
@@ -100,7 +100,7 @@ def steps(data: LoadedData, s: Settings) -> list[tuple[str, Callable[[], Any]]]:
         ("baselines", lambda: baselines(s, data=data)),
         ("journeys table", lambda: outcome(s, data)),
         ("trained models", lambda: pipeline.trained(data, s)),
-        ("annealer", lambda: report(anneal, data)),
+        ("annealer", lambda: annealer_check(anneal, data)),
         ("segments", lambda: _segments(data, s)),
     ]
     return out

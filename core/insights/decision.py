@@ -85,8 +85,13 @@ def judge(
     optimal: np.ndarray,
     *,
     settings: Settings | None = None,
+    journeys: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Recommend journeys from ``components`` under ``settings`` and judge them on the truth.
+
+    ``journeys`` (int ``[n, width]``): the journeys these components, weights and settings
+    already recommend (e.g. a dashboard's cached solve of the same problem: without
+    propensity), judged as they are instead of solving again.
 
     Returns
     -------
@@ -95,9 +100,10 @@ def judge(
         ``mean_length``, ``solver``, ``risk`` and ``risk_level``.
     """
     s = (settings or Settings(catalog=catalog.name)).with_(weights=_weights_dict(weights))
-    problem = problem_for(components, catalog, s)
-    result = optimize(problem, s, components=components)
-    journeys = np.asarray(result.journeys)
+    if journeys is None:
+        problem = problem_for(components, catalog, s)
+        journeys = optimize(problem, s, components=components).journeys
+    journeys = np.asarray(journeys)
     tv = journey_true_values(table, weights, journeys)
     out: dict[str, Any] = dict(decision_metrics(tv, optimal))
     lengths = (journeys >= 0).sum(axis=1)
@@ -284,10 +290,14 @@ def scenario_quality(
     optimal: np.ndarray,
     *,
     ceiling: Components | None = None,
+    journeys: np.ndarray | None = None,
 ) -> ScenarioQuality:
-    """The scenario's captured value and harm on the truth (and the ceiling's, when given)."""
+    """The scenario's captured value and harm on the truth (and the ceiling's, when given).
+
+    ``journeys``: the scenario's journeys when already solved (:func:`judge`).
+    """
     w = [settings.weights[f] for f in ("cltv", "churn", "satisfaction")]
-    r = judge(components, catalog, table, w, optimal, settings=settings)
+    r = judge(components, catalog, table, w, optimal, settings=settings, journeys=journeys)
     ceil = None
     if ceiling is not None:
         c = judge(ceiling, catalog, table, w, optimal, settings=settings.with_(risk="none"))

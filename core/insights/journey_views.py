@@ -80,16 +80,19 @@ def journey_flows(
         ``step`` (1-based step of the source), ``source``, ``target`` (labels), ``customers``;
         customers who stop after step ``t`` have no row for it (they end at their last offer).
     """
-    frame = journey_steps(problem, result, labels, steps)
-    cols = [c for c in frame.columns if str(c).startswith("step ")]
+    j = np.asarray(result.journeys)
+    # counted on label codes (sorted labels: the rows come out sorted by source, then target)
+    names, code = np.unique(np.asarray(labels, dtype=str), return_inverse=True)
+    k = len(names)
     parts: list[dict[str, object]] = []
-    for t in range(len(cols) - 1):
-        live = (frame[cols[t]] != NO_OFFER) & (frame[cols[t + 1]] != NO_OFFER)
-        pairs = frame[live].groupby([cols[t], cols[t + 1]]).size()
+    for t in range(min(steps, j.shape[1]) - 1):
+        live = (j[:, t] >= 0) & (j[:, t + 1] >= 0)
+        pairs = np.bincount(code[j[live, t]] * k + code[j[live, t + 1]], minlength=k * k)
         parts.extend(
-            {"step": t + 1, "source": a, "target": b, "customers": int(n)}
-            for (a, b), n in pairs.items()
-        )
+            {"step": t + 1, "source": str(names[i // k]), "target": str(names[i % k]),
+             "customers": int(pairs[i])}
+            for i in np.flatnonzero(pairs)
+        )  # fmt: skip
     return pd.DataFrame(parts, columns=["step", "source", "target", "customers"])
 
 

@@ -169,25 +169,42 @@ def step_parts(
         When ``opportunity == sum_k w_k * C[..., k]`` the parts sum to :func:`step_components`
         (up to float32 rounding of the opportunity).
     """
-    comp = _check_components(components, problem)
+    comp = np.asarray(components)  # gathered per step below, then float64 (no full copy)
+    n, p = problem.n_customers, problem.n_products
+    if comp.ndim != 4 or comp.shape[:3] != (n, 1 + p, p):
+        raise OptionError(f"components must have shape [{n}, {1 + p}, {p}, K], got {comp.shape}")
     w = _check_weights(weights, comp.shape[3])
-    n = problem.n_customers
     j = np.asarray(journeys).astype(np.int64)
     width = j.shape[1]
     out = np.zeros((n, width, comp.shape[3]))
     if width == 0:
         return out
-    first = first_step_parts(comp, problem, w)
     lengths = journey_lengths(j)
     rows = np.arange(n)
     prev = np.zeros(n, dtype=np.int64)
     for t in range(width):
         live = t < lengths
         cur = np.where(live, j[:, t], 0)
-        val = first[rows, cur] if t == 0 else w[None, :] * comp[rows, 1 + prev, cur]
+        if t == 0:  # first_step_parts of the chosen product only
+            val = _first_parts(comp, problem, cur) * w[None, :]
+        else:
+            val = w[None, :] * comp[rows, 1 + prev, cur].astype(np.float64)
         out[:, t] = np.where(live[:, None], problem.discount**t * val, 0.0)
         prev = cur
     return out
+
+
+def _first_parts(comp: np.ndarray, problem: JourneyProblem, cur: np.ndarray) -> np.ndarray:
+    """float64 ``[n, K]``: :func:`first_step_parts` (unweighted) of product ``cur[c]`` only."""
+    n = problem.n_customers
+    rows = np.arange(n)
+    col = comp[rows, :, cur].astype(np.float64)  # [n, 1 + P, K]: every row, target cur
+    if problem.aggregation == "max":  # the held row with the largest opportunity for cur
+        opp = np.where(problem.held, problem.opportunity[rows, 1:, cur], -np.inf)
+        any_held = np.asarray(problem.held.any(axis=1))
+        idx = np.where(any_held, 1 + opp.argmax(axis=1), 0)
+        return col[rows, idx]
+    return _aggregate_held(col[:, :, None], problem.held, problem.aggregation)[:, 0]
 
 
 def candidates(problem: JourneyProblem) -> np.ndarray:

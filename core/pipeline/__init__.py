@@ -12,7 +12,8 @@ so a journey is the same wherever it is computed.
 - :mod:`~core.pipeline.run`: the cheap path (:func:`effective_components`,
   :func:`offer_propensity`, :func:`problem_for`, :func:`optimize`), its outputs
   (:func:`journeys_table`, :data:`TABLE_COLUMNS`, :func:`per_customer`, :func:`report`,
-  :data:`DEFAULT_BASELINES`) and the end-to-end :func:`run` (:class:`Outcome`).
+  :data:`DEFAULT_BASELINES`, :func:`sampled_report` on :func:`check_sample`'s customers) and
+  the end-to-end :func:`run` (:class:`Outcome`).
 - :mod:`core.pipeline.batch`: the same pipeline chunk by chunk, locally or on Dask, for
   millions of customers (``from core.pipeline import batch``).
 """
@@ -25,10 +26,12 @@ from core.pipeline.context import (
     propensity_for,
 )
 from core.pipeline.run import (
+    CHECK_SAMPLE,
     DEFAULT_BASELINES,
     INTERVAL_COLUMNS,
     TABLE_COLUMNS,
     Outcome,
+    check_sample,
     effective_components,
     journeys_table,
     offer_propensity,
@@ -37,6 +40,7 @@ from core.pipeline.run import (
     problem_for,
     report,
     run,
+    sampled_report,
 )
 from core.pipeline.settings import (
     RUN_KEY,
@@ -48,6 +52,7 @@ from core.pipeline.settings import (
 )
 
 __all__ = [
+    "CHECK_SAMPLE",
     "DEFAULT_BASELINES",
     "RUN_KEY",
     "INTERVAL_COLUMNS",
@@ -56,6 +61,7 @@ __all__ = [
     "Outcome",
     "Settings",
     "campaign_response",
+    "check_sample",
     "components_for",
     "effective_components",
     "fit_context",
@@ -70,5 +76,6 @@ __all__ = [
     "propensity_for",
     "report",
     "run",
+    "sampled_report",
     "split_run_params",
 ]

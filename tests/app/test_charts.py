@@ -41,6 +41,29 @@ def test_flow_matrices_hold_every_flow_once_per_step_pair():
     assert fig.layout.xaxis2.title.text == "Third offer" and fig.layout.yaxis.title.text
     # stacked panels: the second lies wholly below the first (no labels run into it)
     assert fig.layout.yaxis2.domain[1] < fig.layout.yaxis.domain[0]
+    # fixed margins, wide enough for the longest offer name: plotly lays it out once
+    assert not any(fig.layout[a].automargin for a in ("xaxis", "yaxis", "xaxis2", "yaxis2"))
+    assert fig.layout.margin.autoexpand is False and fig.layout.margin.l >= 7 * len("Internet")
     assert "Phone to Internet (step 2) 10" in ui.alt_text(fig)
     empty = ui.flow_matrices(flows.iloc[:0])
     assert "no customer goes on" in ui.alt_text(empty) and empty.layout.title.text
+
+
+def test_anneal_chart_is_one_figure_of_two_panels_without_automargin():
+    trace = {
+        "iteration": [1, 2, 3],
+        "temperature": [2.0, 1.0, 0.5],
+        "best_mean": [0.1, 0.2, 0.25],
+        "current_mean": [0.1, 0.15, 0.25],
+    }
+    fig = ui.anneal_chart(trace, "geometric")
+    assert [(t.xaxis, t.yaxis) for t in fig.data] == [("x", "y"), ("x2", "y2"), ("x2", "y2")]
+    assert fig.layout.xaxis.domain[1] < fig.layout.xaxis2.domain[0]  # side by side
+    for axis in ("xaxis", "yaxis", "xaxis2", "yaxis2"):
+        assert fig.layout[axis].title.text and not fig.layout[axis].automargin
+    assert {a.text for a in fig.layout.annotations} == {
+        "Temperature: geometric",
+        "Convergence: mean journey score",
+    }
+    assert "from 2 to 0.5" in ui.alt_text(fig) and "ends at 0.250" in ui.alt_text(fig)
+    assert ui.anneal_chart({"iteration": []}, "geometric") is None

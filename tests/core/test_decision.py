@@ -318,3 +318,57 @@ def test_harm_frontier_picks_the_best_policy_within_the_harm_limit():
     assert f["ceiling"] is None and f["peer-bayes"] is None
     assert "no_action" not in f
     assert harm_frontier(decision, 0.1)["seed"]["1/1/1"]["ceiling"]["policy"] == "ceiling"
+
+
+def test_interval_columns_are_the_parts_of_the_shifted_components():
+    """journeys_table's bounds (one step_parts pass: parts are linear in the components) are the
+    steps' parts of the components moved by -z / +z standard errors, levers included."""
+    from dataclasses import replace
+
+    from core.journeys import step_parts
+    from core.opportunity import parse_weights, shifted
+    from core.pipeline import effective_components
+
+    cat = load_catalog("seed")
+    n, p = 60, cat.n_products
+    rng = np.random.default_rng(3)
+    values = rng.normal(0, 1, (n, 1 + p, p, 3)).astype(np.float32)
+    std = rng.uniform(0, 0.5, (n, 1 + p, p, 3)).astype(np.float32)
+    held = rng.random((n, p)) < 0.2
+    comp = Components(values, ~held, held, np.arange(n), tuple(cat.keys), std=std)
+    s = Settings(risk="lcb", risk_level=0.8, solver="exact", levers={cat.keys[1]: 1.5})
+    problem = problem_for(comp, cat, s)
+    result = optimize(problem, s)
+    table = journeys_table(result, problem, comp, s, cat)
+    j = np.asarray(result.journeys)
+    rows, steps = np.nonzero(j >= 0)
+    w = parse_weights(s.weights)
+    for name, sign in (("opportunity_low", -1.0), ("opportunity_high", 1.0)):
+        moved = replace(comp, values=shifted(comp, sign * risk_z(0.8)), std=None)
+        eff = effective_components(moved, s.levers)
+        want = step_parts(eff, problem, j, w)[rows, steps].sum(axis=1).round(6)
+        np.testing.assert_allclose(table[name], want, atol=2e-6)
+    assert (table["opportunity_low"] < table["opportunity_high"]).all()
+
+
+def test_judge_of_given_journeys_is_the_judge_of_its_own_solve():
+    """A dashboard hands judge() the journeys it already solved: the same verdict, no re-solve."""
+    from core.data import synthetic
+    from core.insights.decision import judge, scenario_quality
+
+    customers, truth = synthetic.generate_frame(300, 5)
+    cat = load_catalog("seed")
+    comp = build_components(customers, cat, "peer-bayes", random_state=0)
+    w = (1.0, 2.0, 0.5)
+    s = Settings(estimator="peer-bayes", solver="exact")
+    table = portfolio_table(truth, customers, cat)
+    optimal, _ = truth_optimal(table, w)
+    own = judge(comp, cat, table, w, optimal, settings=s)
+    sw = s.with_(weights={"cltv": 1.0, "churn": 2.0, "satisfaction": 0.5})
+    solved = optimize(problem_for(comp, cat, sw), sw).journeys
+    assert judge(comp, cat, table, w, optimal, settings=s, journeys=solved) == own
+    none = np.full_like(np.asarray(solved), -1)
+    nothing = judge(comp, cat, table, w, optimal, settings=s, journeys=none)
+    assert nothing["share_with_offer"] == 0.0 and own["share_with_offer"] > 0
+    q = scenario_quality(comp, cat, sw, table, optimal, journeys=solved)
+    assert q.captured == pytest.approx(own["captured"])

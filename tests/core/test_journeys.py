@@ -16,6 +16,7 @@ from core.journeys import (
     compare_to_exact,
     decode,
     evaluate,
+    first_step_parts,
     is_feasible,
     make_result,
     prepare,
@@ -141,6 +142,27 @@ def test_step_parts_sum_to_step_scores():
     parts = step_parts(comp, pb, res.journeys, w)
     assert parts.shape == (50, pb.max_length, 3)
     assert np.allclose(parts.sum(-1), res.step_scores, atol=1e-4)
+
+
+@pytest.mark.parametrize("aggregation", ["sum", "mean", "max"])
+def test_step_parts_first_step_is_first_step_parts_of_the_chosen_offer(aggregation):
+    """step_parts gathers the chosen offer before aggregating the held rows: the same values,
+    bit for bit, as first_step_parts over every offer (and each later step's row)."""
+    pb = structured_instance(60, "full", rng=5, aggregation=aggregation)
+    comp = np.random.default_rng(1).normal(size=pb.opportunity.shape + (3,)).astype(np.float32)
+    w = np.array([1.0, 0.5, 2.0])
+    res = solve(pb, "greedy")
+    j = np.asarray(res.journeys)
+    parts = step_parts(comp, pb, j, w)
+    live = j[:, 0] >= 0
+    rows = np.arange(pb.n_customers)
+    want = first_step_parts(comp.astype(np.float64), pb, w)[rows, np.maximum(j[:, 0], 0)]
+    assert live.any() and np.array_equal(parts[live, 0], want[live])
+    assert (parts[~live] == 0).all()
+    second = j[:, 1] >= 0
+    prev, cur = j[second, 0], j[second, 1]
+    want2 = pb.discount * (w * comp[rows[second], 1 + prev, cur].astype(np.float64))
+    assert second.any() and np.array_equal(parts[second, 1], want2)
 
 
 def test_comparisons():

@@ -336,3 +336,21 @@ def test_a_saved_cli_run_reruns_byte_for_byte_and_a_changed_file_is_reported(
         {**pipeline.Settings().to_dict(), "batch": {"format": "csv"}, "segments": {}}
     )
     assert settings == pipeline.Settings() and opts == {"format": "csv"}
+
+
+def test_sampled_report_checks_a_fixed_sample_against_the_exact_optimum(outcome) -> None:
+    s = outcome.settings.with_(t0=1.0)  # a fixed T0: the sample anneals as the population
+    idx = pipeline.check_sample(800, 200, s.seed)
+    assert len(idx) == 200 and (np.diff(idx) > 0).all()
+    assert np.array_equal(idx, pipeline.check_sample(800, 200, s.seed))  # fixed
+    assert np.array_equal(pipeline.check_sample(150, 200), np.arange(150))  # all when fewer
+    result, rep = pipeline.sampled_report(outcome.problem, outcome.components, s, size=200)
+    assert (rep["sample"], rep["population"], rep["n_customers"]) == (200, 800, 200)
+    whole = pipeline.optimize(outcome.problem, s, components=outcome.components)
+    assert np.array_equal(result.journeys, np.asarray(whole.journeys)[idx])
+    sub = outcome.problem.subset(idx)
+    exact = pipeline.optimize(sub, s, solver="exact")
+    gap = exact.scores - result.scores
+    assert rep["share_optimal"] == pytest.approx(float(np.mean(gap <= 1e-6)))
+    assert rep["max_gap"] == pytest.approx(float(gap.max()))
+    assert set(rep["baselines"]) == set(pipeline.DEFAULT_BASELINES)

@@ -153,6 +153,19 @@ def test_journey_steps_first_offers_and_flows_agree_with_the_table(out):
     pairs = going_on.groupby(["step 1", "step 2"]).size()
     step1 = flows[flows["step"] == 1].set_index(["source", "target"])["customers"]
     assert step1.sort_index().tolist() == pairs.sort_index().tolist()
+    # the same rows, in the same order, as grouping the step labels (what flows counted before)
+    want = [
+        {"step": t, "source": a, "target": b, "customers": int(n)}
+        for t in (1, 2)
+        for (a, b), n in steps[
+            (steps[f"step {t}"] != insights.NO_OFFER)
+            & (steps[f"step {t + 1}"] != insights.NO_OFFER)
+        ]
+        .groupby([f"step {t}", f"step {t + 1}"])
+        .size()
+        .items()
+    ]
+    assert flows.to_dict("records") == want
 
 
 def test_first_offer_counts_and_segment_rows(out):
