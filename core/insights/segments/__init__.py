@@ -15,6 +15,7 @@ Modules
 ``charts``    chart data: :func:`projection_2d` (scatter), :func:`distributions` and
               :func:`box_stats` (box plots)
 ``page``      :func:`page_data` / :func:`rename_page`: the dashboard's :class:`SegmentsPage`
+              (:func:`page_tables`, :func:`with_segmentation`: its parts, for the dashboard's caches)
 ``report``    :func:`readme_table`: the Markdown table the CLI prints
 """
 
@@ -31,7 +32,13 @@ from core.insights.segments.features import (
 from core.insights.segments.fit import segment
 from core.insights.segments.methods import METHODS
 from core.insights.segments.naming import apply_names, name_segments, rename
-from core.insights.segments.page import SegmentsPage, page_data, rename_page
+from core.insights.segments.page import (
+    SegmentsPage,
+    page_data,
+    page_tables,
+    rename_page,
+    with_segmentation,
+)
 from core.insights.segments.report import readme_table
 from core.insights.segments.result import Segmentation
 from core.insights.segments.targeting import insights
@@ -51,6 +58,7 @@ __all__ = [
     "insights",
     "name_segments",
     "page_data",
+    "page_tables",
     "projection_2d",
     "readme_table",
     "rename",
@@ -59,4 +67,5 @@ __all__ = [
     "robust_scale",
     "segment",
     "segment_features",
+    "with_segmentation",
 ]

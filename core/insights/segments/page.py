@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from core.common.errors import CJOError
 from core.common.progress import Progress
 from core.insights.segments.charts import distributions, projection_2d
 from core.insights.segments.fit import segment
@@ -87,7 +89,34 @@ def page_data(
         memo=memo,
         catalog=catalog,
     )
-    tables = SegmentsPage(
+    tables = page_tables(frame, seg, random_state, churn_proba=churn_proba, memo=memo)
+    return rename_page(
+        tables,
+        names or {},
+        frame,
+        churn_proba=churn_proba,
+        journey_value=journey_value,
+        first_offer=first_offer,
+        horizon_months=horizon_months,
+    )
+
+
+def page_tables(
+    frame: pd.DataFrame,
+    seg: Segmentation,
+    random_state: int = 0,
+    *,
+    churn_proba: Any = None,
+    memo: dict[Any, Any] | None = None,
+) -> SegmentsPage:
+    """The page's tables of the segmentation ``seg`` of ``frame``, without the insights.
+
+    Sizes, profile, key-factor distributions and the 2-D projection depend on ``seg``'s segments
+    (its labels and names) only; ``insights`` and ``report`` are empty until
+    :func:`rename_page`. ``random_state``, ``churn_proba`` and ``memo`` as for
+    :func:`page_data`.
+    """
+    return SegmentsPage(
         segmentation=seg,
         sizes=pd.DataFrame(
             {
@@ -105,14 +134,28 @@ def page_data(
         insights={},  # the tables under the default names; rename_page adds the insights
         report={},
     )
-    return rename_page(
-        tables,
-        names or {},
-        frame,
-        churn_proba=churn_proba,
-        journey_value=journey_value,
-        first_offer=first_offer,
-        horizon_months=horizon_months,
+
+
+def with_segmentation(page: SegmentsPage, seg: Segmentation) -> SegmentsPage:
+    """``page`` for ``seg``, another segmentation with the very same segments (labels).
+
+    Another minimum share often chooses the same fit: every table, the projection and the
+    insights stay (they depend on the segments only) and ``seg`` brings its own scores, notes
+    and parameters (``k_scores``, ``report``), under the page's names. Raises
+    :class:`CJOError` when ``seg``'s labels differ from the page's.
+    """
+    if not np.array_equal(seg.labels, page.segmentation.labels):
+        raise CJOError(
+            "with_segmentation needs a segmentation with the page's segments (same labels); "
+            "build the page with page_tables and rename_page instead."
+        )
+    names: dict[int | str, str] = {i: n for i, n in page.segmentation.names.items()}
+    named = _restore_names(seg, names)
+    return replace(
+        page,
+        segmentation=named,
+        k_scores=named.k_scores,
+        report=named.report() if page.report else {},
     )
 
 
