@@ -42,6 +42,10 @@ sizes, projection, distributions = ui.segment_figures(page)
 left, right = st.columns(2)
 ui.plot(sizes, left)
 ui.plot(projection, right)
+right.caption(
+    f"All {int(page.projection['customers'].sum()):,} customers, one dot per segment and cell of "
+    f"a grid ({len(page.projection):,} dots); a dot's area is its number of customers."
+)
 ui.plot(distributions)
 
 st.subheader("Ranked segments")

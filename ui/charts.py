@@ -496,23 +496,30 @@ def segment_charts(page: Any, boxes: pd.DataFrame | None = None) -> tuple[Any, A
         "Customers",
         "Bar chart of customers per segment: " + _top(page.sizes["segment"], page.sizes["size"]),
     )  # fmt: skip
-    proj = page.projection
+    cells = page.projection  # customers counted per grid cell (core projection_cells)
+    biggest = float(cells["customers"].max()) if len(cells) else 1.0
     points = [
         go.Scatter(
             x=part["x"], y=part["y"], mode="markers", name=str(name), opacity=0.6,
-            marker={"size": 4, "color": colours.get(str(name), GREYS[0])},
+            customdata=part["customers"],
+            hovertemplate=f"{name}: %{{customdata:,}} customers<extra></extra>",
+            marker={"size": part["customers"], "sizemode": "area", "sizemin": 3,
+                    "sizeref": biggest / 14**2, "color": colours.get(str(name), GREYS[0])},
         )
-        for name, part in proj.groupby("segment", sort=False)
+        for name, part in cells.groupby("segment", sort=False)
     ]  # fmt: skip
+    total = int(cells["customers"].sum()) if len(cells) else 0
     projection = figure(
         points,
         "2-D projection (PCA)",
         "First component",
         "Second component",
-        f"Scatter plot of {len(proj):,} sampled customers on the first two principal components, "
-        f"coloured by segment ({len(order)} segments)",
+        f"Scatter plot of all {total:,} customers on the first two principal components, "
+        f"one marker per cell of a grid ({len(cells):,} cells, area = customers), coloured by "
+        f"segment ({len(order)} segments)",
         legend=True,
     )
+    projection.layout.legend.itemsizing = "constant"  # legend dots of one size
     if boxes is None:
         boxes = box_stats(page.distributions, "factor", "segment")
     return sizes, projection, _distributions(boxes, order, colours)

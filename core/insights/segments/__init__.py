@@ -12,7 +12,8 @@ Modules
 ``naming``    names from the segment profiles; :func:`rename`, :func:`apply_names`
 ``result``    the :class:`Segmentation` result
 ``targeting`` :func:`insights`: what each segment is worth, and whom to contact first
-``charts``    chart data: :func:`projection_2d` (scatter), :func:`distributions` and
+``charts``    chart data: :func:`projection_2d` (scatter; :func:`projection_cells` per grid
+              cell), :func:`distributions` and
               :func:`box_stats` (box plots)
 ``page``      :func:`page_data` / :func:`rename_page`: the dashboard's :class:`SegmentsPage`
               (:func:`page_tables`, :func:`with_segmentation`: its parts, for the dashboard's caches)
@@ -20,7 +21,12 @@ Modules
 """
 
 from core.insights.segments._base import NOISE, NOISE_NAME
-from core.insights.segments.charts import box_stats, distributions, projection_2d
+from core.insights.segments.charts import (
+    box_stats,
+    distributions,
+    projection_2d,
+    projection_cells,
+)
 from core.insights.segments.features import (
     FEATURES,
     RFM_FEATURES,
@@ -60,6 +66,7 @@ __all__ = [
     "page_data",
     "page_tables",
     "projection_2d",
+    "projection_cells",
     "readme_table",
     "rename",
     "rename_page",

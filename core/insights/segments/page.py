@@ -11,14 +11,15 @@ import pandas as pd
 
 from core.common.errors import CJOError
 from core.common.progress import Progress
-from core.insights.segments.charts import distributions, projection_2d
+from core.insights.segments.charts import distributions, projection_2d, projection_cells
 from core.insights.segments.fit import segment
 from core.insights.segments.naming import apply_names
 from core.insights.segments.result import Segmentation
 from core.insights.segments.targeting import insights
 
-#: Customers the page's scatter shows at most (a stratified sample: a lighter chart).
-PAGE_POINTS = 2_000
+#: Cells per axis of the grid the page's projection is counted on (:func:`projection_cells`):
+#: every customer, in a few hundred markers.
+PAGE_BINS = 24
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,7 +31,7 @@ class SegmentsPage:
     profile: pd.DataFrame
     k_scores: pd.DataFrame
     distributions: pd.DataFrame  # segment, factor, value (box plots)
-    projection: pd.DataFrame  # x, y, segment (scatter)
+    projection: pd.DataFrame  # x, y, segment, segment_id, customers (per grid cell)
     insights: dict[str, Any]
     report: dict[str, Any]
 
@@ -111,7 +112,8 @@ def page_tables(
 ) -> SegmentsPage:
     """The page's tables of the segmentation ``seg`` of ``frame``, without the insights.
 
-    Sizes, profile, key-factor distributions and the 2-D projection depend on ``seg``'s segments
+    Sizes, profile, key-factor distributions and the 2-D projection (every customer, counted
+    per cell of a :data:`PAGE_BINS` grid: :func:`projection_cells`) depend on ``seg``'s segments
     (its labels and names) only; ``insights`` and ``report`` are empty until
     :func:`rename_page`. ``random_state``, ``churn_proba`` and ``memo`` as for
     :func:`page_data`.
@@ -128,8 +130,11 @@ def page_tables(
         profile=seg.profile,
         k_scores=seg.k_scores,
         distributions=distributions(frame, seg, churn_proba=churn_proba),
-        projection=projection_2d(
-            frame, seg, random_state, churn_proba=churn_proba, max_points=PAGE_POINTS, memo=memo
+        projection=projection_cells(
+            projection_2d(
+                frame, seg, random_state, churn_proba=churn_proba, max_points=len(frame), memo=memo
+            ),
+            PAGE_BINS,
         ),
         insights={},  # the tables under the default names; rename_page adds the insights
         report={},
