@@ -150,6 +150,10 @@ def cached(
         warm-up or another session doing the same work).
     """
     slot = _slot(kind, key)
+    if slot.filled and label is not None and in_script():
+        # A miss leaves its emptied progress bar in the page: a hit takes that place too, so the
+        # elements after it keep theirs and the browser does not draw them again.
+        st.empty()
     while not slot.filled:
         if slot.lock.acquire(blocking=label is None):
             try:
