@@ -38,10 +38,14 @@ m4.metric(
     help="DBSCAN only: customers in no segment ('unclustered').",
 )
 
-sizes, projection, distributions = ui.segment_charts(page, ui.segment_boxes(page))
+sizes, projection, distributions = ui.segment_figures(page)
 left, right = st.columns(2)
 ui.plot(sizes, left)
 ui.plot(projection, right)
+right.caption(
+    f"All {int(page.projection['customers'].sum()):,} customers, one dot per segment and cell of "
+    f"a grid ({len(page.projection):,} dots); a dot's area is its number of customers."
+)
 ui.plot(distributions)
 
 st.subheader("Ranked segments")
@@ -54,18 +58,16 @@ for note in [*seg.notes, *ins["notes"]]:
     st.caption(note)
 
 st.subheader("What they say, and whether they still buy")
-said, alive = ui.segment_signals(ui.require_data().frame, seg.labels, seg.names, seg.customer_ids)
+said, alive = ui.segment_signal_figures(page)
 left, right = st.columns(2)
-with left:
-    if said is None:
-        st.info(ui.NO_TEXTS)
-    else:
-        ui.plot(ui.box_by_segment(said, "sentiment", "Sentiment of each writer's texts (lexicon)"))
-with right:
-    if alive is None:
-        st.info(ui.NO_DATES)
-    else:
-        ui.plot(ui.box_by_segment(alive, "p_alive", "P(alive)"))
+if said is None:
+    left.info(ui.NO_TEXTS)
+else:
+    ui.plot(said, left)
+if alive is None:
+    right.info(ui.NO_DATES)
+else:
+    ui.plot(alive, right)
 
 with st.form("segment_names"):
     st.subheader("Segment names")

@@ -147,9 +147,14 @@ def cached(
         A CJOError it raises is not stored.
     label
         Text of the progress bar a page shows while the work runs (or while it waits for the
-        warm-up or another session doing the same work).
+        warm-up or another session doing the same work). The emptied bar stays in the page as
+        an empty element, and a hit draws one too: the page has the same elements either way.
     """
     slot = _slot(kind, key)
+    if slot.filled and label is not None and in_script():
+        # A miss leaves its emptied progress bar in the page: a hit takes that place too, so the
+        # elements after it keep theirs and the browser does not draw them again.
+        st.empty()
     while not slot.filled:
         if slot.lock.acquire(blocking=label is None):
             try:

@@ -7,6 +7,7 @@ user's names are session state (:func:`ui.state.segment_options`).
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import numpy as np
@@ -46,21 +47,30 @@ def _journey_inputs() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(result.scores, dtype=float), first_offer_labels(result, ctx.catalog.labels)
 
 
-def segments_base(data: Any, s: Any, opts: dict[str, Any]) -> Any:
-    """The segments page under the default names of ``data``, ``s`` and the options ``opts``.
+def _fits_key(data: Any, s: Any, opts: dict[str, Any]) -> tuple[str, ...]:
+    """What the candidate fits depend on: data, catalog, seed, method and k."""
+    return (data.sha256, s.catalog, s.seed, opts["method"], str(opts["k"]))
 
-    Cached per data, catalog, seed and options, and every candidate fit is kept (``memo`` of
-    :func:`core.insights.segments.segment`), so moving the minimum share only chooses among
-    fits already made.
+
+def _memo(data: Any, s: Any, opts: dict[str, Any]) -> dict[Any, Any]:
+    """The kept fits (``memo`` of :func:`core.insights.segments.segment`) of these options."""
+    key = (*_fits_key(data, s, opts), str(models_fingerprint(data, s)))
+    return cached("segments-memo", key, dict)
+
+
+def segmentation(data: Any, s: Any, opts: dict[str, Any]) -> Any:
+    """:func:`core.insights.segments.segment` of ``data`` under ``s`` and the options ``opts``.
+
+    Cached per data, catalog, seed and options, and every candidate fit is kept (``memo``), so
+    moving the minimum share only chooses among fits already made.
     """
     from core.insights import segments as core_segments
 
     proba = churn_proba(data, s)
-    fits = (data.sha256, s.catalog, s.seed, opts["method"], str(opts["k"]))
-    memo = cached("segments-memo", (*fits, str(models_fingerprint(data, s))), dict)
+    memo = _memo(data, s, opts)
 
-    def base(progress: Any) -> Any:
-        return core_segments.page_data(
+    def fit(progress: Any) -> Any:
+        return core_segments.segment(
             data.frame,
             method=opts["method"],
             k=opts["k"],
@@ -73,14 +83,62 @@ def segments_base(data: Any, s: Any, opts: dict[str, Any]) -> Any:
         )
 
     label = f"Segmenting {data.n_rows:,} customers ({opts['method']})..."
-    return guarded(lambda: cached("segments", (*fits, opts["min_share"]), base, label=label))
+    key = (*_fits_key(data, s, opts), opts["min_share"])
+    return guarded(lambda: cached("segments-fit", key, fit, label=label))
+
+
+def segments_key(seg: Any) -> str:
+    """Cache key of a segmentation's segments: a digest of its labels (the minimum share often
+    chooses the same fit; everything the page draws then stays as it was)."""
+    return hashlib.sha256(np.ascontiguousarray(seg.labels, dtype=np.int64).tobytes()).hexdigest()
+
+
+def segments_base(data: Any, s: Any, opts: dict[str, Any]) -> Any:
+    """The segments page's tables (:func:`core.insights.segments.page_tables`) under the
+    default names of ``data``, ``s`` and the options ``opts``, without the insights.
+
+    Cached per data, catalog, seed, method, k and segments (:func:`segments_key`): another
+    minimum share that chooses the same fit reuses them.
+    """
+    from core.insights import segments as core_segments
+
+    seg = segmentation(data, s, opts)
+    proba = churn_proba(data, s)
+    memo = _memo(data, s, opts)
+    key = (*_fits_key(data, s, opts), segments_key(seg))
+    return guarded(
+        lambda: cached(
+            "segments",
+            key,
+            lambda: core_segments.page_tables(
+                data.frame, seg, s.seed, churn_proba=proba, memo=memo
+            ),
+        )
+    )
+
+
+def _page_key(horizon: int) -> tuple[str, ...]:
+    """Everything the described page depends on but the minimum share (its segments instead)."""
+    data = require_data()
+    s = settings()
+    opts = segment_options()
+    seg = segmentation(data, s, opts)
+    return (
+        *_fits_key(data, s, opts),
+        segments_key(seg),
+        scenario_key(s),
+        json_key(opts["names"]),
+        str(int(horizon)),
+    )
 
 
 def segments_page(horizon: int = 12) -> Any:
     """:class:`core.insights.segments.SegmentsPage` of the current data, scenario and segmentation.
 
-    The segmentation is :func:`segments_base`; renaming or a new scenario only recomputes the
-    insights (:func:`core.insights.segments.rename_page`).
+    The tables are :func:`segments_base`; renaming or a new scenario only recomputes the
+    insights (:func:`core.insights.segments.rename_page`), and another minimum share that
+    chooses the same segments only brings its scores and notes
+    (:func:`core.insights.segments.with_segmentation`).
     """
     from core.insights import segments as core_segments
 
@@ -89,13 +147,11 @@ def segments_page(horizon: int = 12) -> Any:
     opts = segment_options()
     proba = churn_proba(data, s)
     page = segments_base(data, s, opts)
-    base_key = (data.sha256, s.catalog, s.seed, opts["method"], str(opts["k"]), opts["min_share"])
     value, first = _journey_inputs()
-    key = (*base_key, scenario_key(s), json_key(opts["names"]), int(horizon))
-    return guarded(
+    described = guarded(
         lambda: cached(
             "segments-described",
-            key,
+            _page_key(horizon),
             lambda: core_segments.rename_page(
                 page,
                 opts["names"],
@@ -106,6 +162,22 @@ def segments_page(horizon: int = 12) -> Any:
                 horizon_months=int(horizon),
             ),
         )
+    )
+    seg = segmentation(data, s, opts)
+    key = (*_page_key(horizon), opts["min_share"])
+    return cached("segments-page", key, lambda: core_segments.with_segmentation(described, seg))
+
+
+def segment_figures(page: Any, horizon: int = 12) -> tuple[Any, Any, Any]:
+    """(customers per segment, 2-D projection, key factors by segment) of the current page
+    (:func:`ui.charts.segment_charts`), cached per segments, names and scenario: the same
+    figure objects, so the same chart specs, while the minimum share keeps the segments."""
+    from ui.charts import segment_charts
+
+    return cached(
+        "segments-figures",
+        _page_key(horizon),
+        lambda: segment_charts(page, segment_boxes(page)),
     )
 
 
@@ -138,3 +210,24 @@ def segment_columns() -> dict[str, Any]:
         "opportunity_per_customer": num("opportunity / customer", format="%.2f"),
         "top_first_offer": st.column_config.TextColumn("top first offer"),
     }
+
+
+def segment_signal_figures(page: Any, horizon: int = 12) -> tuple[Any, Any]:
+    """(sentiment, P(alive)) box plots per segment of the current page
+    (:func:`ui.signals.segment_signals`), None where the file is missing; cached per segments,
+    names, scenario and files, like :func:`segment_figures`."""
+    from ui.charts import box_by_segment
+    from ui.signals import segment_signals, signals_key
+
+    def draw() -> tuple[Any, Any]:
+        seg = page.segmentation
+        said, alive = segment_signals(require_data().frame, seg.labels, seg.names, seg.customer_ids)
+        return (
+            None
+            if said is None
+            else box_by_segment(said, "sentiment", "Sentiment of each writer's texts (lexicon)"),
+            None if alive is None else box_by_segment(alive, "p_alive", "P(alive)"),
+        )
+
+    key = (*_page_key(horizon), signals_key())
+    return cached("segments-signals", key, draw)

@@ -118,6 +118,12 @@ def customer_timing(customer_id: object) -> dict[str, Any] | None:
     return {label: row[c] for c, label in TIMING_COLUMNS.items() if c in table.columns}
 
 
+def signals_key() -> str:
+    """Cache key of the feedback and timing files beside the current data (path and mtime)."""
+    found = [_sibling(kind) for kind in ("feedback", "timing")]
+    return "|".join("-" if p is None else f"{p}:{p.stat().st_mtime}" for p in found)
+
+
 def segment_signals(
     frame: pd.DataFrame, labels: Any, names: dict[int, str], ids: Any
 ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:

@@ -64,3 +64,31 @@ def test_prewarm_starts_the_default_datas_warm_up(monkeypatch, tmp_path):
     assert s == DEFAULT_SETTINGS
     assert len(data.frame) == 60
     assert data.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _labelled_cache_page() -> None:
+    import streamlit as st
+
+    from ui.cache import cached
+
+    n = st.session_state.setdefault("n", 0)
+    cached("test-slots", ("k", n), lambda progress: n, label="Working...")
+    st.markdown("after")
+
+
+def _position_of_after(at) -> int:
+    return next(i for i, node in at.main.children.items() if getattr(node, "value", "") == "after")
+
+
+def test_a_labelled_cache_hit_keeps_the_place_of_the_elements_after_it():
+    """A miss leaves its emptied progress bar in the page; a hit must take the same place, or
+    every element after it moves and the browser draws it all again (issue 19)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_labelled_cache_page).run()  # a miss
+    miss = _position_of_after(at)
+    at.run()  # the same key: a hit
+    assert not at.exception and _position_of_after(at) == miss
+    at.session_state["n"] = 1
+    at.run()  # another key: a miss again
+    assert _position_of_after(at) == miss

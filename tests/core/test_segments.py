@@ -331,6 +331,24 @@ def test_projection_is_sampled_by_segment(frame, seg):
     assert len(full) == len(frame) and full["x"].std() > full["y"].std() > 0
 
 
+def test_projection_cells_count_every_customer_once_per_segment_and_cell(frame, seg):
+    full = S.projection_2d(frame, seg)
+    cells = S.projection_cells(full, bins=8)
+    assert cells["customers"].sum() == len(frame)
+    by_segment = cells.groupby("segment_id")["customers"].sum()
+    for sid in seg.segment_ids:
+        assert by_segment[sid] == int((seg.labels == sid).sum())
+        assert len(cells[cells["segment_id"] == sid]) <= 8 * 8
+    assert len(cells) < len(frame)
+    assert list(dict.fromkeys(cells["segment"])) == list(dict.fromkeys(full["segment"]))
+    one = S.projection_cells(full, bins=1)
+    assert len(one) == seg.k and one["x"].tolist() == pytest.approx(
+        full.groupby("segment_id", sort=False)["x"].mean().tolist()
+    )
+    with pytest.raises(CJOError, match="bins=0"):
+        S.projection_cells(full, bins=0)
+
+
 def test_rfm_view_scores_follow_documented_proxies(fixtures_dir):
     df = load(fixtures_dir / "classic_telco.csv").frame
     rfm = S.rfm_view(df)

@@ -12,14 +12,21 @@ Modules
 ``naming``    names from the segment profiles; :func:`rename`, :func:`apply_names`
 ``result``    the :class:`Segmentation` result
 ``targeting`` :func:`insights`: what each segment is worth, and whom to contact first
-``charts``    chart data: :func:`projection_2d` (scatter), :func:`distributions` and
+``charts``    chart data: :func:`projection_2d` (scatter; :func:`projection_cells` per grid
+              cell), :func:`distributions` and
               :func:`box_stats` (box plots)
 ``page``      :func:`page_data` / :func:`rename_page`: the dashboard's :class:`SegmentsPage`
+              (:func:`page_tables`, :func:`with_segmentation`: its parts, for the dashboard's caches)
 ``report``    :func:`readme_table`: the Markdown table the CLI prints
 """
 
 from core.insights.segments._base import NOISE, NOISE_NAME
-from core.insights.segments.charts import box_stats, distributions, projection_2d
+from core.insights.segments.charts import (
+    box_stats,
+    distributions,
+    projection_2d,
+    projection_cells,
+)
 from core.insights.segments.features import (
     FEATURES,
     RFM_FEATURES,
@@ -31,7 +38,13 @@ from core.insights.segments.features import (
 from core.insights.segments.fit import segment
 from core.insights.segments.methods import METHODS
 from core.insights.segments.naming import apply_names, name_segments, rename
-from core.insights.segments.page import SegmentsPage, page_data, rename_page
+from core.insights.segments.page import (
+    SegmentsPage,
+    page_data,
+    page_tables,
+    rename_page,
+    with_segmentation,
+)
 from core.insights.segments.report import readme_table
 from core.insights.segments.result import Segmentation
 from core.insights.segments.targeting import insights
@@ -51,7 +64,9 @@ __all__ = [
     "insights",
     "name_segments",
     "page_data",
+    "page_tables",
     "projection_2d",
+    "projection_cells",
     "readme_table",
     "rename",
     "rename_page",
@@ -59,4 +74,5 @@ __all__ = [
     "robust_scale",
     "segment",
     "segment_features",
+    "with_segmentation",
 ]

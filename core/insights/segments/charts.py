@@ -1,4 +1,5 @@
-"""Chart data of a segmentation: a 2-D projection (scatter) and key factors (box plots)."""
+"""Chart data of a segmentation: a 2-D projection (scatter, or counted per grid cell) and key
+factors (box plots)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,41 @@ def projection_2d(
             "segment_id": seg.labels[take],
         }
     )
+
+
+def projection_cells(projection: pd.DataFrame, bins: int = 32) -> pd.DataFrame:
+    """A projection (:func:`projection_2d`) counted per segment and cell of a ``bins`` x ``bins``
+    grid: one marker per occupied cell instead of one per customer (a lighter chart of every
+    customer).
+
+    Returns a DataFrame ``x``, ``y`` (the mean position of the cell's customers), ``segment``,
+    ``segment_id`` and ``customers`` (how many), segments in order of first appearance, cells
+    by position; the counts add up to ``len(projection)``.
+    """
+    if bins < 1:
+        raise CJOError(f"bins={bins}: choose a grid of at least 1 x 1 cells.")
+    columns = ["x", "y", "segment", "segment_id", "customers"]
+    if projection.empty:
+        return pd.DataFrame({c: [] for c in columns})
+    x = projection["x"].to_numpy(dtype=float)
+    y = projection["y"].to_numpy(dtype=float)
+
+    def cell(v: np.ndarray) -> np.ndarray:
+        lo, span = float(v.min()), float(v.max() - v.min())
+        if span == 0:
+            return np.zeros(len(v), dtype=np.int64)
+        return np.minimum(((v - lo) / span * bins).astype(np.int64), bins - 1)
+
+    grouped = (
+        projection.assign(_cx=cell(x), _cy=cell(y))
+        .groupby(["segment_id", "_cx", "_cy"], sort=True)
+        .agg(x=("x", "mean"), y=("y", "mean"), segment=("segment", "first"),
+             customers=("x", "size"))
+        .reset_index()
+    )  # fmt: skip
+    order = {sid: i for i, sid in enumerate(dict.fromkeys(projection["segment_id"]))}
+    grouped["_order"] = grouped["segment_id"].map(order)
+    return grouped.sort_values(["_order", "_cx", "_cy"])[columns].reset_index(drop=True)
 
 
 def distributions(

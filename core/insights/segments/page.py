@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from core.common.errors import CJOError
 from core.common.progress import Progress
-from core.insights.segments.charts import distributions, projection_2d
+from core.insights.segments.charts import distributions, projection_2d, projection_cells
 from core.insights.segments.fit import segment
 from core.insights.segments.naming import apply_names
 from core.insights.segments.result import Segmentation
 from core.insights.segments.targeting import insights
 
-#: Customers the page's scatter shows at most (a stratified sample: a lighter chart).
-PAGE_POINTS = 2_000
+#: Cells per axis of the grid the page's projection is counted on (:func:`projection_cells`):
+#: every customer, in a few hundred markers.
+PAGE_BINS = 24
 
 
 @dataclass(frozen=True, eq=False)
@@ -28,7 +31,7 @@ class SegmentsPage:
     profile: pd.DataFrame
     k_scores: pd.DataFrame
     distributions: pd.DataFrame  # segment, factor, value (box plots)
-    projection: pd.DataFrame  # x, y, segment (scatter)
+    projection: pd.DataFrame  # x, y, segment, segment_id, customers (per grid cell)
     insights: dict[str, Any]
     report: dict[str, Any]
 
@@ -87,7 +90,35 @@ def page_data(
         memo=memo,
         catalog=catalog,
     )
-    tables = SegmentsPage(
+    tables = page_tables(frame, seg, random_state, churn_proba=churn_proba, memo=memo)
+    return rename_page(
+        tables,
+        names or {},
+        frame,
+        churn_proba=churn_proba,
+        journey_value=journey_value,
+        first_offer=first_offer,
+        horizon_months=horizon_months,
+    )
+
+
+def page_tables(
+    frame: pd.DataFrame,
+    seg: Segmentation,
+    random_state: int = 0,
+    *,
+    churn_proba: Any = None,
+    memo: dict[Any, Any] | None = None,
+) -> SegmentsPage:
+    """The page's tables of the segmentation ``seg`` of ``frame``, without the insights.
+
+    Sizes, profile, key-factor distributions and the 2-D projection (every customer, counted
+    per cell of a :data:`PAGE_BINS` grid: :func:`projection_cells`) depend on ``seg``'s segments
+    (its labels and names) only; ``insights`` and ``report`` are empty until
+    :func:`rename_page`. ``random_state``, ``churn_proba`` and ``memo`` as for
+    :func:`page_data`.
+    """
+    return SegmentsPage(
         segmentation=seg,
         sizes=pd.DataFrame(
             {
@@ -99,20 +130,37 @@ def page_data(
         profile=seg.profile,
         k_scores=seg.k_scores,
         distributions=distributions(frame, seg, churn_proba=churn_proba),
-        projection=projection_2d(
-            frame, seg, random_state, churn_proba=churn_proba, max_points=PAGE_POINTS, memo=memo
+        projection=projection_cells(
+            projection_2d(
+                frame, seg, random_state, churn_proba=churn_proba, max_points=len(frame), memo=memo
+            ),
+            PAGE_BINS,
         ),
         insights={},  # the tables under the default names; rename_page adds the insights
         report={},
     )
-    return rename_page(
-        tables,
-        names or {},
-        frame,
-        churn_proba=churn_proba,
-        journey_value=journey_value,
-        first_offer=first_offer,
-        horizon_months=horizon_months,
+
+
+def with_segmentation(page: SegmentsPage, seg: Segmentation) -> SegmentsPage:
+    """``page`` for ``seg``, another segmentation with the very same segments (labels).
+
+    Another minimum share often chooses the same fit: every table, the projection and the
+    insights stay (they depend on the segments only) and ``seg`` brings its own scores, notes
+    and parameters (``k_scores``, ``report``), under the page's names. Raises
+    :class:`CJOError` when ``seg``'s labels differ from the page's.
+    """
+    if not np.array_equal(seg.labels, page.segmentation.labels):
+        raise CJOError(
+            "with_segmentation needs a segmentation with the page's segments (same labels); "
+            "build the page with page_tables and rename_page instead."
+        )
+    names: dict[int | str, str] = {i: n for i, n in page.segmentation.names.items()}
+    named = _restore_names(seg, names)
+    return replace(
+        page,
+        segmentation=named,
+        k_scores=named.k_scores,
+        report=named.report() if page.report else {},
     )
 
 

@@ -1,0 +1,74 @@
+"""What a change of a page's main control redraws (issue 19), in AppTest on the demo population.
+
+Segments: a minimum share that chooses the same segments keeps every chart's specification as
+it was (same figures, nothing for the browser to redraw), one that chooses other segments
+redraws them. Customer: the models' drivers do not depend on the customer and are drawn outside
+the customer's fragment, so an unknown id still shows them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import ui
+
+ROOT = Path(__file__).resolve().parents[2]
+FAST = ui.DEFAULT_SETTINGS.with_(estimator="peer-bayes")
+
+
+@pytest.fixture(autouse=True)
+def _models(demo_models) -> None:
+    """The trained models of the demo population (the drivers and the churn feature)."""
+
+
+def _page(path: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.session_state["settings"] = FAST
+    at.switch_page(path).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def _specs(at: AppTest) -> list[str]:
+    return [str(c.proto.spec) for c in at.get("plotly_chart")]
+
+
+def _move(at: AppTest, share: float) -> tuple[str, list[str]]:
+    at.slider(key="seg_min_share").set_value(share)
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    return {m.label: m.value for m in at.metric}["Segments"], _specs(at)
+
+
+def test_segments_redraw_only_when_the_minimum_share_changes_the_segments(monkeypatch):
+    from core.insights import segments
+
+    built = []
+    tables = segments.page_tables
+    monkeypatch.setattr(segments, "page_tables", lambda *a, **k: built.append(1) or tables(*a, **k))
+    at = _page("pages/segments.py")
+    k0, before = _move(at, 0.0)
+    n = len(built)
+    k1, same = _move(at, 0.01)
+    assert k1 == k0 and same == before  # same segments: byte-identical charts
+    assert len(built) == n  # ... and nothing of the page built again
+    assert at.session_state["segments"]["min_share"] == 0.01
+    k2, other = _move(at, 0.19)
+    assert k2 != k0 and other != before  # fewer, larger segments: the charts follow
+    assert any(f"{k2} segments" in spec for spec in other)
+    assert len(built) == n + 1
+
+
+def test_customer_page_keeps_the_drivers_for_an_unknown_customer():
+    at = _page("pages/customer.py")
+    drivers = [s for s in _specs(at) if "drives the" in s]
+    assert len(drivers) == 3
+    at.text_input(key="customer_id").set_value("no-such-customer")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("No customer with id 'no-such-customer'" in w.value for w in at.warning)
+    assert [s for s in _specs(at) if "drives the" in s] == drivers
+    assert "O(i" not in " ".join(_specs(at))  # the customer's own charts are gone
