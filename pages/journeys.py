@@ -30,8 +30,8 @@ def body() -> None:
     out = ui.outcome(s)
     anneal = s.with_(solver="anneal")
     diag, rep = ui.annealer_check(anneal)
-    checked = f"the {rep['sample']:,} sampled customers" if rep["sample"] < rep[
-        "population"] else "all customers"  # fmt: skip
+    sampled = rep["sample"] < rep["population"]
+    checked = f"the {rep['sample']:,} sampled customers" if sampled else "all customers"
     metrics = [
         ("Total opportunity", f"{ui.journey_summary(s).total_opportunity:,.2f}",
          f"Sum of the {s.solver} journeys' opportunity over all customers."),
