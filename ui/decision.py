@@ -20,7 +20,7 @@ from core.pipeline import Settings
 from ui._base import CACHE_TTL, guarded, progress_bar
 from ui.cache import cached, peek, scenario_key
 from ui.data import DEMO_PATH, require_data
-from ui.pipeline import components
+from ui.pipeline import components, solved
 from ui.state import SOURCE, settings
 
 
@@ -103,11 +103,11 @@ def compute_ceiling() -> None:
 
 @st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
 def _quality(
-    sha: str, key: str, with_ceiling: bool, _s: Any, _c: Any, _ceil: Any, _ref: Any
+    sha: str, key: str, with_ceiling: bool, _s: Any, _c: Any, _ceil: Any, _ref: Any, _j: Any
 ) -> Any:
     ctx, comps = _c
     table, optimal = _ref
-    return scenario_quality(comps, ctx.catalog, _s, table, optimal, ceiling=_ceil)
+    return scenario_quality(comps, ctx.catalog, _s, table, optimal, ceiling=_ceil, journeys=_j)
 
 
 def quality(s: Settings | None = None) -> ScenarioQuality | None:
@@ -117,14 +117,18 @@ def quality(s: Settings | None = None) -> ScenarioQuality | None:
         return None
     s = s or settings()
     data = require_data()
-    ctx, comps = components()
+    ctx, comps = components(s=s)
     weights = tuple(s.weights[f] for f in ("cltv", "churn", "satisfaction"))
     if sum(weights) <= 0:
         return None
     table = guarded(lambda: _table(data.sha256, s.catalog, data.frame, frame, ctx.catalog))
     ref = guarded(lambda: _reference(data.sha256, s.catalog, weights, table))
     ceil = peek("ceiling", _ceiling_key())
+    # without a propensity the page's own journeys are the ones judged: not solved twice
+    journeys = None if s.propensity else solved(s)[1].journeys
     out: ScenarioQuality = guarded(
-        lambda: _quality(data.sha256, scenario_key(s), ceil is not None, s, (ctx, comps), ceil, ref)
+        lambda: _quality(
+            data.sha256, scenario_key(s), ceil is not None, s, (ctx, comps), ceil, ref, journeys
+        )
     )
     return out

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.common.errors import CJOError
 from core.common.progress import Progress
 from core.data.catalog import Catalog, load_catalog
 from core.opportunity import Components, build_components
@@ -85,8 +86,13 @@ def judge(
     optimal: np.ndarray,
     *,
     settings: Settings | None = None,
+    journeys: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Recommend journeys from ``components`` under ``settings`` and judge them on the truth.
+
+    ``journeys``: the recommended journeys ``[n, L]`` when already solved (what
+    ``optimize(problem_for(components, catalog, settings), settings)`` returns for these
+    weights, without a propensity), so a dashboard that has them does not solve twice.
 
     Returns
     -------
@@ -95,9 +101,15 @@ def judge(
         ``mean_length``, ``solver``, ``risk`` and ``risk_level``.
     """
     s = (settings or Settings(catalog=catalog.name)).with_(weights=_weights_dict(weights))
-    problem = problem_for(components, catalog, s)
-    result = optimize(problem, s, components=components)
-    journeys = np.asarray(result.journeys)
+    if journeys is None:
+        problem = problem_for(components, catalog, s)
+        journeys = np.asarray(optimize(problem, s, components=components).journeys)
+    journeys = np.asarray(journeys)
+    if journeys.shape[0] != len(optimal):
+        raise CJOError(
+            f"journeys for {journeys.shape[0]} customers, the truth has {len(optimal)}: pass "
+            "the journeys of the same customers."
+        )
     tv = journey_true_values(table, weights, journeys)
     out: dict[str, Any] = dict(decision_metrics(tv, optimal))
     lengths = (journeys >= 0).sum(axis=1)
@@ -284,10 +296,14 @@ def scenario_quality(
     optimal: np.ndarray,
     *,
     ceiling: Components | None = None,
+    journeys: np.ndarray | None = None,
 ) -> ScenarioQuality:
-    """The scenario's captured value and harm on the truth (and the ceiling's, when given)."""
+    """The scenario's captured value and harm on the truth (and the ceiling's, when given).
+
+    ``journeys``: the scenario's journeys when already solved (see :func:`judge`).
+    """
     w = [settings.weights[f] for f in ("cltv", "churn", "satisfaction")]
-    r = judge(components, catalog, table, w, optimal, settings=settings)
+    r = judge(components, catalog, table, w, optimal, settings=settings, journeys=journeys)
     ceil = None
     if ceiling is not None:
         c = judge(ceiling, catalog, table, w, optimal, settings=settings.with_(risk="none"))

@@ -44,3 +44,50 @@ def test_flow_matrices_hold_every_flow_once_per_step_pair():
     assert "Phone to Internet (step 2) 10" in ui.alt_text(fig)
     empty = ui.flow_matrices(flows.iloc[:0])
     assert "no customer goes on" in ui.alt_text(empty) and empty.layout.title.text
+
+
+def test_unvalidated_trace_dicts_serialize_as_the_validated_traces():
+    """The live pages' figures skip plotly's validators: same data, same house layout."""
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    x, y = pd.Series([3, 1, 2]), pd.Series(["a", "b", "c"])
+    checked = ui.charts.figure(
+        [go.Bar(x=x, y=y, orientation="h", marker_color=["#000000"] * 3)], "T", "X", "Y", "alt"
+    )
+    fast = ui.charts.figure(
+        [ui.charts.trace("bar", x=x, y=y, orientation="h", marker={"color": ["#000000"] * 3})],
+        "T",
+        "X",
+        "Y",
+        "alt",
+    )
+    a, b = (json.loads(pio.to_json(f, validate=False)) for f in (checked, fast))
+    assert a["data"] == b["data"]
+    assert {k: v for k, v in a["layout"].items() if k != "template"} == {
+        k: v for k, v in b["layout"].items() if k != "template"
+    }
+    assert a["layout"]["template"]["layout"] == b["layout"]["template"]["layout"]
+    assert list(b["layout"]["template"]["data"]) == ["bar"]  # the defaults of its traces only
+    assert ui.alt_text(fast) == "alt"
+
+
+def test_the_usage_chart_marks_the_bound_with_a_dashed_line():
+    usage = pd.DataFrame(
+        {
+            "constraint": ["budget", "cap"],
+            "type": ["Budget", "Maximum assignment"],
+            "bound": [10.0, 5.0],
+            "used": [10.0, 2.0],
+            "share": [1.0, 0.4],
+            "binding": [True, False],
+            "broken": [False, False],
+        }
+    )
+    fig = ui.usage_chart(usage)
+    (line,) = fig.layout.shapes
+    assert (line.x0, line.x1, line.yref, line.line.dash) == (1.0, 1.0, "y domain", "dash")
+    assert [t.name for t in fig.data] == ["kept", "at its bound"]
+    assert fig.layout.title.text and fig.layout.xaxis.title.text and ui.alt_text(fig)

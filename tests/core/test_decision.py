@@ -318,3 +318,30 @@ def test_harm_frontier_picks_the_best_policy_within_the_harm_limit():
     assert f["ceiling"] is None and f["peer-bayes"] is None
     assert "no_action" not in f
     assert harm_frontier(decision, 0.1)["seed"]["1/1/1"]["ceiling"]["policy"] == "ceiling"
+
+
+def test_judging_the_journeys_already_solved_gives_the_same_figures(population):
+    """A dashboard passes the journeys it drew: the figures are those of solving them again."""
+    from core.insights.decision import judge, scenario_quality
+
+    customers, truth = population
+    cat = load_catalog("seed")
+    table = portfolio_table(truth, customers, cat)
+    rng = np.random.default_rng(3)
+    n, p = len(customers), cat.n_products
+    held = table.held
+    values = rng.normal(0, 1, (n, 1 + p, p, 3)).astype(np.float32)
+    comp = Components(values, ~held, held, np.arange(n), tuple(cat.keys))
+    w = (1.0, 0.5, 0.2)
+    optimal, _ = truth_optimal(table, w)
+    s = Settings(catalog=cat.name, weights={"cltv": 1.0, "churn": 0.5, "satisfaction": 0.2})
+    solved = optimize(problem_for(comp, cat, s), s, components=comp).journeys
+    again = judge(comp, cat, table, w, optimal, settings=s)
+    given_ = judge(comp, cat, table, w, optimal, settings=s, journeys=solved)
+    assert given_ == again
+    quality = scenario_quality(comp, cat, s, table, optimal, journeys=solved)
+    assert quality.captured == again["captured"]
+    other = np.full_like(np.asarray(solved), -1)  # other journeys: other figures
+    assert judge(comp, cat, table, w, optimal, settings=s, journeys=other) != again
+    with pytest.raises(CJOError, match="journeys for 3 customers"):
+        judge(comp, cat, table, w, optimal, settings=s, journeys=np.asarray(solved)[:3])
