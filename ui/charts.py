@@ -100,6 +100,27 @@ def style(fig: Any, height: int = 360) -> Any:
     return fig
 
 
+def styled(traces: Sequence[dict[str, Any]], height: int = 360, **layout: Any) -> go.Figure:
+    """:func:`style`'s house look for plain trace dicts (:func:`trace`), without plotly's
+    validators: the same figure as ``style(go.Figure(...), height)``, built in a fraction of
+    the time. ``layout``: the figure's own layout (title text, axes, legend)."""
+    _use_template()
+    base: dict[str, Any] = {
+        "height": height,
+        "margin": {"l": 10, "r": 10, "t": 48, "b": 10},
+        "font": {"size": 13},
+        "legend": {"title": {}},
+        "title": {"font": {"size": 15}},
+    }
+    for key, value in layout.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = {**value, **base[key]}
+        else:
+            base[key] = value
+    base["template"] = _template(tuple(sorted({str(t["type"]) for t in traces})))
+    return go.Figure(data=list(traces), layout=base, _validate=False)
+
+
 def figure(
     traces: Sequence[Any],
     title: str | None,
