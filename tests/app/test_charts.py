@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import ui
 
@@ -91,3 +92,28 @@ def test_the_usage_chart_marks_the_bound_with_a_dashed_line():
     assert (line.x0, line.x1, line.yref, line.line.dash) == (1.0, 1.0, "y domain", "dash")
     assert [t.name for t in fig.data] == ["kept", "at its bound"]
     assert fig.layout.title.text and fig.layout.xaxis.title.text and ui.alt_text(fig)
+
+
+def test_campaign_charts_keep_their_titles_colours_and_intervals():
+    from ui.charts_campaigns import KIND_COLOURS, lift_chart, policy_chart
+
+    view = pd.DataFrame(
+        {
+            "policy": ["learned", "internet", "control"],
+            "kind": ["learned targeting", "best single arm", "control"],
+            "value": [1.0, 0.8, 0.2],
+            "ci_low": [0.9, 0.6, 0.1],
+            "ci_high": [1.2, 0.9, 0.3],
+        }
+    )
+    fig = policy_chart(view, "accepted")
+    assert fig.layout.title.text.endswith("accepted") and fig.layout.yaxis.title.text == "Policy"
+    assert [t.name for t in fig.data] == list(view["kind"])
+    assert [t.marker.color for t in fig.data] == [KIND_COLOURS[k] for k in view["kind"]]
+    assert [t.error_x.array[0] for t in fig.data] == pytest.approx([0.2, 0.1, 0.1])
+    assert fig.layout.font.size == 13 and fig.layout.height == 280
+    lifts = view.rename(columns={"policy": "arm", "value": "estimate"})
+    fig = lift_chart(lifts, "revenue")
+    (line,) = fig.layout.shapes  # the zero line
+    assert line.x0 == 0 and line.line.dash == "dash"
+    assert list(fig.layout.yaxis.categoryarray) == ["control", "internet", "learned"]
