@@ -13,7 +13,6 @@ every pair of a shipped catalog's products stays apart for protan, deutan and tr
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,6 +28,9 @@ from core.insights.colours import (
     product_colour,
 )
 from core.insights.colours import colour_map as colour_map  # re-exported: ui.colour_map
+from ui.figure_base import styled as styled  # re-exported
+from ui.figure_base import template_for, use_template
+from ui.figure_base import trace as trace  # re-exported
 
 #: One colour per product key, used by every chart and the executive report
 #: (:mod:`core.insights.colours`); unknown keys fall back to GREYS.
@@ -78,18 +80,9 @@ def segment_colours(names: list[str]) -> dict[str, str]:
     }
 
 
-def _use_template() -> None:
-    """plotly_white as plotly's default template, set once (passing it to every figure costs
-    ~30 ms of validation each)."""
-    import plotly.io as pio
-
-    if pio.templates.default != "plotly_white":
-        pio.templates.default = "plotly_white"
-
-
 def style(fig: Any, height: int = 360) -> Any:
     """House look for plotly figures: white, compact margins, readable fonts."""
-    _use_template()
+    use_template()
     fig.update_layout(
         height=height,
         margin={"l": 10, "r": 10, "t": 48, "b": 10},
@@ -98,27 +91,6 @@ def style(fig: Any, height: int = 360) -> Any:
         title={"font": {"size": 15}},
     )
     return fig
-
-
-def styled(traces: Sequence[dict[str, Any]], height: int = 360, **layout: Any) -> go.Figure:
-    """:func:`style`'s house look for plain trace dicts (:func:`trace`), without plotly's
-    validators: the same figure as ``style(go.Figure(...), height)``, built in a fraction of
-    the time. ``layout``: the figure's own layout (title text, axes, legend)."""
-    _use_template()
-    base: dict[str, Any] = {
-        "height": height,
-        "margin": {"l": 10, "r": 10, "t": 48, "b": 10},
-        "font": {"size": 13},
-        "legend": {"title": {}},
-        "title": {"font": {"size": 15}},
-    }
-    for key, value in layout.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            base[key] = {**value, **base[key]}
-        else:
-            base[key] = value
-    base["template"] = _template(tuple(sorted({str(t["type"]) for t in traces})))
-    return go.Figure(data=list(traces), layout=base, _validate=False)
 
 
 def figure(
@@ -139,7 +111,7 @@ def figure(
     figure serializes the same; building it costs about a third): the live pages, whose figures
     are redrawn on every slider step, build theirs this way.
     """
-    _use_template()
+    use_template()
     base: dict[str, Any] = {
         "height": height,
         "margin": {"l": 10, "r": 10, "t": 48 if title else 16, "b": 10},
@@ -158,32 +130,12 @@ def figure(
             base[key] = value
     trusted = bool(traces) and all(isinstance(t, dict) for t in traces)
     if trusted:  # the template's parts these traces use: copying all of it costs ~25 ms
-        base["template"] = _template(tuple(sorted({str(t["type"]) for t in traces})))
+        base["template"] = template_for(tuple(sorted({str(t["type"]) for t in traces})))
     return go.Figure(
         data=list(traces),
         layout={k: v for k, v in base.items() if v is not None},
         _validate=not trusted,
     )
-
-
-@functools.cache
-def _template(kinds: tuple[str, ...]) -> dict[str, Any]:
-    """The house template (plotly_white) as plain JSON: its layout and the trace defaults of
-    ``kinds`` (the others' defaults draw nothing in a figure without such traces)."""
-    import plotly.io as pio
-
-    full = pio.templates["plotly_white"].to_plotly_json()
-    data = {k: v for k, v in full.get("data", {}).items() if k in kinds}
-    return {"data": data, "layout": full["layout"]}
-
-
-def trace(kind: str, **props: Any) -> dict[str, Any]:
-    """A plain trace dict for :func:`figure`: ``kind`` (``"bar"``, ``"box"``, ...) and its
-    properties; pandas columns become numpy arrays (what plotly's validators would make)."""
-    out: dict[str, Any] = {"type": kind}
-    for key, value in props.items():
-        out[key] = value.to_numpy() if isinstance(value, (pd.Series, pd.Index)) else value
-    return out
 
 
 def alt_text(fig: Any) -> str | None:
