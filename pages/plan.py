@@ -54,7 +54,7 @@ def live() -> None:
     right.caption(day_text)
     st.download_button(
         f"Download the plan ({result.n_chosen:,} rows: Customer, Activity)",
-        ui.plan_csv(base, problem, result),
+        ui.plan_csv(problem, result),
         "plan.csv",
         "text/csv",
         icon=":material/download:",

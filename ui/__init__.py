@@ -18,6 +18,7 @@ Modules
 :mod:`ui.pipeline`   components, journeys (core.pipeline.Outcome), baselines, report, churn
 :mod:`ui.views`      the figures of the pages, computed by core.insights and cached
 :mod:`ui.decision`   the scenario's captured value and harm on the synthetic truth
+:mod:`ui.figure_base` plain-dict figures without plotly's validators (the live pages' charts)
 :mod:`ui.signals`    a customer's feedback texts and purchase timing (Customer page)
 :mod:`ui.segments`   segments of the current scenario and their names
 :mod:`ui.scenarios`  the store and saved scenarios

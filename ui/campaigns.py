@@ -12,6 +12,7 @@ failures table, never a traceback) and analysed once per log and options
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -336,24 +337,24 @@ def next_test(log: CampaignLog, outcome: str, mde: float) -> dict[str, Any]:
 
 def assignments_csv(
     log_key: str, analysis: CampaignAnalysis, outcome: str, control_share: float, join: bool
-) -> tuple[bytes, int]:
-    """The next campaign's assignment file as safe CSV (core.ops.export), and its rows."""
-    from core.insights.campaign_views import next_assignments
+) -> tuple[Callable[[], bytes], int]:
+    """The next campaign's assignment file as safe CSV (core.ops.export), as a download button's
+    deferred ``data`` (the targeting predicts every customer's arm when the user clicks, not on
+    every change of outcome), and its rows."""
+    from core.insights.campaign_views import assignment_count, next_assignments
     from core.ops.export import render
 
     data = require_data()
     seed = settings().seed
     customers = data.frame if join else None
 
-    def compute() -> tuple[bytes, int]:
+    def compute() -> bytes:
         table = next_assignments(analysis, outcome, control_share, customers=customers, seed=seed)
         out = render(table, "csv").data
         assert out is not None
-        return out, len(table)
+        return out
 
-    key = (log_key, outcome, round(control_share, 6), seed, data.sha256 if join else "")
-    result: tuple[bytes, int] = guarded(lambda: cached("campaign_assignments", key, compute))
-    return result
+    return compute, assignment_count(analysis, customers)
 
 
 # --------------------------------------------------------------------------------------------

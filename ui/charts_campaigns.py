@@ -11,11 +11,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 
-from ui.charts import GREYS, POLICY_COLOURS, product_colour, style
+from ui.charts import GREYS, POLICY_COLOURS, product_colour, styled, trace
 
 #: Colours of the policy kinds of :func:`core.insights.campaign_views.policy_view`.
 KIND_COLOURS = {
@@ -43,88 +42,117 @@ def _error_x(frame: pd.DataFrame, value: str = "estimate") -> dict[str, Any]:
 def lift_chart(lifts: pd.DataFrame, outcome: str, level: float = 0.95) -> Any:
     """Each arm's lift against control with its interval (a point-and-interval chart)."""
     colours = arm_colours(list(lifts["arm"]))
-    fig = go.Figure()
-    for _, row in lifts.iterrows():
-        one = pd.DataFrame([row])
-        fig.add_trace(
-            go.Scatter(
-                x=one["estimate"],
-                y=one["arm"],
-                mode="markers",
-                name=str(row["arm"]),
-                marker={"size": 11, "color": colours[str(row["arm"])]},
-                error_x=_error_x(one),
-                showlegend=False,
-            )
+    points = [
+        trace(
+            "scatter",
+            error_x=_error_x(lifts.iloc[[i]]),
+            marker={"color": colours[str(arm)], "size": 11},
+            mode="markers",
+            name=str(arm),
+            showlegend=False,
+            x=lifts["estimate"].to_numpy()[i : i + 1],
+            y=[arm],
         )
-    fig.add_vline(x=0, line_dash="dash", line_color=GREYS[0])
-    fig.update_yaxes(categoryorder="array", categoryarray=list(lifts["arm"])[::-1])
-    fig.update_layout(
-        title=f"Lift against control: {outcome}",
-        xaxis_title=f"Change in {outcome} against control ({level:.0%} interval)",
-        yaxis_title="Arm",
+        for i, arm in enumerate(lifts["arm"])
+    ]
+    return styled(
+        points,
+        max(260, 40 * len(lifts) + 90),
+        shapes=[_vline(0)],
+        yaxis={
+            "categoryorder": "array",
+            "categoryarray": list(lifts["arm"])[::-1],
+            "title": {"text": "Arm"},
+        },
+        title={"text": f"Lift against control: {outcome}"},
+        xaxis={"title": {"text": f"Change in {outcome} against control ({level:.0%} interval)"}},
     )
-    return style(fig, max(260, 40 * len(lifts) + 90))
+
+
+def _vline(x: float) -> dict[str, Any]:
+    """A dashed vertical line at ``x`` (what ``fig.add_vline`` adds)."""
+    return {
+        "line": {"color": GREYS[0], "dash": "dash"}, "type": "line", "x0": x, "x1": x,
+        "xref": "x", "y0": 0, "y1": 1, "yref": "y domain",
+    }  # fmt: skip
 
 
 def qini_chart(curve: pd.DataFrame, arm: str, outcome: str, level: float = 0.95) -> Any:
     """One arm's Qini curve with its bootstrap band, against random targeting."""
     colour = product_colour(arm)
-    x = curve["fraction"]
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=pd.concat([x, x[::-1]]),
-            y=pd.concat([curve["ci_high"], curve["ci_low"][::-1]]),
-            fill="toself",
-            fillcolor=colour,
-            opacity=0.18,
-            line={"width": 0},
-            hoverinfo="skip",
-            name=f"{level:.0%} bootstrap band",
-        )
+    x = curve["fraction"].to_numpy()
+    band = trace(
+        "scatter",
+        fill="toself",
+        fillcolor=colour,
+        hoverinfo="skip",
+        line={"width": 0},
+        name=f"{level:.0%} bootstrap band",
+        opacity=0.18,
+        x=np.concatenate([x, x[::-1]]),
+        y=np.concatenate([curve["ci_high"].to_numpy(), curve["ci_low"].to_numpy()[::-1]]),
     )
-    fig.add_trace(
-        go.Scatter(x=x, y=curve["qini"], name="targeting by predicted uplift", line_color=colour)
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=x,
-            y=curve["random"],
-            name="random targeting",
-            line={"dash": "dash", "color": GREYS[0]},
-        )
-    )
-    fig.update_layout(
-        title=f"Qini curve: {arm} on {outcome}",
-        xaxis_title="Share of customers targeted, highest predicted uplift first",
-        yaxis_title=f"Incremental {outcome} per customer",
+    qini = trace(
+        "scatter", line={"color": colour}, name="targeting by predicted uplift", x=x,
+        y=curve["qini"],
+    )  # fmt: skip
+    random = trace(
+        "scatter", line={"color": GREYS[0], "dash": "dash"}, name="random targeting", x=x,
+        y=curve["random"],
+    )  # fmt: skip
+    return styled(
+        [band, qini, random],
+        380,
         legend={"orientation": "h", "y": -0.25},
+        title={"text": f"Qini curve: {arm} on {outcome}"},
+        xaxis={
+            "title": {"text": "Share of customers targeted, highest predicted uplift first"},
+            "tickformat": ".0%",
+        },
+        yaxis={"title": {"text": f"Incremental {outcome} per customer"}},
     )
-    fig.update_xaxes(tickformat=".0%")
-    return style(fig, 380)
 
 
 def policy_chart(view: pd.DataFrame, outcome: str, level: float = 0.95) -> Any:
     """Value of the learned targeting, every single arm and control, with intervals."""
-    fig = px.scatter(
-        view,
-        x="value",
-        y="policy",
-        color="kind",
-        color_discrete_map=KIND_COLOURS,
-        title=f"Value of each policy on the held-out customers: {outcome}",
+    points = []
+    for kind in pd.unique(view["kind"]):
+        rows = view[view["kind"] == kind]
+        points.append(
+            trace(
+                "scatter",
+                hovertemplate=f"kind={kind}<br>value=%{{x}}<br>policy=%{{y}}<extra></extra>",
+                legendgroup=kind,
+                marker={"color": KIND_COLOURS[kind], "symbol": "circle", "size": 11},
+                mode="markers",
+                name=kind,
+                orientation="h",
+                showlegend=True,
+                x=rows["value"],
+                xaxis="x",
+                y=rows["policy"].to_numpy(dtype=object),
+                yaxis="y",
+                error_x=_error_x(rows, "value"),
+            )
+        )
+    return styled(
+        points,
+        max(280, 36 * len(view) + 110),
+        xaxis={
+            "anchor": "y",
+            "domain": [0.0, 1.0],
+            "title": {"text": f"Mean {outcome} per customer (doubly robust, {level:.0%} interval)"},
+        },
+        yaxis={
+            "anchor": "x",
+            "domain": [0.0, 1.0],
+            "title": {"text": "Policy"},
+            "categoryorder": "array",
+            "categoryarray": list(view["policy"])[::-1],
+        },
+        legend={"tracegroupgap": 0},
+        title={"text": f"Value of each policy on the held-out customers: {outcome}"},
     )
-    fig.update_traces(marker_size=11)
-    for trace in fig.data:
-        rows = view[view["kind"] == trace.name]
-        trace.error_x = _error_x(rows, "value")
-    fig.update_yaxes(categoryorder="array", categoryarray=list(view["policy"])[::-1])
-    fig.update_layout(
-        xaxis_title=f"Mean {outcome} per customer (doubly robust, {level:.0%} interval)",
-        yaxis_title="Policy",
-    )
-    return style(fig, max(280, 36 * len(view) + 110))
 
 
 def lift_caption(lifts: pd.DataFrame, outcome: str) -> str:

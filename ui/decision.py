@@ -117,17 +117,18 @@ def quality(s: Settings | None = None) -> ScenarioQuality | None:
         return None
     s = s or settings()
     data = require_data()
-    ctx, comps = components()
+    ctx, comps = components(s=s)
     weights = tuple(s.weights[f] for f in ("cltv", "churn", "satisfaction"))
     if sum(weights) <= 0:
         return None
     table = guarded(lambda: _table(data.sha256, s.catalog, data.frame, frame, ctx.catalog))
     ref = guarded(lambda: _reference(data.sha256, s.catalog, weights, table))
     ceil = peek("ceiling", _ceiling_key())
-    # the page's cached journeys are the judged ones unless propensity changed the problem
+    # without a propensity the page's own journeys are the ones judged: not solved twice
     journeys = None if s.propensity else solved(s)[1].journeys
-    key = scenario_key(s)
     out: ScenarioQuality = guarded(
-        lambda: _quality(data.sha256, key, ceil is not None, s, (ctx, comps), ceil, ref, journeys)
+        lambda: _quality(
+            data.sha256, scenario_key(s), ceil is not None, s, (ctx, comps), ceil, ref, journeys
+        )
     )
     return out

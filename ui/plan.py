@@ -10,15 +10,17 @@ so every user moves their own sliders.
 
 from __future__ import annotations
 
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 
 from core.pipeline import Settings
-from ui._base import CACHE_TTL, ROOT, guarded
+from ui._base import ROOT, guarded
 from ui.cache import cached, scenario_key
 from ui.data import require_data
 from ui.pipeline import acceptance_propensity, context_and_components
@@ -52,12 +54,18 @@ class BasePlan:
     result: PlanResult
 
 
-def plan_settings() -> Settings:
-    """The scenario with the calendar's catalog (the plan's products)."""
+@functools.lru_cache(maxsize=4)
+def _calendar(path: str, mtime: float) -> Calendar:
+    """The calendar file as parsed (once per version of the file: ~10 ms of each rerun)."""
     from core.planning import load_calendar
 
+    return load_calendar(path)
+
+
+def plan_settings() -> Settings:
+    """The scenario with the calendar's catalog (the plan's products)."""
     s = settings()
-    cal = guarded(lambda: load_calendar(CALENDAR))
+    cal = guarded(lambda: _calendar(str(CALENDAR), CALENDAR.stat().st_mtime))
     return s.with_(catalog=cal.catalog) if cal.catalog and cal.catalog != s.catalog else s
 
 
@@ -175,21 +183,19 @@ def last_replan_seconds() -> float:
     return float(state["seconds"]) if state else float("nan")
 
 
-@st.cache_data(max_entries=8, ttl=CACHE_TTL, show_spinner=False)
-def _plan_csv(key: str, chosen_sha: str, _problem: Any, _result: Any) -> bytes:
-    from core.ops.export import render
+def plan_csv(problem: PlanningProblem, result: PlanResult) -> Callable[[], bytes]:
+    """The plan (``Customer, Activity``, one row per contact) as safe CSV (core.ops.export), as
+    a download button's deferred ``data``: rendered when the user clicks, not on every re-plan
+    (about a tenth of a second of each slider step on the demo)."""
 
-    data = render(_result.plan_table(_problem), "csv").data
-    assert data is not None
-    return data
+    def render() -> bytes:
+        from core.ops.export import render as export
 
+        data = export(result.plan_table(problem), "csv").data
+        assert data is not None
+        return data
 
-def plan_csv(base: BasePlan, problem: PlanningProblem, result: PlanResult) -> bytes:
-    """The plan (``Customer, Activity``, one row per contact) as safe CSV (core.ops.export)."""
-    import hashlib
-
-    chosen = hashlib.sha256(np.asarray(result.chosen, dtype=np.int64).tobytes()).hexdigest()
-    return _plan_csv(base.key, chosen, problem, result)
+    return render
 
 
 def infeasible_notice(problem: PlanningProblem, result: PlanResult) -> None:

@@ -168,6 +168,20 @@ def qini_curve(analysis: CampaignAnalysis, arm: str, outcome: str) -> pd.DataFra
     return analysis.qini[key].curve
 
 
+def _targeted_customers(
+    analysis: CampaignAnalysis, customers: pd.DataFrame | None
+) -> tuple[np.ndarray, pd.DataFrame, str]:
+    """(ids, their feature rows, source) of the customers the next campaign reaches."""
+    log, enc = analysis.log, analysis.encoder
+    if customers is not None:
+        key = log.id_column if log.id_column in customers.columns else "Customer ID"
+        if key in customers.columns and set(enc.columns_) <= set(customers.columns):
+            return customers[key].to_numpy(dtype=object), customers, "customer table"
+    first = ~pd.Series(log.ids).duplicated().to_numpy()
+    ids = np.asarray(log.ids, dtype=object)[first]
+    return ids, log.features.iloc[np.flatnonzero(first)], "campaign log"
+
+
 def recommended_arms(
     analysis: CampaignAnalysis, outcome: str, customers: pd.DataFrame | None = None
 ) -> tuple[np.ndarray, np.ndarray, str]:
@@ -189,18 +203,16 @@ def recommended_arms(
         Customer ids, their recommended arm labels, and ``"customer table"`` or
         ``"campaign log"``.
     """
-    log = analysis.log
-    model, enc = analysis.models[_outcome(analysis, outcome)], analysis.encoder
-    arms = np.asarray(log.arms, dtype=object)
-    if customers is not None:
-        key = log.id_column if log.id_column in customers.columns else "Customer ID"
-        if key in customers.columns and set(enc.columns_) <= set(customers.columns):
-            ids = customers[key].to_numpy(dtype=object)
-            return ids, arms[model.actions(enc.transform(customers))], "customer table"
-    first = ~pd.Series(log.ids).duplicated().to_numpy()
-    ids = np.asarray(log.ids, dtype=object)[first]
-    actions = model.actions(enc.transform(log.features.iloc[np.flatnonzero(first)]))
-    return ids, arms[actions], "campaign log"
+    model = analysis.models[_outcome(analysis, outcome)]
+    arms = np.asarray(analysis.log.arms, dtype=object)
+    ids, rows, source = _targeted_customers(analysis, customers)
+    return ids, arms[model.actions(analysis.encoder.transform(rows))], source
+
+
+def assignment_count(analysis: CampaignAnalysis, customers: pd.DataFrame | None = None) -> int:
+    """Rows of :func:`next_assignments` for these ``customers`` (one per customer reached),
+    without predicting anyone's arm."""
+    return len(_targeted_customers(analysis, customers)[0])
 
 
 def next_assignments(

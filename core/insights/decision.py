@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.common.errors import CJOError
 from core.common.progress import Progress
 from core.data.catalog import Catalog, load_catalog
 from core.opportunity import Components, build_components
@@ -89,9 +90,9 @@ def judge(
 ) -> dict[str, Any]:
     """Recommend journeys from ``components`` under ``settings`` and judge them on the truth.
 
-    ``journeys`` (int ``[n, width]``): the journeys these components, weights and settings
-    already recommend (e.g. a dashboard's cached solve of the same problem: without
-    propensity), judged as they are instead of solving again.
+    ``journeys``: the recommended journeys ``[n, L]`` when already solved (what
+    ``optimize(problem_for(components, catalog, settings), settings)`` returns for these
+    weights, without a propensity), so a dashboard that has them does not solve twice.
 
     Returns
     -------
@@ -104,6 +105,11 @@ def judge(
         problem = problem_for(components, catalog, s)
         journeys = optimize(problem, s, components=components).journeys
     journeys = np.asarray(journeys)
+    if journeys.shape[0] != len(optimal):
+        raise CJOError(
+            f"journeys for {journeys.shape[0]} customers, the truth has {len(optimal)}: pass "
+            "the journeys of the same customers."
+        )
     tv = journey_true_values(table, weights, journeys)
     out: dict[str, Any] = dict(decision_metrics(tv, optimal))
     lengths = (journeys >= 0).sum(axis=1)
@@ -294,7 +300,7 @@ def scenario_quality(
 ) -> ScenarioQuality:
     """The scenario's captured value and harm on the truth (and the ceiling's, when given).
 
-    ``journeys``: the scenario's journeys when already solved (:func:`judge`).
+    ``journeys``: the scenario's journeys when already solved (see :func:`judge`).
     """
     w = [settings.weights[f] for f in ("cltv", "churn", "satisfaction")]
     r = judge(components, catalog, table, w, optimal, settings=settings, journeys=journeys)

@@ -225,14 +225,17 @@ def big_penalties(problem: PlanningProblem, prefer: Any = None) -> np.ndarray:
     ``prefer`` (positions): constraints that may be broken first; the others cost 1000 times
     more, so a least-violation plan breaks the conflicting constraints named, not others.
     """
-    rows = problem.coupling
-    scale = max(float(np.abs(problem.assignments.profit).max(initial=0.0)), 1.0)
-    out = np.full(len(problem.constraints), 100.0 * scale)
-    if len(rows) and problem.n_assignments:
-        coef = problem.coefficients(rows, np.arange(min(problem.n_assignments, 200_000)))
-        pos = coef > 0
-        mean = np.where(pos, coef, 0.0).sum(axis=1) / np.maximum(pos.sum(axis=1), 1)
-        out[rows] = 100.0 * scale / np.where(mean > 0, mean, 1.0)
+    if "big_penalties" not in problem.__dict__:  # bounds do not change it: with_bounds keeps it
+        rows = problem.coupling
+        scale = max(float(np.abs(problem.assignments.profit).max(initial=0.0)), 1.0)
+        base = np.full(len(problem.constraints), 100.0 * scale)
+        if len(rows) and problem.n_assignments:
+            coef = problem.coefficients(rows, np.arange(min(problem.n_assignments, 200_000)))
+            pos = coef > 0
+            mean = np.where(pos, coef, 0.0).sum(axis=1) / np.maximum(pos.sum(axis=1), 1)
+            base[rows] = 100.0 * scale / np.where(mean > 0, mean, 1.0)
+        problem.__dict__["big_penalties"] = base
+    out: np.ndarray = problem.__dict__["big_penalties"].copy()
     if prefer is not None and len(prefer):
         others = np.ones(len(out), dtype=bool)
         others[np.asarray(list(prefer), dtype=np.int64)] = False

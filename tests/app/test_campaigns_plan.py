@@ -10,9 +10,11 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+from streamlit.runtime.media_file_manager import MediaFileManager
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -43,6 +45,20 @@ def downloads(monkeypatch) -> list[tuple[bytes, str]]:
     return captured
 
 
+@pytest.fixture
+def deferred(monkeypatch) -> list[tuple[Any, str]]:
+    """Every deferred download (its callable, mime): made when the user clicks."""
+    captured: list[tuple[Any, str]] = []
+    original = MediaFileManager.add_deferred
+
+    def spy(self, data_callable, mimetype, coordinates, **kw):
+        captured.append((data_callable, mimetype))
+        return original(self, data_callable, mimetype, coordinates, **kw)
+
+    monkeypatch.setattr(MediaFileManager, "add_deferred", spy)
+    return captured
+
+
 def _page(path: str, settings: Settings = FAST, **state) -> AppTest:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
     at.session_state["settings"] = settings
@@ -61,7 +77,7 @@ def _captions(at: AppTest) -> str:
     return "\n".join(str(c.value) for c in at.caption)
 
 
-def test_campaigns_page_answers_the_three_questions_on_the_demo(downloads):
+def test_campaigns_page_answers_the_three_questions_on_the_demo(downloads, deferred):
     at = _page("pages/campaigns.py")
     assert not at.error, [e.value for e in at.error]
     assert _metric(at, "Rows") == "7,043" and _metric(at, "Offer arms") == "8"
@@ -76,7 +92,10 @@ def test_campaigns_page_answers_the_three_questions_on_the_demo(downloads):
     assert int(_metric(at, "Customers per offer arm").replace(",", "")) > per_arm
     # the assignment file: every demo customer, the targeting's arm outside the holdout
     (button,) = at.get("download_button")
-    csv = [data for data, mime in downloads if mime == "text/csv"][-1]
+    # made when the button is clicked (the targeting predicts every customer), not per rerun
+    assert not [data for data, mime in downloads if mime == "text/csv"]
+    assert "(7,043 customers)" in button.proto.label
+    csv = [make() for make, mime in deferred if mime == "text/csv"][-1]  # the click
     table = pd.read_csv(io.BytesIO(csv))
     assert list(table.columns) == ["customer_id", "arm", "probability", "holdout", "recommended"]
     assert len(table) == 7043 and table["customer_id"].is_unique
@@ -115,7 +134,7 @@ def test_a_malformed_uploaded_log_shows_the_clear_error_and_its_table():
     assert not at.get("plotly_chart") and not at.get("download_button")
 
 
-def test_plan_page_plans_the_calendar_and_a_slider_replans(downloads):
+def test_plan_page_plans_the_calendar_and_a_slider_replans(downloads, deferred):
     at = _page("pages/plan.py")
     assert not at.error, [e.value for e in at.error]
     assert _metric(at, "Feasible") == "yes"
@@ -125,7 +144,9 @@ def test_plan_page_plans_the_calendar_and_a_slider_replans(downloads):
     assert "7,043 customers" in _captions(at)
     assert any("call-centre budget" in m.value for m in at.markdown)  # shadow prices in words
     assert len(at.get("plotly_chart")) == 3  # usage, channels, days
-    first_csv = [d for d, mime in downloads if mime == "text/csv"][-1]
+    # the plan's CSV is rendered when the button is clicked, not on every re-plan
+    assert not [d for d, mime in downloads if mime == "text/csv"]
+    first_csv = [make() for make, mime in deferred if mime == "text/csv"][-1]  # the click
     plan = pd.read_csv(io.BytesIO(first_csv))
     assert list(plan.columns) == ["Customer", "Activity"]
     assert len(plan) == int(_metric(at, "Contacts").replace(",", ""))
@@ -141,8 +162,9 @@ def test_plan_page_plans_the_calendar_and_a_slider_replans(downloads):
     assert state["result"].usage[state["problem"].label(0)] <= 3000.0 + 1e-6
     seconds = re.search(r"Re-planned and redrew in ([\d.]+) s", _captions(at))
     assert seconds is not None, _captions(at)
-    after_csv = [d for d, mime in downloads if mime == "text/csv"][-1]
+    after_csv = [make() for make, mime in deferred if mime == "text/csv"][-1]
     assert after_csv != first_csv
+    assert len(pd.read_csv(io.BytesIO(after_csv))) == int(_metric(at, "Contacts").replace(",", ""))
 
     # a minimum no plan can reach: infeasible, said clearly, the least-violation plan shown
     at.slider(key="plan_bound_6").set_value(7500.0).run()

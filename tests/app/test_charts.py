@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 import ui
 
@@ -67,3 +68,75 @@ def test_anneal_chart_is_one_figure_of_two_panels_without_automargin():
     }
     assert "from 2 to 0.5" in ui.alt_text(fig) and "ends at 0.250" in ui.alt_text(fig)
     assert ui.anneal_chart({"iteration": []}, "geometric") is None
+
+
+def test_unvalidated_trace_dicts_serialize_as_the_validated_traces():
+    """The live pages' figures skip plotly's validators: same data, same house layout."""
+    import json
+
+    import plotly.graph_objects as go
+    import plotly.io as pio
+
+    x, y = pd.Series([3, 1, 2]), pd.Series(["a", "b", "c"])
+    checked = ui.charts.figure(
+        [go.Bar(x=x, y=y, orientation="h", marker_color=["#000000"] * 3)], "T", "X", "Y", "alt"
+    )
+    fast = ui.charts.figure(
+        [ui.charts.trace("bar", x=x, y=y, orientation="h", marker={"color": ["#000000"] * 3})],
+        "T",
+        "X",
+        "Y",
+        "alt",
+    )
+    a, b = (json.loads(pio.to_json(f, validate=False)) for f in (checked, fast))
+    assert a["data"] == b["data"]
+    assert {k: v for k, v in a["layout"].items() if k != "template"} == {
+        k: v for k, v in b["layout"].items() if k != "template"
+    }
+    assert a["layout"]["template"]["layout"] == b["layout"]["template"]["layout"]
+    assert list(b["layout"]["template"]["data"]) == ["bar"]  # the defaults of its traces only
+    assert ui.alt_text(fast) == "alt"
+
+
+def test_the_usage_chart_marks_the_bound_with_a_dashed_line():
+    usage = pd.DataFrame(
+        {
+            "constraint": ["budget", "cap"],
+            "type": ["Budget", "Maximum assignment"],
+            "bound": [10.0, 5.0],
+            "used": [10.0, 2.0],
+            "share": [1.0, 0.4],
+            "binding": [True, False],
+            "broken": [False, False],
+        }
+    )
+    fig = ui.usage_chart(usage)
+    (line,) = fig.layout.shapes
+    assert (line.x0, line.x1, line.yref, line.line.dash) == (1.0, 1.0, "y domain", "dash")
+    assert [t.name for t in fig.data] == ["kept", "at its bound"]
+    assert fig.layout.title.text and fig.layout.xaxis.title.text and ui.alt_text(fig)
+
+
+def test_campaign_charts_keep_their_titles_colours_and_intervals():
+    from ui.charts_campaigns import KIND_COLOURS, lift_chart, policy_chart
+
+    view = pd.DataFrame(
+        {
+            "policy": ["learned", "internet", "control"],
+            "kind": ["learned targeting", "best single arm", "control"],
+            "value": [1.0, 0.8, 0.2],
+            "ci_low": [0.9, 0.6, 0.1],
+            "ci_high": [1.2, 0.9, 0.3],
+        }
+    )
+    fig = policy_chart(view, "accepted")
+    assert fig.layout.title.text.endswith("accepted") and fig.layout.yaxis.title.text == "Policy"
+    assert [t.name for t in fig.data] == list(view["kind"])
+    assert [t.marker.color for t in fig.data] == [KIND_COLOURS[k] for k in view["kind"]]
+    assert [t.error_x.array[0] for t in fig.data] == pytest.approx([0.2, 0.1, 0.1])
+    assert fig.layout.font.size == 13 and fig.layout.height == 280
+    lifts = view.rename(columns={"policy": "arm", "value": "estimate"})
+    fig = lift_chart(lifts, "revenue")
+    (line,) = fig.layout.shapes  # the zero line
+    assert line.x0 == 0 and line.line.dash == "dash"
+    assert list(fig.layout.yaxis.categoryarray) == ["control", "internet", "learned"]

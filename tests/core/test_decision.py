@@ -351,24 +351,28 @@ def test_interval_columns_are_the_parts_of_the_shifted_components():
     assert (table["opportunity_low"] < table["opportunity_high"]).all()
 
 
-def test_judge_of_given_journeys_is_the_judge_of_its_own_solve():
-    """A dashboard hands judge() the journeys it already solved: the same verdict, no re-solve."""
-    from core.data import synthetic
+def test_judging_the_journeys_already_solved_gives_the_same_figures(population):
+    """A dashboard passes the journeys it drew: the figures are those of solving them again."""
     from core.insights.decision import judge, scenario_quality
 
-    customers, truth = synthetic.generate_frame(300, 5)
+    customers, truth = population
     cat = load_catalog("seed")
-    comp = build_components(customers, cat, "peer-bayes", random_state=0)
-    w = (1.0, 2.0, 0.5)
-    s = Settings(estimator="peer-bayes", solver="exact")
     table = portfolio_table(truth, customers, cat)
+    rng = np.random.default_rng(3)
+    n, p = len(customers), cat.n_products
+    held = table.held
+    values = rng.normal(0, 1, (n, 1 + p, p, 3)).astype(np.float32)
+    comp = Components(values, ~held, held, np.arange(n), tuple(cat.keys))
+    w = (1.0, 0.5, 0.2)
     optimal, _ = truth_optimal(table, w)
-    own = judge(comp, cat, table, w, optimal, settings=s)
-    sw = s.with_(weights={"cltv": 1.0, "churn": 2.0, "satisfaction": 0.5})
-    solved = optimize(problem_for(comp, cat, sw), sw).journeys
-    assert judge(comp, cat, table, w, optimal, settings=s, journeys=solved) == own
-    none = np.full_like(np.asarray(solved), -1)
-    nothing = judge(comp, cat, table, w, optimal, settings=s, journeys=none)
-    assert nothing["share_with_offer"] == 0.0 and own["share_with_offer"] > 0
-    q = scenario_quality(comp, cat, sw, table, optimal, journeys=solved)
-    assert q.captured == pytest.approx(own["captured"])
+    s = Settings(catalog=cat.name, weights={"cltv": 1.0, "churn": 0.5, "satisfaction": 0.2})
+    solved = optimize(problem_for(comp, cat, s), s, components=comp).journeys
+    again = judge(comp, cat, table, w, optimal, settings=s)
+    given_ = judge(comp, cat, table, w, optimal, settings=s, journeys=solved)
+    assert given_ == again
+    quality = scenario_quality(comp, cat, s, table, optimal, journeys=solved)
+    assert quality.captured == again["captured"]
+    other = np.full_like(np.asarray(solved), -1)  # other journeys: other figures
+    assert judge(comp, cat, table, w, optimal, settings=s, journeys=other) != again
+    with pytest.raises(CJOError, match="journeys for 3 customers"):
+        judge(comp, cat, table, w, optimal, settings=s, journeys=np.asarray(solved)[:3])

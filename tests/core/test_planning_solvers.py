@@ -198,3 +198,23 @@ def test_auto_and_bad_options():
         solve(problem, "lagrangian", options={"temperature": 1})
     with pytest.raises(OptionError, match="time_limit"):
         solve(problem, "exact", time_limit=0)
+
+
+def test_a_bound_change_keeps_the_elastic_penalties_it_does_not_change():
+    """The elastic penalties depend on the rows' coefficients, not on the bounds: a re-plan
+    reuses them, and they equal those computed afresh."""
+    import dataclasses
+
+    from core.planning._base import big_penalties
+
+    problem = benchmark_instance(400, 20, 0.1, 10, rng=6)
+    first = big_penalties(problem)
+    k = int(problem.coupling[0])
+    moved = problem.with_bounds({k: problem.constraints.bound[k] * 0.5})
+    assert moved.__dict__["big_penalties"] is problem.__dict__["big_penalties"]
+    fresh = dataclasses.replace(moved)  # no cached structure
+    assert "big_penalties" not in fresh.__dict__
+    assert np.array_equal(big_penalties(moved), big_penalties(fresh))
+    assert np.array_equal(big_penalties(moved), first)
+    prefer = big_penalties(moved, (k,))  # the others cost 1000 times more; the cache unchanged
+    assert prefer[k] == first[k] and np.array_equal(big_penalties(moved), first)
