@@ -67,7 +67,6 @@ from ui.charts import (
     box_by_segment,
     churn_histogram,
     colour_map,
-    crosstab_heatmap,
     customer_matrix,
     discount_curves,
     factor_bars,
@@ -84,7 +83,6 @@ from ui.charts import (
     product_colour,
     reliability_chart,
     roc_chart,
-    segment_charts,
     segment_colours,
     style,
     training_curves_chart,
@@ -110,6 +108,7 @@ from ui.charts_plan import (
     usage_chart,
 )
 from ui.charts_rl import bandit_curve_chart, level_shares_chart
+from ui.charts_segments import crosstab_heatmap, segment_charts
 from ui.data import (
     DATA_DIRS_ENV,
     DEMO_PATH,

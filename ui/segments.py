@@ -170,9 +170,9 @@ def segments_page(horizon: int = 12) -> Any:
 
 def segment_figures(page: Any, horizon: int = 12) -> tuple[Any, Any, Any]:
     """(customers per segment, 2-D projection, key factors by segment) of the current page
-    (:func:`ui.charts.segment_charts`), cached per segments, names and scenario: the same
+    (:func:`ui.charts_segments.segment_charts`), cached per segments, names and scenario: the same
     figure objects, so the same chart specs, while the minimum share keeps the segments."""
-    from ui.charts import segment_charts
+    from ui.charts_segments import segment_charts
 
     return cached(
         "segments-figures",
