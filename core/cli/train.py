@@ -49,6 +49,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         n_splits=args.folds,
         random_state=args.seed,
         progress=progress,
+        mapping=args.mapping,
     )
     m = result["metrics"]
     summary = {

@@ -204,11 +204,25 @@ def _key_factor_card(
         ],
         "metrics": metric_rows,
         "limitations": limitations,
-        "reproduce": "python -m core train DATA --models DIR --catalog "
-        f"{data.get('catalog')} --cltv-model {models.cltv_model} --seed {data.get('seed')}",
+        "reproduce": _reproduce(models.cltv_model, data),
         "versions": library_versions(),
         "created_at": created,
     }
+
+
+def _reproduce(cltv_model: str, data: dict[str, Any]) -> str:
+    """The ``train`` command that makes these models again (the mapping, preset and folds that
+    were used; defaults left out)."""
+    parts = ["python -m core train DATA --models DIR"]
+    if data.get("mapping"):
+        parts.append(f"--mapping {data['mapping']}")
+    parts.append(f"--catalog {data.get('catalog')} --cltv-model {cltv_model}")
+    if data.get("preset", "accurate") != "accurate":
+        parts.append(f"--model-preset {data['preset']}")
+    if data.get("folds", 5) != 5:
+        parts.append(f"--folds {data['folds']}")
+    parts.append(f"--seed {data.get('seed')}")
+    return " ".join(parts)
 
 
 def _acceptance_card(
@@ -264,6 +278,7 @@ def train(
     n_splits: int = 5,
     random_state: int = 0,
     progress: Progress | None = None,
+    mapping: str | None = None,
 ) -> dict[str, Any]:
     """Cross-validate, fit on all rows, and save artifacts, sidecars, cards and metrics.json.
 
@@ -288,6 +303,8 @@ def train(
         Seed of folds and learners.
     progress
         ``progress(done, total)`` callback.
+    mapping
+        The column-mapping file the data was loaded with, for the model card's command.
 
     Returns
     -------
@@ -353,6 +370,9 @@ def train(
         "catalog": cat.name,
         "products": ", ".join(cat.keys),
         "seed": random_state,
+        "preset": preset,
+        "folds": n_splits,
+        **({"mapping": mapping} if mapping else {}),
     }
     headline = {k: metrics[k] for k in ("churn", "cltv", "satisfaction", "cv")}
     out.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,7 @@ def trained(frame, tmp_path_factory) -> tuple[Path, dict]:
         data_sha256="ee" * 32,
         n_splits=3,
         progress=lambda d, t: seen.append(d / t),
+        mapping="my_export.toml",
     )
     assert seen == sorted(seen) and seen[-1] == 1.0
     return out, result
@@ -52,6 +53,12 @@ def test_train_writes_everything(trained) -> None:
     assert isinstance(kf, KeyFactorModels) and kf.factors_ == ("cltv", "churn", "satisfaction")
     card = (out / "key_factors.md").read_text()
     assert "Churn Score" in card and "## Metrics" in card and "roc_auc" in card
+    # the card's command makes the same models: the mapping and folds used, defaults left out
+    assert (
+        "python -m core train DATA --models DIR --mapping my_export.toml --catalog seed "
+        "--cltv-model hgb --folds 3 --seed 0"
+    ) in card
+    assert "--model-preset" not in card
     assert result["files"] and all(Path(f).is_file() for f in result["files"])
 
 
@@ -80,7 +87,8 @@ def test_fast_preset_is_trained_recorded_and_not_mistaken_for_accurate(frame, tm
     assert fast.trained is True
     assert fast.key_factors.preset == "fast" and fast.key_factors.churn_kind_ == "hgb"
     assert fast.metrics["satisfaction"]["model"] == "regression"
-    assert "fast preset" in (tmp_path / "key_factors.md").read_text()
+    card = (tmp_path / "key_factors.md").read_text()
+    assert "fast preset" in card and "--model-preset fast --folds 2 --seed 0" in card
     assert load_or_train(small, tmp_path, "ab" * 32, "seed", preset="fast").trained is False
     accurate = load_or_train(small, tmp_path, "ab" * 32, "seed", n_splits=2)
     assert accurate.trained is True and accurate.key_factors.preset == "accurate"
