@@ -178,6 +178,26 @@ def scenario_key(s: Settings) -> str:
     return canonical_json(s.to_dict())
 
 
+#: Settings only the annealer reads (:meth:`core.pipeline.Settings.solver_options`).
+ANNEAL_FIELDS: tuple[str, ...] = (
+    "schedule",
+    "schedule_params",
+    "t0",
+    "iters",
+    "restarts",
+    "refine",
+)
+
+
+def results_key(s: Settings) -> str:
+    """Cache key of what a scenario's solver computes (journeys, their table, flows, baselines,
+    judgement): :func:`scenario_key`, but with the annealer's settings at their defaults when
+    another solver runs, so tuning the schedule beside the exact journeys re-solves nothing."""
+    if s.solver == "anneal":
+        return scenario_key(s)
+    return scenario_key(s.with_(**{f: getattr(Settings(), f) for f in ANNEAL_FIELDS}))
+
+
 def problem_key(s: Settings) -> str:
     """Cache key of a scenario's journey problem: :data:`PROBLEM_FIELDS` of its settings."""
     d = s.to_dict()

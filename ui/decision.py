@@ -18,7 +18,7 @@ from core.insights.decision import ScenarioQuality, scenario_quality
 from core.opportunity.truevalue import portfolio_table, truth_optimal
 from core.pipeline import Settings
 from ui._base import CACHE_TTL, guarded, progress_bar
-from ui.cache import cached, peek, scenario_key
+from ui.cache import cached, peek, results_key
 from ui.data import DEMO_PATH, require_data
 from ui.pipeline import components, solved
 from ui.state import SOURCE, settings
@@ -128,7 +128,7 @@ def quality(s: Settings | None = None) -> ScenarioQuality | None:
     journeys = None if s.propensity else solved(s)[1].journeys
     out: ScenarioQuality = guarded(
         lambda: _quality(
-            data.sha256, scenario_key(s), ceil is not None, s, (ctx, comps), ceil, ref, journeys
+            data.sha256, results_key(s), ceil is not None, s, (ctx, comps), ceil, ref, journeys
         )
     )
     return out

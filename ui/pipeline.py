@@ -36,7 +36,7 @@ from core.journeys import JourneyProblem, JourneyResult
 from core.opportunity import Components
 from core.pipeline import Context, Outcome, Settings
 from ui._base import CACHE_TTL, guarded
-from ui.cache import cached, load_arrays, problem_key, save_arrays, scenario_key
+from ui.cache import cached, load_arrays, problem_key, results_key, save_arrays, scenario_key
 from ui.data import require_data
 from ui.models import ARTIFACTS, models_dir, models_ready, trained_models
 from ui.state import settings
@@ -262,7 +262,7 @@ def solved(
     data = data or require_data()
     _, comps = components(data, s)
     prob = problem(s, data)
-    result: JourneyResult = guarded(lambda: _solve(data.sha256, scenario_key(s), s, prob, comps))
+    result: JourneyResult = guarded(lambda: _solve(data.sha256, results_key(s), s, prob, comps))
     return prob, result
 
 
@@ -297,7 +297,7 @@ def outcome(s: Settings | None = None, data: LoadedData | None = None) -> Outcom
     prop = propensity(s, data)
     solution = solved(s, data)
     out: Outcome = guarded(
-        lambda: _outcome(data.sha256, scenario_key(s), s, ctx, comps, prop, solution)
+        lambda: _outcome(data.sha256, results_key(s), s, ctx, comps, prop, solution)
     )
     return out
 
@@ -325,7 +325,7 @@ def baselines(
     prob = problem(s, data)
 
     def one(name: str) -> JourneyResult:
-        key = scenario_key(s) if name == s.solver else problem_key(s)
+        key = results_key(s) if name == s.solver else problem_key(s)
         result: JourneyResult = guarded(lambda: _baseline(data.sha256, key, name, s, prob, comps))
         return result
 
@@ -376,7 +376,7 @@ def report(s: Settings | None = None, data: LoadedData | None = None) -> dict[st
     exact = solution[1] if s.solver == "exact" else solved(s.with_(solver="exact"), data)[1]
     base = baselines(s, tuple(b for b in pipeline.DEFAULT_BASELINES if b != s.solver), data)
     rep: dict[str, Any] = guarded(
-        lambda: _report(data.sha256, scenario_key(s), s, solution, comps, exact, base)
+        lambda: _report(data.sha256, results_key(s), s, solution, comps, exact, base)
     )
     return rep
 

@@ -20,7 +20,7 @@ from core.insights import KPI, CustomerView, JourneySummary, OpportunityViews
 from core.opportunity import offerable_now
 from core.pipeline import Settings
 from ui._base import CACHE_TTL
-from ui.cache import scenario_key
+from ui.cache import results_key
 from ui.charts import FACTOR_LABELS
 from ui.data import require_data
 from ui.pipeline import (
@@ -107,7 +107,7 @@ def opportunity_views(s: Settings | None = None) -> OpportunityViews:
     data = require_data()
     ctx, comps = components()
     problem, _ = solved(s)
-    return _opportunity_views(data.sha256, scenario_key(s), problem, comps, ctx.catalog)
+    return _opportunity_views(data.sha256, results_key(s), problem, comps, ctx.catalog)
 
 
 def journey_summary(s: Settings | None = None, baseline: str | None = None) -> JourneySummary:
@@ -139,7 +139,7 @@ def journey_flows(s: Settings | None = None, steps: int = 3) -> pd.DataFrame:
     data = require_data()
     ctx, _ = components()
     solution = solved(s)
-    return _journey_flows(data.sha256, scenario_key(s), int(steps), solution, ctx.catalog.labels)
+    return _journey_flows(data.sha256, results_key(s), int(steps), solution, ctx.catalog.labels)
 
 
 def baseline_comparison(
@@ -218,7 +218,7 @@ def customer_view(idx: int) -> CustomerView:
     key_factors = None if found is None else found.key_factors
     return _customer_view(
         data.sha256,
-        scenario_key(s),
+        results_key(s),
         int(idx),
         models,
         s,

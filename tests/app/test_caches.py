@@ -92,3 +92,20 @@ def test_a_labelled_cache_hit_keeps_the_place_of_the_elements_after_it():
     at.session_state["n"] = 1
     at.run()  # another key: a miss again
     assert _position_of_after(at) == miss
+
+
+def test_results_key_leaves_out_the_annealers_settings_only_when_another_solver_runs():
+    """Tuning the schedule beside the exact journeys re-solves nothing; the annealed journeys,
+    another weight or another seed are other results."""
+    from ui.cache import results_key, scenario_key
+
+    exact = Settings(solver="exact")
+    tuned = exact.with_(schedule="linear", iters=900, restarts=3, t0=2.0, refine=False)
+    assert results_key(tuned) == results_key(exact)
+    assert scenario_key(tuned) != scenario_key(exact)  # the scenario itself did change
+    anneal = exact.with_(solver="anneal")
+    assert results_key(anneal.with_(schedule="linear")) != results_key(anneal)
+    assert results_key(exact.with_(weights={"cltv": 2.0, "churn": 1.0, "satisfaction": 1.0})) != (
+        results_key(exact)
+    )
+    assert results_key(exact.with_(seed=7)) != results_key(exact)
