@@ -1,5 +1,7 @@
 """Campaigns: did the campaign work, for whom, and what should the next one test?"""
 
+from typing import Any
+
 import streamlit as st
 
 import ui
@@ -32,24 +34,37 @@ outcome = (
 level = analysis.level
 ui.log_metrics(log, analysis)
 
-st.subheader("Did it work? Lift per arm")
-method = st.radio(
-    "Estimate", ["difference", "adjusted"], horizontal=True, key="camp_method",
-    help="difference: difference in means (the headline); adjusted: regression-adjusted for the "
-    "customers' features (narrower intervals when the features predict the outcome).",
-)  # fmt: skip
-lifts = cv.lift_view(analysis, outcome, method)
-ui.plot(ui.lift_chart(lifts, outcome, level), alt=(lift_text := ui.lift_caption(lifts, outcome)))
-st.caption(lift_text)
-st.dataframe(lifts, hide_index=True, width="stretch")
 
-st.subheader("For whom? Uplift (Qini) curves")
-qini = cv.qini_view(analysis, outcome)
-arm = st.selectbox("Arm", list(qini["arm"]), key="camp_qini_arm")
-qini_text = ui.qini_caption(qini, outcome)
-ui.plot(ui.qini_chart(cv.qini_curve(analysis, arm, outcome), arm, outcome, level), alt=qini_text)
-st.caption(qini_text)
-st.dataframe(qini, hide_index=True, width="stretch")
+# Each section's own control reruns only its section (st.fragment); the outcome reruns all.
+@st.fragment
+def lift_section(analysis: Any, outcome: str, level: float) -> None:
+    st.subheader("Did it work? Lift per arm")
+    method = st.radio(
+        "Estimate", ["difference", "adjusted"], horizontal=True, key="camp_method",
+        help="difference: difference in means (the headline); adjusted: regression-adjusted for "
+        "the customers' features (narrower intervals when the features predict the outcome).",
+    )  # fmt: skip
+    lifts = cv.lift_view(analysis, outcome, method)
+    lift_text = ui.lift_caption(lifts, outcome)
+    ui.plot(ui.lift_chart(lifts, outcome, level), alt=lift_text)
+    st.caption(lift_text)
+    st.dataframe(lifts, hide_index=True, width="stretch")
+
+
+@st.fragment
+def qini_section(analysis: Any, outcome: str, level: float) -> None:
+    st.subheader("For whom? Uplift (Qini) curves")
+    qini = cv.qini_view(analysis, outcome)
+    arm = st.selectbox("Arm", list(qini["arm"]), key="camp_qini_arm")
+    qini_text = ui.qini_caption(qini, outcome)
+    curve = cv.qini_curve(analysis, arm, outcome)
+    ui.plot(ui.qini_chart(curve, arm, outcome, level), alt=qini_text)
+    st.caption(qini_text)
+    st.dataframe(qini, hide_index=True, width="stretch")
+
+
+lift_section(analysis, outcome, level)
+qini_section(analysis, outcome, level)
 
 st.subheader("What would targeting earn?")
 ui.policy_metrics(cv.policy_summary(analysis, outcome), outcome, level)
@@ -61,26 +76,33 @@ st.caption(policy_text)
 st.subheader("Which discount moves them? Response curves")
 ui.discount_section(log, outcome)
 
-st.subheader("What should the next test be?")
-binary = log.kinds[outcome] == "binary"
-mde = st.number_input(
-    f"Smallest lift worth detecting on {outcome}",
-    min_value=1e-4, value=0.02 if binary else 25.0, step=0.005 if binary else 5.0,
-    format="%.4f" if binary else "%.2f", key=f"camp_mde_{outcome}",
-    help="The minimum detectable lift: a smaller one needs more customers per arm.",
-)  # fmt: skip
-plan = ui.next_test(log, outcome, float(mde))
-st.write(cv.plan_sentence(plan))
-share = ui.plan_metrics(plan)
-data, rows = ui.assignments_csv(log_key, analysis, outcome, share, choice.join)
-st.download_button(
-    f"Download the next campaign's assignments ({rows:,} customers)",
-    data,
-    file_name=f"next_campaign_{outcome}.csv",
-    mime="text/csv",
-    icon=":material/download:",
-)
-st.caption(
-    "Each customer gets the arm the learned targeting picks for this outcome, except a seeded "
-    "random holdout kept as control; the probability column lets the next log be analysed here."
-)
+
+@st.fragment
+def next_test_section(log_key: str, log: Any, analysis: Any, outcome: str, join: Any) -> None:
+    st.subheader("What should the next test be?")
+    binary = log.kinds[outcome] == "binary"
+    mde = st.number_input(
+        f"Smallest lift worth detecting on {outcome}",
+        min_value=1e-4, value=0.02 if binary else 25.0, step=0.005 if binary else 5.0,
+        format="%.4f" if binary else "%.2f", key=f"camp_mde_{outcome}",
+        help="The minimum detectable lift: a smaller one needs more customers per arm.",
+    )  # fmt: skip
+    plan = ui.next_test(log, outcome, float(mde))
+    st.write(cv.plan_sentence(plan))
+    share = ui.plan_metrics(plan)
+    data, rows = ui.assignments_csv(log_key, analysis, outcome, share, join)
+    st.download_button(
+        f"Download the next campaign's assignments ({rows:,} customers)",
+        data,
+        file_name=f"next_campaign_{outcome}.csv",
+        mime="text/csv",
+        icon=":material/download:",
+    )
+    st.caption(
+        "Each customer gets the arm the learned targeting picks for this outcome, except a "
+        "seeded random holdout kept as control; the probability column lets the next log be "
+        "analysed here."
+    )
+
+
+next_test_section(log_key, log, analysis, outcome, choice.join)
