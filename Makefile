@@ -7,6 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 DEMO   := data/demo/customers.parquet
+DEMO_FEEDBACK := data/demo/customers.feedback.parquet
 DEMO_ROWS ?= 7043
 DEMO_SEED ?= 42
 PYTEST_ARGS ?=
@@ -33,9 +34,19 @@ setup: $(VENV)/.stamp-run
 setup-dev: $(VENV)/.stamp-dev
 
 $(DEMO): | $(VENV)/.stamp-run
-	$(BIN)/python -m core demo-data --rows $(DEMO_ROWS) --seed $(DEMO_SEED) --out $(DEMO)
+	$(BIN)/python -m core demo-data --rows $(DEMO_ROWS) --seed $(DEMO_SEED) --out $(DEMO) --feedback
 
-demo: $(DEMO)
+# The demo's feedback texts (the Customer and Segments pages show them). A checkout whose demo
+# predates them gets them without rewriting the customers (and so without retraining): the same
+# seed gives the same population, written aside, of which only the texts are kept.
+$(DEMO_FEEDBACK): | $(DEMO)
+	rm -rf data/demo/.feedback.tmp
+	$(BIN)/python -m core demo-data --rows $(DEMO_ROWS) --seed $(DEMO_SEED) --quiet --no-campaigns \
+	  --out data/demo/.feedback.tmp/customers.parquet --feedback
+	mv data/demo/.feedback.tmp/customers.feedback.parquet $(DEMO_FEEDBACK)
+	rm -rf data/demo/.feedback.tmp
+
+demo: $(DEMO) $(DEMO_FEEDBACK)
 
 # The dashboard's models for the demo population (trained once, loaded from models/ after).
 MODELS_STAMP := models/.demo-$(DEMO_ROWS)-$(DEMO_SEED).stamp

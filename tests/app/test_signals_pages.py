@@ -1,8 +1,10 @@
 """Customer page: a customer's feedback texts and purchase timing, or why they are missing.
 
-The demo population has no feedback file or purchase dates: the page says so. A small synthetic
-population written with its feedback (``demo-data --feedback``) shows a customer's texts with
-their scores and topics.
+The demo population comes with its feedback texts (``make demo`` writes
+``customers.feedback.parquet``) but no purchase dates: the page shows the texts and says why the
+timing is missing. Data without a feedback file gets the same explanation for the texts. A small
+synthetic population written with its feedback (``demo-data --feedback``) shows a customer's texts
+with their scores and topics.
 """
 
 from __future__ import annotations
@@ -25,9 +27,28 @@ def _texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
-def test_customer_page_says_the_demo_has_no_texts_or_purchase_dates(demo_models) -> None:
+def test_customer_page_shows_the_demos_texts_and_says_it_has_no_purchase_dates(
+    demo_models,
+) -> None:
+    fb = pd.read_parquet(synthetic.feedback_path(ui.DEMO_PATH))
+    writer = str(fb["Customer ID"].value_counts().index[0])
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.session_state["settings"] = FAST
+    at.query_params["customer"] = writer
+    at.switch_page("pages/customer.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    text = _texts(at)
+    assert "no feedback texts" not in text and "no purchase dates" in text
+    tables = [d.value for d in at.dataframe if "sentiment" in getattr(d.value, "columns", [])]
+    assert tables and len(tables[0]) == int((fb["Customer ID"] == writer).sum())
+
+
+def test_customer_page_says_when_the_data_has_no_texts_or_purchase_dates(tmp_path: Path) -> None:
+    path = tmp_path / "pop.parquet"
+    synthetic.write(path, 300, 5)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.session_state["settings"] = FAST
+    at.session_state["source"] = {"kind": "path", "name": str(path)}
     at.switch_page("pages/customer.py").run()
     assert not at.exception, [e.message for e in at.exception]
     text = _texts(at)
@@ -63,6 +84,15 @@ def test_customer_page_shows_a_customers_texts_with_scores_and_topics(tmp_path: 
 def test_segments_page_shows_sentiment_per_segment_or_says_why_not(tmp_path: Path) -> None:
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.session_state["settings"] = FAST
+    at.switch_page("pages/segments.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "no feedback texts" not in _texts(at) and "no purchase dates" in _texts(at)
+
+    bare = tmp_path / "bare.parquet"
+    synthetic.write(bare, 400, 6)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.session_state["settings"] = FAST
+    at.session_state["source"] = {"kind": "path", "name": str(bare)}
     at.switch_page("pages/segments.py").run()
     assert not at.exception, [e.message for e in at.exception]
     assert "no feedback texts" in _texts(at) and "no purchase dates" in _texts(at)
