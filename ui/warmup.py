@@ -4,7 +4,7 @@ The first session of a data file and scenario starts a daemon thread that fills,
 the pages need them, the same caches the pages read (:mod:`ui.cache`, :mod:`ui.pipeline`):
 the opportunity components (from disk after the first start), the churn predictions, the
 default journeys and their baselines, the trained models, the annealer's report, the journeys
-table and the default segmentation. A page that needs a value the warm-up is computing waits
+table, the default segmentation and the demo's feedback texts. A page that needs a value the warm-up is computing waits
 for it with the warm-up's own progress bar (:func:`ui.cache.cached`); the sidebar shows the
 warm-up's progress (:func:`warm_up`) until it is done, then the page reruns once.
 
@@ -102,8 +102,22 @@ def steps(data: LoadedData, s: Settings) -> list[tuple[str, Callable[[], Any]]]:
         ("trained models", lambda: pipeline.trained(data, s)),
         ("annealer", lambda: annealer_check(anneal, data)),
         ("segments", lambda: _segments(data, s)),
+        ("feedback texts", lambda: _feedback(data)),
     ]
     return out
+
+
+def _feedback(data: LoadedData) -> Any:
+    """The demo's feedback texts scored (the Customer page's first view of a writer): only for
+    the demo population, whose file sits at a known place (an uploaded table's siblings are
+    found from the session's source, which a background thread does not have)."""
+    from ui.data import DEMO_PATH
+    from ui.signals import _scored
+
+    path = DEMO_PATH.with_name(f"{DEMO_PATH.stem}.feedback.parquet")
+    if data.source != DEMO_PATH.name or not DEMO_PATH.is_file() or not path.is_file():
+        return None
+    return _scored(str(path), path.stat().st_mtime)
 
 
 def _segments(data: LoadedData, s: Settings) -> Any:

@@ -109,3 +109,27 @@ def test_results_key_leaves_out_the_annealers_settings_only_when_another_solver_
         results_key(exact)
     )
     assert results_key(exact.with_(seed=7)) != results_key(exact)
+
+
+def test_the_warm_up_scores_the_demos_feedback_texts_and_nothing_else(tmp_path, monkeypatch):
+    """The demo's texts are scored in the background (the Customer page's first writer is then
+    a cache hit); another data file, or a demo without texts, gets no such step's work."""
+    from core.data import synthetic
+    from core.data.io import load
+    from ui import warmup
+    from ui.signals import _scored
+
+    path = tmp_path / "demo" / "customers.parquet"
+    path.parent.mkdir()
+    synthetic.write(path, 60, 3)
+    monkeypatch.setattr("ui.data.DEMO_PATH", path)
+    data = load(path)
+    assert warmup._feedback(data) is None  # no feedback file beside the demo
+    synthetic.write(path, 60, 3, feedback=True)
+    scored = warmup._feedback(data)
+    assert scored is not None and len(scored) > 0
+    feedback = synthetic.feedback_path(path)
+    assert scored is _scored(str(feedback), feedback.stat().st_mtime)  # the page's cache entry
+    other = tmp_path / "other.parquet"
+    synthetic.write(other, 60, 3, feedback=True)
+    assert warmup._feedback(load(other)) is None  # not the demo
