@@ -4,9 +4,10 @@ The first session of a data file and scenario starts a daemon thread that fills,
 the pages need them, the same caches the pages read (:mod:`ui.cache`, :mod:`ui.pipeline`):
 the opportunity components (from disk after the first start), the churn predictions, the
 default journeys and their baselines, the trained models, the annealer's report, the journeys
-table, the default segmentation and the demo's feedback texts. A page that needs a value the warm-up is computing waits
-for it with the warm-up's own progress bar (:func:`ui.cache.cached`); the sidebar shows the
-warm-up's progress (:func:`warm_up`) until it is done, then the page reruns once.
+table, the default segmentation and the demo's feedback texts. A page that needs a value the
+warm-up is computing waits for it with the warm-up's own progress bar (:func:`ui.cache.cached`);
+the sidebar shows the warm-up's progress (:func:`warm_up`) until it is done, then the page
+reruns once.
 
 When it is done the warm-up freezes the garbage collector's view of everything loaded so far
 (``gc.freeze``): the models, frames and caches are never collected, and a collection no
