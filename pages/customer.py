@@ -49,7 +49,12 @@ def one_customer() -> None:
                 texts,
                 hide_index=True,
                 width="stretch",
-                column_config={"sentiment": st.column_config.NumberColumn(format="%.2f")},
+                column_order=("date", "text", "sentiment", "topics", "rating", "channel"),
+                column_config={
+                    "date": st.column_config.DateColumn(format="YYYY-MM-DD"),
+                    "text": st.column_config.TextColumn(width="medium"),
+                    "sentiment": st.column_config.NumberColumn(format="%.2f"),
+                },
             )
     with timing:
         st.subheader("When they will buy")
@@ -84,7 +89,7 @@ def one_customer() -> None:
             st.info("No offer is worth making to this customer under the current weights.")
         else:
             title = "Each step's opportunity by factor"
-            ui.plot(ui.factor_bars(v.journey_parts, "step", title, "Opportunity"))
+            ui.plot(ui.factor_bars(v.journey_parts, "step", title, "Opportunity", horizontal=True))
     with right:
         st.subheader("O(i → j) for this customer")
         ui.plot(ui.customer_matrix(v.matrix))

@@ -443,16 +443,39 @@ def flow_matrices(flows: pd.DataFrame) -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def factor_bars(long: pd.DataFrame, x: str, title: str, y_title: str, height: int = 320) -> Any:
-    """Stacked bars of labelled factor parts (``x``, ``factor``, ``value``)."""
+def factor_bars(
+    long: pd.DataFrame,
+    x: str,
+    title: str,
+    y_title: str,
+    height: int = 320,
+    *,
+    horizontal: bool = False,
+) -> Any:
+    """Stacked bars of labelled factor parts (``x``, ``factor``, ``value``).
+
+    ``horizontal`` lays the bars along the value axis with the ``x`` labels down the side, in
+    their order from the top: long labels (a journey's numbered steps) in a narrow column stay
+    readable instead of being turned and cut.
+    """
     colours = factor_colours()
     bars = [
-        go.Bar(x=part[x], y=part["value"], name=str(factor), marker_color=colours.get(factor))
+        go.Bar(
+            **({"y": part[x], "x": part["value"], "orientation": "h"} if horizontal else
+               {"x": part[x], "y": part["value"]}),
+            name=str(factor), marker_color=colours.get(factor),
+        )
         for factor, part in long.groupby("factor", sort=False)
-    ]
+    ]  # fmt: skip
     totals = long.groupby(x, sort=False)["value"].sum()
     alt = f"Stacked bars of {title.lower()}; totals: " + _top(totals.index, totals, "{:+.2f}")
     x_title = "Step" if x == "step" else "Product" if x == "product" else x
+    if horizontal:
+        fig = figure(
+            bars, title, y_title, x_title, alt, height=height, legend=True, barmode="relative",
+            yaxis={"autorange": "reversed"},
+        )  # fmt: skip
+        return fig.update_layout(legend_y=-0.32)  # below the value axis' title
     return figure(
         bars, title, x_title, y_title, alt, height=height, legend=True, barmode="relative"
     )

@@ -140,3 +140,21 @@ def test_campaign_charts_keep_their_titles_colours_and_intervals():
     (line,) = fig.layout.shapes  # the zero line
     assert line.x0 == 0 and line.line.dash == "dash"
     assert list(fig.layout.yaxis.categoryarray) == ["control", "internet", "learned"]
+
+
+def test_horizontal_factor_bars_list_the_steps_down_the_side_in_order():
+    long = pd.DataFrame(
+        {
+            "step": ["1. Premium Tech Support"] * 2 + ["2. Device Protection Plan"] * 2,
+            "factor": ["CLTV", "Churn risk"] * 2,
+            "value": [1.0, 0.5, -0.2, 0.3],
+        }
+    )
+    upright = ui.factor_bars(long, "step", "Each step", "Opportunity")
+    flat = ui.factor_bars(long, "step", "Each step", "Opportunity", horizontal=True)
+    assert all(t.orientation == "h" for t in flat.data)
+    assert [list(t.y) for t in flat.data] == [list(t.x) for t in upright.data]
+    assert [list(t.x) for t in flat.data] == [list(t.y) for t in upright.data]
+    assert flat.layout.yaxis.autorange == "reversed"  # step 1 at the top
+    assert flat.layout.xaxis.title.text == "Opportunity" and flat.layout.yaxis.title.text == "Step"
+    assert ui.alt_text(flat) == ui.alt_text(upright)
