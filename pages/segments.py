@@ -80,3 +80,5 @@ with st.form("segment_names"):
         seg, new
     ):
         st.rerun()
+
+ui.prepare_in_background()  # the other segmentations the minimum share can choose, ahead

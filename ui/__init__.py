@@ -201,6 +201,8 @@ from ui.scenarios import (
     store,
 )
 from ui.segments import (
+    prepare_in_background,
+    prepare_segmentations,
     ranked_segments,
     segment_boxes,
     segment_columns,
@@ -300,6 +302,8 @@ __all__ = [
     "build_report",
     "report_buttons",
     "report_inputs",
+    "prepare_in_background",
+    "prepare_segmentations",
     "segment_boxes",
     "segment_figures",
     "segment_signal_figures",

@@ -8,6 +8,8 @@ user's names are session state (:func:`ui.state.segment_options`).
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,8 @@ from ui.cache import cached, json_key, scenario_key
 from ui.data import require_data
 from ui.pipeline import churn_proba, components, models_fingerprint, solved
 from ui.state import segment_options, set_segments, settings
+
+_LOG = logging.getLogger(__name__)
 
 
 def set_segment_names(segmentation: Any, names: dict[Any, str]) -> bool:
@@ -40,10 +44,10 @@ def set_segment_names(segmentation: Any, names: dict[Any, str]) -> bool:
     return True
 
 
-def _journey_inputs() -> tuple[np.ndarray, np.ndarray]:
+def _journey_inputs(data: Any = None, s: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Journey value and first offer (label, None for no offer) per customer, in frame order."""
-    ctx, _ = components()
-    _, result = solved()
+    ctx, _ = components(data, s)
+    _, result = solved(s, data)
     return np.asarray(result.scores, dtype=float), first_offer_labels(result, ctx.catalog.labels)
 
 
@@ -58,29 +62,37 @@ def _memo(data: Any, s: Any, opts: dict[str, Any]) -> dict[Any, Any]:
     return cached("segments-memo", key, dict)
 
 
+def _segment(
+    data: Any, s: Any, opts: dict[str, Any], proba: Any, memo: dict[Any, Any], progress: Any = None
+) -> Any:
+    """:func:`core.insights.segments.segment` of ``data`` under ``s`` and ``opts`` (uncached,
+    choosing among the kept fits ``memo``, :func:`_memo`); ``proba``: :func:`churn_proba`."""
+    from core.insights import segments as core_segments
+
+    return core_segments.segment(
+        data.frame,
+        method=opts["method"],
+        k=opts["k"],
+        min_share=opts["min_share"],
+        random_state=s.seed,
+        churn_proba=proba,
+        progress=progress,
+        memo=memo,
+        catalog=data.catalog,  # products held counted over the data's own catalog
+    )
+
+
 def segmentation(data: Any, s: Any, opts: dict[str, Any]) -> Any:
     """:func:`core.insights.segments.segment` of ``data`` under ``s`` and the options ``opts``.
 
     Cached per data, catalog, seed and options, and every candidate fit is kept (``memo``), so
     moving the minimum share only chooses among fits already made.
     """
-    from core.insights import segments as core_segments
-
     proba = churn_proba(data, s)
     memo = _memo(data, s, opts)
 
     def fit(progress: Any) -> Any:
-        return core_segments.segment(
-            data.frame,
-            method=opts["method"],
-            k=opts["k"],
-            min_share=opts["min_share"],
-            random_state=s.seed,
-            churn_proba=proba,
-            progress=progress,
-            memo=memo,
-            catalog=data.catalog,  # products held counted over the data's own catalog
-        )
+        return _segment(data, s, opts, proba, memo, progress)
 
     label = f"Segmenting {data.n_rows:,} customers ({opts['method']})..."
     key = (*_fits_key(data, s, opts), opts["min_share"])
@@ -93,6 +105,21 @@ def segments_key(seg: Any) -> str:
     return hashlib.sha256(np.ascontiguousarray(seg.labels, dtype=np.int64).tobytes()).hexdigest()
 
 
+def _tables(data: Any, s: Any, opts: dict[str, Any], seg: Any) -> Any:
+    """:func:`core.insights.segments.page_tables` of ``seg``, cached per data, catalog, seed,
+    method, k and segments (:func:`segments_key`). Raises CJOError."""
+    from core.insights import segments as core_segments
+
+    key = (*_fits_key(data, s, opts), segments_key(seg))
+    proba = churn_proba(data, s)
+    memo = _memo(data, s, opts)
+    return cached(
+        "segments",
+        key,
+        lambda: core_segments.page_tables(data.frame, seg, s.seed, churn_proba=proba, memo=memo),
+    )
+
+
 def segments_base(data: Any, s: Any, opts: dict[str, Any]) -> Any:
     """The segments page's tables (:func:`core.insights.segments.page_tables`) under the
     default names of ``data``, ``s`` and the options ``opts``, without the insights.
@@ -100,29 +127,12 @@ def segments_base(data: Any, s: Any, opts: dict[str, Any]) -> Any:
     Cached per data, catalog, seed, method, k and segments (:func:`segments_key`): another
     minimum share that chooses the same fit reuses them.
     """
-    from core.insights import segments as core_segments
-
     seg = segmentation(data, s, opts)
-    proba = churn_proba(data, s)
-    memo = _memo(data, s, opts)
-    key = (*_fits_key(data, s, opts), segments_key(seg))
-    return guarded(
-        lambda: cached(
-            "segments",
-            key,
-            lambda: core_segments.page_tables(
-                data.frame, seg, s.seed, churn_proba=proba, memo=memo
-            ),
-        )
-    )
+    return guarded(lambda: _tables(data, s, opts, seg))
 
 
-def _page_key(horizon: int) -> tuple[str, ...]:
+def _page_key(data: Any, s: Any, opts: dict[str, Any], seg: Any, horizon: int) -> tuple[str, ...]:
     """Everything the described page depends on but the minimum share (its segments instead)."""
-    data = require_data()
-    s = settings()
-    opts = segment_options()
-    seg = segmentation(data, s, opts)
     return (
         *_fits_key(data, s, opts),
         segments_key(seg),
@@ -130,6 +140,39 @@ def _page_key(horizon: int) -> tuple[str, ...]:
         json_key(opts["names"]),
         str(int(horizon)),
     )
+
+
+def _described(
+    data: Any, s: Any, opts: dict[str, Any], seg: Any, horizon: int, journeys: Any
+) -> Any:
+    """The page of ``seg`` with the options' names and its insights
+    (:func:`core.insights.segments.rename_page`), cached per :func:`_page_key`. ``journeys``:
+    :func:`_journey_inputs`. Raises CJOError."""
+    from core.insights import segments as core_segments
+
+    value, first = journeys
+    page = _tables(data, s, opts, seg)
+    return cached(
+        "segments-described",
+        _page_key(data, s, opts, seg, horizon),
+        lambda: core_segments.rename_page(
+            page,
+            opts["names"],
+            data.frame,
+            churn_proba=churn_proba(data, s),
+            journey_value=value,
+            first_offer=first,
+            horizon_months=int(horizon),
+        ),
+    )
+
+
+def _figures(data: Any, s: Any, opts: dict[str, Any], page: Any, horizon: int) -> Any:
+    """:func:`ui.charts_segments.segment_charts` of ``page``, cached per :func:`_page_key`."""
+    from ui.charts_segments import segment_charts
+
+    key = _page_key(data, s, opts, page.segmentation, horizon)
+    return cached("segments-figures", key, lambda: segment_charts(page, segment_boxes(page)))
 
 
 def segments_page(horizon: int = 12) -> Any:
@@ -145,26 +188,10 @@ def segments_page(horizon: int = 12) -> Any:
     data = require_data()
     s = settings()
     opts = segment_options()
-    proba = churn_proba(data, s)
-    page = segments_base(data, s, opts)
-    value, first = _journey_inputs()
-    described = guarded(
-        lambda: cached(
-            "segments-described",
-            _page_key(horizon),
-            lambda: core_segments.rename_page(
-                page,
-                opts["names"],
-                data.frame,
-                churn_proba=proba,
-                journey_value=value,
-                first_offer=first,
-                horizon_months=int(horizon),
-            ),
-        )
-    )
     seg = segmentation(data, s, opts)
-    key = (*_page_key(horizon), opts["min_share"])
+    journeys = _journey_inputs()
+    described = guarded(lambda: _described(data, s, opts, seg, horizon, journeys))
+    key = (*_page_key(data, s, opts, seg, horizon), opts["min_share"])
     return cached("segments-page", key, lambda: core_segments.with_segmentation(described, seg))
 
 
@@ -172,13 +199,78 @@ def segment_figures(page: Any, horizon: int = 12) -> tuple[Any, Any, Any]:
     """(customers per segment, 2-D projection, key factors by segment) of the current page
     (:func:`ui.charts_segments.segment_charts`), cached per segments, names and scenario: the same
     figure objects, so the same chart specs, while the minimum share keeps the segments."""
-    from ui.charts_segments import segment_charts
+    return _figures(require_data(), settings(), segment_options(), page, horizon)
 
-    return cached(
-        "segments-figures",
-        _page_key(horizon),
-        lambda: segment_charts(page, segment_boxes(page)),
-    )
+
+#: Every minimum share the page's slider offers (:func:`ui.widgets.segment_controls`).
+SHARES: tuple[float, ...] = tuple(round(0.01 * i, 2) for i in range(26))
+
+
+def prepare_segmentations(
+    data: Any, s: Any, opts: dict[str, Any], horizon: int = 12, journeys: Any = None
+) -> int:
+    """Build ahead the page of every other segmentation the minimum share can choose.
+
+    For each share of :data:`SHARES`, chooses among the kept fits (:func:`_memo`: the stability
+    of a newly chosen k is fitted once), and for each segments not seen yet fills the caches
+    the page reads: the tables, the described page (with the default names, which a change of
+    the share sets) and the figures. A later change of the share to any of them is a cache hit.
+    Shares that admit no k are skipped. ``journeys``: :func:`_journey_inputs` of ``data`` and
+    ``s`` (computed here when None). Returns the number of segmentations prepared.
+    """
+    from core.insights.segments import with_segmentation
+
+    journeys = _journey_inputs(data, s) if journeys is None else journeys
+    proba = churn_proba(data, s)
+    memo = _memo(data, s, opts)
+    seen: set[str] = set()
+    for share in SHARES:
+        chosen = {**opts, "min_share": share, "names": {}}
+        try:
+            seg = _segment(data, s, chosen, proba, memo)
+        except CJOError:
+            continue  # no k with every segment this large: the page says so
+        if (digest := segments_key(seg)) in seen:
+            continue
+        seen.add(digest)
+        page = with_segmentation(_described(data, s, chosen, seg, horizon, journeys), seg)
+        _figures(data, s, chosen, page, horizon)
+    return len(seen)
+
+
+class _Prepared:
+    """Whether the other segmentations of a key are (being) prepared; one per cache life."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self.lock = threading.Lock()
+
+
+def prepare_in_background(horizon: int = 12) -> threading.Thread | None:
+    """Start :func:`prepare_segmentations` of the current data, scenario and options in a
+    daemon thread (``cjo-segments``), once per data, scenario, method, k and models while the
+    caches keep them (called after the page is drawn, so it never delays it). Returns the
+    thread, or None when already started."""
+    data = require_data()
+    s = settings()
+    opts = segment_options()
+    key = (*_fits_key(data, s, opts), str(models_fingerprint(data, s)), scenario_key(s))
+    marker = cached("segments-prepared", (*key, str(int(horizon))), _Prepared)
+    with marker.lock:
+        if marker.started:
+            return None
+        marker.started = True
+    journeys = _journey_inputs(data, s)  # cached: the page has just used them
+
+    def run() -> None:
+        try:
+            prepare_segmentations(data, s, opts, horizon, journeys)
+        except Exception as exc:  # the page computes it when asked and shows why
+            _LOG.info("preparing the other segmentations failed: %s", exc)
+
+    thread = threading.Thread(target=run, name="cjo-segments", daemon=True)
+    thread.start()
+    return thread
 
 
 def segment_boxes(page: Any) -> pd.DataFrame:
@@ -229,5 +321,8 @@ def segment_signal_figures(page: Any, horizon: int = 12) -> tuple[Any, Any]:
             None if alive is None else box_by_segment(alive, "p_alive", "P(alive)"),
         )
 
-    key = (*_page_key(horizon), signals_key())
+    key = (
+        *_page_key(require_data(), settings(), segment_options(), page.segmentation, horizon),
+        signals_key(),
+    )
     return cached("segments-signals", key, draw)
