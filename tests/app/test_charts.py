@@ -140,3 +140,23 @@ def test_campaign_charts_keep_their_titles_colours_and_intervals():
     (line,) = fig.layout.shapes  # the zero line
     assert line.x0 == 0 and line.line.dash == "dash"
     assert list(fig.layout.yaxis.categoryarray) == ["control", "internet", "learned"]
+
+
+def test_segment_projection_and_key_factors_have_fixed_margins_and_keep_their_titles():
+    """The two largest Segments figures are laid out once (no automargin pass) with room for
+    their tick labels and axis titles."""
+    from core.data import synthetic
+    from core.insights.segments import page_data
+    from ui.charts_segments import FIXED_LEFT, segment_charts
+
+    customers, _ = synthetic.generate_frame(400, seed=1)
+    page = page_data(customers, k=3, min_share=0.0)
+    _, projection, boxes = segment_charts(page)
+    for fig in (projection, boxes):
+        axes = [a for a in fig.to_plotly_json()["layout"] if a.startswith(("xaxis", "yaxis"))]
+        assert axes and all(fig.layout[a].automargin is False for a in axes)
+        assert fig.layout.margin.l == FIXED_LEFT and ui.alt_text(fig)
+    assert projection.layout.xaxis.title.text and projection.layout.yaxis.title.text
+    assert boxes.layout.yaxis.title.text == "Value" and len(boxes.data) == 3 * len(
+        {a["text"] for a in boxes.layout.annotations}
+    )
