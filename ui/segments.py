@@ -211,20 +211,35 @@ def prepare_segmentations(
 ) -> int:
     """Build ahead the page of every other segmentation the minimum share can choose.
 
-    For each share of :data:`SHARES`, chooses among the kept fits (:func:`_memo`: the stability
-    of a newly chosen k is fitted once), and for each segments not seen yet fills the caches
-    the page reads: the tables, the described page (with the default names, which a change of
-    the share sets) and the figures. A later change of the share to any of them is a cache hit.
-    Shares that admit no k are skipped. ``journeys``: :func:`_journey_inputs` of ``data`` and
-    ``s`` (computed here when None). Returns the number of segmentations prepared.
+    The candidate fits are kept (:func:`_memo`) and a share only decides which are admissible
+    (every segment at least that large: the ``min_share`` column of ``k_scores``), so one share
+    per admissible set of :data:`SHARES` chooses every segmentation the slider can reach. For
+    each segments not seen yet this fills the caches the page reads: the tables, the described
+    page (with the default names, which a change of the share sets) and the figures; a later
+    change of the share to any of them is a cache hit. dbscan fits anew per share: nothing is
+    prepared for it. ``journeys``: :func:`_journey_inputs` of ``data`` and ``s`` (computed here
+    when None). Returns the number of segmentations prepared.
     """
     from core.insights.segments import with_segmentation
 
+    if opts["method"] == "dbscan":
+        return 0
     journeys = _journey_inputs(data, s) if journeys is None else journeys
     proba = churn_proba(data, s)
     memo = _memo(data, s, opts)
+    try:
+        smallest = _segment(data, s, opts, proba, memo).k_scores["min_share"].to_numpy()
+    except CJOError:
+        smallest = (
+            _segment(data, s, {**opts, "min_share": 0.0}, proba, memo)
+            .k_scores["min_share"]
+            .to_numpy()
+        )
+    shares: dict[tuple[bool, ...], float] = {}
+    for share in SHARES:  # the first share of each admissible set
+        shares.setdefault(tuple(bool(share == 0 or m >= share) for m in smallest), share)
     seen: set[str] = set()
-    for share in SHARES:
+    for share in shares.values():
         chosen = {**opts, "min_share": share, "names": {}}
         try:
             seg = _segment(data, s, chosen, proba, memo)
