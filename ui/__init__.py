@@ -201,11 +201,12 @@ from ui.scenarios import (
     store,
 )
 from ui.segments import (
+    SEGMENT_COLUMNS,
     prepare_in_background,
     prepare_segmentations,
     ranked_segments,
+    ranked_table,
     segment_boxes,
-    segment_columns,
     segment_figures,
     segment_signal_figures,
     segmentation,
@@ -462,7 +463,8 @@ __all__ = [
     "scenarios_frame",
     "segment_charts",
     "segment_colours",
-    "segment_columns",
+    "SEGMENT_COLUMNS",
+    "ranked_table",
     "segment_controls",
     "segment_journeys",
     "segment_options",

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import streamlit as st
 
 from core.common.errors import CJOError
 from core.insights import first_offer_labels
@@ -302,21 +301,33 @@ def ranked_segments(page: Any) -> pd.DataFrame:
     return table.drop(columns=["segment_id"])
 
 
-def segment_columns() -> dict[str, Any]:
-    """Column formats of the segment insights table (:func:`core.insights.segments.insights`)."""
-    num = st.column_config.NumberColumn
-    return {
-        "share": num(format="percent"),
-        "churn_rate": num("churn rate", format="percent"),
-        "predicted_churn": num("predicted churn", format="percent"),
-        "avg_cltv": num("avg CLTV", format="%.0f"),
-        "avg_satisfaction": num("avg satisfaction", format="%.2f"),
-        "avg_monthly_charge": num("avg monthly", format="%.2f"),
-        "revenue_at_risk": num("revenue at risk", format="%.0f"),
-        "opportunity_total": num("opportunity", format="%.0f"),
-        "opportunity_per_customer": num("opportunity / customer", format="%.2f"),
-        "top_first_offer": st.column_config.TextColumn("top first offer"),
-    }
+#: Header and format of each column of the ranked segments table (:func:`ranked_table`).
+SEGMENT_COLUMNS: dict[str, tuple[str, str]] = {
+    "size": ("customers", "{:,.0f}"),
+    "share": ("share", "{:.1%}"),
+    "churn_rate": ("churn rate", "{:.1%}"),
+    "predicted_churn": ("predicted churn", "{:.1%}"),
+    "avg_cltv": ("avg CLTV", "{:,.0f}"),
+    "avg_satisfaction": ("avg satisfaction", "{:.2f}"),
+    "avg_monthly_charge": ("avg monthly", "{:.2f}"),
+    "revenue_at_risk": ("revenue at risk", "{:,.0f}"),
+    "opportunity_total": ("opportunity", "{:,.0f}"),
+    "opportunity_per_customer": ("opportunity / customer", "{:.2f}"),
+    "top_first_offer": ("top first offer", "{}"),
+}
+
+
+def ranked_table(page: Any) -> Any:
+    """:func:`ranked_segments` formatted for ``st.table`` (a pandas Styler): headers and
+    formats of :data:`SEGMENT_COLUMNS`, the segment names as the index, missing values blank.
+
+    A static table (at most a dozen rows, in the ranking's order) is drawn by the browser at
+    once; ``st.dataframe``'s grid updates its screen-reader copy 0.2 s after each change."""
+    table = ranked_segments(page)
+    labels = {c: SEGMENT_COLUMNS[c][0] for c in table.columns if c in SEGMENT_COLUMNS}
+    formats = {labels[c]: SEGMENT_COLUMNS[c][1] for c in labels}
+    shown = table.rename(columns=labels).rename_axis("segment")
+    return shown.style.format(formats, na_rep="")
 
 
 def segment_signal_figures(page: Any, horizon: int = 12) -> tuple[Any, Any]:
