@@ -274,13 +274,12 @@ def prepare_in_background(horizon: int = 12) -> threading.Thread | None:
         if marker.started:
             return None
         marker.started = True
-    journeys = _journey_inputs(data, s)  # cached: the page has just used them
 
-    def run() -> None:
+    def run() -> None:  # no script runs here: nothing is drawn
         try:
-            prepare_segmentations(data, s, opts, horizon, journeys)
-        except Exception as exc:  # the page computes it when asked and shows why
-            _LOG.info("preparing the other segmentations failed: %s", exc)
+            prepare_segmentations(data, s, opts, horizon)
+        except BaseException as exc:  # a CJOError stops a page (st.stop): here it only ends
+            _LOG.info("preparing the other segmentations failed: %r", exc)  # the page shows it
 
     thread = threading.Thread(target=run, name="cjo-segments", daemon=True)
     thread.start()
