@@ -50,7 +50,7 @@ ui.plot(distributions)
 
 st.subheader("Ranked segments")
 st.caption(f"Ranked by {ins['ranking_basis']}; revenue at risk over 12 months.")
-st.dataframe(ui.ranked_segments(page), width="stretch", column_config=ui.segment_columns())
+st.table(ui.ranked_table(page))
 if ins["crosstab"] is not None:
     st.subheader("Segment x recommended first offer")
     ui.plot(ui.crosstab_heatmap(ins["crosstab"]))
@@ -80,3 +80,5 @@ with st.form("segment_names"):
         seg, new
     ):
         st.rerun()
+
+ui.prepare_in_background()  # the other segmentations the minimum share can choose, ahead

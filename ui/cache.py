@@ -84,7 +84,20 @@ def _long_slot(kind: str, key: tuple[Hashable, ...]) -> _Slot:
     return _Slot()
 
 
+#: Kinds cached once per value of a slider (the Segments page's minimum share: its fit and its
+#: page): their own pool, so stepping a slider through many values never evicts what the pages
+#: built ahead (:func:`ui.segments.prepare_segmentations`) or other pages' values.
+PER_STEP = frozenset({"segments-fit", "segments-page"})
+
+
+@st.cache_resource(max_entries=MAX_SLOTS, ttl=CACHE_TTL, show_spinner=False)
+def _step_slot(kind: str, key: tuple[Hashable, ...]) -> _Slot:
+    return _Slot()
+
+
 def _slot(kind: str, key: tuple[Hashable, ...]) -> _Slot:
+    if kind in PER_STEP:
+        return _step_slot(kind, key)
     return (_long_slot if kind in LONG_LIVED else _short_slot)(kind, key)
 
 

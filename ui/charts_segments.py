@@ -15,6 +15,10 @@ import plotly.graph_objects as go
 from ui.charts import BLUES, GREYS, _top, figure, segment_colours
 from ui.figure_base import use_template
 
+#: Left margin (pixels) of the figures whose numeric axes are not laid out automatically
+#: (``automargin``): room for tick labels such as ``6000`` or ``-2`` and the axis title.
+FIXED_LEFT = 64
+
 
 def segment_charts(page: Any, boxes: pd.DataFrame | None = None) -> tuple[Any, Any, Any]:
     """(customers per segment, 2-D projection, key factors by segment) of a segments page.
@@ -63,6 +67,13 @@ def segment_charts(page: Any, boxes: pd.DataFrame | None = None) -> tuple[Any, A
         legend=True,
     )
     projection.layout.legend.itemsizing = "constant"  # legend dots of one size
+    # fixed margins for the numeric axes: plotly lays the figure out once instead of measuring
+    # its tick labels and drawing it again (automargin)
+    projection.update_layout(
+        xaxis={"automargin": False, "title": {"standoff": 8}},
+        yaxis={"automargin": False, "title": {"standoff": 8}},
+        margin={"l": FIXED_LEFT, "b": 52},
+    )
     if boxes is None:
         boxes = box_stats(page.distributions, "factor", "segment")
     return sizes, projection, _distributions(boxes, order, colours)
@@ -102,9 +113,14 @@ def _distributions(boxes: pd.DataFrame, order: list[str], colours: dict[str, str
     traces = []
     for k, factor in enumerate(factors):
         n = "" if k == 0 else str(k + 1)
-        layout[f"xaxis{n}"] |= {"showticklabels": False, "title": {"text": "Segment (colour)"}}
+        layout[f"xaxis{n}"] |= {
+            "showticklabels": False,
+            "automargin": False,
+            "title": {"text": "Segment (colour)", "standoff": 8},
+        }
+        layout[f"yaxis{n}"] |= {"automargin": False}
         if k % cols == 0:
-            layout[f"yaxis{n}"] |= {"title": {"text": "Value"}}
+            layout[f"yaxis{n}"] |= {"title": {"text": "Value", "standoff": 8}}
         part = boxes[boxes["factor"] == factor].set_index("segment").reindex(order).dropna()
         for r in part.reset_index().itertuples(index=False):
             traces.append(
@@ -118,7 +134,7 @@ def _distributions(boxes: pd.DataFrame, order: list[str], colours: dict[str, str
     layout |= {
         "height": 300 * rows + 40,
         "title": {"text": "Key factors by segment", "font": {"size": 15}},
-        "margin": {"l": 10, "r": 10, "t": 64, "b": 10},
+        "margin": {"l": FIXED_LEFT, "r": 10, "t": 64, "b": 40},
         "font": {"size": 13},
         "showlegend": True,
         "legend": {"title": None, "orientation": "h", "y": -0.08},

@@ -4,10 +4,10 @@ The first session of a data file and scenario starts a daemon thread that fills,
 the pages need them, the same caches the pages read (:mod:`ui.cache`, :mod:`ui.pipeline`):
 the opportunity components (from disk after the first start), the churn predictions, the
 default journeys and their baselines, the trained models, the annealer's report, the journeys
-table, the default segmentation and the demo's feedback texts. A page that needs a value the
-warm-up is computing waits for it with the warm-up's own progress bar (:func:`ui.cache.cached`);
-the sidebar shows the warm-up's progress (:func:`warm_up`) until it is done, then the page
-reruns once.
+table, the default segmentation, the other segmentations its minimum share can choose and the
+demo's feedback texts. A page that needs a value the warm-up is computing waits for it with the
+warm-up's own progress bar (:func:`ui.cache.cached`); the sidebar shows the warm-up's progress
+(:func:`warm_up`) until it is done, then the page reruns once.
 
 When it is done the warm-up freezes the garbage collector's view of everything loaded so far
 (``gc.freeze``): the models, frames and caches are never collected, and a collection no
@@ -103,6 +103,7 @@ def steps(data: LoadedData, s: Settings) -> list[tuple[str, Callable[[], Any]]]:
         ("trained models", lambda: pipeline.trained(data, s)),
         ("annealer", lambda: annealer_check(anneal, data)),
         ("segments", lambda: _segments(data, s)),
+        ("other segmentations", lambda: _other_segments(data, s)),
         ("feedback texts", lambda: _feedback(data)),
     ]
     return out
@@ -126,6 +127,13 @@ def _segments(data: LoadedData, s: Settings) -> Any:
     from ui.segments import segments_base
 
     return segments_base(data, s, SEGMENT_DEFAULTS)
+
+
+def _other_segments(data: LoadedData, s: Settings) -> Any:
+    """The other segmentations the Segments page's minimum share can choose, built ahead."""
+    from ui.segments import prepare_segmentations
+
+    return prepare_segmentations(data, s, SEGMENT_DEFAULTS)
 
 
 @st.cache_resource(max_entries=8, ttl=CACHE_TTL, show_spinner=False)

@@ -133,3 +133,30 @@ def test_the_warm_up_scores_the_demos_feedback_texts_and_nothing_else(tmp_path, 
     other = tmp_path / "other.parquet"
     synthetic.write(other, 60, 3, feedback=True)
     assert warmup._feedback(load(other)) is None  # not the demo
+
+
+def test_stepping_a_slider_through_many_values_keeps_what_was_built_ahead():
+    """The Segments page caches its fit and its page once per minimum share: in their own pool,
+    so a slider moved through many shares never evicts the segmentations built ahead."""
+    from ui.cache import MAX_SLOTS, cached, peek
+
+    cached("segments", ("built ahead",), lambda: "tables")
+    for i in range(2 * MAX_SLOTS):
+        cached("segments-fit", ("share", i), lambda i=i: i)
+        cached("segments-page", ("share", i), lambda i=i: i)
+    assert peek("segments", ("built ahead",)) == "tables"
+    assert peek("segments-fit", ("share", 0)) is None  # the oldest steps went first
+
+
+def test_the_warm_up_builds_the_other_segmentations_after_the_default_one(monkeypatch):
+    from core.data.io import LoadedData
+    from ui import segments, warmup
+    from ui.state import DEFAULT_SETTINGS, SEGMENT_DEFAULTS
+
+    called = []
+    monkeypatch.setattr(segments, "prepare_segmentations", lambda *a: called.append(a) or 2)
+    data = LoadedData.__new__(LoadedData)
+    labels = [label for label, _ in warmup.steps(data, DEFAULT_SETTINGS)]
+    assert labels.index("other segmentations") == labels.index("segments") + 1
+    step = dict(warmup.steps(data, DEFAULT_SETTINGS))["other segmentations"]
+    assert step() == 2 and called == [(data, DEFAULT_SETTINGS, SEGMENT_DEFAULTS)]

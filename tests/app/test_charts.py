@@ -158,3 +158,40 @@ def test_horizontal_factor_bars_list_the_steps_down_the_side_in_order():
     assert flat.layout.yaxis.autorange == "reversed"  # step 1 at the top
     assert flat.layout.xaxis.title.text == "Opportunity" and flat.layout.yaxis.title.text == "Step"
     assert ui.alt_text(flat) == ui.alt_text(upright)
+
+
+def test_segment_projection_and_key_factors_have_fixed_margins_and_keep_their_titles():
+    """The two largest Segments figures are laid out once (no automargin pass) with room for
+    their tick labels and axis titles."""
+    from core.data import synthetic
+    from core.insights.segments import page_data
+    from ui.charts_segments import FIXED_LEFT, segment_charts
+
+    customers, _ = synthetic.generate_frame(400, seed=1)
+    page = page_data(customers, k=3, min_share=0.0)
+    _, projection, boxes = segment_charts(page)
+    for fig in (projection, boxes):
+        axes = [a for a in fig.to_plotly_json()["layout"] if a.startswith(("xaxis", "yaxis"))]
+        assert axes and all(fig.layout[a].automargin is False for a in axes)
+        assert fig.layout.margin.l == FIXED_LEFT and ui.alt_text(fig)
+    assert projection.layout.xaxis.title.text and projection.layout.yaxis.title.text
+    assert boxes.layout.yaxis.title.text == "Value" and len(boxes.data) == 3 * len(
+        {a["text"] for a in boxes.layout.annotations}
+    )
+
+
+def test_ranked_segments_table_is_static_formatted_and_in_the_rankings_order():
+    """The ranked segments are a static table (``st.table``): every segment in the ranking's
+    order, named columns, shares as percentages and no segment id."""
+    from core.data import synthetic
+    from core.insights.segments import page_data
+
+    customers, _ = synthetic.generate_frame(400, seed=1)
+    page = page_data(customers, k=3, min_share=0.0)
+    styled = ui.ranked_table(page)
+    assert list(styled.data.index) == list(page.insights["segment_ranking"])
+    assert "segment_id" not in styled.data.columns and styled.data.index.name == "segment"
+    assert {"customers", "share", "churn rate", "top first offer"} <= set(styled.data.columns)
+    html = styled.to_html()
+    share = float(styled.data["share"].iloc[0])
+    assert f"{share:.1%}" in html and f"{int(styled.data['customers'].iloc[0]):,}" in html

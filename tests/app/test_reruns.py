@@ -72,3 +72,61 @@ def test_customer_page_keeps_the_drivers_for_an_unknown_customer():
     assert any("No customer with id 'no-such-customer'" in w.value for w in at.warning)
     assert [s for s in _specs(at) if "drives the" in s] == drivers
     assert "O(i" not in " ".join(_specs(at))  # the customer's own charts are gone
+
+
+def _join_prepared() -> None:
+    import threading
+
+    for thread in threading.enumerate():
+        if thread.name == "cjo-segments":
+            thread.join(timeout=600)
+
+
+def test_segments_page_prepares_the_other_segmentations_ahead(monkeypatch):
+    """After the page is drawn, every other segmentation the minimum share can choose is built
+    in the background; moving to one is then a cache hit whose tables equal a fresh build."""
+    import pandas.testing as pdt
+
+    from core.insights import segments
+    from ui.charts_segments import segment_charts
+
+    built, drawn = [], []
+    tables = segments.page_tables
+    monkeypatch.setattr(segments, "page_tables", lambda *a, **k: built.append(1) or tables(*a, **k))
+    monkeypatch.setattr(
+        "ui.charts_segments.segment_charts",
+        lambda *a, **k: drawn.append(1) or segment_charts(*a, **k),
+    )
+    at = _page("pages/segments.py")
+    k0, before = _move(at, 0.0)
+    _join_prepared()
+    n_built, n_drawn = len(built), len(drawn)
+    k1, other = _move(at, 0.19)
+    assert k1 != k0 and other != before  # other segments, drawn from the prepared caches
+    assert (len(built), len(drawn)) == (n_built, n_drawn)
+    # ... whose tables are those of a fresh segmentation and a fresh build
+    from ui.data import DEMO_PATH, _load_path
+
+    s = FAST
+
+    data = _load_path(str(DEMO_PATH), DEMO_PATH.stat().st_mtime, "")
+    proba = ui.churn_proba(data, s)
+    opts = {**at.session_state["segments"]}
+    fresh_seg = segments.segment(
+        data.frame,
+        method=opts["method"],
+        k=opts["k"],
+        min_share=0.19,
+        random_state=s.seed,
+        churn_proba=proba,
+        catalog=data.catalog,
+    )
+    fresh = tables(data.frame, fresh_seg, s.seed, churn_proba=proba)
+    from ui.cache import peek
+    from ui.segments import _fits_key, segments_key
+
+    prepared = peek("segments", (*_fits_key(data, s, opts), segments_key(fresh_seg)))
+    assert prepared is not None
+    assert str(len(fresh_seg.segment_ids)) == k1
+    for name in ("sizes", "distributions", "projection"):
+        pdt.assert_frame_equal(getattr(prepared, name), getattr(fresh, name))

@@ -66,7 +66,7 @@ def test_segments_page_answers_whom_to_contact_and_keeps_names():
     at.run()
     assert not at.exception
     assert at.session_state["segments"]["names"]["0"] == "Rescue squad"
-    assert "Rescue squad" in "".join(str(d.value) for d in at.dataframe)
+    assert "Rescue squad" in "".join(str(d.value) for d in at.table)  # the ranked segments
     # a duplicate name is refused with a clear message, not stored
     at.text_input(key="seg_name_1").set_value("Rescue squad")
     _button(at, "Apply names").click()
