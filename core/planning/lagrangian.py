@@ -14,7 +14,9 @@ When no plan keeping every hard constraint is found, a phase-one dual (no profit
 priced) proves infeasibility where it can, a deletion filter names an irreducible set of
 conflicting constraints, and the elastic problem (hard rows priced very high) gives the
 least-violation plan. Warm starts reuse the previous prices, cuts and plan: a re-plan after a
-bound change takes a few dual steps.
+bound change takes a few dual steps, and stops early by rule (``stats["dual_stopped"]``): when the
+previous plan, still feasible, is within ``target_gap`` of the bound (it is kept), when three
+serious steps barely lower the bound (``stall``, ``stall_tol``), or at ``warm_dual_tol``.
 """
 
 from __future__ import annotations
