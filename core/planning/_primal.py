@@ -200,28 +200,41 @@ def _helpers(
                 cur = inc.chosen[b0:b1].reshape(-1, fam.width)
                 real = rel.real[b0:b1].reshape(-1, fam.width)
                 keep = ((w > 0) | (c > 0) if raising else (w > 0) & (c <= 0)) & real
-                val = (w * keep) @ sets_t
-                now_val = (w * cur).sum(axis=1)
                 now_use = (c * cur).sum(axis=1)
-                move = rel.sense[k] * (now_use[:, None] - (c * keep) @ sets_t)
-                if not raising:  # or keep the current set without the row's items
-                    drop = cur & (c <= 0)
-                    val = np.column_stack([val, (w * drop).sum(axis=1)])
-                    move = np.column_stack([move, now_use])
-                loss = np.maximum(now_val[:, None] - val, 0.0)
-                ok = move > 1e-12
-                ratio = np.where(ok, loss / np.where(ok, move, 1.0), np.inf)
-                j = ratio.argmin(axis=1)
-                r = np.arange(len(j))
-                who = slice(c0 + (b0 - lo) // fam.width, c0 + (b1 - lo) // fam.width)
-                price[who] = ratio[r, j]
-                amount[who] = np.where(np.isfinite(ratio[r, j]), move[r, j], 0.0)
+                # only customers whose sets can move the row are priced (the others, most of
+                # them for a cap: those not using it, keep an infinite price)
+                reach = np.where(keep, c, 0.0)
+                able = (
+                    np.maximum(reach, 0.0).sum(axis=1) > now_use + 1e-12
+                    if raising
+                    else (now_use > 1e-12) | (reach < 0).any(axis=1)
+                )
                 m = len(sets)
+                j = np.zeros(len(cur), dtype=np.int64)
+                who = np.arange(c0 + (b0 - lo) // fam.width, c0 + (b1 - lo) // fam.width)
+                if able.any():
+                    a = np.flatnonzero(able)
+                    wa, ka = w[a], keep[a]
+                    val = (wa * ka) @ sets_t
+                    now_val = (wa * cur[a]).sum(axis=1)
+                    move = rel.sense[k] * (now_use[a, None] - reach[a] @ sets_t)
+                    if not raising:  # or keep the current set without the row's items
+                        val = np.column_stack([val, (wa * (cur[a] & (c[a] <= 0))).sum(axis=1)])
+                        move = np.column_stack([move, now_use[a]])
+                    loss = np.maximum(now_val[:, None] - val, 0.0)
+                    ok = move > 1e-12
+                    ratio = np.where(ok, loss / np.where(ok, move, 1.0), np.inf)
+                    ja = ratio.argmin(axis=1)
+                    r = np.arange(len(ja))
+                    price[who[a]] = ratio[r, ja]
+                    amount[who[a]] = np.where(np.isfinite(ratio[r, ja]), move[r, ja], 0.0)
+                    j[a] = ja
                 from_family = j < m
                 choice = np.zeros_like(cur)
                 if m:
                     choice[from_family] = sets[j[from_family]] & keep[from_family]
                 if not raising:
+                    drop = cur & (c <= 0)
                     choice[~from_family] = drop[~from_family]
                 alt_plan[b0:b1] = choice.reshape(-1)
         order = np.argsort(price, kind="stable")
@@ -251,10 +264,17 @@ def primal(
     dual's ``mixture`` (each customer takes the set of one of the last evaluations, with the
     master's weights): where many customers tie at the prices, the plan at the prices tips
     them all one way while the mixture balances them as the bound does. ``starts`` (a warm
-    start's plan) are kept when better than the result.
+    start's plan) are kept when better than the result; one that keeps every hard constraint
+    within ``target_gap`` of ``upper_bound`` is returned at once (a re-plan whose bounds barely
+    moved: nothing to repair or improve).
     """
-    inc = assess(rel, rel.chosen(ev))
     stats: dict[str, Any] = {"repair_rounds": 0, "improve_rounds": 0}
+    for plan in starts:  # a warm start's plan that keeps every constraint, close to the bound
+        kept = assess(rel, plan)
+        if kept.hard_ok and relative_gap(kept.objective, upper_bound) <= float(opts["target_gap"]):
+            stats.update(kept_warm_plan=True, warm_within_gap=True)
+            return kept, stats
+    inc = assess(rel, rel.chosen(ev))
     if mixture and not inc.hard_ok:
         mixed = assess(rel, _draw(rel, ev, mixture, gen))
         stats["mixture"] = len(mixture)
@@ -288,6 +308,26 @@ def _draw(
     return rel.plan_from_sets(sets, rel.weights(ev.lam), rel.chosen(ev))
 
 
+def every_columns(rel: Relaxation, customers: np.ndarray) -> int:
+    """Columns of the exhaustive program over ``customers`` (positions): every feasible set of
+    each customer's family (two more each: its current set and nothing; about ten where the
+    sets were not enumerated).
+
+    HiGHS does not look at its time limit while it presolves and solves the root of a large
+    program (a re-plan on the demo once spent 26 s in one of 665,000 columns given 0.05 s), so
+    the repair offers every set only when this count fits the time left
+    (``columns_per_second``, measured on the demo: about 22,000 columns a second) and
+    ``every_columns``.
+    """
+    per = np.bincount(rel.layout.pattern[customers], minlength=len(rel.families))
+    total = 0
+    for p in np.flatnonzero(per):
+        fam = rel.families[p]
+        sets = fam.every_set() if fam.exact else None
+        total += int(per[p]) * ((len(sets) if sets is not None else 10) + 2)
+    return total
+
+
 def _repair_improve(
     rel: Relaxation,
     ev: Evaluation,
@@ -319,6 +359,15 @@ def _repair_improve(
         pick, moves = _helpers(rel, inc, weights, size)
         group = np.union1d(pick, order[: max(extra, len(pick))])
         every = every or len(group) * 4 >= n_c
+        exhaustive = (  # HiGHS may overrun its time limit by far on a large program
+            every
+            and len(group) <= 20_000
+            and every_columns(rel, group)
+            <= min(float(opts["every_columns"]), float(opts["columns_per_second"]) * left())
+        )
+        stats["exhaustive_skipped"] = stats.get("exhaustive_skipped", 0) + int(
+            every and not exhaustive
+        )
         new = improve(
             rel,
             inc,
@@ -328,12 +377,12 @@ def _repair_improve(
             slack_cost=slack_cost,
             time_limit=min(float(opts["mip_time"]), left()),
             abs_gap=abs_gap,
-            every=every and len(group) <= 20_000,
+            every=exhaustive,
             extra=moves,
         )
         stats["repair_rounds"] += 1
         if not new.hard_ok:
-            if len(group) >= n_c and every:
+            if len(group) >= n_c and exhaustive:
                 inc = new if new.better_than(inc, rel.soft) else inc
                 stats["repair_exhausted"] = True
                 break

@@ -48,11 +48,30 @@ class Evaluation:
     solutions: tuple[ChunkSolution, ...]
 
 
+#: What a relaxation holds that the coupling bounds do not change: kept on the problem and
+#: reused by the relaxation of a re-plan (``with_bounds`` keeps it with the families).
+_SHARED = (
+    "patterns",
+    "families",
+    "real",
+    "act",
+    "profit",
+    "prob",
+    "chunks",
+    "bound_chunks",
+    "layout",
+    "exact",
+    "scale",
+)
+
+
 class Relaxation:
     """The per-customer decomposition of one problem: chunks, prices -> dual function.
 
     ``executor`` places the chunks once (:meth:`ChunkExecutor.bind`) and solves them at each
-    price vector (serial in this process by default; the Dask engine on a cluster).
+    price vector (serial in this process by default; the Dask engine on a cluster). A problem
+    from :meth:`PlanningProblem.with_bounds` reuses its original's chunks, layout and price
+    scale (only the bounds, senses and caps of the rows are read again).
     """
 
     def __init__(
@@ -76,6 +95,13 @@ class Relaxation:
         if cached is None or cached[0] is not families:
             cached = problem.__dict__["hosting"] = (families, host_patterns(problem, families))
         hosting = cached[1]
+        executor = executor or SERIAL
+        key = (cached[0], executor, int(opts["chunk_items"]))
+        kept = problem.__dict__.get("relaxation")
+        if kept is not None and all(a is b for a, b in zip(kept[0][:2], key[:2], strict=True)):
+            if kept[0][2] == key[2]:  # a re-plan: the same customers' structure, other bounds
+                self.__dict__.update(kept[1])
+                return
         self.patterns = hosting.patterns
         self.families = hosting.families
         self.real = hosting.real
@@ -100,11 +126,12 @@ class Relaxation:
             self.prob,
             max_items=int(opts["chunk_items"]),
         )
-        self.bound_chunks = (executor or SERIAL).bind(self.chunks)
+        self.bound_chunks = executor.bind(self.chunks)
         widths = np.array([f.width for f in self.families], dtype=np.int64)
         self.layout: Layout = make_layout(self.patterns.sizes(), self.patterns.item_ptr, widths)
         self.exact = all(f.exact for f in self.families)
         self.scale = self._price_scale()
+        problem.__dict__["relaxation"] = (key, {name: self.__dict__[name] for name in _SHARED})
 
     def to_original(self, chosen: np.ndarray) -> np.ndarray:
         """bool ``[N]`` (the problem's assignments) of a plan in slot order."""
@@ -262,6 +289,7 @@ class Dual:
     history: tuple[float, ...]
     bundle: Bundle | None = None
     mixture: tuple[tuple[float, np.ndarray], ...] = ()
+    stopped: str = ""  # why it stopped before converging early: "gap" or "stall"
 
 
 def minimise_dual(
@@ -277,6 +305,9 @@ def minimise_dual(
     stop_below: float | None = None,
     max_cuts: int = 80,
     keep_choices: int = 40,
+    known: float | None = None,
+    gap_tol: float = 0.0,
+    stall: tuple[int, float] | None = None,
 ) -> Dual:
     """Minimise ``L(lambda)`` over ``0 <= lambda <= cap`` (box-step cutting-plane method).
 
@@ -304,6 +335,17 @@ def minimise_dual(
         Evaluations whose per-customer choices are kept for :attr:`Dual.mixture`: the convex
         combination of them that the last master's multipliers give (its coupling usage is
         what the bound's prices balance), from which the primal phase draws a starting plan.
+    known, gap_tol
+        The objective of a plan known to keep every hard constraint (a re-plan's previous
+        plan, where the new bounds still hold it): stop once ``L`` is within ``gap_tol``
+        (relative) of it, as no bound can close that gap further than the plan already does.
+    stall
+        ``(n, rel)``: stop once the last ``n`` serious steps (those that moved the centre;
+        a null step only adds a cut) brought ``L`` down by at most ``rel`` (relative) in all
+        (a re-plan's warm prices have converged).
+
+    Every ``L(lambda)`` bounds every plan from above, so stopping early never makes the bound
+    invalid, only (by at most what the rules allow) less tight.
     """
     k = len(rel.rows)
     lam = np.zeros(k) if lam0 is None else np.clip(np.asarray(lam0, float), 0, rel.cap)
@@ -325,10 +367,20 @@ def minimise_dual(
     choices: list[np.ndarray | None] = [None] * (len(cuts_l) - 1)
     choices.insert(0, rel.best_sets(center))
     weights_mu = np.zeros(0)
+    best_seen = [center.value]  # the best L after each serious step
+    stopped = ""
     while it < max_iter and time.perf_counter() < deadline:
         if center.value < floor - 1e-9 * max(abs(floor), 1.0):
             proved = True
             break
+        size = max(abs(center.value), 1.0)
+        if known is not None and center.value - known <= gap_tol * size:
+            stopped = "gap"
+            break
+        if stall is not None and len(best_seen) > stall[0]:
+            if best_seen[-stall[0] - 1] - center.value <= stall[1] * size:
+                stopped = "stall"
+                break
         box = step * rel.scale
         lo = np.maximum(center.lam - box, 0.0)
         hi = np.minimum(center.lam + box, rel.cap)
@@ -369,6 +421,7 @@ def minimise_dual(
             if (moved >= 0.95 * box).any():
                 step = min(step * 2.0, 1e8)
             center = trial
+            best_seen.append(center.value)
         else:
             step = max(step * 0.7, 1e-9)
         if len(cuts_l) > max_cuts:
@@ -393,4 +446,4 @@ def minimise_dual(
         got = choices[i]
         if weights_mu[i] > 1e-9 and got is not None:
             mixture.append((float(weights_mu[i]), got))
-    return Dual(center, it, proved, converged, tuple(history), bundle_out, tuple(mixture))
+    return Dual(center, it, proved, converged, tuple(history), bundle_out, tuple(mixture), stopped)

@@ -14,7 +14,9 @@ When no plan keeping every hard constraint is found, a phase-one dual (no profit
 priced) proves infeasibility where it can, a deletion filter names an irreducible set of
 conflicting constraints, and the elastic problem (hard rows priced very high) gives the
 least-violation plan. Warm starts reuse the previous prices, cuts and plan: a re-plan after a
-bound change takes a few dual steps.
+bound change takes a few dual steps, and stops early by rule (``stats["dual_stopped"]``): when the
+previous plan, still feasible, is within ``target_gap`` of the bound (it is kept), when three
+serious steps barely lower the bound (``stall``, ``stall_tol``), or at ``warm_dual_tol``.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from core.common.rng import as_generator
 from core.planning._base import PlanResult, big_penalties, check_options, finish
 from core.planning._chunks import one_blas_thread
 from core.planning._patterns import MAX_SETS
-from core.planning._primal import primal
+from core.planning._primal import assess, primal
 from core.planning._relaxation import Bundle, Callback, Evaluation, Relaxation, minimise_dual
 from core.planning.diagnose import irreducible_subset
 from core.planning.executor import SERIAL, ChunkExecutor
@@ -40,11 +42,16 @@ from core.planning.problem import PlanningProblem
 DEFAULTS: dict[str, Any] = {
     "target_gap": 1e-3,  # stop improving below this gap to the bound
     "dual_tol": 1e-5,  # relative predicted decrease that ends the dual phase
+    "warm_dual_tol": 1e-4,  # ... of a warm-started re-plan (its bound within 0.01 % of L's min)
+    "stall": 3,  # a re-plan's dual stops when this many serious steps (0: never) ...
+    "stall_tol": 5e-5,  # ... brought the bound down by at most this (relative) in all
     "dual_share": 0.6,  # at most this share of the time for the dual phase
     "max_dual_iter": 400,
     "neighbourhood": 2000,  # customers freed per repair / improvement program
     "candidates": 4,  # best sets per customer offered to the program
     "mip_time": 20.0,  # seconds per program at most
+    "every_columns": 500_000,  # columns of an exhaustive repair program at most
+    "columns_per_second": 20_000,  # ... and at most this many per second left
     "patience": 3,  # improvement rounds without gain before stopping
     "chunk_items": 2_000_000,  # items per chunk of the per-customer solve
     "max_sets": MAX_SETS,  # feasible sets per pattern before the greedy fallback
@@ -181,8 +188,8 @@ def _contact_prices(
 ) -> dict[str, float]:
     """Value of one more contact per customer for each Maximum contact row: L(b + 1) - L(b).
 
-    The families at ``b + 1`` are cached on the problem (a re-plan after a coupling bound
-    changed reuses them).
+    The families at ``b + 1`` and their relaxation's structure are cached on the problem (a
+    re-plan after a coupling bound changed reuses them).
     """
     out: dict[str, float] = {}
     cache = problem.__dict__.setdefault("plus_one", {})
@@ -196,7 +203,8 @@ def _contact_prices(
         if (int(k), max_sets) in cache:  # the families at b + 1 and their hosting
             more.__dict__.update(cache[int(k), max_sets])
         rel = Relaxation(more, opts, executor)
-        cache[int(k), max_sets] = {key: more.__dict__[key] for key in ("families", "hosting")}
+        keep = ("families", "hosting", "relaxation")
+        cache[int(k), max_sets] = {key: more.__dict__[key] for key in keep}
         out[problem.label(k)] = rel.evaluate(ev.lam).value - ev.value
     return out
 
@@ -289,20 +297,26 @@ def _solve(
         "seconds_setup": time.perf_counter() - started,
     }
     lam0, starts, bundle = _warm(problem, rel, warm_start)
+    warm = lam0 is not None
+    known = [inc.objective for inc in (assess(rel, plan) for plan in starts) if inc.hard_ok]
     t = time.perf_counter()
     dual = minimise_dual(
         rel,
         lam0,
         deadline=started + float(opts["dual_share"]) * float(time_limit),
-        tol=float(opts["dual_tol"]),
+        tol=float(opts["warm_dual_tol" if warm else "dual_tol"]),
         max_iter=int(opts["max_dual_iter"]),
-        warm=lam0 is not None,
+        warm=warm,
         bundle=bundle,
         callback=callback,
+        known=max(known) if known else None,
+        gap_tol=float(opts["target_gap"]),
+        stall=(int(opts["stall"]), float(opts["stall_tol"])) if warm and opts["stall"] else None,
     )
     stats.update(
         dual_iterations=dual.iterations,
         dual_converged=dual.converged,
+        dual_stopped=dual.stopped,
         seconds_dual=time.perf_counter() - t,
     )
     if progress:

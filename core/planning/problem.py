@@ -544,7 +544,7 @@ class PlanningProblem:
             "covers",
             "conflict_matrix",
             "big_penalties",  # per unit of each row's coefficients: the bounds do not enter
-            *(("families", "hosting", "plus_one") if same_rules else ()),
+            *(("families", "hosting", "plus_one", "relaxation") if same_rules else ()),
         )
         return self.variant(keep, constraints=cons)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -218,3 +220,131 @@ def test_a_bound_change_keeps_the_elastic_penalties_it_does_not_change():
     assert np.array_equal(big_penalties(moved), first)
     prefer = big_penalties(moved, (k,))  # the others cost 1000 times more; the cache unchanged
     assert prefer[k] == first[k] and np.array_equal(big_penalties(moved), first)
+
+
+def test_a_replan_with_unchanged_bounds_stops_at_once_with_the_same_plan_and_a_valid_bound():
+    """The early stop of a re-plan: its previous plan still keeps every constraint and is
+    within ``target_gap`` of the bound the moved cuts give, so the dual stops at its first
+    evaluation and the plan is kept; the bound stays a true bound (HiGHS referees)."""
+    problem = benchmark_instance(1200, 30, 0.1, 20, rng=3)
+    first = solve(problem, "lagrangian", time_limit=30)
+    assert first.feasible and first.gap <= 1e-3
+    k = int(problem.coupling[4])
+    same, again = replan(problem, {k: problem.constraints.bound[k]}, warm_start=first)
+    assert again.stats["dual_stopped"] == "gap" and again.stats["dual_iterations"] == 1
+    assert again.stats["warm_within_gap"] and again.stats["repair_rounds"] == 0
+    assert np.array_equal(again.chosen, first.chosen)
+    assert again.objective == pytest.approx(first.objective, rel=1e-12)
+    assert again.gap <= 1e-3
+    exact = solve(same, "exact", time_limit=120)
+    assert exact.status == "optimal"
+    assert again.upper_bound >= exact.objective - 1e-6 * abs(exact.objective)
+    # a bound that moved: the dual runs, and stops by a rule with an honest bound
+    moved, after = replan(problem, {k: problem.constraints.bound[k] * 0.9}, warm_start=first)
+    ref = solve(moved, "exact", time_limit=120)
+    assert after.feasible and after.stats["dual_iterations"] > 1
+    assert after.upper_bound >= ref.objective - 1e-6 * abs(ref.objective)
+    assert after.objective >= (1 - TOLERANCE) * ref.objective
+
+
+def test_the_dual_stops_when_its_bound_stalls_and_each_stop_gives_a_valid_bound():
+    from core.planning._relaxation import Relaxation, minimise_dual
+    from core.planning.lagrangian import DEFAULTS
+
+    problem = benchmark_instance(600, 20, 0.1, 12, rng=2)
+    exact = solve(problem, "exact", time_limit=120)
+    assert exact.status == "optimal"
+    rel = Relaxation(problem, DEFAULTS)
+    far = time.perf_counter() + 60
+
+    def run(**kw):
+        return minimise_dual(rel, None, deadline=far, tol=1e-9, max_iter=400, **kw)
+
+    full = run()
+    stalled = run(stall=(3, 1.0))  # any three serious steps "stall" at a 100 % tolerance
+    assert stalled.stopped == "stall" and 4 <= stalled.iterations < full.iterations
+    never = run(stall=(3, 0.0))  # a serious step always brings L down: never a stall
+    assert never.stopped == "" and never.iterations == full.iterations
+    at_once = run(known=exact.objective, gap_tol=10.0)
+    assert at_once.stopped == "gap" and at_once.iterations == 1
+    for dual in (full, stalled, never, at_once):
+        assert dual.best.value >= exact.objective - 1e-6 * abs(exact.objective)
+        assert dual.best.value == pytest.approx(rel.evaluate(dual.best.lam).value, rel=1e-9)
+    assert full.best.value <= stalled.best.value
+
+
+def test_the_repair_offers_every_set_only_when_the_program_fits_the_time(monkeypatch):
+    """HiGHS can overrun its time limit by minutes on a huge program (HiGHS #885/#2226): the
+    exhaustive repair program is built only when its columns (counted exactly, as
+    :func:`every_columns` does) fit ``every_columns`` and the time left."""
+    from core.planning import _primal
+    from core.planning._relaxation import Relaxation
+    from core.planning._repair import candidates
+    from core.planning.lagrangian import DEFAULTS
+
+    problem = benchmark_instance(300, 20, 0.15, 8, rng=5)
+    first = solve(problem, "lagrangian", time_limit=30)
+    k = 5  # the budget of direct mail, email and text messages: halved, the plan must move
+    assert (
+        k in problem.coupling and problem.constraints.kind[k] == problem.constraints.kind[4]
+    )  # budgets
+    tight = {k: problem.constraints.bound[k] * 0.5}
+    offered: list[bool] = []
+    real = _primal.improve
+
+    def spy(*args, **kw):
+        offered.append(bool(kw.get("every")))
+        return real(*args, **kw)
+
+    monkeypatch.setattr(_primal, "improve", spy)
+    opts = {"neighbourhood": 5000}
+    _, free = replan(problem, tight, warm_start=first, time_limit=30, options=opts)
+    assert free.feasible and any(offered)  # small enough: every set is offered
+    offered.clear()
+    capped = dict(opts, every_columns=10)
+    _, guarded = replan(problem, tight, warm_start=first, time_limit=30, options=capped)
+    assert offered and not any(offered) and guarded.stats["exhaustive_skipped"] >= 1
+    assert guarded.status in ("optimal", "feasible", "no_plan")  # never "infeasible" unproved
+
+    rel = Relaxation(problem, DEFAULTS)
+    everyone = np.arange(problem.n_customers)
+    built = candidates(
+        everyone,
+        rel.layout,
+        rel.families,
+        rel.profit,
+        rel.profit,
+        np.zeros(len(rel.profit), bool),
+        top=4,
+        slack=0.0,
+        every=True,
+        real=rel.real,
+    )
+    count = _primal.every_columns(rel, everyone)
+    assert count - 2 * len(everyone) <= len(built.customer) <= count  # repeats removed
+
+
+def test_a_replan_reuses_the_relaxation_s_structure_and_gets_the_same_dual_function():
+    """The chunks, layout and price scale do not depend on the coupling bounds: the relaxation
+    of ``with_bounds`` reuses them (no rebuild per slider step) and evaluates ``L`` exactly as
+    a relaxation built afresh; a changed contact rule builds its own."""
+    import dataclasses
+
+    from core.planning._relaxation import Relaxation
+    from core.planning.lagrangian import DEFAULTS
+
+    problem = benchmark_instance(400, 20, 0.1, 10, rng=6)
+    rel = Relaxation(problem, DEFAULTS)
+    k = int(next(k for k in problem.coupling if problem.constraints.bound[k] > 0))
+    moved = problem.with_bounds({k: problem.constraints.bound[k] * 0.5})
+    again = Relaxation(moved, DEFAULTS)
+    fresh = Relaxation(dataclasses.replace(moved), DEFAULTS)  # no cached structure
+    assert again.chunks is rel.chunks and fresh.chunks is not rel.chunks
+    assert np.array_equal(again.bound, fresh.bound) and not np.array_equal(again.bound, rel.bound)
+    lam = np.random.default_rng(0).uniform(0, 1, len(rel.rows)) * rel.scale
+    a, b = again.evaluate(lam, top=2, plan=True), fresh.evaluate(lam, top=2, plan=True)
+    assert a.value == pytest.approx(b.value, rel=1e-12) and np.allclose(a.grad, b.grad)
+    assert np.array_equal(again.chosen(a), fresh.chosen(b))
+    c = int(problem.contact[0])
+    rules = problem.with_bounds({c: problem.constraints.bound[c] + 1})
+    assert Relaxation(rules, DEFAULTS).chunks is not rel.chunks
