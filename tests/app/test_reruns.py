@@ -3,7 +3,9 @@
 Segments: a minimum share that chooses the same segments keeps every chart's specification as
 it was (same figures, nothing for the browser to redraw), one that chooses other segments
 redraws them. Customer: the models' drivers do not depend on the customer and are drawn outside
-the customer's fragment, so an unknown id still shows them.
+the customer's fragment, so an unknown id still shows them. Journeys: a weight change keeps
+every chart's element id and specification (the browser swaps the data into the views it has)
+and only its datasets change.
 """
 
 from __future__ import annotations
@@ -72,3 +74,30 @@ def test_customer_page_keeps_the_drivers_for_an_unknown_customer():
     assert any("No customer with id 'no-such-customer'" in w.value for w in at.warning)
     assert [s for s in _specs(at) if "drives the" in s] == drivers
     assert "O(i" not in " ".join(_specs(at))  # the customer's own charts are gone
+
+
+def _vega(at: AppTest) -> list[tuple[str, str, dict[str, bytes]]]:
+    """(element id, specification, {dataset: Arrow bytes}) of every Vega-Lite chart."""
+    found = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "spec") and hasattr(proto, "datasets"):
+            found.append((proto.id, proto.spec, {d.name: d.data.data for d in proto.datasets}))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at.main)
+    return found
+
+
+def test_journeys_weight_change_keeps_chart_identity_and_changes_only_the_data():
+    at = _page("pages/journeys.py")
+    assert not at.get("plotly_chart")
+    before = _vega(at)
+    assert len(before) == 4  # temperature, convergence, two flow panels
+    at.slider(key="j_w_churn").set_value(3.0).run()
+    assert not at.exception, [e.message for e in at.exception]
+    after = _vega(at)
+    assert [(i, spec) for i, spec, _ in after] == [(i, spec) for i, spec, _ in before]
+    assert [data for *_, data in after] != [data for *_, data in before]
