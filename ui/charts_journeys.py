@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ui.charts import PALETTE
@@ -59,17 +60,20 @@ def show(chart: VegaChart, key: str, where: Any = None) -> Any:
 def anneal_charts(trace: Mapping[str, Any], schedule: str) -> tuple[VegaChart, VegaChart] | None:
     """The annealing trace as two charts: the schedule's mean temperature (left) and the best and
     current mean journey score (right) per iteration; None without a trace."""
-    tr = pd.DataFrame(dict(trace))
-    if not len(tr):
+    it = np.asarray(trace.get("iteration", ()), dtype=float)
+    if not it.size:
         return None
-    temps = tr[["iteration", "temperature"]].astype(float)
-    scores = pd.concat(
-        [
-            pd.DataFrame({"iteration": tr["iteration"], "series": name, "score": tr[col]})
-            for name, col in (("best", "best_mean"), ("current", "current_mean"))
-        ],
-        ignore_index=True,
-    ).astype({"iteration": float, "score": float})
+    temp, best, current = (
+        np.asarray(trace[k], dtype=float) for k in ("temperature", "best_mean", "current_mean")
+    )
+    temps = pd.DataFrame({"iteration": it, "temperature": temp})
+    scores = pd.DataFrame(
+        {
+            "iteration": np.concatenate([it, it]),
+            "series": np.repeat(np.array(["best", "current"], dtype=object), it.size),
+            "score": np.concatenate([best, current]),
+        }
+    )
     x = {"field": "iteration", "type": "quantitative", "title": "Iteration"}
     temperature = {
         "title": f"Annealing temperature: {schedule}",
@@ -115,12 +119,11 @@ def anneal_charts(trace: Mapping[str, Any], schedule: str) -> tuple[VegaChart, V
             ],
         },
     }  # fmt: skip
-    last = tr.iloc[-1]
     alt_t = (
-        f"The mean temperature goes from {tr['temperature'].iloc[0]:.3g} to "
-        f"{last['temperature']:.3g} over {int(last['iteration'])} iterations."
+        f"The mean temperature goes from {temp[0]:.3g} to {temp[-1]:.3g} over "
+        f"{int(it[-1])} iterations."
     )
-    alt_s = f"The best mean journey score ends at {last['best_mean']:.3f}."
+    alt_s = f"The best mean journey score ends at {best[-1]:.3f}."
     return (
         VegaChart(temperature, {"temperature": temps}, alt_t),
         VegaChart(convergence, {"scores": scores}, alt_s),
@@ -135,25 +138,30 @@ def flow_charts(flows: pd.DataFrame, steps: int = 3) -> list[VegaChart]:
     flow on. Offers are ordered busiest first (then by name) on both axes of every panel; a
     pair without customers is an empty panel (the page keeps its place).
     """
+    rows = list(zip(flows["step"].tolist(), flows["source"].tolist(), flows["target"].tolist(),
+                    flows["customers"].tolist(), strict=True))  # fmt: skip
     total: dict[str, float] = {}
-    for a, b, n in zip(flows["source"], flows["target"], flows["customers"], strict=True):
+    for _, a, b, n in rows:
         total[str(a)] = total.get(str(a), 0) + n
         total[str(b)] = total.get(str(b), 0) + n
     rank = {o: i for i, o in enumerate(sorted(total, key=lambda o: (-total[o], o)))}
     out = []
     for t in range(1, steps):
-        part = flows[flows["step"] == t]
+        part = [(str(a), str(b), int(n)) for step, a, b, n in rows if step == t]
+        top = max((n for *_, n in part), default=0)
+        # a few dozen cells: plain lists (pandas' per-column work costs more than the data)
         cells = pd.DataFrame(
             {
-                "source": part["source"].astype(str).to_numpy(),
-                "target": part["target"].astype(str).to_numpy(),
-                "customers": part["customers"].astype(int).to_numpy(),
-            }
+                "source": [a for a, _, _ in part],
+                "target": [b for _, b, _ in part],
+                "customers": [n for *_, n in part],
+                "source_rank": [rank[a] for a, _, _ in part],
+                "target_rank": [rank[b] for _, b, _ in part],
+                # cells above half the panel's largest count are dark: their count in white
+                "dark": [n > top / 2 for *_, n in part],
+            },
+            columns=["source", "target", "customers", "source_rank", "target_rank", "dark"],
         )
-        cells["source_rank"] = cells["source"].map(rank).astype(int)
-        cells["target_rank"] = cells["target"].map(rank).astype(int)
-        # cells above half of the panel's largest count are dark: their count is written in white
-        cells["dark"] = cells["customers"] > cells["customers"].max() / 2 if len(cells) else []
         here, then = _ordinal(t), _ordinal(t + 1)
         spec = {
             "title": f"{here} → {then.lower()} offer",
@@ -200,9 +208,9 @@ def flow_charts(flows: pd.DataFrame, steps: int = 3) -> list[VegaChart]:
                 },
             ],
         }  # fmt: skip
-        biggest = cells.nlargest(3, "customers")
+        biggest = sorted(part, key=lambda r: -r[2])[:3]
         summary = f"{here} → {then.lower()}: " + (
-            "; ".join(f"{r.source} → {r.target} {int(r.customers):,}" for r in biggest.itertuples())
+            "; ".join(f"{a} → {b} {n:,}" for a, b, n in biggest)
             or f"no customer goes on to a {then.lower()} offer"
         )
         out.append(VegaChart(spec, {"flows": cells}, summary))

@@ -109,3 +109,31 @@ def test_results_key_leaves_out_the_annealers_settings_only_when_another_solver_
         results_key(exact)
     )
     assert results_key(exact.with_(seed=7)) != results_key(exact)
+
+
+def _per_run_page() -> None:
+    import streamlit as st
+
+    from ui.cache import per_run
+
+    calls = st.session_state.setdefault("calls", [])
+    first = per_run("fact", "k", lambda: calls.append(1) or len(calls))
+    again = per_run("fact", "k", lambda: calls.append(1) or len(calls))
+    other = per_run("fact", "other", lambda: calls.append(1) or len(calls))
+    st.write(f"{first} {again} {other}")
+
+
+def test_per_run_computes_once_per_run_and_key_and_again_in_the_next_run():
+    """The data file's modification time is looked up once per run, not once per cached view's
+    call (issue 19), and never kept from one run to the next."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui.cache import per_run
+
+    at = AppTest.from_function(_per_run_page).run()
+    assert not at.exception and at.markdown[0].value == "1 1 2"
+    at.run()
+    assert at.markdown[0].value == "3 3 4"  # a new run computes again
+    calls = []
+    assert [per_run("x", 1, lambda: calls.append(1)) for _ in range(2)] == [None, None]
+    assert len(calls) == 2  # outside a script run: no memo
