@@ -19,6 +19,7 @@ ui.intro(
 ui.require_data()
 PERCENT = st.column_config.ProgressColumn(format="percent")
 ROWS = 500  # journey table rows per page (the browser gets one page at a time)
+FLOW_STEPS = 3  # the flows go from the first to the second and from the second to the third offer
 
 
 @st.fragment
@@ -29,7 +30,8 @@ def body() -> None:
     catalog = ui.catalog()
     out = ui.outcome(s)
     anneal = s.with_(solver="anneal")
-    diag, rep = ui.annealer_check(anneal)
+    # with the exact journeys on the page, their rows of the sample referee the annealer
+    diag, rep = ui.annealer_check(anneal, reuse_exact=s.solver == "exact")
     sampled = rep["sample"] < rep["population"]
     checked = f"the {rep['sample']:,} sampled customers" if sampled else "all customers"
     metrics = [
@@ -46,8 +48,11 @@ def body() -> None:
     ]  # fmt: skip
     ui.metric_grid(metrics)
     ui.quality_panel(ui.quality(s), ceiling_ready=ui.ceiling_ready(), on_ceiling=ui.compute_ceiling)
-    if chart := ui.anneal_chart(diag.trace, anneal.schedule):
-        ui.plot(chart)
+    if pair := ui.anneal_charts(diag.trace, anneal.schedule):
+        left, right = st.columns(2)
+        ui.show_vega(pair[0], "j_anneal_temperature", left)
+        ui.show_vega(pair[1], "j_anneal_scores", right)
+        st.caption(f"{pair[0].summary} {pair[1].summary}")
     st.subheader("Against the study's strategies")
     st.caption(f"Annealing against each strategy on {checked}.")
     st.dataframe(
@@ -62,9 +67,13 @@ def body() -> None:
         },
     )
     st.subheader("First → second → third offer")
-    ui.plot(ui.flow_matrices(ui.journey_flows(s)))
-    st.caption("Flows show customers who go on to a further offer; every first offer is on the "
-               "Overview page.")  # fmt: skip
+    flows = ui.flow_charts(ui.journey_flows(s, FLOW_STEPS), FLOW_STEPS)
+    for i, chart in enumerate(flows):
+        ui.show_vega(chart, f"j_flows_{i + 1}")
+    st.caption(
+        "Flows show customers who go on to a further offer; every first offer is on the "
+        "Overview page. Largest: " + " · ".join(c.summary for c in flows) + "."
+    )
     st.subheader("Journey table")
     a, b, c = st.columns([3, 1, 1], vertical_alignment="bottom")
     a.caption(f"{len(out.table):,} rows (one per customer and step) · solver {s.solver}")

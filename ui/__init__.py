@@ -62,7 +62,6 @@ from ui.charts import (
     PLOT_CONFIG,
     SEGMENT_PALETTE,
     alt_text,
-    anneal_chart,
     best_offer_bar,
     box_by_segment,
     churn_histogram,
@@ -72,7 +71,6 @@ from ui.charts import (
     factor_bars,
     factor_colours,
     first_offer_bar,
-    flow_matrices,
     importance_bar,
     label_of,
     opportunity_box,
@@ -98,6 +96,8 @@ from ui.charts_campaigns import (
     qini_caption,
     qini_chart,
 )
+from ui.charts_journeys import VegaChart, anneal_charts, flow_charts
+from ui.charts_journeys import show as show_vega
 from ui.charts_plan import (
     channel_caption,
     channel_chart,
@@ -367,9 +367,10 @@ __all__ = [
     "SOURCE",
     "UPLOAD_LIMITS",
     "VERIFY_RUN",
+    "VegaChart",
     "acceptance_propensity",
     "annealer_check",
-    "anneal_chart",
+    "anneal_charts",
     "apply_mapping",
     "auth_configured",
     "baseline_comparison",
@@ -400,7 +401,7 @@ __all__ = [
     "factor_bars",
     "factor_colours",
     "first_offer_bar",
-    "flow_matrices",
+    "flow_charts",
     "first_offer_counts",
     "guarded",
     "guess_mapping",
@@ -475,6 +476,7 @@ __all__ = [
     "settings",
     "settings_from_query",
     "show_error",
+    "show_vega",
     "sidebar",
     "solved",
     "solver_controls",

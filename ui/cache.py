@@ -96,9 +96,11 @@ def _step_slot(kind: str, key: tuple[Hashable, ...]) -> _Slot:
 
 
 def _slot(kind: str, key: tuple[Hashable, ...]) -> _Slot:
-    if kind in PER_STEP:
-        return _step_slot(kind, key)
-    return (_long_slot if kind in LONG_LIVED else _short_slot)(kind, key)
+    # looked up once per run: a page asks for the components a dozen times a run, and each
+    # st.cache_resource lookup hashes its arguments again
+    pool = _step_slot if kind in PER_STEP else _long_slot if kind in LONG_LIVED else _short_slot
+    slot: _Slot = per_run("slot", (kind, key), lambda: pool(kind, key))
+    return slot
 
 
 def in_script() -> bool:
@@ -178,6 +180,31 @@ def cached(
         elif label is not None:
             _wait(slot, label)  # then fill it here if the other thread failed
     return slot.value
+
+
+def per_run(kind: str, key: Hashable, compute: Callable[[], Any]) -> Any:
+    """``compute()`` once per script run and ``(kind, key)``; outside a script, every call.
+
+    For cheap facts a page asks for many times in one run (a data file's modification time:
+    ``ui.data.current_data`` runs on every cached view's call) and that must not go stale
+    across runs. The memo lives on the run's context and is dropped when Streamlit starts the
+    next run (or enters a fragment rerun: ``ScriptRunContext.cursors`` is a new dict then).
+    Nothing is drawn, so the page's elements are the same either way.
+    """
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx(suppress_warning=True)
+    run = getattr(ctx, "cursors", None)
+    if ctx is None or run is None:
+        return compute()
+    memo = getattr(ctx, "_cjo_per_run", None)
+    if memo is None or memo[0] is not run:  # a new run: the old memo is gone
+        memo = (run, {})
+        ctx._cjo_per_run = memo  # type: ignore[attr-defined]
+    values: dict[tuple[str, Hashable], Any] = memo[1]
+    if (kind, key) not in values:
+        values[kind, key] = compute()
+    return values[kind, key]
 
 
 def peek(kind: str, key: tuple[Hashable, ...]) -> Any:

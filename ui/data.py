@@ -22,6 +22,7 @@ from core.common.errors import CJOError
 from core.common.jsonutil import canonical_json
 from core.data.io import Limits, LoadedData, load
 from ui._base import CACHE_TTL, ROOT, guarded, show_error
+from ui.cache import per_run
 from ui.state import DATA_ERROR, MAPPING, SOURCE, init_state
 
 DEMO_PATH = ROOT / "data" / "demo" / "customers.parquet"
@@ -75,6 +76,12 @@ def ensure_demo() -> Path:
     return DEMO_PATH
 
 
+def _file(src: dict[str, Any]) -> tuple[Path, float]:
+    """The source's file (the demo generated if absent) and its modification time (0 if none)."""
+    path = ensure_demo() if src["kind"] == "demo" else Path(src["name"])
+    return path, path.stat().st_mtime if path.exists() else 0.0
+
+
 def current_data() -> LoadedData | None:
     """The validated data of the current source, or None with the error stored for display."""
     init_state()
@@ -87,8 +94,7 @@ def current_data() -> LoadedData | None:
                 src["sha256"] = hashlib.sha256(src["bytes"]).hexdigest()
             data = _load_bytes(src["sha256"], src["name"], mapping_json, src["bytes"])
         else:
-            path = ensure_demo() if src["kind"] == "demo" else Path(src["name"])
-            mtime = path.stat().st_mtime if path.exists() else 0.0
+            path, mtime = per_run("data-file", (src["kind"], src["name"]), lambda: _file(src))
             data = _load_path(str(path), mtime, mapping_json)
         st.session_state[DATA_ERROR] = None
         return data

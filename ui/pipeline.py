@@ -383,13 +383,18 @@ def report(s: Settings | None = None, data: LoadedData | None = None) -> dict[st
 
 @st.cache_resource(max_entries=16, ttl=CACHE_TTL, show_spinner=False)
 def _check(
-    sha: str, settings_json: str, _s: Settings, _problem: JourneyProblem, _comps: Components
+    sha: str,
+    settings_json: str,
+    _s: Settings,
+    _problem: JourneyProblem,
+    _comps: Components,
+    _exact: JourneyResult | None,
 ) -> tuple[JourneyResult, dict[str, Any]]:
-    return pipeline.sampled_report(_problem, _comps, _s)
+    return pipeline.sampled_report(_problem, _comps, _s, exact=_exact)
 
 
 def annealer_check(
-    s: Settings | None = None, data: LoadedData | None = None
+    s: Settings | None = None, data: LoadedData | None = None, *, reuse_exact: bool = False
 ) -> tuple[JourneyResult, dict[str, Any]]:
     """The annealer (the scenario's schedule) on a fixed seeded sample of customers, judged
     against the exact solver and the study's baselines on the same customers.
@@ -397,13 +402,17 @@ def annealer_check(
     :func:`core.pipeline.sampled_report` on :data:`core.pipeline.CHECK_SAMPLE` customers:
     (the annealer's result on the sample, its report with ``sample`` and ``population``).
     Cached per data and settings; the problem is the scenario's (shared with the exact solver).
+    With ``reuse_exact`` (the page shows the exact journeys of every customer anyway) the
+    referee is the sample's rows of those cached exact journeys instead of a new exact run on
+    the sample: the same journeys and scores, so the same report and the same cache key.
     """
     s = (s or settings()).with_(solver="anneal")
     data = data or require_data()
     _, comps = components(data, s)
     prob = problem(s, data)
+    exact = solved(s.with_(solver="exact"), data)[1] if reuse_exact else None
     out: tuple[JourneyResult, dict[str, Any]] = guarded(
-        lambda: _check(data.sha256, scenario_key(s), s, prob, comps)
+        lambda: _check(data.sha256, scenario_key(s), s, prob, comps, exact)
     )
     return out
 

@@ -101,7 +101,7 @@ def steps(data: LoadedData, s: Settings) -> list[tuple[str, Callable[[], Any]]]:
         ("baselines", lambda: baselines(s, data=data)),
         ("journeys table", lambda: outcome(s, data)),
         ("trained models", lambda: pipeline.trained(data, s)),
-        ("annealer", lambda: annealer_check(anneal, data)),
+        ("annealer", lambda: annealer_check(anneal, data, reuse_exact=s.solver == "exact")),
         ("segments", lambda: _segments(data, s)),
         ("other segmentations", lambda: _other_segments(data, s)),
         ("feedback texts", lambda: _feedback(data)),

@@ -285,13 +285,15 @@ def journeys_table(
             "satisfaction": parts[rows, steps, 2],
         }
     )
+    est = None  # each step's estimate (the sum of its parts), summed once for both uses
     if settings.risk_z > 0:  # the solver maximised the bound: report the estimate
-        table["opportunity"] = parts[rows, steps].sum(axis=1)
+        est = parts[rows, steps].sum(axis=1)
+        table["opportunity"] = est
     if components.std is not None:  # step_parts is linear: parts(C + z * std) = P + z * E
         z = risk_z(settings.risk_level)
         std = replace(components, values=components.std, std=None)
         error = step_parts(effective_components(std, settings.levers, prop), problem, j, w)
-        est = parts[rows, steps].sum(axis=1)
+        est = parts[rows, steps].sum(axis=1) if est is None else est
         err = error[rows, steps].sum(axis=1)
         for name, sign in zip(INTERVAL_COLUMNS, (-1.0, 1.0), strict=True):
             table[name] = est + sign * z * err
@@ -458,6 +460,7 @@ def sampled_report(
     *,
     size: int = CHECK_SAMPLE,
     baselines: Sequence[str] = DEFAULT_BASELINES,
+    exact: JourneyResult | None = None,
 ) -> tuple[JourneyResult, dict[str, Any]]:
     """The settings' solver on a fixed seeded sample of customers, judged on the same customers.
 
@@ -475,6 +478,11 @@ def sampled_report(
         Sample size (:data:`CHECK_SAMPLE`).
     baselines
         Solvers and baselines to compare with (:func:`report`).
+    exact
+        The exact solver's result on the whole ``problem`` when it is already computed (a
+        dashboard's cache): the sample's rows of it are the referee instead of a new exact run
+        on the sample (the exact solver optimizes each customer on its own, so they are the
+        same journeys and scores; ``seconds_exact`` is then the whole population's).
 
     Returns
     -------
@@ -486,10 +494,44 @@ def sampled_report(
     sub, comps = problem.subset(idx), components.subset(idx)
     result = optimize(sub, settings, components=comps)
     extra = {"sample": int(idx.size), "population": int(problem.n_customers)}
+    referee = None if exact is None else result_rows(exact, idx)
     rep = report(
-        result, sub, settings, components=comps, verify="exact", baselines=baselines, extra=extra
+        result,
+        sub,
+        settings,
+        components=comps,
+        verify="exact",
+        baselines=baselines,
+        extra=extra,
+        exact=referee,
     )
     return result, rep
+
+
+def result_rows(result: JourneyResult, idx: np.ndarray) -> JourneyResult:
+    """The customers ``idx`` of ``result`` (their journeys, scores and step scores), as the
+    result of the problem's :meth:`~core.journeys.JourneyProblem.subset` to them.
+
+    Parameters
+    ----------
+    result
+        A solver's result on a whole problem.
+    idx
+        Row indices of the customers to keep.
+
+    Returns
+    -------
+    JourneyResult
+        The same solver, settings, trace and timings; only the rows differ.
+    """
+    if result.scores.ndim != 1 or (idx.size and int(np.max(idx)) >= result.scores.size):
+        raise CJOError(f"result_rows: indices beyond the result's {result.scores.size} customers.")
+    return replace(
+        result,
+        journeys=result.journeys[idx],
+        scores=result.scores[idx],
+        step_scores=result.step_scores[idx],
+    )
 
 
 # --------------------------------------------------------------------------------------------

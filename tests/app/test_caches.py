@@ -160,3 +160,31 @@ def test_the_warm_up_builds_the_other_segmentations_after_the_default_one(monkey
     assert labels.index("other segmentations") == labels.index("segments") + 1
     step = dict(warmup.steps(data, DEFAULT_SETTINGS))["other segmentations"]
     assert step() == 2 and called == [(data, DEFAULT_SETTINGS, SEGMENT_DEFAULTS)]
+
+
+def _per_run_page() -> None:
+    import streamlit as st
+
+    from ui.cache import per_run
+
+    calls = st.session_state.setdefault("calls", [])
+    first = per_run("fact", "k", lambda: calls.append(1) or len(calls))
+    again = per_run("fact", "k", lambda: calls.append(1) or len(calls))
+    other = per_run("fact", "other", lambda: calls.append(1) or len(calls))
+    st.write(f"{first} {again} {other}")
+
+
+def test_per_run_computes_once_per_run_and_key_and_again_in_the_next_run():
+    """The data file's modification time is looked up once per run, not once per cached view's
+    call (issue 19), and never kept from one run to the next."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui.cache import per_run
+
+    at = AppTest.from_function(_per_run_page).run()
+    assert not at.exception and at.markdown[0].value == "1 1 2"
+    at.run()
+    assert at.markdown[0].value == "3 3 4"  # a new run computes again
+    calls = []
+    assert [per_run("x", 1, lambda: calls.append(1)) for _ in range(2)] == [None, None]
+    assert len(calls) == 2  # outside a script run: no memo

@@ -1,5 +1,6 @@
 """Chart functions of ui.charts on edge cases: every figure keeps its title, axis titles and
-text alternative, and an all-empty matrix (a customer nothing can be offered) draws fine."""
+text alternative, and an all-empty matrix (a customer nothing can be offered) draws fine. The
+Journeys page's Vega-Lite charts keep every number in their datasets (ui.charts_journeys)."""
 
 from __future__ import annotations
 
@@ -28,46 +29,53 @@ def test_the_highest_cell_is_named_in_the_text_alternative():
     assert "Internet after Phone (0.70)" in ui.alt_text(ui.transition_heatmap(m))
 
 
-def test_flow_matrices_hold_every_flow_once_per_step_pair():
+def test_flow_charts_hold_every_flow_once_per_step_pair_and_no_figure_in_their_specs():
     flows = pd.DataFrame(
         [(1, "Phone", "Internet", 10), (1, "Internet", "TV", 3), (2, "Internet", "TV", 5)],
         columns=["step", "source", "target", "customers"],
     )
-    fig = ui.flow_matrices(flows)
-    assert [(t.xaxis, t.yaxis) for t in fig.data] == [("x", "y"), ("x2", "y2")]
-    for t, part in zip(fig.data, (flows[flows.step == 1], flows[flows.step == 2]), strict=True):
-        rows = zip(t.y, t.z, strict=True)
-        cells = {(y, x): v for y, row in rows for x, v in zip(t.x, row, strict=True) if v}
-        assert cells == {(r.source, r.target): r.customers for r in part.itertuples()}
-    assert fig.layout.xaxis2.title.text == "Third offer" and fig.layout.yaxis.title.text
-    # stacked panels: the second lies wholly below the first (no labels run into it)
-    assert fig.layout.yaxis2.domain[1] < fig.layout.yaxis.domain[0]
-    # fixed margins, wide enough for the longest offer name: plotly lays it out once
-    assert not any(fig.layout[a].automargin for a in ("xaxis", "yaxis", "xaxis2", "yaxis2"))
-    assert fig.layout.margin.autoexpand is False and fig.layout.margin.l >= 7 * len("Internet")
-    assert "Phone to Internet (step 2) 10" in ui.alt_text(fig)
-    empty = ui.flow_matrices(flows.iloc[:0])
-    assert "no customer goes on" in ui.alt_text(empty) and empty.layout.title.text
+    charts = ui.flow_charts(flows, 3)
+    assert [c.spec["title"] for c in charts] == ["First → second offer", "Second → third offer"]
+    for chart, part in zip(charts, (flows[flows.step == 1], flows[flows.step == 2]), strict=True):
+        cells = chart.datasets["flows"]
+        got = {(r.source, r.target): r.customers for r in cells.itertuples()}
+        assert got == {(r.source, r.target): r.customers for r in part.itertuples()}
+        assert chart.spec["description"] and chart.spec["data"] == {"name": "flows"}
+        enc = chart.spec["encoding"]
+        assert enc["x"]["title"] and enc["y"]["title"]
+    # busiest offers first on both axes: Internet (18 customers) before TV (8) and Phone (10)
+    first = charts[0].datasets["flows"].set_index("source")
+    assert first.loc["Internet", "source_rank"] < first.loc["Phone", "source_rank"]
+    assert "Phone → Internet 10" in charts[0].summary
+    # the numbers are in the datasets only: other flows, the same specifications
+    other = ui.flow_charts(flows.assign(customers=flows["customers"] * 2 + 1), 3)
+    assert [c.spec for c in other] == [c.spec for c in charts]
+    empty = ui.flow_charts(flows.iloc[:0], 3)
+    assert len(empty) == 2 and all(len(c.datasets["flows"]) == 0 for c in empty)
+    assert "no customer goes on" in empty[1].summary
+    assert [c.spec for c in empty] == [c.spec for c in charts]
 
 
-def test_anneal_chart_is_one_figure_of_two_panels_without_automargin():
+def test_anneal_charts_are_two_line_charts_whose_specs_hold_no_figure():
     trace = {
         "iteration": [1, 2, 3],
         "temperature": [2.0, 1.0, 0.5],
         "best_mean": [0.1, 0.2, 0.25],
         "current_mean": [0.1, 0.15, 0.25],
     }
-    fig = ui.anneal_chart(trace, "geometric")
-    assert [(t.xaxis, t.yaxis) for t in fig.data] == [("x", "y"), ("x2", "y2"), ("x2", "y2")]
-    assert fig.layout.xaxis.domain[1] < fig.layout.xaxis2.domain[0]  # side by side
-    for axis in ("xaxis", "yaxis", "xaxis2", "yaxis2"):
-        assert fig.layout[axis].title.text and not fig.layout[axis].automargin
-    assert {a.text for a in fig.layout.annotations} == {
-        "Temperature: geometric",
-        "Convergence: mean journey score",
-    }
-    assert "from 2 to 0.5" in ui.alt_text(fig) and "ends at 0.250" in ui.alt_text(fig)
-    assert ui.anneal_chart({"iteration": []}, "geometric") is None
+    temperature, scores = ui.anneal_charts(trace, "geometric")
+    assert temperature.spec["title"] == "Annealing temperature: geometric"
+    assert scores.spec["title"] == "Annealing convergence: mean journey score"
+    assert list(temperature.datasets["temperature"]["temperature"]) == [2.0, 1.0, 0.5]
+    got = scores.datasets["scores"].pivot(index="iteration", columns="series", values="score")
+    assert list(got["best"]) == [0.1, 0.2, 0.25] and list(got["current"]) == [0.1, 0.15, 0.25]
+    for chart in (temperature, scores):
+        enc = chart.spec["encoding"]
+        assert chart.spec["description"] and enc["x"]["title"] and enc["y"]["title"]
+    assert "from 2 to 0.5" in temperature.summary and "ends at 0.250" in scores.summary
+    later = ui.anneal_charts({**trace, "best_mean": [0.3, 0.4, 0.5]}, "geometric")
+    assert [c.spec for c in later] == [temperature.spec, scores.spec]
+    assert ui.anneal_charts({"iteration": []}, "geometric") is None
 
 
 def test_unvalidated_trace_dicts_serialize_as_the_validated_traces():

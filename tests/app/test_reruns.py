@@ -3,7 +3,9 @@
 Segments: a minimum share that chooses the same segments keeps every chart's specification as
 it was (same figures, nothing for the browser to redraw), one that chooses other segments
 redraws them. Customer: the models' drivers do not depend on the customer and are drawn outside
-the customer's fragment, so an unknown id still shows them.
+the customer's fragment, so an unknown id still shows them. Journeys: a weight change keeps
+every chart's element id and specification (the browser swaps the data into the views it has)
+and only its datasets change.
 """
 
 from __future__ import annotations
@@ -44,11 +46,22 @@ def _move(at: AppTest, share: float) -> tuple[str, list[str]]:
 
 
 def test_segments_redraw_only_when_the_minimum_share_changes_the_segments(monkeypatch):
+    import threading
+
     from core.insights import segments
 
     built = []
     tables = segments.page_tables
-    monkeypatch.setattr(segments, "page_tables", lambda *a, **k: built.append(1) or tables(*a, **k))
+
+    def counted(*a, **k):  # the page's own builds: not the warm-up's or the background's
+        if threading.current_thread().name not in ("cjo-warm-up", "cjo-segments"):
+            built.append(1)
+        return tables(*a, **k)
+
+    monkeypatch.setattr(segments, "page_tables", counted)
+    # the page's own caching alone: no segmentation built ahead in the background (that part is
+    # the next test's)
+    monkeypatch.setattr(ui, "prepare_in_background", lambda *a, **k: None)
     at = _page("pages/segments.py")
     k0, before = _move(at, 0.0)
     n = len(built)
@@ -130,3 +143,30 @@ def test_segments_page_prepares_the_other_segmentations_ahead(monkeypatch):
     assert str(len(fresh_seg.segment_ids)) == k1
     for name in ("sizes", "distributions", "projection"):
         pdt.assert_frame_equal(getattr(prepared, name), getattr(fresh, name))
+
+
+def _vega(at: AppTest) -> list[tuple[str, str, dict[str, bytes]]]:
+    """(element id, specification, {dataset: Arrow bytes}) of every Vega-Lite chart."""
+    found = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "spec") and hasattr(proto, "datasets"):
+            found.append((proto.id, proto.spec, {d.name: d.data.data for d in proto.datasets}))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at.main)
+    return found
+
+
+def test_journeys_weight_change_keeps_chart_identity_and_changes_only_the_data():
+    at = _page("pages/journeys.py")
+    assert not at.get("plotly_chart")
+    before = _vega(at)
+    assert len(before) == 4  # temperature, convergence, two flow panels
+    at.slider(key="j_w_churn").set_value(3.0).run()
+    assert not at.exception, [e.message for e in at.exception]
+    after = _vega(at)
+    assert [(i, spec) for i, spec, _ in after] == [(i, spec) for i, spec, _ in before]
+    assert [data for *_, data in after] != [data for *_, data in before]

@@ -118,6 +118,37 @@ def test_report_fields_and_anneal_is_at_least_every_baseline(outcome) -> None:
     assert 0.99 <= rep["share_optimal"] <= 1.0
     assert rep["max_gap"] >= rep["mean_gap"] >= -1e-9
     assert set(rep["baselines"]) == set(pipeline.DEFAULT_BASELINES)
+
+
+def test_sampled_report_refereed_by_the_populations_exact_journeys_is_the_same(outcome) -> None:
+    """The dashboard passes the exact journeys it already has for every customer: their rows
+    of the sample referee the annealer as an exact run on the sample would (issue 19)."""
+    from core.pipeline.run import result_rows
+
+    s = outcome.settings.with_(solver="anneal", t0=1.0)
+    idx = pipeline.check_sample(outcome.problem.n_customers, 200, s.seed)
+    exact = pipeline.optimize(outcome.problem, s, solver="exact")
+    rows = result_rows(exact, idx)
+    fresh = pipeline.optimize(outcome.problem.subset(idx), s, solver="exact")
+    assert np.array_equal(rows.journeys, fresh.journeys)
+    assert np.array_equal(rows.scores, fresh.scores)
+    assert np.array_equal(rows.step_scores, fresh.step_scores)
+    result, rep = pipeline.sampled_report(outcome.problem, outcome.components, s, size=200)
+    reused, rep2 = pipeline.sampled_report(
+        outcome.problem, outcome.components, s, size=200, exact=exact
+    )
+    assert np.array_equal(result.journeys, reused.journeys)
+    drop = {"seconds_optimize", "seconds_exact", "baselines"}
+    assert {k: v for k, v in rep.items() if k not in drop} == {
+        k: v for k, v in rep2.items() if k not in drop
+    }
+    for name, row in rep["baselines"].items():
+        assert {k: v for k, v in row.items() if k != "seconds"} == {
+            k: v for k, v in rep2["baselines"][name].items() if k != "seconds"
+        }
+    assert rep2["seconds_exact"] == exact.seconds["total"]  # the population's run
+    with pytest.raises(CJOError):
+        result_rows(exact, np.array([outcome.problem.n_customers]))
     for name, b in rep["baselines"].items():
         assert b["share_better_or_equal"] >= 0.99, name
     with pytest.raises(CJOError):
