@@ -157,17 +157,34 @@ class Segmented:
 
 @dataclass(frozen=True)
 class Select:
-    """A selectbox: the next option (cycling) per change, chosen in its dropdown."""
+    """A selectbox: the next option (cycling) per change, chosen in its dropdown.
+
+    The box is found by its exact label: a label that is also the start of another's (the
+    Campaigns page's "Arm" beside its "Arm column") would otherwise match both boxes, and
+    Playwright refuses to click an ambiguous locator.
+    """
 
     label: str
 
     def setup(self, page: Any) -> None:
         pass
 
+    def box(self, page: Any) -> Any:
+        """The selectbox whose label is exactly :attr:`label`."""
+        label = page.get_by_test_id("stWidgetLabel").get_by_text(self.label, exact=True)
+        return page.get_by_test_id("stSelectbox").filter(has=label)
+
     def change(self, page: Any, i: int) -> None:
-        box = page.get_by_test_id("stSelectbox").filter(has_text=self.label)
-        box.get_by_role("button", name="Open").click()
-        page.get_by_role("option").first.wait_for()
+        box = self.box(page)
+        box.scroll_into_view_if_needed()
+        for attempt in range(3):  # a scroll of the page (charts still settling) closes the list
+            box.get_by_role("button", name="Open").click()
+            try:
+                page.get_by_role("option").first.wait_for(timeout=5_000)
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
         others = page.locator("[role='option']:not([aria-selected='true'])")
         others.nth(i % others.count()).click()  # never the current value (no rerun)
 
@@ -229,6 +246,7 @@ CASES: tuple[Case, ...] = (
     Case("export", "export", Select("Customers")),
     Case("rl_lab", "rl_lab", Number("Evaluation episodes per customer")),
     Case("campaigns", "campaigns", Segmented("Outcome")),
+    Case("campaigns_arm", "campaigns", Select("Arm")),
     Case("plan", "plan", Slider("call-centre budget")),
 )
 

@@ -15,6 +15,10 @@ import numpy as np
 import pandas as pd
 
 from ui.charts import GREYS, POLICY_COLOURS, product_colour, styled, trace
+from ui.figure_base import label_margin
+
+#: Bottom margin of a chart with an x-axis title under its tick labels (pixels).
+BOTTOM = 70
 
 #: Colours of the policy kinds of :func:`core.insights.campaign_views.policy_view`.
 KIND_COLOURS = {
@@ -58,6 +62,7 @@ def lift_chart(lifts: pd.DataFrame, outcome: str, level: float = 0.95) -> Any:
     return styled(
         points,
         max(260, 40 * len(lifts) + 90),
+        margin=_margins(lifts["arm"]),
         shapes=[_vline(0)],
         yaxis={
             "categoryorder": "array",
@@ -67,6 +72,17 @@ def lift_chart(lifts: pd.DataFrame, outcome: str, level: float = 0.95) -> Any:
         title={"text": f"Lift against control: {outcome}"},
         xaxis={"title": {"text": f"Change in {outcome} against control ({level:.0%} interval)"}},
     )
+
+
+def _margins(
+    left: Sequence[Any], bottom: int = BOTTOM, legend: Sequence[Any] | None = None
+) -> dict[str, int] | None:
+    """Fixed margins for the tick labels ``left`` (and a legend of ``legend`` on the right), so
+    plotly.js draws the chart once (:func:`ui.figure_base.styled`); None (automargin) when a
+    label is too long to size them safely."""
+    lm = label_margin(left)
+    rm = 10 if legend is None else label_margin(legend, extra=48)
+    return None if lm is None or rm is None else {"l": lm, "r": rm, "b": bottom}
 
 
 def _vline(x: float) -> dict[str, Any]:
@@ -100,9 +116,12 @@ def qini_chart(curve: pd.DataFrame, arm: str, outcome: str, level: float = 0.95)
         "scatter", line={"color": GREYS[0], "dash": "dash"}, name="random targeting", x=x,
         y=curve["random"],
     )  # fmt: skip
+    ys = curve[["qini", "random", "ci_low", "ci_high"]].to_numpy()
+    ticks = [f"{v:.3g}" for v in (np.nanmin(ys), np.nanmax(ys))] if ys.size else []
     return styled(
         [band, qini, random],
         380,
+        margin=_margins(ticks, bottom=BOTTOM + 40),  # the legend under the x-axis title
         legend={"orientation": "h", "y": -0.25},
         title={"text": f"Qini curve: {arm} on {outcome}"},
         xaxis={
@@ -138,6 +157,7 @@ def policy_chart(view: pd.DataFrame, outcome: str, level: float = 0.95) -> Any:
     return styled(
         points,
         max(280, 36 * len(view) + 110),
+        margin=_margins(view["policy"], legend=pd.unique(view["kind"])),
         xaxis={
             "anchor": "y",
             "domain": [0.0, 1.0],

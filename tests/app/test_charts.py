@@ -203,3 +203,45 @@ def test_ranked_segments_table_is_static_formatted_and_in_the_rankings_order():
     html = styled.to_html()
     share = float(styled.data["share"].iloc[0])
     assert f"{share:.1%}" in html and f"{int(styled.data['customers'].iloc[0]):,}" in html
+
+
+def test_campaign_charts_have_fixed_margins_sized_from_their_labels():
+    # Fixed margins and no automargin: plotly.js draws each chart once on an outcome change
+    # instead of drawing, measuring its labels and drawing again.
+    from ui.charts_campaigns import lift_chart, policy_chart, qini_chart
+    from ui.figure_base import CHAR_PX
+
+    short = pd.DataFrame(
+        {"arm": ["phone", "device_protection"], "estimate": [0.1, 0.2], "ci_low": [0.0, 0.1],
+         "ci_high": [0.2, 0.3], "significant": [False, True]}
+    )  # fmt: skip
+    fig = lift_chart(short, "accepted")
+    assert not fig.layout.margin.autoexpand
+    assert fig.layout.xaxis.automargin is False and fig.layout.yaxis.automargin is False
+    wider = lift_chart(short.assign(arm=["phone", "device_protection_premium"]), "accepted")
+    assert wider.layout.margin.l - fig.layout.margin.l == CHAR_PX * len("_premium")
+    view = pd.DataFrame(
+        {"policy": ["learned targeting", "everyone: phone"], "kind": ["learned targeting",
+         "single arm"], "value": [1.0, 0.8], "ci_low": [0.9, 0.6], "ci_high": [1.2, 0.9]}
+    )  # fmt: skip
+    pol = policy_chart(view, "accepted")
+    assert pol.layout.margin.r > 10 and not pol.layout.margin.autoexpand  # the legend's room
+    curve = pd.DataFrame(
+        {"fraction": [0.0, 0.5, 1.0], "qini": [0.0, 0.1, 0.2], "random": [0.0, 0.1, 0.2],
+         "ci_low": [0.0, 0.05, 0.1], "ci_high": [0.0, 0.15, 0.3]}
+    )  # fmt: skip
+    qini = qini_chart(curve, "phone", "accepted")
+    assert qini.layout.margin.b > pol.layout.margin.b  # the legend under the x-axis title
+    assert qini.layout.yaxis.automargin is False
+
+
+def test_a_campaign_chart_with_a_very_long_label_keeps_automargin():
+    from ui.charts_campaigns import lift_chart
+    from ui.figure_base import MAX_FIXED_LABEL
+
+    lifts = pd.DataFrame(
+        {"arm": ["x" * (MAX_FIXED_LABEL + 1)], "estimate": [0.1], "ci_low": [0.0],
+         "ci_high": [0.2], "significant": [False]}
+    )  # fmt: skip
+    fig = lift_chart(lifts, "accepted")
+    assert fig.layout.margin.autoexpand is None and fig.layout.yaxis.automargin is None
