@@ -226,6 +226,7 @@ from ui.signals import (
     segment_signals,
     step_dates,
     step_discounts,
+    texts_table,
 )
 from ui.state import (
     CURVES,
@@ -321,6 +322,7 @@ __all__ = [
     "customer_texts",
     "customer_timing",
     "feedback_file",
+    "texts_table",
     "segment_signals",
     "discount_section",
     "NO_DISCOUNTS",

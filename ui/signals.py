@@ -97,6 +97,24 @@ def customer_texts(customer_id: object) -> pd.DataFrame | None:
     return mine.sort_values("date", ascending=False)[list(TEXT_COLUMNS)].reset_index(drop=True)
 
 
+def texts_table(texts: pd.DataFrame) -> Any:
+    """A customer's texts (:func:`customer_texts`) formatted for ``st.table`` (a pandas Styler):
+    date, text, sentiment, topics, rating, channel; the date without a time, the sentiment
+    signed to two decimals, a missing rating blank; no index.
+
+    A static table shows each text whole (wrapped) and is drawn at once; ``st.dataframe``'s
+    grid cut the texts at the column's width and updated its screen-reader copy ~0.2 s after
+    each new customer (issue 19)."""
+    order = [c for c in ("date", "text", "sentiment", "topics", "rating", "channel") if c in texts]
+    shown = texts[order].copy()
+    if "date" in shown:
+        shown["date"] = pd.to_datetime(shown["date"], errors="coerce").dt.strftime("%Y-%m-%d")
+    formats = {"sentiment": "{:+.2f}", "rating": "{:.0f}"}
+    return shown.style.format({c: f for c, f in formats.items() if c in shown}, na_rep="").hide(
+        axis="index"
+    )
+
+
 #: Timing columns of ``python -m core timing --out`` a customer table may carry, and labels.
 TIMING_COLUMNS: dict[str, str] = {
     "p_alive": "P(alive)",

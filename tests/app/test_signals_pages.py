@@ -39,7 +39,7 @@ def test_customer_page_shows_the_demos_texts_and_says_it_has_no_purchase_dates(
     assert not at.exception, [e.message for e in at.exception]
     text = _texts(at)
     assert "no feedback texts" not in text and "no purchase dates" in text
-    tables = [d.value for d in at.dataframe if "sentiment" in getattr(d.value, "columns", [])]
+    tables = [t.value for t in at.table if "sentiment" in getattr(t.value, "columns", [])]
     assert tables and len(tables[0]) == int((fb["Customer ID"] == writer).sum())
 
 
@@ -71,11 +71,14 @@ def test_customer_page_shows_a_customers_texts_with_scores_and_topics(tmp_path: 
     at.query_params["customer"] = cid
     at.switch_page("pages/customer.py").run()
     assert not at.exception, [e.message for e in at.exception]
-    tables = [d.value for d in at.dataframe if "sentiment" in getattr(d.value, "columns", [])]
+    tables = [t.value for t in at.table if "sentiment" in getattr(t.value, "columns", [])]
     assert tables, "no texts table"
     shown = tables[0]
-    assert len(shown) == int((fb["Customer ID"] == cid).sum())
-    assert {"sentiment", "topics", "text"} <= set(shown.columns)
+    mine = fb.loc[fb["Customer ID"] == cid]
+    assert len(shown) == len(mine)
+    assert list(shown.columns)[:4] == ["date", "text", "sentiment", "topics"]
+    assert sorted(shown["text"]) == sorted(mine["text"])  # each text whole
+    assert all(len(str(d)) == 10 for d in shown["date"])  # a date, no time
     assert "no feedback texts" not in _texts(at) and "no purchase dates" not in _texts(at)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["P(alive)"] == "0.42" and metrics["Next purchase"] == "2030-01-15"
