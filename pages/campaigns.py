@@ -48,7 +48,7 @@ def lift_section(analysis: Any, outcome: str, level: float) -> None:
     lift_text = ui.lift_caption(lifts, outcome)
     ui.plot(ui.lift_chart(lifts, outcome, level), alt=lift_text)
     st.caption(lift_text)
-    st.dataframe(lifts, hide_index=True, width="stretch")
+    st.table(ui.static_table(lifts))
 
 
 @st.fragment
@@ -60,7 +60,7 @@ def qini_section(analysis: Any, outcome: str, level: float) -> None:
     curve = cv.qini_curve(analysis, arm, outcome)
     ui.plot(ui.qini_chart(curve, arm, outcome, level), alt=qini_text)
     st.caption(qini_text)
-    st.dataframe(qini, hide_index=True, width="stretch")
+    st.table(ui.static_table(qini))
 
 
 lift_section(analysis, outcome, level)

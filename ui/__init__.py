@@ -287,6 +287,7 @@ from ui.widgets import (
     segment_controls,
     sidebar,
     solver_controls,
+    static_table,
     weight_sliders,
 )
 
@@ -482,6 +483,7 @@ __all__ = [
     "sidebar",
     "solved",
     "solver_controls",
+    "static_table",
     "split_params",
     "store",
     "style",
