@@ -245,3 +245,20 @@ def test_a_campaign_chart_with_a_very_long_label_keeps_automargin():
     )  # fmt: skip
     fig = lift_chart(lifts, "accepted")
     assert fig.layout.margin.autoexpand is None and fig.layout.yaxis.automargin is None
+
+
+def test_static_table_formats_each_kind_of_column_and_hides_the_index():
+    frame = pd.DataFrame(
+        {
+            "arm": ["internet", "offer"],
+            "estimate": [0.012345678, 1234.5678],
+            "n_treated": [665, 1845],
+            "significant": [True, False],
+            "ci_low": [np.nan, -0.5],
+        }
+    )
+    html = ui.static_table(frame).to_html()
+    for shown in ("0.01235", "1,235", "1,845", "yes", "no", "-0.5"):
+        assert f">{shown}<" in html, shown
+    assert "nan" not in html.lower()
+    assert ui.static_table(frame).data is frame  # the values stay as they were
