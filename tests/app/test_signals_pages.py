@@ -27,6 +27,16 @@ def _texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def _app_on(path: Path, page: str) -> AppTest:
+    """The app on the customer file ``path`` (its sibling files with it), at ``page``, run."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at.session_state["settings"] = FAST
+    at.session_state["source"] = {"kind": "path", "name": str(path)}
+    at.switch_page(page).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
 def test_customer_page_shows_the_demos_texts_and_says_it_has_no_purchase_dates(
     demo_models,
 ) -> None:
@@ -46,12 +56,7 @@ def test_customer_page_shows_the_demos_texts_and_says_it_has_no_purchase_dates(
 def test_customer_page_says_when_the_data_has_no_texts_or_purchase_dates(tmp_path: Path) -> None:
     path = tmp_path / "pop.parquet"
     synthetic.write(path, 300, 5)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-    at.session_state["settings"] = FAST
-    at.session_state["source"] = {"kind": "path", "name": str(path)}
-    at.switch_page("pages/customer.py").run()
-    assert not at.exception, [e.message for e in at.exception]
-    text = _texts(at)
+    text = _texts(_app_on(path, "pages/customer.py"))
     assert "no feedback texts" in text and "no purchase dates" in text
 
 
@@ -93,20 +98,12 @@ def test_segments_page_shows_sentiment_per_segment_or_says_why_not(tmp_path: Pat
 
     bare = tmp_path / "bare.parquet"
     synthetic.write(bare, 400, 6)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-    at.session_state["settings"] = FAST
-    at.session_state["source"] = {"kind": "path", "name": str(bare)}
-    at.switch_page("pages/segments.py").run()
-    assert not at.exception, [e.message for e in at.exception]
+    at = _app_on(bare, "pages/segments.py")
     assert "no feedback texts" in _texts(at) and "no purchase dates" in _texts(at)
 
     path = tmp_path / "pop.parquet"
     synthetic.write(path, 400, 6, feedback=True)
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
-    at.session_state["settings"] = FAST
-    at.session_state["source"] = {"kind": "path", "name": str(path)}
-    at.switch_page("pages/segments.py").run()
-    assert not at.exception, [e.message for e in at.exception]
+    at = _app_on(path, "pages/segments.py")
     assert "no feedback texts" not in _texts(at)
     titles = [str(c.proto.spec) for c in at.get("plotly_chart")]
     assert any("Sentiment of each writer" in t for t in titles)
