@@ -495,12 +495,21 @@ def training_curves_chart(curves: Mapping[str, pd.DataFrame], labels: Mapping[st
     )
 
 
-def box_by_segment(frame: pd.DataFrame, column: str, title: str) -> Any:
-    """Box plot of ``column`` per ``segment`` (segment colours), with the count in the legend."""
+def box_by_segment(
+    frame: pd.DataFrame, column: str, title: str, order: Sequence[str] | None = None
+) -> Any:
+    """Box plot of ``column`` per ``segment``, with the count in the legend.
+
+    ``order``: every segment name in the page's display order (the other segment charts'), so
+    a segment has the same colour and place here as there; segments absent from ``frame`` keep
+    their colour. Without it, the order in which segments appear in ``frame``."""
     import plotly.express as px
 
-    names = list(dict.fromkeys(frame["segment"].astype(str)))
-    colours = segment_colours(names)
+    present = list(dict.fromkeys(frame["segment"].astype(str)))
+    everyone = [str(n) for n in order] if order is not None else present
+    everyone += [n for n in present if n not in everyone]
+    colours = segment_colours(everyone)
+    names = [n for n in everyone if n in present]
     fig = px.box(
         frame.assign(segment=frame["segment"].astype(str)),
         x="segment",

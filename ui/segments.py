@@ -339,11 +339,14 @@ def segment_signal_figures(page: Any, horizon: int = 12) -> tuple[Any, Any]:
     def draw() -> tuple[Any, Any]:
         seg = page.segmentation
         said, alive = segment_signals(require_data().frame, seg.labels, seg.names, seg.customer_ids)
+        order = [str(n) for n in page.sizes["segment"]]  # the other charts' order and colours
         return (
             None
             if said is None
-            else box_by_segment(said, "sentiment", "Sentiment of each writer's texts (lexicon)"),
-            None if alive is None else box_by_segment(alive, "p_alive", "P(alive)"),
+            else box_by_segment(
+                said, "sentiment", "Sentiment of each writer's texts (lexicon)", order
+            ),
+            None if alive is None else box_by_segment(alive, "p_alive", "P(alive)", order),
         )
 
     key = (
