@@ -51,10 +51,12 @@ def live() -> None:
     )
     ui.quality_panel(ui.quality(s), ceiling_ready=ui.ceiling_ready(), on_ceiling=ui.compute_ceiling)
     views = ui.opportunity_views(s)
+    box, heat, best = ui.opportunity_charts(views, ui.colour_map(ctx.catalog))
     left, right = st.columns(2)
-    ui.plot(ui.opportunity_box(views.first, ui.colour_map(ctx.catalog)), left)
-    ui.plot(ui.transition_heatmap(views.matrix), right)
-    ui.plot(ui.best_offer_bar(views.best, ui.colour_map(ctx.catalog)))
+    ui.show_vega(box, "opp_box", left)
+    ui.show_vega(heat, "opp_heat", right)
+    ui.show_vega(best, "opp_best")
+    st.caption(f"{box.summary} {heat.summary} {best.summary}")
     seconds = time.perf_counter() - t0
     st.caption(
         f"Re-optimized {summary.n_customers:,} journeys and redrew in {seconds:.2f} s (server)."

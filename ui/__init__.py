@@ -98,6 +98,7 @@ from ui.charts_campaigns import (
 )
 from ui.charts_journeys import VegaChart, anneal_charts, flow_charts
 from ui.charts_journeys import show as show_vega
+from ui.charts_opportunity import opportunity_charts
 from ui.charts_plan import (
     channel_caption,
     channel_chart,
@@ -428,6 +429,7 @@ __all__ = [
     "models_dir",
     "models_ready",
     "opportunity_box",
+    "opportunity_charts",
     "opportunity_by",
     "opportunity_by_bar",
     "opportunity_controls",

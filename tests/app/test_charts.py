@@ -278,3 +278,64 @@ def test_box_by_segment_keeps_the_pages_segment_order_and_colours():
     assert list(fig.layout.xaxis.categoryarray) == ["new and at risk", "budget", "referrers"]
     plain = ui.box_by_segment(frame, "s", "Sentiment")  # without an order: as they come
     assert [t.name for t in plain.data] == ["referrers", "budget", "new and at risk"]
+
+
+def _views(scale: float) -> object:
+    from core.insights.opportunity_views import OpportunityViews
+
+    first = pd.DataFrame(
+        {
+            "product": ["Phone", "Internet"], "key": ["phone", "internet"],
+            "customers": [10, 8], "mean": [0.2 * scale, 0.5 * scale],
+            "p5": [-0.1, 0.0], "q1": [0.1, 0.2], "median": [0.2 * scale, 0.4],
+            "q3": [0.3, 0.6], "p95": [0.5, 0.9],
+        }
+    )  # fmt: skip
+    matrix = _empty()
+    matrix.loc["Phone", "Internet"] = 0.7 * scale
+    matrix.loc["Internet", "Phone"] = -0.2
+    best = pd.DataFrame({"product": ["Internet", "Phone"], "customers": [12, int(3 * scale)]})
+    return OpportunityViews(first=first, matrix=matrix, best=best)
+
+
+def test_opportunity_charts_hold_every_figure_in_their_data_and_keep_their_specs():
+    colours = {"Phone": "#111111", "Internet": "#222222"}
+    box, heat, best = ui.opportunity_charts(_views(1.0), colours)
+    assert [c.spec["title"] if isinstance(c.spec["title"], str) else c.spec["title"]["text"]
+            for c in (box, heat, best)] == [
+        "Value as the next offer", "Offer j right after offer i", "Best next offer",
+    ]  # fmt: skip
+    boxes = box.datasets["boxes"]
+    assert boxes["product"].tolist() == ["Phone", "Internet"]
+    assert boxes["colour"].tolist() == ["#111111", "#222222"]  # the page's product colours
+    assert boxes["median"].tolist() == [0.2, 0.4] and boxes["p95"].tolist() == [0.5, 0.9]
+    cells = heat.datasets["cells"]
+    assert sorted(zip(cells["after"], cells["offer"], cells["value"], strict=True)) == [
+        ("Internet", "Phone", -0.2),
+        ("Phone", "Internet", 0.7),
+    ]  # the NaN diagonal is no cell
+    assert "Internet after Phone (0.70)" in heat.summary
+    assert best.datasets["best"]["customers"].tolist() == [12, 3]
+    assert best.datasets["best"]["colour"].tolist() == ["#222222", "#111111"]
+    assert "Internet 12" in best.summary
+    # another weight setting changes the data only: the views the browser has are kept
+    again = ui.opportunity_charts(_views(2.0), colours)
+    for a, b in zip((box, heat, best), again, strict=True):
+        assert a.spec == b.spec and a.spec.get("description")
+        assert not any(isinstance(v, pd.DataFrame) for v in a.spec.values())
+    assert again[1].datasets["cells"]["value"].max() == 1.4
+    assert again[2].datasets["best"]["customers"].tolist() == [12, 6]
+
+
+def test_opportunity_charts_of_an_empty_population_still_draw():
+    from core.insights.opportunity_views import OpportunityViews
+
+    empty = OpportunityViews(
+        first=_views(1.0).first.iloc[:0],  # type: ignore[attr-defined]
+        matrix=_empty(),
+        best=pd.DataFrame({"product": [], "customers": []}),
+    )
+    box, heat, best = ui.opportunity_charts(empty, {})
+    assert box.datasets["boxes"].empty and heat.datasets["cells"].empty
+    assert "no offer" in box.summary and "No offer" in heat.summary
+    assert "no customer" in best.summary

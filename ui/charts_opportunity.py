@@ -1,0 +1,253 @@
+"""The Opportunity page's live charts as Vega-Lite views whose specification a weight change keeps.
+
+The same three charts as :func:`ui.charts.opportunity_box`, :func:`ui.charts.transition_heatmap`
+and :func:`ui.charts.best_offer_bar` (which the executive report keeps as plotly figures), drawn
+the way the Journeys page draws its live charts (:mod:`ui.charts_journeys`): every number,
+product name and product colour is in the datasets, so a weight or lever change swaps the data
+into the views the browser already has instead of re-creating three plotly charts (a plotly
+chart's element id hashes its figure). The text alternative is the specification's
+``description``; the figures a screen reader would want are in :attr:`VegaChart.summary`, which
+the page writes under the charts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pandas as pd
+
+from ui.charts import GREYS, product_colour
+from ui.charts_journeys import VegaChart
+
+#: Heights in pixels, axes and title included (the plotly figures' defaults).
+BOX_PX = 380
+HEAT_PX = 380
+BAR_PX = 320
+
+
+def _top(names: list[str], values: list[float], fmt: str, k: int = 5) -> str:
+    pairs = sorted(zip(names, values, strict=True), key=lambda p: -p[1])[:k]
+    return "; ".join(f"{n} {fmt.format(v)}" for n, v in pairs)
+
+
+def _short(v: float) -> str:
+    """A cell's value in at most ~6 characters (the heatmap's cells are narrow)."""
+    if abs(v) >= 10_000:
+        return f"{v / 1000:.0f}k"
+    if abs(v) >= 1_000:
+        return f"{v / 1000:.1f}k"
+    if abs(v) >= 100:
+        return f"{v:.0f}"
+    return f"{v:.2f}"
+
+
+def _colour(product: str, key: object, colours: Mapping[str, str] | None) -> str:
+    return (colours or {}).get(product) or product_colour(str(key))
+
+
+def opportunity_box(first: pd.DataFrame, colours: Mapping[str, str] | None = None) -> VegaChart:
+    """Box per product of its value as the next offer: quartiles as the box, the 5th-95th
+    percentile as whiskers, the median as a line across the box (``first``: the ``first`` view of
+    :func:`core.insights.opportunity_views`)."""
+    data = pd.DataFrame(
+        {
+            "product": first["product"].astype(str).tolist(),
+            "colour": [
+                _colour(str(p), k, colours)
+                for p, k in zip(first["product"], first["key"], strict=True)
+            ],
+            **{c: first[c].astype(float).tolist() for c in ("p5", "q1", "median", "q3", "p95")},
+            "mean": first["mean"].astype(float).tolist(),
+        },
+        columns=["product", "colour", "p5", "q1", "median", "q3", "p95", "mean"],
+    )
+    x = {
+        "field": "product",
+        "type": "nominal",
+        "title": "Product",
+        "sort": None,
+        "axis": {"labelAngle": -40, "labelLimit": 140, "labelOverlap": False},
+    }
+    tooltip = [
+        {"field": "product", "type": "nominal", "title": "Product"},
+        {"field": "median", "type": "quantitative", "format": ".3f"},
+        {"field": "q1", "type": "quantitative", "format": ".3f", "title": "25th percentile"},
+        {"field": "q3", "type": "quantitative", "format": ".3f", "title": "75th percentile"},
+        {"field": "p5", "type": "quantitative", "format": ".3f", "title": "5th percentile"},
+        {"field": "p95", "type": "quantitative", "format": ".3f", "title": "95th percentile"},
+        {"field": "mean", "type": "quantitative", "format": ".3f"},
+    ]
+    spec = {
+        "title": {
+            "text": "Value as the next offer",
+            "subtitle": "box: quartiles; whiskers: 5th-95th percentile",
+            "subtitleColor": GREYS[2],
+        },
+        "description": "Box plot of each offer's value as the next offer: quartiles as the box, "
+        "5th to 95th percentile as whiskers, the median as a line across the box.",
+        "height": BOX_PX,
+        "data": {"name": "boxes"},
+        "encoding": {"x": x},
+        "layer": [
+            {
+                "mark": {"type": "rule"},
+                "encoding": {
+                    "y": {"field": "p5", "type": "quantitative", "title": "Opportunity"},
+                    "y2": {"field": "p95"},
+                    "color": {"field": "colour", "type": "nominal", "scale": None},
+                    "tooltip": tooltip,
+                },
+            },
+            {
+                "mark": {"type": "bar", "size": 28, "fillOpacity": 0.45, "strokeWidth": 1.5},
+                "encoding": {
+                    "y": {"field": "q1", "type": "quantitative"},
+                    "y2": {"field": "q3"},
+                    "fill": {"field": "colour", "type": "nominal", "scale": None},
+                    "stroke": {"field": "colour", "type": "nominal", "scale": None},
+                    "tooltip": tooltip,
+                },
+            },
+            {
+                "mark": {"type": "tick", "size": 28, "thickness": 2.5},
+                "encoding": {
+                    "y": {"field": "median", "type": "quantitative"},
+                    "color": {"field": "colour", "type": "nominal", "scale": None},
+                    "tooltip": tooltip,
+                },
+            },
+        ],
+    }  # fmt: skip
+    summary = "Medians: " + (
+        _top(data["product"].tolist(), data["median"].tolist(), "{:.2f}", k=12) or "no offer"
+    )
+    return VegaChart(spec, {"boxes": data}, summary + ".")
+
+
+def transition_heatmap(matrix: pd.DataFrame) -> VegaChart:
+    """Heatmap of the mean opportunity of offer j (columns) right after offer i (rows), the
+    value in each cell; the diagonal (NaN) is left empty."""
+    rows = list(matrix.index.astype(str))
+    cols = list(matrix.columns.astype(str))
+    values = matrix.to_numpy(dtype=float)
+    cells = [
+        (rows[a], cols[b], float(values[a, b]), a, b)
+        for a in range(len(rows))
+        for b in range(len(cols))
+        if values[a, b] == values[a, b]  # not NaN
+    ]
+    lo = min((v for _, _, v, _, _ in cells), default=0.0)
+    hi = max((v for _, _, v, _, _ in cells), default=0.0)
+    span = hi - lo or 1.0
+    data = pd.DataFrame(
+        {
+            "after": [c[0] for c in cells],
+            "offer": [c[1] for c in cells],
+            "value": [c[2] for c in cells],
+            "after_rank": [c[3] for c in cells],
+            "offer_rank": [c[4] for c in cells],
+            "label": [_short(c[2]) for c in cells],
+            # the upper 40% of the colour scale is dark: the value in white
+            "dark": [(c[2] - lo) / span > 0.6 for c in cells],
+        },
+        columns=["after", "offer", "value", "label", "after_rank", "offer_rank", "dark"],
+    )
+    spec = {
+        "title": "Offer j right after offer i",
+        "description": "Heatmap of the mean opportunity of each offer (columns) right after "
+        "another offer (rows), with the value in each cell.",
+        "height": HEAT_PX,
+        "data": {"name": "cells"},
+        "encoding": {
+            "x": {
+                "field": "offer", "type": "nominal", "title": "Then offer j",
+                "sort": {"field": "offer_rank", "op": "min"},
+                "axis": {"labelAngle": -40, "labelLimit": 140, "labelOverlap": False},
+            },
+            "y": {
+                "field": "after", "type": "nominal", "title": "After offer i",
+                "sort": {"field": "after_rank", "op": "min"},
+                "axis": {"labelLimit": 160},
+            },
+        },
+        "layer": [
+            {
+                "mark": {"type": "rect"},
+                "encoding": {
+                    "color": {
+                        "field": "value", "type": "quantitative", "title": "mean O(i→j)",
+                        "scale": {"scheme": "blues"},
+                    },
+                    "tooltip": [
+                        {"field": "after", "type": "nominal", "title": "After"},
+                        {"field": "offer", "type": "nominal", "title": "Offer"},
+                        {"field": "value", "type": "quantitative", "format": ".3f"},
+                    ],
+                },
+            },
+            {
+                "mark": {"type": "text", "fontSize": 10},
+                "encoding": {
+                    "text": {"field": "label", "type": "nominal"},
+                    "color": {
+                        "condition": {"test": "datum.dark", "value": "white"},
+                        "value": "black",
+                    },
+                },
+            },
+        ],
+    }  # fmt: skip
+    if cells:
+        i, j, v, _, _ = max(cells, key=lambda c: c[2])
+        summary = f"Highest after another offer: {j} after {i} ({v:.2f})."
+    else:
+        summary = "No offer can follow another here."
+    return VegaChart(spec, {"cells": data}, summary)
+
+
+def best_offer_bar(best: pd.DataFrame, colours: Mapping[str, str]) -> VegaChart:
+    """Bars of the customers for whom each offer is the best next step."""
+    products = best["product"].astype(str).tolist()
+    data = pd.DataFrame(
+        {
+            "product": products,
+            "customers": best["customers"].astype(int).tolist(),
+            "colour": [colours.get(p, GREYS[0]) for p in products],
+        },
+        columns=["product", "customers", "colour"],
+    )
+    spec = {
+        "title": "Best next offer",
+        "description": "Bar chart of the customers for whom each offer is the best next step.",
+        "height": BAR_PX,
+        "data": {"name": "best"},
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": {
+                "field": "product", "type": "nominal", "title": "Product", "sort": None,
+                "axis": {"labelAngle": -30, "labelLimit": 160, "labelOverlap": False},
+            },
+            "y": {"field": "customers", "type": "quantitative", "title": "Customers"},
+            "color": {"field": "colour", "type": "nominal", "scale": None},
+            "tooltip": [
+                {"field": "product", "type": "nominal", "title": "Product"},
+                {"field": "customers", "type": "quantitative", "format": ","},
+            ],
+        },
+    }  # fmt: skip
+    summary = "Best next offer for: " + (
+        _top(products, [float(c) for c in data["customers"]], "{:,.0f}") or "no customer"
+    )
+    return VegaChart(spec, {"best": data}, summary + ".")
+
+
+def opportunity_charts(
+    views: object, colours: Mapping[str, str]
+) -> tuple[VegaChart, VegaChart, VegaChart]:
+    """The page's three charts of :func:`core.insights.opportunity_views`' ``views``: value as
+    the next offer, offer j right after offer i, best next offer."""
+    return (
+        opportunity_box(views.first, colours),  # type: ignore[attr-defined]
+        transition_heatmap(views.matrix),  # type: ignore[attr-defined]
+        best_offer_bar(views.best, colours),  # type: ignore[attr-defined]
+    )
