@@ -96,6 +96,8 @@ from ui.charts_campaigns import (
     qini_caption,
     qini_chart,
 )
+from ui.charts_customer import customer_matrix as customer_matrix_chart
+from ui.charts_customer import factor_bars as factor_bars_chart
 from ui.charts_journeys import VegaChart, anneal_charts, flow_charts
 from ui.charts_journeys import show as show_vega
 from ui.charts_opportunity import opportunity_charts
@@ -395,6 +397,7 @@ __all__ = [
     "curves_requested",
     "customer_index",
     "customer_matrix",
+    "customer_matrix_chart",
     "customer_view",
     "data_dirs",
     "drivers",
@@ -403,6 +406,7 @@ __all__ = [
     "example_customers",
     "factor_note",
     "factor_bars",
+    "factor_bars_chart",
     "factor_colours",
     "first_offer_bar",
     "flow_charts",

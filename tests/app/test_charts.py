@@ -339,3 +339,36 @@ def test_opportunity_charts_of_an_empty_population_still_draw():
     assert box.datasets["boxes"].empty and heat.datasets["cells"].empty
     assert "no offer" in box.summary and "No offer" in heat.summary
     assert "no customer" in best.summary
+
+
+def test_customer_charts_keep_their_specs_and_hold_every_part_in_their_data():
+    parts = pd.DataFrame(
+        {
+            "step": ["1. Internet", "1. Internet", "2. TV", "2. TV"],
+            "factor": ["CLTV", "Churn risk", "CLTV", "Satisfaction"],
+            "value": [0.5, -0.2, 0.1, 0.3],
+        }
+    )
+    steps = ui.factor_bars_chart(parts, "step", "Each step", "Opportunity", horizontal=True)
+    data = steps.datasets["parts"]
+    assert data["label"].tolist() == parts["step"].tolist()
+    assert data["rank"].tolist() == [0, 0, 1, 1]  # steps in journey order from the top
+    assert data["value"].tolist() == parts["value"].tolist()
+    assert steps.spec["encoding"]["y"]["field"] == "label"  # steps down the side
+    assert steps.spec["encoding"]["color"]["scale"]["domain"] == ["CLTV", "Churn risk",
+                                                                  "Satisfaction"]  # fmt: skip
+    assert "1. Internet +0.30" in steps.summary and "2. TV +0.40" in steps.summary
+    other = ui.factor_bars_chart(parts.assign(value=-parts["value"]), "step", "Each step",
+                                 "Opportunity", horizontal=True)  # fmt: skip
+    assert other.spec == steps.spec  # another customer: the view is kept, its data swapped
+
+    m = _empty()
+    m.loc["Phone", "Internet"] = 0.7
+    m.loc["Internet", "Phone"] = -1234.5
+    matrix = ui.customer_matrix_chart(m)
+    cells = matrix.datasets["cells"]
+    assert sorted(cells["label"]) == ["-1.2k", "0.70"]
+    assert matrix.spec["layer"][0]["encoding"]["color"]["scale"]["domainMid"] == 0
+    assert "Internet after Phone (0.70)" in matrix.summary
+    assert ui.customer_matrix_chart(_empty()).spec == matrix.spec
+    assert "No offer" in ui.customer_matrix_chart(_empty()).summary
