@@ -1,6 +1,7 @@
-"""Every page at 1280 px and at 1920 px wide (screenshots, no horizontal overflow, every chart
-titled within its width and with a text alternative), and the Overview's executive report:
-downloaded, opened without network, the same numbers as the page, its PDF the same pages."""
+"""Every page at 1280 px and at 1920 px wide (screenshots, no horizontal overflow, every chart,
+plotly or Vega-Lite, titled within its width and with a text alternative), and the Overview's
+executive report: downloaded, opened without network, the same numbers as the page, its PDF the
+same pages."""
 
 from __future__ import annotations
 
@@ -31,6 +32,22 @@ _CHARTS = """() => [...document.querySelectorAll("[data-testid='stMain'] [data-t
       axes: c.querySelectorAll('.xtitle, .ytitle').length,
       cartesian: !!c.querySelector('.cartesianlayer .xy'),
       alt: labelled ? labelled.getAttribute('aria-label') : '',
+      width: box.width,
+    };
+  })"""
+# The same for the keyed Vega-Lite charts (drawn as SVG: the title, its subtitle and the axis
+# titles are text marks; the specification's description is the element's aria-label).
+_VEGA = """() => [...document.querySelectorAll("[data-testid='stMain'] [data-testid='stVegaLiteChart']")]
+  .map(c => {
+    const box = c.getBoundingClientRect();
+    const titles = [...c.querySelectorAll('.role-title-text text')];
+    const spans = titles.map(e => e.getBoundingClientRect()).filter(r => r.width > 0);
+    return {
+      title: titles.map(e => e.textContent).join(' '),
+      fits: spans.length > 0 && spans.every(r => r.left >= box.left - 1 && r.right <= box.right + 1),
+      axes: c.querySelectorAll('.role-axis-title').length,
+      cartesian: c.querySelectorAll('.role-axis').length > 0,
+      alt: c.getAttribute('aria-label') || '',
       width: box.width,
     };
   })"""
@@ -75,7 +92,7 @@ def test_every_page_at_width(browser, app_url, width):
             assert page.locator("h1").first.is_visible(), title
             assert page.evaluate(_OVERFLOW) <= 1, f"{title} overflows at {width} px"
             assert page.evaluate(_CUT) == [], f"{title}: texts cut short at {width} px"
-            for chart in page.evaluate(_CHARTS):
+            for chart in page.evaluate(_CHARTS) + page.evaluate(_VEGA):
                 where = f"{title} at {width} px: {chart}"
                 assert chart["title"].strip(), f"a chart without a title on {where}"
                 assert chart["fits"], f"a title wider than its chart on {where}"
