@@ -74,21 +74,19 @@ def one_customer() -> None:
             st.info("No offer is worth making to this customer under the current weights.")
         else:
             title = "Each step's opportunity by factor"
-            steps = ui.factor_bars_chart(
-                v.journey_parts, "step", title, "Opportunity", horizontal=True
-            )
+            steps = ui.factor_bars(v.journey_parts, "step", title, "Opportunity", horizontal=True)
             ui.show_vega(steps, "cust_steps")
             st.caption(steps.summary)
     with right:
         st.subheader("O(i → j) for this customer")
-        matrix = ui.customer_matrix_chart(v.matrix)
+        matrix = ui.customer_matrix(v.matrix)
         ui.show_vega(matrix, "cust_matrix")
         st.caption(matrix.summary)
 
     st.subheader("Why: what drives each possible next offer")
     if not v.first_parts.empty:
         title = "Weighted change per factor if offered next"
-        why = ui.factor_bars_chart(v.first_parts, "product", title, "Opportunity part")
+        why = ui.factor_bars(v.first_parts, "product", title, "Opportunity part")
         ui.show_vega(why, "cust_why")
         st.caption(f"{why.summary} The estimator's deltas, weighted by the scenario's weights.")
 

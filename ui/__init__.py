@@ -62,18 +62,14 @@ from ui.charts import (
     PLOT_CONFIG,
     SEGMENT_PALETTE,
     alt_text,
-    best_offer_bar,
     box_by_segment,
     churn_histogram,
     colour_map,
-    customer_matrix,
     discount_curves,
-    factor_bars,
     factor_colours,
     first_offer_bar,
     importance_bar,
     label_of,
-    opportunity_box,
     opportunity_by_bar,
     plot,
     policy_values_chart,
@@ -84,7 +80,6 @@ from ui.charts import (
     segment_colours,
     style,
     training_curves_chart,
-    transition_heatmap,
 )
 from ui.charts_campaigns import (
     KIND_COLOURS,
@@ -96,8 +91,7 @@ from ui.charts_campaigns import (
     qini_caption,
     qini_chart,
 )
-from ui.charts_customer import customer_matrix as customer_matrix_chart
-from ui.charts_customer import factor_bars as factor_bars_chart
+from ui.charts_customer import customer_matrix, factor_bars
 from ui.charts_journeys import VegaChart, anneal_charts, flow_charts
 from ui.charts_journeys import show as show_vega
 from ui.charts_opportunity import opportunity_charts
@@ -382,7 +376,6 @@ __all__ = [
     "baseline_comparison",
     "baselines",
     "best_baseline",
-    "best_offer_bar",
     "bind",
     "cached",
     "churn_curves",
@@ -397,7 +390,6 @@ __all__ = [
     "curves_requested",
     "customer_index",
     "customer_matrix",
-    "customer_matrix_chart",
     "customer_view",
     "data_dirs",
     "drivers",
@@ -406,7 +398,6 @@ __all__ = [
     "example_customers",
     "factor_note",
     "factor_bars",
-    "factor_bars_chart",
     "factor_colours",
     "first_offer_bar",
     "flow_charts",
@@ -432,7 +423,6 @@ __all__ = [
     "model_summary",
     "models_dir",
     "models_ready",
-    "opportunity_box",
     "opportunity_charts",
     "opportunity_by",
     "opportunity_by_bar",
@@ -495,7 +485,6 @@ __all__ = [
     "style",
     "trained_models",
     "training_curves_chart",
-    "transition_heatmap",
     "update_settings",
     "use_server_path",
     "verify_run",

@@ -1,9 +1,8 @@
 """The Customer page's per-customer charts as Vega-Lite views whose specification a new
 customer keeps.
 
-The same charts as :func:`ui.charts.factor_bars` and :func:`ui.charts.customer_matrix` (kept as
-plotly figures for other pages and the report), drawn the way the Journeys page draws its live
-charts (:mod:`ui.charts_journeys`): every number and label is in the datasets, so entering
+The page's stacked factor bars and O(i -> j) heatmap (they were plotly figures), drawn the way
+the Journeys page draws its live charts (:mod:`ui.charts_journeys`): every number and label is in the datasets, so entering
 another customer id swaps the data into the views the browser already has instead of
 re-creating three plotly charts (a plotly chart's element id hashes its figure). The text
 alternative is the specification's ``description``; the figures are in

@@ -1,8 +1,7 @@
 """The Opportunity page's live charts as Vega-Lite views whose specification a weight change keeps.
 
-The same three charts as :func:`ui.charts.opportunity_box`, :func:`ui.charts.transition_heatmap`
-and :func:`ui.charts.best_offer_bar` (which the executive report keeps as plotly figures), drawn
-the way the Journeys page draws its live charts (:mod:`ui.charts_journeys`): every number,
+The page's three charts (they were plotly figures), drawn the way the Journeys page draws its
+live charts (:mod:`ui.charts_journeys`): every number,
 product name and product colour is in the datasets, so a weight or lever change swaps the data
 into the views the browser already has instead of re-creating three plotly charts (a plotly
 chart's element id hashes its figure). The text alternative is the specification's
