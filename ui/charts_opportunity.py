@@ -1,12 +1,11 @@
 """The Opportunity page's live charts as Vega-Lite views whose specification a weight change keeps.
 
 The page's three charts (they were plotly figures), drawn the way the Journeys page draws its
-live charts (:mod:`ui.charts_journeys`): every number,
-product name and product colour is in the datasets, so a weight or lever change swaps the data
-into the views the browser already has instead of re-creating three plotly charts (a plotly
-chart's element id hashes its figure). The text alternative is the specification's
-``description``; the figures a screen reader would want are in :attr:`VegaChart.summary`, which
-the page writes under the charts.
+live charts (:mod:`ui.charts_journeys`): every number, product name and product colour is in
+the datasets, so a weight or lever change swaps the data into the views the browser already has
+instead of re-creating three plotly charts (a plotly chart's element id hashes its figure). The
+text alternative is the specification's ``description``; the figures a screen reader would want
+are in :attr:`VegaChart.summary`, which the page writes under the charts.
 """
 
 from __future__ import annotations
