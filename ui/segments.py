@@ -17,6 +17,7 @@ import pandas as pd
 
 from core.common.errors import CJOError
 from core.insights import first_offer_labels
+from ui import background
 from ui._base import guarded, show_error
 from ui.cache import cached, json_key, scenario_key
 from ui.data import require_data
@@ -239,6 +240,8 @@ def prepare_segmentations(
         shares.setdefault(tuple(bool(share == 0 or m >= share) for m in smallest), share)
     seen: set[str] = set()
     for share in shares.values():
+        if background.stopping():  # the process is exiting
+            break
         chosen = {**opts, "min_share": share, "names": {}}
         try:
             seg = _segment(data, s, chosen, proba, memo)
@@ -281,9 +284,7 @@ def prepare_in_background(horizon: int = 12) -> threading.Thread | None:
         except BaseException as exc:  # a CJOError stops a page (st.stop): here it only ends
             _LOG.info("preparing the other segmentations failed: %r", exc)  # the page shows it
 
-    thread = threading.Thread(target=run, name="cjo-segments", daemon=True)
-    thread.start()
-    return thread
+    return background.start(run, "cjo-segments")
 
 
 def segment_boxes(page: Any) -> pd.DataFrame:

@@ -29,6 +29,7 @@ import streamlit as st
 from core.common.errors import CJOError
 from core.data.io import LoadedData
 from core.pipeline import Settings
+from ui import background
 from ui._base import CACHE_TTL
 from ui.cache import scenario_key
 from ui.state import SEGMENT_DEFAULTS
@@ -68,13 +69,14 @@ class Job:
         """Start the thread once."""
         with self.lock:
             if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="cjo-warm-up", daemon=True)
-                self.thread.start()
+                self.thread = background.start(self._run, "cjo-warm-up")
 
     def _run(self) -> None:
         for i, (label, step) in enumerate(self.steps):
             if i == FIRST_STEPS:
-                _PAGE_DONE.wait(PAGE_WAIT)
+                background.wait(_PAGE_DONE, PAGE_WAIT)
+            if background.stopping():  # the process is exiting: no new step
+                break
             self.current = label
             try:
                 step()
