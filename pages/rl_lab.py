@@ -44,47 +44,7 @@ lab = ui.rl_lab(agents, episodes, eval_episodes, train=go) if agents else None
 if lab is None:
     st.info("Choose agents and press **Train and compare**.", icon=":material/science:")
 else:
-    table = lab.table
-    best = table.iloc[0]
-    st.markdown(
-        f"**Best on the {lab.params['n_test']:,} held-out customers:** {best['label']}, "
-        f"{best['value']:.3f} per customer (95% CI {best['ci_low']:.3f} to {best['ci_high']:.3f})."
-    )
-    if versus := ui.versus_journeys(lab):
-        for col, row in zip(st.columns(len(versus)), versus, strict=True):
-            col.metric(
-                f"{labels[row['agent']]} vs annealed journeys",
-                f"{row['diff']:+.3f}",
-                f"{row['low']:+.3f} to {row['high']:+.3f}",
-                delta_color="normal" if row["clear"] else "off",
-                help="Paired difference in expected value per customer with its 95% CI (same "
-                "customers, same acceptance draws). Grey: the interval contains 0, no clear winner.",
-            )
-    ui.plot(ui.policy_values_chart(table))
-
-    st.subheader("Best first action per segment")
-    tabs = st.tabs([labels[a] for a in lab.best_actions])
-    for tab, df in zip(tabs, lab.best_actions.values(), strict=True):
-        top = df[df["rank"] == 1]
-        for text in top["explanation"]:
-            tab.markdown(f"- {text}")
-        tab.dataframe(
-            top[["segment", "customers", "label", "share", "propensity", "gain", "value"]],
-            hide_index=True,
-            width="stretch",
-            column_config=ui.rl_action_columns(),
-        )
-
-    st.subheader("Training curves")
-    if (curves := ui.training_curves_chart(lab.curves, labels)) is not None:
-        ui.plot(curves)
-    with st.expander("All policies and notes"):
-        st.dataframe(table, hide_index=True, width="stretch")
-        for note in lab.notes:
-            st.caption(note)
-        st.caption(
-            f"Seconds per stage: {', '.join(f'{k} {v:.1f}' for k, v in lab.seconds.items())}."
-        )
+    ui.rl_results(lab)
 
 st.subheader("Discount level (contextual bandit)")
 st.markdown(
@@ -110,15 +70,4 @@ found = ui.discount_lab(product, int(rows), float(alpha), train=train)
 if found is None:
     st.info("Choose a product and press **Train the discount bandit**.", icon=":material/sell:")
     st.stop()
-st.dataframe(
-    found.table, hide_index=True, width="stretch", column_config=ui.discount_policy_columns()
-)
-st.caption(
-    f"{found.bandit['products'][product]['training_offers']:,} of the {int(rows):,} training "
-    f"customers could take {names.get(product, product)} (not held, prerequisites held) and "
-    f"were offered it; {found.bandit['products'][product]['offers']:,} of the judging "
-    "population's. Harmful: a discount whose true value is below list price's."
-)
-left, right = st.columns(2)
-ui.plot(ui.bandit_curve_chart(found.curve, found.table), left)
-ui.plot(ui.level_shares_chart(found.levels), right)
+ui.discount_results(found, product, int(rows), names)

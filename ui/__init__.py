@@ -183,9 +183,11 @@ from ui.rl import (
     discount_lab,
     discount_policy_columns,
     discount_products,
+    discount_results,
     rl_action_columns,
     rl_env,
     rl_lab,
+    rl_results,
     versus_journeys,
 )
 from ui.scenarios import (
@@ -449,9 +451,11 @@ __all__ = [
     "rl_action_columns",
     "rl_env",
     "rl_lab",
+    "rl_results",
     "discount_lab",
     "discount_policy_columns",
     "discount_products",
+    "discount_results",
     "bandit_curve_chart",
     "level_shares_chart",
     "roc_chart",

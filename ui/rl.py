@@ -186,3 +186,74 @@ def discount_policy_columns() -> dict[str, Any]:
                              "the product who get a discount worth less than list price."),
         "share_discounted": num("discounted", format="percent"),
     }  # fmt: skip
+
+
+def rl_results(lab: Any) -> None:
+    """Draw a trained lab (:func:`rl_lab`): the best policy, each agent against the annealed
+    journeys, the policy values, the best first action per segment, the training curves and
+    every policy with the notes."""
+    from ui.charts import plot, policy_values_chart, training_curves_chart
+
+    labels = RL_LABELS
+    table = lab.table
+    best = table.iloc[0]
+    st.markdown(
+        f"**Best on the {lab.params['n_test']:,} held-out customers:** {best['label']}, "
+        f"{best['value']:.3f} per customer (95% CI {best['ci_low']:.3f} to {best['ci_high']:.3f})."
+    )
+    if versus := versus_journeys(lab):
+        for col, row in zip(st.columns(len(versus)), versus, strict=True):
+            col.metric(
+                f"{labels[row['agent']]} vs annealed journeys",
+                f"{row['diff']:+.3f}",
+                f"{row['low']:+.3f} to {row['high']:+.3f}",
+                delta_color="normal" if row["clear"] else "off",
+                help="Paired difference in expected value per customer with its 95% CI (same "
+                "customers, same acceptance draws). Grey: the interval contains 0, no clear winner.",
+            )
+    plot(policy_values_chart(table))
+
+    st.subheader("Best first action per segment")
+    tabs = st.tabs([labels[a] for a in lab.best_actions])
+    for tab, df in zip(tabs, lab.best_actions.values(), strict=True):
+        top = df[df["rank"] == 1]
+        for text in top["explanation"]:
+            tab.markdown(f"- {text}")
+        tab.dataframe(
+            top[["segment", "customers", "label", "share", "propensity", "gain", "value"]],
+            hide_index=True,
+            width="stretch",
+            column_config=rl_action_columns(),
+        )
+
+    st.subheader("Training curves")
+    if (curves := training_curves_chart(lab.curves, labels)) is not None:
+        plot(curves)
+    with st.expander("All policies and notes"):
+        st.dataframe(table, hide_index=True, width="stretch")
+        for note in lab.notes:
+            st.caption(note)
+        st.caption(
+            f"Seconds per stage: {', '.join(f'{k} {v:.1f}' for k, v in lab.seconds.items())}."
+        )
+
+
+def discount_results(found: Any, product: str, rows: int, names: dict[str, str]) -> None:
+    """Draw a trained discount lab (:func:`discount_lab`) of ``product`` on ``rows`` training
+    customers: the policies' table, how many customers could take the product, the bandit's
+    learning curve and the levels each policy chose."""
+    from ui.charts import plot
+    from ui.charts_rl import bandit_curve_chart, level_shares_chart
+
+    st.dataframe(
+        found.table, hide_index=True, width="stretch", column_config=discount_policy_columns()
+    )
+    st.caption(
+        f"{found.bandit['products'][product]['training_offers']:,} of the {rows:,} training "
+        f"customers could take {names.get(product, product)} (not held, prerequisites held) and "
+        f"were offered it; {found.bandit['products'][product]['offers']:,} of the judging "
+        "population's. Harmful: a discount whose true value is below list price's."
+    )
+    left, right = st.columns(2)
+    plot(bandit_curve_chart(found.curve, found.table), left)
+    plot(level_shares_chart(found.levels), right)
