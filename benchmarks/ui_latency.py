@@ -27,6 +27,7 @@ Usage::
     .venv/bin/python benchmarks/ui_latency.py                            # every case, this tree
     .venv/bin/python benchmarks/ui_latency.py --baseline 87b3323         # and the baseline
     .venv/bin/python benchmarks/ui_latency.py --pages opportunity segments --changes 10
+    .venv/bin/python benchmarks/ui_latency.py --pages journeys --no-ahead  # nothing built ahead
 
 Adding a page: one entry in :data:`CASES`, e.g. ``Case("plan", "plan", Slider("Budget"))``
 (the page's path, and the label of the control the user moves most).
@@ -99,6 +100,10 @@ sys.path.insert(0, str(ROOT))
 
 from tests.e2e.helpers import CHROMIUM, CHROMIUM_ARGS, open_page, serve  # noqa: E402
 
+#: Extra environment of every server (``--no-ahead`` sets ``CJO_AHEAD=0``: the app computes
+#: nothing ahead of the next change, so each change costs what an unforeseen one does; a
+#: commit older than the switch ignores it).
+SERVER_ENV: dict[str, str] = {}
 QUIET_MS = 300  # the main area is redrawn once its DOM has not changed for this long
 VIEWPORT = {"width": 1400, "height": 1000}
 #: What a cold start removes: caches written next to the models (never the models themselves).
@@ -441,10 +446,10 @@ def clear_caches(root: Path) -> None:
 
 @contextmanager
 def timed_server(name: str, root: Path, logs: Path) -> Iterator[Server]:
-    """A fresh server of ``root`` whose script runs are timed."""
+    """A fresh server of ``root`` whose script runs are timed (with :data:`SERVER_ENV`)."""
     log = logs / f"{name}-{time.monotonic_ns()}.jsonl"
     launcher = [sys.executable, str(Path(__file__).resolve()), "--serve-timed", str(log)]
-    with serve(None, root=root, launcher=launcher) as url:
+    with serve(None, root=root, launcher=launcher, env=SERVER_ENV) as url:
         yield Server(name, url, log)
 
 
@@ -546,7 +551,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--starts", type=int, default=1, help="cold and warm starts per tree (1)")
     ap.add_argument("--baseline", metavar="REV", help="also measure this commit, same run")
     ap.add_argument("--json", type=Path, help="also write every figure here")
+    ap.add_argument(
+        "--no-ahead",
+        action="store_true",
+        help="serve with CJO_AHEAD=0: nothing computed ahead of the next change (the next "
+        "weight step, other segmentations), so every change is an unforeseen one",
+    )
     args = ap.parse_args(argv)
+    if args.no_ahead:
+        SERVER_ENV["CJO_AHEAD"] = "0"
     cases = [c for c in CASES if not args.pages or c.name in args.pages]
     if any(isinstance(c.control, Text) and not c.control.values for c in cases):
         ids = _customer_ids(args.changes)
@@ -568,6 +581,7 @@ def main(argv: list[str] | None = None) -> int:
     res.meta.update(
         date=datetime.now(UTC).isoformat(timespec="seconds"),
         changes=args.changes,
+        ahead=not args.no_ahead,
         command="python benchmarks/ui_latency.py " + " ".join(argv or sys.argv[1:]),
     )
     out = {"meta": res.meta, "starts": res.starts, "cases": res.cases}

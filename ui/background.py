@@ -13,6 +13,7 @@ step (they check :func:`stopping` between steps) and the process waits for them,
 from __future__ import annotations
 
 import atexit
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +22,10 @@ from collections.abc import Callable
 STOP = threading.Event()
 #: The longest the process waits at exit for its background threads, in all (seconds).
 JOIN_SECONDS = 10.0
+#: ``CJO_AHEAD=0`` in the server's environment: nothing is computed ahead of the user's next
+#: step (what a change costs when nothing was prepared for it: ``benchmarks/ui_latency.py
+#: --no-ahead``).
+AHEAD_ENV = "CJO_AHEAD"
 
 _THREADS: list[threading.Thread] = []
 _LOCK = threading.Lock()
@@ -34,6 +39,12 @@ def start(target: Callable[[], object], name: str) -> threading.Thread:
         _THREADS.append(thread)
     thread.start()
     return thread
+
+
+def ahead() -> bool:
+    """Whether work ahead of the user's next step may run (the segmentations another minimum
+    share can choose, the next weight step): not when :data:`AHEAD_ENV` is ``0``."""
+    return os.environ.get(AHEAD_ENV, "1").strip() != "0"
 
 
 def stopping() -> bool:

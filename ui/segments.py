@@ -267,7 +267,10 @@ def prepare_in_background(horizon: int = 12) -> threading.Thread | None:
     """Start :func:`prepare_segmentations` of the current data, scenario and options in a
     daemon thread (``cjo-segments``), once per data, scenario, method, k and models while the
     caches keep them (called after the page is drawn, so it never delays it). Returns the
-    thread, or None when already started."""
+    thread, or None when already started or when nothing may be built ahead
+    (:func:`ui.background.ahead`)."""
+    if not background.ahead():
+        return None
     data = require_data()
     s = settings()
     opts = segment_options()

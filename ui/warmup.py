@@ -135,6 +135,8 @@ def _other_segments(data: LoadedData, s: Settings) -> Any:
     """The other segmentations the Segments page's minimum share can choose, built ahead."""
     from ui.segments import prepare_segmentations
 
+    if not background.ahead():
+        return None
     return prepare_segmentations(data, s, SEGMENT_DEFAULTS)
 
 

@@ -51,3 +51,15 @@ def test_wait_is_cut_short_by_the_exit_and_times_out_without_it() -> None:
     assert background.wait(event, 0.05) is False  # timed out, not set
     event.set()
     assert background.wait(event, 5.0) is True
+
+
+def test_nothing_is_built_ahead_when_the_switch_says_so(monkeypatch) -> None:
+    from ui import background, prepare_in_background
+
+    monkeypatch.setenv(background.AHEAD_ENV, "0")
+    assert background.ahead() is False
+    assert prepare_in_background() is None  # before it even looks for the data
+    monkeypatch.setenv(background.AHEAD_ENV, "1")
+    assert background.ahead() is True
+    monkeypatch.delenv(background.AHEAD_ENV)
+    assert background.ahead() is True  # the default: build ahead
