@@ -108,7 +108,7 @@ from ui.charts_plan import (
     usage_chart,
 )
 from ui.charts_rl import bandit_curve_chart, level_shares_chart
-from ui.charts_segments import crosstab_heatmap, segment_charts
+from ui.charts_segments import SegmentCharts, segment_charts, signal_boxes
 from ui.data import (
     DATA_DIRS_ENV,
     DEMO_PATH,
@@ -388,7 +388,6 @@ __all__ = [
     "churn_risk",
     "colour_map",
     "context_and_components",
-    "crosstab_heatmap",
     "current_data",
     "current_scenario_name",
     "curves_requested",
@@ -466,6 +465,8 @@ __all__ = [
     "scenario_params",
     "scenarios_frame",
     "segment_charts",
+    "signal_boxes",
+    "SegmentCharts",
     "segment_colours",
     "SEGMENT_COLUMNS",
     "ranked_table",

@@ -194,10 +194,12 @@ def segments_page(horizon: int = 12) -> Any:
     return cached("segments-page", key, lambda: core_segments.with_segmentation(described, seg))
 
 
-def segment_figures(page: Any, horizon: int = 12) -> tuple[Any, Any, Any]:
-    """(customers per segment, 2-D projection, key factors by segment) of the current page
-    (:func:`ui.charts_segments.segment_charts`), cached per segments, names and scenario: the same
-    figure objects, so the same chart specs, while the minimum share keeps the segments."""
+def segment_figures(page: Any, horizon: int = 12) -> Any:
+    """The charts of the current page (:class:`ui.charts_segments.SegmentCharts`: customers per
+    segment, 2-D projection, key factors by segment, segment x first offer), cached per
+    segments, names and scenario: the same objects while the minimum share keeps the segments.
+    Their specifications hold no data: drawn under fixed keys, other segments only swap the
+    data into the views the browser has."""
     return _figures(require_data(), settings(), segment_options(), page, horizon)
 
 
@@ -331,9 +333,10 @@ def ranked_table(page: Any) -> Any:
 
 def segment_signal_figures(page: Any, horizon: int = 12) -> tuple[Any, Any]:
     """(sentiment, P(alive)) box plots per segment of the current page
-    (:func:`ui.signals.segment_signals`), None where the file is missing; cached per segments,
-    names, scenario and files, like :func:`segment_figures`."""
-    from ui.charts import box_by_segment
+    (:func:`ui.signals.segment_signals`, :func:`ui.charts_segments.signal_boxes`: Vega-Lite
+    charts whose specification holds no data), None where the file is missing; cached per
+    segments, names, scenario and files, like :func:`segment_figures`."""
+    from ui.charts_segments import signal_boxes
     from ui.signals import segment_signals, signals_key
 
     def draw() -> tuple[Any, Any]:
@@ -343,10 +346,10 @@ def segment_signal_figures(page: Any, horizon: int = 12) -> tuple[Any, Any]:
         return (
             None
             if said is None
-            else box_by_segment(
+            else signal_boxes(
                 said, "sentiment", "Sentiment of each writer's texts (lexicon)", order
             ),
-            None if alive is None else box_by_segment(alive, "p_alive", "P(alive)", order),
+            None if alive is None else signal_boxes(alive, "p_alive", "P(alive)", order),
         )
 
     key = (
