@@ -83,8 +83,12 @@ else:
 with st.form("segment_names"):
     st.subheader("Segment names")
     st.caption("Rename segments in your own words; names are saved with the scenario.")
+    # one set of fields per segmentation (ui.name_key): other segments mount their own fields
+    # with their names instead of rewriting these after the page is drawn
     new = {
-        str(sid): st.text_input(f"Segment {sid}", key=ui.bind(f"seg_name_{sid}", seg.names[sid]))
+        str(sid): st.text_input(
+            f"Segment {sid}", key=ui.bind(ui.name_key(seg, sid), seg.names[sid])
+        )
         for sid in seg.segment_ids
     }
     if st.form_submit_button("Apply names", icon=":material/edit:") and ui.set_segment_names(

@@ -202,6 +202,7 @@ from ui.scenarios import (
 )
 from ui.segments import (
     SEGMENT_COLUMNS,
+    name_key,
     prepare_in_background,
     prepare_segmentations,
     ranked_segments,
@@ -313,6 +314,7 @@ __all__ = [
     "segmentation",
     "segments_base",
     "segments_key",
+    "name_key",
     "churn_bins",
     "page_done",
     "prewarm",

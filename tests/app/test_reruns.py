@@ -73,8 +73,10 @@ def test_segments_redraw_only_when_the_minimum_share_changes_the_segments(monkey
     k0, before = _move(at, 0.0)
     assert not at.get("plotly_chart") and len(before) >= 8  # sizes, projection, 5 factors ...
     n = len(built)
+    names_before = [t.key for t in at.text_input]
     k1, same = _move(at, 0.01)
     assert k1 == k0 and same == before  # same segments: byte-identical charts
+    assert [t.key for t in at.text_input] == names_before  # ... and the same name fields
     assert len(built) == n  # ... and nothing of the page built again
     assert at.session_state["segments"]["min_share"] == 0.01
     k2, other = _move(at, 0.19)
@@ -85,6 +87,11 @@ def test_segments_redraw_only_when_the_minimum_share_changes_the_segments(monkey
     assert len(sizes) == int(k2) and len(was) == int(k0)  # ... and only their data follow
     assert sizes["customers"].sum() == was["customers"].sum()  # the same customers
     assert len(built) == n + 1
+    # the name fields of other segments are fields of their own, holding those segments' names
+    fields = {t.key: t.value for t in at.text_input}
+    assert len(fields) == int(k2) and not set(fields) & set(names_before)
+    assert len({key.rsplit("_", 1)[1] for key in fields}) == 1  # one suffix: the segments'
+    assert set(fields.values()) == set(sizes["segment"])
 
 
 def test_customer_page_keeps_the_drivers_for_an_unknown_customer():
