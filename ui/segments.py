@@ -216,7 +216,13 @@ SHARES: tuple[float, ...] = tuple(round(0.01 * i, 2) for i in range(26))
 
 
 def prepare_segmentations(
-    data: Any, s: Any, opts: dict[str, Any], horizon: int = 12, journeys: Any = None
+    data: Any,
+    s: Any,
+    opts: dict[str, Any],
+    horizon: int = 12,
+    journeys: Any = None,
+    *,
+    claimed: bool = False,
 ) -> int:
     """Build ahead the page of every other segmentation the minimum share can choose.
 
@@ -227,11 +233,14 @@ def prepare_segmentations(
     page (with the default names, which a change of the share sets) and the figures; a later
     change of the share to any of them is a cache hit. dbscan fits anew per share: nothing is
     prepared for it. ``journeys``: :func:`_journey_inputs` of ``data`` and ``s`` (computed here
-    when None). Returns the number of segmentations prepared.
+    when None). Once per data, scenario, method, k, models and horizon (:func:`_claim`): the
+    start-up warm-up and the page's background thread (:func:`prepare_in_background`, which
+    claims first: ``claimed``) do not both do it. Returns the number of segmentations
+    prepared (0 when another thread did or does it).
     """
     from core.insights.segments import with_segmentation
 
-    if opts["method"] == "dbscan":
+    if opts["method"] == "dbscan" or not (claimed or _claim(data, s, opts, horizon)):
         return 0
     journeys = _journey_inputs(data, s) if journeys is None else journeys
     proba = churn_proba(data, s)
@@ -270,24 +279,33 @@ class _Prepared:
         self.lock = threading.Lock()
 
 
-def prepare_in_background(horizon: int = 12) -> threading.Thread | None:
-    """Start :func:`prepare_segmentations` of the current data, scenario and options in a
-    daemon thread (``cjo-segments``), once per data, scenario, method, k and models while the
-    caches keep them (called after the page is drawn, so it never delays it). Returns the
-    thread, or None when already started."""
-    data = require_data()
-    s = settings()
-    opts = segment_options()
+def _claim(data: Any, s: Any, opts: dict[str, Any], horizon: int) -> bool:
+    """Claim the preparation of the other segmentations of these data, scenario, method, k,
+    models and horizon (:func:`prepare_segmentations`): True for the first caller while the
+    caches keep the claim, False for every later one."""
     key = (*_fits_key(data, s, opts), str(models_fingerprint(data, s)), scenario_key(s))
     marker = cached("segments-prepared", (*key, str(int(horizon))), _Prepared)
     with marker.lock:
         if marker.started:
-            return None
+            return False
         marker.started = True
+    return True
+
+
+def prepare_in_background(horizon: int = 12) -> threading.Thread | None:
+    """Start :func:`prepare_segmentations` of the current data, scenario and options in a
+    daemon thread (``cjo-segments``), once per data, scenario, method, k and models while the
+    caches keep them (called after the page is drawn, so it never delays it; not at all when
+    the start-up warm-up prepares them). Returns the thread, or None when already started."""
+    data = require_data()
+    s = settings()
+    opts = segment_options()
+    if not _claim(data, s, opts, horizon):
+        return None
 
     def run() -> None:  # no script runs here: nothing is drawn
         try:
-            prepare_segmentations(data, s, opts, horizon)
+            prepare_segmentations(data, s, opts, horizon, claimed=True)
         except BaseException as exc:  # a CJOError stops a page (st.stop): here it only ends
             _LOG.info("preparing the other segmentations failed: %r", exc)  # the page shows it
 

@@ -109,10 +109,12 @@ def test_customer_page_keeps_the_drivers_for_an_unknown_customer():
 
 
 def _join_prepared() -> None:
+    """Wait for the other segmentations built ahead: by the page's thread or, when it got
+    there first, by the start-up warm-up (it runs in AppTest too)."""
     import threading
 
     for thread in threading.enumerate():
-        if thread.name == "cjo-segments":
+        if thread.name in ("cjo-segments", "cjo-warm-up"):
             thread.join(timeout=600)
 
 
