@@ -38,22 +38,31 @@ m4.metric(
     help="DBSCAN only: customers in no segment ('unclustered').",
 )
 
-sizes, projection, distributions = ui.segment_figures(page)
+# keyed Vega-Lite views whose specifications hold no data: other segments swap their data in
+charts = ui.segment_figures(page)
 left, right = st.columns(2)
-ui.plot(sizes, left)
-ui.plot(projection, right)
-right.caption(
-    f"All {int(page.projection['customers'].sum()):,} customers, one dot per segment and cell of "
-    f"a grid ({len(page.projection):,} dots); a dot's area is its number of customers."
+ui.show_vega(charts.sizes, "seg_sizes", left)
+left.caption(charts.sizes.summary)
+ui.show_vega(charts.projection, "seg_projection", right)
+right.caption(charts.projection.summary)
+st.markdown("**Key factors by segment**")
+for row in range(0, len(charts.factors), 3):
+    for i, (chart, where) in enumerate(
+        zip(charts.factors[row : row + 3], st.columns(3), strict=False), start=row
+    ):
+        ui.show_vega(chart, f"seg_factor_{i}", where)
+st.caption(
+    "Box: quartiles; whiskers: 5th to 95th percentile; white line: median. "
+    + " ".join(c.summary for c in charts.factors)
 )
-ui.plot(distributions)
 
 st.subheader("Ranked segments")
 st.caption(f"Ranked by {ins['ranking_basis']}; revenue at risk over 12 months.")
 st.table(ui.ranked_table(page))
-if ins["crosstab"] is not None:
+if charts.crosstab is not None:
     st.subheader("Segment x recommended first offer")
-    ui.plot(ui.crosstab_heatmap(ins["crosstab"]))
+    ui.show_vega(charts.crosstab, "seg_crosstab")
+    st.caption(charts.crosstab.summary)
 for note in [*seg.notes, *ins["notes"]]:
     st.caption(note)
 
@@ -63,17 +72,23 @@ left, right = st.columns(2)
 if said is None:
     left.info(ui.NO_TEXTS)
 else:
-    ui.plot(said, left)
+    ui.show_vega(said, "seg_sentiment", left)
+    left.caption(said.summary)
 if alive is None:
     right.info(ui.NO_DATES)
 else:
-    ui.plot(alive, right)
+    ui.show_vega(alive, "seg_alive", right)
+    right.caption(alive.summary)
 
 with st.form("segment_names"):
     st.subheader("Segment names")
     st.caption("Rename segments in your own words; names are saved with the scenario.")
+    # one set of fields per segmentation (ui.name_key): other segments mount their own fields
+    # with their names instead of rewriting these after the page is drawn
     new = {
-        str(sid): st.text_input(f"Segment {sid}", key=ui.bind(f"seg_name_{sid}", seg.names[sid]))
+        str(sid): st.text_input(
+            f"Segment {sid}", key=ui.bind(ui.name_key(seg, sid), seg.names[sid])
+        )
         for sid in seg.segment_ids
     }
     if st.form_submit_button("Apply names", icon=":material/edit:") and ui.set_segment_names(

@@ -105,7 +105,7 @@ from ui.charts_plan import (
     usage_chart,
 )
 from ui.charts_rl import bandit_curve_chart, level_shares_chart
-from ui.charts_segments import crosstab_heatmap, segment_charts
+from ui.charts_segments import SegmentCharts, segment_charts, signal_boxes
 from ui.data import (
     DATA_DIRS_ENV,
     DEMO_PATH,
@@ -201,6 +201,7 @@ from ui.scenarios import (
 )
 from ui.segments import (
     SEGMENT_COLUMNS,
+    name_key,
     prepare_in_background,
     prepare_segmentations,
     ranked_segments,
@@ -312,6 +313,7 @@ __all__ = [
     "segmentation",
     "segments_base",
     "segments_key",
+    "name_key",
     "churn_bins",
     "page_done",
     "prewarm",
@@ -386,7 +388,6 @@ __all__ = [
     "churn_risk",
     "colour_map",
     "context_and_components",
-    "crosstab_heatmap",
     "current_data",
     "current_scenario_name",
     "curves_requested",
@@ -466,6 +467,8 @@ __all__ = [
     "scenario_params",
     "scenarios_frame",
     "segment_charts",
+    "signal_boxes",
+    "SegmentCharts",
     "segment_colours",
     "SEGMENT_COLUMNS",
     "ranked_table",

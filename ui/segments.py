@@ -105,6 +105,14 @@ def segments_key(seg: Any) -> str:
     return hashlib.sha256(np.ascontiguousarray(seg.labels, dtype=np.int64).tobytes()).hexdigest()
 
 
+def name_key(seg: Any, sid: Any) -> str:
+    """Widget key of segment ``sid``'s name field: ``seg_name_<sid>_<segments>`` (the first 8
+    digits of :func:`segments_key`). A field per segmentation: when the minimum share chooses
+    other segments the page mounts their fields with their names (a field whose value the
+    server changes is rewritten in the browser ~0.1-0.2 s after the rest of the page)."""
+    return f"seg_name_{sid}_{segments_key(seg)[:8]}"
+
+
 def _tables(data: Any, s: Any, opts: dict[str, Any], seg: Any) -> Any:
     """:func:`core.insights.segments.page_tables` of ``seg``, cached per data, catalog, seed,
     method, k and segments (:func:`segments_key`). Raises CJOError."""
@@ -195,10 +203,12 @@ def segments_page(horizon: int = 12) -> Any:
     return cached("segments-page", key, lambda: core_segments.with_segmentation(described, seg))
 
 
-def segment_figures(page: Any, horizon: int = 12) -> tuple[Any, Any, Any]:
-    """(customers per segment, 2-D projection, key factors by segment) of the current page
-    (:func:`ui.charts_segments.segment_charts`), cached per segments, names and scenario: the same
-    figure objects, so the same chart specs, while the minimum share keeps the segments."""
+def segment_figures(page: Any, horizon: int = 12) -> Any:
+    """The charts of the current page (:class:`ui.charts_segments.SegmentCharts`: customers per
+    segment, 2-D projection, key factors by segment, segment x first offer), cached per
+    segments, names and scenario: the same objects while the minimum share keeps the segments.
+    Their specifications hold no data: drawn under fixed keys, other segments only swap the
+    data into the views the browser has."""
     return _figures(require_data(), settings(), segment_options(), page, horizon)
 
 
@@ -207,7 +217,13 @@ SHARES: tuple[float, ...] = tuple(round(0.01 * i, 2) for i in range(26))
 
 
 def prepare_segmentations(
-    data: Any, s: Any, opts: dict[str, Any], horizon: int = 12, journeys: Any = None
+    data: Any,
+    s: Any,
+    opts: dict[str, Any],
+    horizon: int = 12,
+    journeys: Any = None,
+    *,
+    claimed: bool = False,
 ) -> int:
     """Build ahead the page of every other segmentation the minimum share can choose.
 
@@ -218,11 +234,14 @@ def prepare_segmentations(
     page (with the default names, which a change of the share sets) and the figures; a later
     change of the share to any of them is a cache hit. dbscan fits anew per share: nothing is
     prepared for it. ``journeys``: :func:`_journey_inputs` of ``data`` and ``s`` (computed here
-    when None). Returns the number of segmentations prepared.
+    when None). Once per data, scenario, method, k, models and horizon (:func:`_claim`): the
+    start-up warm-up and the page's background thread (:func:`prepare_in_background`, which
+    claims first: ``claimed``) do not both do it. Returns the number of segmentations
+    prepared (0 when another thread did or does it).
     """
     from core.insights.segments import with_segmentation
 
-    if opts["method"] == "dbscan":
+    if opts["method"] == "dbscan" or not (claimed or _claim(data, s, opts, horizon)):
         return 0
     journeys = _journey_inputs(data, s) if journeys is None else journeys
     proba = churn_proba(data, s)
@@ -263,27 +282,36 @@ class _Prepared:
         self.lock = threading.Lock()
 
 
+def _claim(data: Any, s: Any, opts: dict[str, Any], horizon: int) -> bool:
+    """Claim the preparation of the other segmentations of these data, scenario, method, k,
+    models and horizon (:func:`prepare_segmentations`): True for the first caller while the
+    caches keep the claim, False for every later one."""
+    key = (*_fits_key(data, s, opts), str(models_fingerprint(data, s)), scenario_key(s))
+    marker = cached("segments-prepared", (*key, str(int(horizon))), _Prepared)
+    with marker.lock:
+        if marker.started:
+            return False
+        marker.started = True
+    return True
+
+
 def prepare_in_background(horizon: int = 12) -> threading.Thread | None:
     """Start :func:`prepare_segmentations` of the current data, scenario and options in a
     daemon thread (``cjo-segments``), once per data, scenario, method, k and models while the
-    caches keep them (called after the page is drawn, so it never delays it). Returns the
-    thread, or None when already started or when nothing may be built ahead
-    (:func:`ui.background.ahead`)."""
+    caches keep them (called after the page is drawn, so it never delays it; not at all when
+    the start-up warm-up prepares them). Returns the thread, or None when already started or
+    when nothing may be built ahead (:func:`ui.background.ahead`)."""
     if not background.ahead():
         return None
     data = require_data()
     s = settings()
     opts = segment_options()
-    key = (*_fits_key(data, s, opts), str(models_fingerprint(data, s)), scenario_key(s))
-    marker = cached("segments-prepared", (*key, str(int(horizon))), _Prepared)
-    with marker.lock:
-        if marker.started:
-            return None
-        marker.started = True
+    if not _claim(data, s, opts, horizon):
+        return None
 
     def run() -> None:  # no script runs here: nothing is drawn
         try:
-            prepare_segmentations(data, s, opts, horizon)
+            prepare_segmentations(data, s, opts, horizon, claimed=True)
         except BaseException as exc:  # a CJOError stops a page (st.stop): here it only ends
             _LOG.info("preparing the other segmentations failed: %r", exc)  # the page shows it
 
@@ -335,9 +363,10 @@ def ranked_table(page: Any) -> Any:
 
 def segment_signal_figures(page: Any, horizon: int = 12) -> tuple[Any, Any]:
     """(sentiment, P(alive)) box plots per segment of the current page
-    (:func:`ui.signals.segment_signals`), None where the file is missing; cached per segments,
-    names, scenario and files, like :func:`segment_figures`."""
-    from ui.charts import box_by_segment
+    (:func:`ui.signals.segment_signals`, :func:`ui.charts_segments.signal_boxes`: Vega-Lite
+    charts whose specification holds no data), None where the file is missing; cached per
+    segments, names, scenario and files, like :func:`segment_figures`."""
+    from ui.charts_segments import signal_boxes
     from ui.signals import segment_signals, signals_key
 
     def draw() -> tuple[Any, Any]:
@@ -347,10 +376,10 @@ def segment_signal_figures(page: Any, horizon: int = 12) -> tuple[Any, Any]:
         return (
             None
             if said is None
-            else box_by_segment(
+            else signal_boxes(
                 said, "sentiment", "Sentiment of each writer's texts (lexicon)", order
             ),
-            None if alive is None else box_by_segment(alive, "p_alive", "P(alive)", order),
+            None if alive is None else signal_boxes(alive, "p_alive", "P(alive)", order),
         )
 
     key = (

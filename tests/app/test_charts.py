@@ -169,24 +169,135 @@ def test_horizontal_factor_bars_list_the_steps_down_the_side_in_order():
     assert flat.summary == upright.summary
 
 
-def test_segment_projection_and_key_factors_have_fixed_margins_and_keep_their_titles():
-    """The two largest Segments figures are laid out once (no automargin pass) with room for
-    their tick labels and axis titles."""
+def _segments_page(k: int):
     from core.data import synthetic
     from core.insights.segments import page_data
-    from ui.charts_segments import FIXED_LEFT, segment_charts
 
     customers, _ = synthetic.generate_frame(400, seed=1)
-    page = page_data(customers, k=3, min_share=0.0)
-    _, projection, boxes = segment_charts(page)
-    for fig in (projection, boxes):
-        axes = [a for a in fig.to_plotly_json()["layout"] if a.startswith(("xaxis", "yaxis"))]
-        assert axes and all(fig.layout[a].automargin is False for a in axes)
-        assert fig.layout.margin.l == FIXED_LEFT and ui.alt_text(fig)
-    assert projection.layout.xaxis.title.text and projection.layout.yaxis.title.text
-    assert boxes.layout.yaxis.title.text == "Value" and len(boxes.data) == 3 * len(
-        {a["text"] for a in boxes.layout.annotations}
-    )
+    return page_data(customers, k=k, min_share=0.0)
+
+
+def _every_string(node) -> set[str]:
+    if isinstance(node, dict):
+        return set().union(*(_every_string(v) for v in node.values()), set(map(str, node)))
+    if isinstance(node, list):
+        return set().union(set(), *(_every_string(v) for v in node))
+    return {node} if isinstance(node, str) else set()
+
+
+def test_segment_charts_keep_their_specs_across_segmentations_and_hold_no_data_in_them():
+    """The Segments page's charts are Vega-Lite views whose specifications are the same for
+    any segments (a change of the segments only swaps their datasets): no segment name, colour
+    or count in a specification, and titles, axis titles and text alternatives kept."""
+    from ui.charts_segments import segment_charts
+
+    three, two = _segments_page(3), _segments_page(2)
+    a, b = segment_charts(three), segment_charts(two)
+    assert a.crosstab is None  # no journeys: no first offers
+    charts_a = [a.sizes, a.projection, *a.factors, _crosstab(["ab", "cd", "ef"], ["Phone", "TV"])]
+    charts_b = [b.sizes, b.projection, *b.factors, _crosstab(["gh", "ij"], ["(none)", "Phone"])]
+    assert [c.spec for c in charts_a] == [c.spec for c in charts_b]
+    assert [list(c.datasets) for c in charts_a] == [list(c.datasets) for c in charts_b]
+    names = {
+        str(n)
+        for n in [*three.sizes["segment"], *two.sizes["segment"], "ab", "cd", "ef", "gh", "ij"]
+    }
+    for chart in charts_a:
+        strings = _every_string(chart.spec)
+        assert not names & strings and not set(ui.segment_colours(sorted(names)).values()) & strings
+        assert chart.spec["title"] and chart.spec["description"] and chart.summary
+    assert a.sizes.spec["encoding"]["x"]["title"] == "Segment"
+    assert a.sizes.spec["encoding"]["y"]["title"] == "Customers"
+    assert a.projection.spec["encoding"]["x"]["title"] == "First component"
+    assert a.projection.spec["encoding"]["y"]["title"] == "Second component"
+    assert [c.spec["title"] for c in a.factors] == list(dict.fromkeys(three.distributions.factor))
+
+
+def test_segment_chart_data_hold_every_segment_in_the_pages_order_and_colours():
+    """Sizes, projection cells and key-factor boxes carry each segment's place in the page's
+    order and its colour (the same in every chart); the legend's key sorts in that order."""
+    from core.insights.segments import box_stats
+    from ui.charts_segments import segment_charts
+
+    page = _segments_page(3)
+    charts = segment_charts(page)
+    order = [str(n) for n in page.sizes["segment"]]
+    palette = ui.segment_colours(order)
+    sizes = charts.sizes.datasets["sizes"]
+    assert list(sizes["segment"]) == order and list(sizes["rank"]) == [0, 1, 2]
+    assert list(sizes["customers"]) == list(page.sizes["size"])
+    cells = charts.projection.datasets["cells"]
+    assert cells["customers"].sum() == page.sizes["size"].sum()
+    assert sorted(cells["key"].unique()) == [f"{i:03d} {n}" for i, n in enumerate(order)]
+    boxes = box_stats(page.distributions, "factor", "segment")
+    for chart in (charts.sizes, charts.projection, *charts.factors):
+        (data,) = chart.datasets.values()
+        assert all(palette[n] == c for n, c in zip(data["segment"], data["colour"], strict=True))
+        assert all(order[r] == n for n, r in zip(data["segment"], data["rank"], strict=True))
+    for chart in charts.factors:
+        data = chart.datasets["boxes"]
+        mine = boxes[boxes["factor"] == chart.spec["title"]].set_index("segment").loc[order]
+        assert list(data["segment"]) == order
+        np.testing.assert_allclose(data["median"], mine["median"])
+        np.testing.assert_allclose(data["p95"], mine["p95"])
+
+
+def _crosstab(rows: list[str], offers: list[str]):
+    from ui.charts_segments import _crosstab as chart
+
+    counts = np.arange(len(rows) * len(offers)).reshape(len(rows), len(offers))
+    return chart(pd.DataFrame(counts, index=rows, columns=offers))
+
+
+def test_segment_x_first_offer_cells_hold_every_count_in_the_crosstabs_order():
+    chart = _crosstab(["x", "y", "z"], ["Phone", "TV"])
+    cells = chart.datasets["crosstab"]
+    assert list(cells["customers"]) == [0, 1, 2, 3, 4, 5]  # row by row
+    assert list(cells["segment"]) == ["x", "x", "y", "y", "z", "z"]
+    assert list(cells["segment_rank"]) == [0, 0, 1, 1, 2, 2]
+    assert list(cells["offer"]) == ["Phone", "TV"] * 3 and list(cells["offer_rank"]) == [0, 1] * 3
+    assert list(cells["dark"]) == [False, False, False, True, True, True]  # above half of 5
+    assert "z × TV 5" in chart.summary
+
+
+def test_repeated_segment_colours_stay_one_colour_per_segment():
+    """Past the palette's length a colour repeats; each segment still has a value of its own
+    (the legend's scale reads one colour per distinct value), of the same colour."""
+    from ui.charts_segments import _unique
+
+    drawn = _unique(["#0072B2", "#E69F00", "#0072B2", "#0072B2"])
+    assert drawn == ["#0072B2", "#E69F00", "#0072B2fe", "#0072B2fd"]
+    assert len(set(drawn)) == 4
+
+
+def test_signal_boxes_are_plotlys_box_plots_in_the_pages_order_and_colours():
+    """The sentiment / P(alive) boxes: quartiles, whiskers to the furthest value within 1.5
+    IQR, the values beyond as outliers; segments in the page's order and colours whatever
+    order the writers come in, with a specification that holds no segment."""
+    from ui.charts_segments import signal_boxes, tukey_boxes
+
+    values = [0.0, 1.0, 2.0, 3.0, 4.0, 100.0]
+    frame = pd.DataFrame({"segment": ["b"] * 6 + ["a", "a"], "s": [*values, 0.5, 0.7]})
+    stats, outliers = tukey_boxes(frame, "s")
+    row = stats.set_index("segment").loc["b"]
+    assert (row.q1, row["median"], row.q3) == (1.25, 2.5, 3.75)
+    assert (row.lo, row.hi, row.n) == (0.0, 4.0, 6)  # 100 is beyond 3.75 + 1.5 * 2.5
+    assert list(outliers.itertuples(index=False)) == [("b", 100.0)]
+    order = ["c", "a", "b"]  # "c" wrote nothing: "a" and "b" keep their colours
+    chart = signal_boxes(frame, "s", "Sentiment", order)
+    palette = ui.segment_colours(order)
+    boxes = chart.datasets["boxes"]
+    assert sorted(zip(boxes["rank"], boxes["segment"], strict=True)) == [(1, "a"), (2, "b")]
+    assert {n: c for n, c in zip(boxes["segment"], boxes["colour"], strict=True)} == {
+        "a": palette["a"],
+        "b": palette["b"],
+    }
+    assert list(chart.datasets["outliers"]["colour"]) == [palette["b"]]
+    other = signal_boxes(frame.assign(segment=frame["segment"].map({"a": "x", "b": "y"})),
+                         "s", "Sentiment", ["y", "x"])  # fmt: skip
+    assert other.spec == chart.spec and not {"a", "b", "c"} & _every_string(chart.spec)
+    assert chart.spec["encoding"]["x"]["title"] == "Segment"
+    assert "medians b 2.5; a 0.6" in chart.summary
 
 
 def test_ranked_segments_table_is_static_formatted_and_in_the_rankings_order():

@@ -53,6 +53,13 @@ def _texts(at: AppTest) -> str:
     return "\n".join(str(p) for p in parts)
 
 
+def _name_field(at: AppTest, sid: int):
+    """The name field of segment ``sid`` (its key names the segmentation, ``ui.name_key``)."""
+    (field,) = [t for t in at.text_input if t.label == f"Segment {sid}"]
+    assert field.key.startswith(f"seg_name_{sid}_")
+    return field
+
+
 def test_segments_page_answers_whom_to_contact_and_keeps_names():
     at = _page("pages/segments.py")
     assert not at.error
@@ -60,7 +67,7 @@ def test_segments_page_answers_whom_to_contact_and_keeps_names():
     assert sentence.startswith("Contact first:") and "offer" in sentence
     labels = {m.label: m.value for m in at.metric}
     assert float(labels["Stability (ARI)"]) > 0.5
-    first = at.text_input(key="seg_name_0")
+    first = _name_field(at, 0)
     first.set_value("Rescue squad")
     _button(at, "Apply names").click()
     at.run()
@@ -68,7 +75,7 @@ def test_segments_page_answers_whom_to_contact_and_keeps_names():
     assert at.session_state["segments"]["names"]["0"] == "Rescue squad"
     assert "Rescue squad" in "".join(str(d.value) for d in at.table)  # the ranked segments
     # a duplicate name is refused with a clear message, not stored
-    at.text_input(key="seg_name_1").set_value("Rescue squad")
+    _name_field(at, 1).set_value("Rescue squad")
     _button(at, "Apply names").click()
     at.run()
     assert not at.exception

@@ -105,7 +105,7 @@ def test_segments_page_shows_sentiment_per_segment_or_says_why_not(tmp_path: Pat
     synthetic.write(path, 400, 6, feedback=True)
     at = _app_on(path, "pages/segments.py")
     assert "no feedback texts" not in _texts(at)
-    titles = [str(c.proto.spec) for c in at.get("plotly_chart")]
+    titles = [str(c.proto.spec) for c in at.get("vega_lite_chart")]
     assert any("Sentiment of each writer" in t for t in titles)
 
 
