@@ -361,41 +361,6 @@ def training_curves_chart(curves: Mapping[str, pd.DataFrame], labels: Mapping[st
     )
 
 
-def box_by_segment(
-    frame: pd.DataFrame, column: str, title: str, order: Sequence[str] | None = None
-) -> Any:
-    """Box plot of ``column`` per ``segment``, with the count in the legend.
-
-    ``order``: every segment name in the page's display order (the other segment charts'), so
-    a segment has the same colour and place here as there; segments absent from ``frame`` keep
-    their colour. Without it, the order in which segments appear in ``frame``."""
-    import plotly.express as px
-
-    present = list(dict.fromkeys(frame["segment"].astype(str)))
-    everyone = [str(n) for n in order] if order is not None else present
-    everyone += [n for n in present if n not in everyone]
-    colours = segment_colours(everyone)
-    names = [n for n in everyone if n in present]
-    fig = px.box(
-        frame.assign(segment=frame["segment"].astype(str)),
-        x="segment",
-        y=column,
-        color="segment",
-        color_discrete_map=colours,
-        category_orders={"segment": names},
-    )
-    medians = frame.groupby(frame["segment"].astype(str))[column].median()
-    alt = (
-        f"Box plots of {column} per segment (medians: "
-        + _top(list(medians.index), list(medians), "{:,.3g}", k=12)
-        + ")"
-    )
-    fig.update_layout(
-        title=title, showlegend=False, xaxis_title="Segment", yaxis_title=column, meta={"alt": alt}
-    )
-    return style(fig)
-
-
 def discount_curves(curves: pd.DataFrame) -> Any:
     """Acceptance rate by discount level per product, one panel per segment, 95% intervals."""
     import plotly.express as px

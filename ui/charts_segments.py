@@ -342,8 +342,8 @@ def tukey_boxes(frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, pd.Data
 
 def signal_boxes(frame: pd.DataFrame, column: str, title: str, order: Sequence[str]) -> VegaChart:
     """Box plot of ``column`` per segment (:func:`tukey_boxes`: outliers as dots), segments in
-    the page's ``order`` and colours (segments absent from ``frame`` keep theirs); what
-    :func:`ui.charts.box_by_segment` drew with plotly."""
+    the page's ``order`` and colours (segments absent from ``frame`` keep theirs), the boxes
+    plotly's box plot drew."""
     order = [str(n) for n in order]
     order += [n for n in dict.fromkeys(frame["segment"].astype(str)) if n not in order]
     stats, outliers = tukey_boxes(frame, column)

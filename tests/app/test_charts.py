@@ -376,22 +376,6 @@ def test_static_table_formats_each_kind_of_column_and_hides_the_index():
     assert ui.static_table(frame).data is frame  # the values stay as they were
 
 
-def test_box_by_segment_keeps_the_pages_segment_order_and_colours():
-    """The sentiment boxes colour and place each segment as the page's other segment charts do,
-    whatever order the writers come in."""
-    order = ["new and at risk", "loyal", "budget", "referrers"]
-    frame = pd.DataFrame(
-        {"segment": ["referrers", "budget", "budget", "new and at risk"], "s": [0.1, 0.2, 0.3, 0.4]}
-    )
-    fig = ui.box_by_segment(frame, "s", "Sentiment", order)
-    palette = ui.segment_colours(order)
-    drawn = {t.name: t.marker.color for t in fig.data}
-    assert drawn == {n: palette[n] for n in ("new and at risk", "budget", "referrers")}
-    assert list(fig.layout.xaxis.categoryarray) == ["new and at risk", "budget", "referrers"]
-    plain = ui.box_by_segment(frame, "s", "Sentiment")  # without an order: as they come
-    assert [t.name for t in plain.data] == ["referrers", "budget", "new and at risk"]
-
-
 def _views(scale: float) -> object:
     from core.insights.opportunity_views import OpportunityViews
 
