@@ -10,21 +10,26 @@ so every user moves their own sliders.
 
 from __future__ import annotations
 
+import atexit
 import functools
+import threading
 import time
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 
+from core.common.errors import CJOError
 from core.pipeline import Settings
-from ui._base import ROOT, guarded
+from ui._base import ROOT, guarded, show_error
 from ui.cache import cached, scenario_key
 from ui.data import require_data
 from ui.pipeline import acceptance_propensity, context_and_components
-from ui.state import bind, settings
+from ui.state import settings
+from ui.widgets import static_table
 
 if TYPE_CHECKING:  # core.planning (scipy.optimize) loads with the Plan page, not with ui
     from core.insights.plan_views import PlanInputs
@@ -41,6 +46,9 @@ PLAN = "plan_state"
 REPLAN_SECONDS = 0.35
 #: Seconds the first plan may take.
 FIRST_SECONDS = 30.0
+#: A background refinement that ends above this gap (or without a plan) searches again for up
+#: to FIRST_SECONDS before its plan replaces the quick answer.
+REFINE_GAP = 0.01
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,6 +102,16 @@ def base_plan() -> BasePlan:
     return base
 
 
+def _seeded(key: str, value: float) -> str:
+    """Seed slider ``key`` with the calendar's bound once (and after a reset): the user's value
+    stays through every later run. (``ui.state.bind`` follows a value set elsewhere and put
+    these sliders back to the calendar on any run without a change: a page rerun, e.g. the
+    one that shows a refined plan, would have re-planned the calendar's bounds.)"""
+    if key not in st.session_state:
+        st.session_state[key] = value
+    return key
+
+
 def bound_sliders(base: BasePlan) -> dict[str, float]:
     """One slider per budget, cap and target of the calendar; returns {name: bound}."""
     from core.insights import plan_views
@@ -116,35 +134,153 @@ def bound_sliders(base: BasePlan) -> dict[str, float]:
                 min_value=float(row["low"]),
                 max_value=float(row["high"]),
                 step=float(row["step"]),
-                key=bind(f"plan_bound_{i}", float(row["default"])),
+                key=_seeded(f"plan_bound_{i}", float(row["default"])),
                 help=f"{row['type']}, {row['unit']}. {helps.get(str(row['type']), '')}",
             )
         )
     return out
 
 
-def current_plan(base: BasePlan, bounds: dict[str, float]) -> tuple[PlanningProblem, PlanResult]:
-    """The plan for ``bounds``: the first plan, or a re-plan warm-started from the last one.
+@dataclass(eq=False)
+class Refinement:
+    """A full re-plan running in a background thread after a quick answer (one per change).
 
-    The last feasible plan warm-starts the next (an infeasible answer's prices are not a good
-    start); what was computed is kept in session state, so a rerun without a change is free.
+    The thread writes only to this object (never to session state); the page reads it on its
+    next run. ``cancel`` stops a re-plan that a newer change made stale (the planner's
+    ``callback`` looks at it after each dual step and improvement round)."""
+
+    bounds: dict[str, float]
+    started: float = field(default_factory=time.perf_counter)
+    done: threading.Event = field(default_factory=threading.Event)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    result: tuple[PlanningProblem, PlanResult] | None = None
+    error: BaseException | None = None
+    seconds: float = float("nan")
+
+
+def _bounds_of(problem: PlanningProblem) -> dict[str, float]:
+    names = problem.constraints.names
+    return {names[k]: float(problem.constraints.bound[k]) for k in problem.coupling}
+
+
+def _same(a: dict[str, float], b: dict[str, float]) -> bool:
+    return all(abs(a.get(n, float("nan")) - v) <= 1e-9 for n, v in b.items())
+
+
+#: Refinements still running (a server that stops cancels them and waits a moment: HiGHS inside
+#: a thread the interpreter kills at exit aborts the process).
+_RUNNING: weakref.WeakSet[Refinement] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_refinements() -> None:
+    jobs = list(_RUNNING)
+    for job in jobs:
+        job.cancel.set()
+    for job in jobs:
+        job.done.wait(10.0)
+
+
+def _refine(job: Refinement, problem: PlanningProblem, quick: PlanResult, seed: int) -> None:
+    """The full re-plan of a quick answer (a thread's target: nothing is drawn here)."""
+    from core.planning import replan
+
+    def stale(_: dict) -> bool:
+        return job.cancel.is_set()
+
+    try:
+        # the slider's budget first; then, when it found no plan or left a gap above
+        # REFINE_GAP, as long as a first plan may take (from the better start): off the
+        # slider's path, the page shows the quick answer meanwhile
+        out = replan(problem, {}, warm_start=quick, time_limit=REPLAN_SECONDS, rng=seed,
+                     callback=stale)  # fmt: skip
+        if not job.cancel.is_set() and (not out[1].feasible or out[1].gap > REFINE_GAP):
+            start = out[1] if out[1].feasible else quick
+            out = replan(problem, {}, warm_start=start, time_limit=FIRST_SECONDS, rng=seed,
+                         callback=stale)  # fmt: skip
+        job.result = out
+    except BaseException as exc:  # shown by the page's next run
+        job.error = exc
+    finally:
+        job.seconds = time.perf_counter() - job.started
+        job.done.set()
+        _RUNNING.discard(job)
+
+
+def _swap_refined(state: dict) -> None:
+    """Put a finished refinement's plan in place of the quick answer it refines."""
+    job: Refinement | None = state.get("refine")
+    if job is None or not job.done.is_set():
+        return
+    state["refine"] = None
+    if isinstance(job.error, CJOError):  # the error box, as a re-plan here would show it
+        show_error(job.error)
+        st.stop()
+    if job.error is not None:
+        raise job.error
+    if job.result is None or not _same(_bounds_of(state["problem"]), job.bounds):
+        return  # stale (cancelled): a newer answer is shown
+    new, result = job.result
+    if result.feasible:  # from the quick plan: never worse than it (the planner keeps its start)
+        state.update(problem=new, result=result, seconds=job.seconds, quick=False)
+        state["warm"] = (new, result)
+    else:
+        state["refined_none"] = True
+
+
+def refining() -> Refinement | None:
+    """The background re-plan of the quick answer on the page, or None (the plan is final)."""
+    state = st.session_state.get(PLAN)
+    return state.get("refine") if state else None
+
+
+def current_plan(base: BasePlan, bounds: dict[str, float]) -> tuple[PlanningProblem, PlanResult]:
+    """The plan for ``bounds``: the first plan, a quick answer being refined, or a re-plan.
+
+    After a slider change the page answers at once with :func:`core.planning.quick.quick_replan`
+    (the previous plan, less the least valuable contacts of a lowered budget or cap, and the
+    dual bound at the previous prices: a feasible plan and a proved gap) and re-plans in a
+    background thread from it (:class:`Refinement`); the page's next run after the thread ends
+    shows the refined plan. When there is no quick answer (a minimum raised beyond the plan,
+    no feasible plan shown, the rows changed), it re-plans here, warm-started from the last
+    feasible plan, as before. What was computed is kept in session state, so a rerun without a
+    change is free.
     """
     from core.planning import replan
+    from core.planning.quick import quick_replan
 
     state = st.session_state.get(PLAN)
     if state is None or state["key"] != base.key:
         state = {"key": base.key, "problem": base.problem, "result": base.result}
         state["warm"] = (base.problem, base.result)
         state["seconds"] = base.result.seconds
+        state["quick"], state["refine"] = False, None
         st.session_state[PLAN] = state
+    _swap_refined(state)
     problem: PlanningProblem = state["problem"]
-    names = problem.constraints.names
-    now = {names[k]: float(problem.constraints.bound[k]) for k in problem.coupling}
-    if all(abs(now[n] - v) <= 1e-9 for n, v in bounds.items()):
+    if _same(_bounds_of(problem), bounds):
         return problem, state["result"]
-    warm_problem, warm = state["warm"]
+    old: Refinement | None = state.get("refine")
+    if old is not None:
+        old.cancel.set()
+        state["refine"] = None
     t = time.perf_counter()
     changes: dict[int | str, float] = {k: v for k, v in bounds.items()}
+    state["refined_none"] = False
+    new, quick = guarded(lambda: quick_replan(problem, changes, warm_start=state["result"]))
+    if quick is not None:
+        state.update(problem=new, result=quick, seconds=time.perf_counter() - t, quick=True)
+        job = Refinement(dict(bounds))
+        state["refine"] = job
+        _RUNNING.add(job)
+        threading.Thread(
+            target=_refine,
+            args=(job, new, quick, base.settings.seed),
+            name="cjo-plan-refine",
+            daemon=True,
+        ).start()
+        return new, quick
+    warm_problem, warm = state["warm"]
     new, result = guarded(
         lambda: replan(
             warm_problem,
@@ -166,10 +302,46 @@ def current_plan(base: BasePlan, bounds: dict[str, float]) -> tuple[PlanningProb
                 rng=base.settings.seed,
             )
         )
-    state.update(problem=new, result=result, seconds=time.perf_counter() - t)
+    state.update(problem=new, result=result, seconds=time.perf_counter() - t, quick=False)
     if result.feasible:
         state["warm"] = (new, result)
     return new, result
+
+
+#: Seconds between the page's looks at a running refinement (a fragment's ``run_every``).
+POLL_SECONDS = 0.2
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def watch_refinement() -> None:
+    """Drawn while a refinement runs (nothing visible): reruns the page once it is done, so the
+    refined plan replaces the quick answer. Not drawn otherwise, which stops its timer."""
+    job = refining()
+    if job is not None and job.done.is_set():
+        st.rerun()
+
+
+def answer_note(result: PlanResult) -> str:
+    """One line above the figures: a quick answer being refined, or the planner's answer."""
+    state = st.session_state.get(PLAN) or {}
+    if state.get("quick") and state.get("refine") is not None:
+        dropped = int(result.stats.get("quick_dropped", 0))
+        what = (
+            f"the previous plan less its {dropped:,} least valuable contacts of the lowered row"
+            if dropped
+            else "the previous plan (it keeps the new bounds)"
+        )
+        return (
+            f":material/hourglass_top: **Quick answer, being refined**: {what}; its gap is "
+            "proved by the bound at the previous shadow prices. The full re-plan runs in the "
+            "background and replaces it when done."
+        )
+    if state.get("quick"):
+        return (
+            ":material/info: **Quick answer**: the re-plan found no better plan in its time; "
+            "this plan keeps every constraint and its gap is proved."
+        )
+    return ":material/check_circle: The planner's plan for these bounds."
 
 
 def reset_bounds() -> None:
@@ -225,7 +397,7 @@ def infeasible_notice(problem: PlanningProblem, result: PlanResult) -> None:
         names = plan_views.conflicting_names(problem, result)
         st.write("The planner names these as in conflict: " + ", ".join(names) + ".")
         st.caption(result.message)
-        st.dataframe(broken, hide_index=True, width="stretch")
+        st.table(static_table(broken))
 
 
 def value_metrics(result: PlanResult) -> None:
