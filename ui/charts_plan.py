@@ -22,6 +22,9 @@ def channel_colours(channels: Sequence[str]) -> dict[str, str]:
     return {c: SEGMENT_PALETTE[i % len(SEGMENT_PALETTE)] for i, c in enumerate(channels)}
 
 
+# Heights are of the whole view (titles, axes and legend included: Streamlit fits a stretched
+# Vega-Lite view into them), as the plotly figures' were.
+
 #: Status of a constraint in the usage chart, and its colour (the same three always, so the
 #: chart's specification and legend do not change with the plan).
 USAGE_STATUS: tuple[str, ...] = ("kept", "at its bound", "broken")
@@ -35,7 +38,7 @@ def channel_chart(by_channel: pd.DataFrame, channels: Sequence[str]) -> VegaChar
     spec = {
         "title": "Contacts per channel",
         "description": "Horizontal bar chart of the plan's contacts per channel.",
-        "height": 240,
+        "height": 300,
         "data": {"name": "channels"},
         "mark": {"type": "bar"},
         "encoding": {
@@ -68,7 +71,7 @@ def day_chart(by_day: pd.DataFrame, channels: Sequence[str], horizon: int) -> Ve
         "title": "Contacts per day of the campaign",
         "description": "Stacked bar chart of the plan's contacts per day of the campaign, "
         "coloured by channel.",
-        "height": 240,
+        "height": 320,
         "data": {"name": "days"},
         "mark": {"type": "bar"},
         "encoding": {
@@ -111,7 +114,7 @@ def usage_chart(usage: pd.DataFrame) -> VegaChart:
         "title": "What the plan uses of each budget, cap and target",
         "description": "Horizontal bar chart of the share of each budget, cap and target the "
         "plan uses; a dashed line marks 100 % of the bound.",
-        "height": max(200, 34 * len(usage) + 20),
+        "height": max(260, 34 * len(usage) + 100),
         "layer": [
             {
                 "data": {"name": "usage"},
