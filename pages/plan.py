@@ -67,7 +67,8 @@ def live() -> None:
             f"Answered and redrew in {time.perf_counter() - t0:.2f} s (server; the quick answer "
             f"took {ui.last_replan_seconds():.2f} s; the full re-plan runs in the background)."
         )
-        ui.watch_refinement()
+        if job.push is None:  # not served here: look every POLL_SECONDS
+            ui.watch_refinement()
     else:
         st.caption(
             f"Re-planned and redrew in {time.perf_counter() - t0:.2f} s (server; the planner "

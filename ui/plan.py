@@ -156,6 +156,9 @@ class Refinement:
     result: tuple[PlanningProblem, PlanResult] | None = None
     error: BaseException | None = None
     seconds: float = float("nan")
+    #: Asks the browser session to rerun the page's fragment when the refinement ends (None:
+    #: not served by a Streamlit server here; the page then looks with :func:`watch_refinement`).
+    push: Callable[[Refinement], None] | None = None
 
 
 def _bounds_of(problem: PlanningProblem) -> dict[str, float]:
@@ -167,6 +170,9 @@ def _same(a: dict[str, float], b: dict[str, float]) -> bool:
     return all(abs(a.get(n, float("nan")) - v) <= 1e-9 for n, v in b.items())
 
 
+#: One refinement at a time in this process: a newer one waits for a cancelled one to stop
+#: (the planner's BLAS limit is process-wide, and two would share the two cores anyway).
+_ONE_AT_A_TIME = threading.Lock()
 #: Refinements still running (a server that stops cancels them and waits a moment: HiGHS inside
 #: a thread the interpreter kills at exit aborts the process).
 _RUNNING: weakref.WeakSet[Refinement] = weakref.WeakSet()
@@ -189,22 +195,75 @@ def _refine(job: Refinement, problem: PlanningProblem, quick: PlanResult, seed: 
         return job.cancel.is_set()
 
     try:
-        # the slider's budget first; then, when it found no plan or left a gap above
-        # REFINE_GAP, as long as a first plan may take (from the better start): off the
-        # slider's path, the page shows the quick answer meanwhile
-        out = replan(problem, {}, warm_start=quick, time_limit=REPLAN_SECONDS, rng=seed,
-                     callback=stale)  # fmt: skip
-        if not job.cancel.is_set() and (not out[1].feasible or out[1].gap > REFINE_GAP):
-            start = out[1] if out[1].feasible else quick
-            out = replan(problem, {}, warm_start=start, time_limit=FIRST_SECONDS, rng=seed,
+        with _ONE_AT_A_TIME:  # a stale re-plan (cancelled) ends before the next starts
+            if job.cancel.is_set():
+                return
+            # the slider's budget first; then, when it found no plan or left a gap above
+            # REFINE_GAP, as long as a first plan may take (from the better start): off the
+            # slider's path, the page shows the quick answer meanwhile
+            out = replan(problem, {}, warm_start=quick, time_limit=REPLAN_SECONDS, rng=seed,
                          callback=stale)  # fmt: skip
-        job.result = out
+            if not job.cancel.is_set() and (not out[1].feasible or out[1].gap > REFINE_GAP):
+                start = out[1] if out[1].feasible else quick
+                out = replan(problem, {}, warm_start=start, time_limit=FIRST_SECONDS,
+                             rng=seed, callback=stale)  # fmt: skip
+            job.result = out
     except BaseException as exc:  # shown by the page's next run
         job.error = exc
     finally:
         job.seconds = time.perf_counter() - job.started
         job.done.set()
         _RUNNING.discard(job)
+        if job.push is not None and not job.cancel.is_set():
+            job.push(job)
+
+
+def _session_push() -> Callable[[Refinement], None] | None:
+    """A function that reruns this session's running fragment (the page's ``live``) once its
+    refinement ended, called from the refinement's thread; None outside a served session.
+
+    The server's event loop is asked (``call_soon_threadsafe``) to rerun the fragment with the
+    session's last client state (the page, its URL and widget values), as the browser's own
+    ``run_every`` timer would, but once: a fragment that polls redraws its (empty) container
+    in the page every time it runs. It waits while the session runs a script (the user moved
+    something: that run shows the refined plan or started a newer one) and gives up on a
+    cancelled refinement. Uses the AppSession's private state (Streamlit pinned at 1.67)."""
+    try:
+        from streamlit.proto.ClientState_pb2 import ClientState
+        from streamlit.runtime import Runtime
+        from streamlit.runtime.scriptrunner_utils.script_run_context import (
+            ThreadState,
+            get_script_run_ctx,
+        )
+
+        ctx = get_script_run_ctx()
+        fragment = ThreadState.get().fragment_id
+        if ctx is None or not fragment or not Runtime.exists():
+            return None
+        session = Runtime.instance().get_app_session(ctx.session_id)
+        loop = getattr(session, "_event_loop", None)
+        if session is None or loop is None or not hasattr(session, "_client_state"):
+            return None
+    except Exception:  # another Streamlit: the page polls instead
+        return None
+
+    def push(job: Refinement, tries: int = 100) -> None:
+        def on_loop(left: int) -> None:
+            if job.cancel.is_set():
+                return
+            if getattr(session, "_scriptrunner", None) is not None:  # a run in progress
+                if left:
+                    loop.call_later(0.05, on_loop, left - 1)
+                return
+            state = ClientState()
+            state.CopyFrom(session._client_state)
+            state.fragment_id = fragment
+            state.is_auto_rerun = True
+            session.request_rerun(state)
+
+        loop.call_soon_threadsafe(on_loop, tries)
+
+    return push
 
 
 def _swap_refined(state: dict) -> None:
@@ -270,7 +329,7 @@ def current_plan(base: BasePlan, bounds: dict[str, float]) -> tuple[PlanningProb
     new, quick = guarded(lambda: quick_replan(problem, changes, warm_start=state["result"]))
     if quick is not None:
         state.update(problem=new, result=quick, seconds=time.perf_counter() - t, quick=True)
-        job = Refinement(dict(bounds))
+        job = Refinement(dict(bounds), push=_session_push())
         state["refine"] = job
         _RUNNING.add(job)
         threading.Thread(
@@ -314,8 +373,9 @@ POLL_SECONDS = 0.2
 
 @st.fragment(run_every=POLL_SECONDS)
 def watch_refinement() -> None:
-    """Drawn while a refinement runs (nothing visible): reruns the page once it is done, so the
-    refined plan replaces the quick answer. Not drawn otherwise, which stops its timer."""
+    """Where the server cannot be asked to rerun the page (:func:`_session_push`), drawn while a
+    refinement runs (nothing visible): reruns the page once it is done, so the refined plan
+    replaces the quick answer. Not drawn otherwise, which stops its timer."""
     job = refining()
     if job is not None and job.done.is_set():
         st.rerun()
