@@ -69,6 +69,7 @@ def live() -> None:
         )
         if job.push is None:  # not served here: look every POLL_SECONDS
             ui.watch_refinement()
+        ui.start_refinement()  # the page is drawn: re-plan in the background
     else:
         st.caption(
             f"Re-planned and redrew in {time.perf_counter() - t0:.2f} s (server; the planner "

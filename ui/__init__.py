@@ -179,6 +179,7 @@ from ui.plan import (
     plan_settings,
     refining,
     reset_bounds,
+    start_refinement,
     value_metrics,
     watch_refinement,
 )
@@ -540,6 +541,7 @@ __all__ = [
     "Refinement",
     "answer_note",
     "refining",
+    "start_refinement",
     "watch_refinement",
     "value_metrics",
     "source_controls",

@@ -11,7 +11,9 @@ so every user moves their own sliders.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import functools
+import os
 import threading
 import time
 import weakref
@@ -159,6 +161,8 @@ class Refinement:
     #: Asks the browser session to rerun the page's fragment when the refinement ends (None:
     #: not served by a Streamlit server here; the page then looks with :func:`watch_refinement`).
     push: Callable[[Refinement], None] | None = None
+    #: Starts the thread (:func:`start_refinement`, once the page is drawn).
+    start: Callable[[], None] | None = None
 
 
 def _bounds_of(problem: PlanningProblem) -> dict[str, float]:
@@ -187,6 +191,28 @@ def _stop_refinements() -> None:
         job.done.wait(10.0)
 
 
+#: Niceness of a refinement's thread (Linux: per thread): the page's runs and the browser
+#: come first on a busy machine.
+REFINE_NICE = 10
+
+
+def _start(job: Refinement, problem: PlanningProblem, quick: PlanResult, seed: int) -> None:
+    _RUNNING.add(job)
+    threading.Thread(
+        target=_refine, args=(job, problem, quick, seed), name="cjo-plan-refine", daemon=True
+    ).start()
+
+
+def start_refinement() -> None:
+    """Start the background re-plan of the quick answer on the page (once), at the end of the
+    page's run: the thread would otherwise share the interpreter with the drawing of the quick
+    answer it refines."""
+    job = refining()
+    if job is not None and job.start is not None:
+        start, job.start = job.start, None
+        start()
+
+
 def _refine(job: Refinement, problem: PlanningProblem, quick: PlanResult, seed: int) -> None:
     """The full re-plan of a quick answer (a thread's target: nothing is drawn here)."""
     from core.planning import replan
@@ -194,6 +220,8 @@ def _refine(job: Refinement, problem: PlanningProblem, quick: PlanResult, seed: 
     def stale(_: dict) -> bool:
         return job.cancel.is_set()
 
+    with contextlib.suppress(AttributeError, OSError):  # lower this thread's priority only
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), REFINE_NICE)
     try:
         with _ONE_AT_A_TIME:  # a stale re-plan (cancelled) ends before the next starts
             if job.cancel.is_set():
@@ -330,14 +358,8 @@ def current_plan(base: BasePlan, bounds: dict[str, float]) -> tuple[PlanningProb
     if quick is not None:
         state.update(problem=new, result=quick, seconds=time.perf_counter() - t, quick=True)
         job = Refinement(dict(bounds), push=_session_push())
+        job.start = functools.partial(_start, job, new, quick, base.settings.seed)
         state["refine"] = job
-        _RUNNING.add(job)
-        threading.Thread(
-            target=_refine,
-            args=(job, new, quick, base.settings.seed),
-            name="cjo-plan-refine",
-            daemon=True,
-        ).start()
         return new, quick
     warm_problem, warm = state["warm"]
     new, result = guarded(
