@@ -218,6 +218,9 @@ def test_plan_page_plans_the_calendar_and_a_slider_replans(downloads, deferred):
     # a minimum no plan can reach: infeasible, said clearly, the least-violation plan shown
     at.slider(key="plan_bound_6").set_value(7500.0).run()
     assert not at.exception
+    # the budget moved before keeps its value (it went back to the calendar's before)
+    assert at.slider(key="plan_bound_0").value == 3000.0
+    assert at.session_state["plan_state"]["problem"].constraints.bound[0] == 3000.0
     assert at.error and "Infeasible" in at.error[0].value
     assert "security offers" in at.error[0].value
     assert _metric(at, "Feasible") == "no"
