@@ -300,7 +300,7 @@ def replans(calendar: str, data: str, seed: int, limit: float, quick: bool = Fal
 def quick_and_refined(problem: Any, result: Any, bounds: dict, limit: float, seed: int) -> dict:
     """The Plan page's answer to a bound change: the quick answer (``core.planning.quick``) and
     its refinement (``replan`` from it, as ``ui.plan`` runs it in the background: ``limit``,
-    then up to 30 s when it found no plan or left a gap above 1 %)."""
+    then up to 30 s when it found no plan, 2 s when it left a gap above 1 %)."""
     import math
 
     from core.planning import replan
@@ -322,7 +322,8 @@ def quick_and_refined(problem: Any, result: Any, bounds: dict, limit: float, see
     t = time.perf_counter()
     _, ref = replan(new, {}, warm_start=q, time_limit=limit, rng=seed)
     if not ref.feasible or ref.gap > 0.01:
-        _, ref = replan(new, {}, warm_start=ref if ref.feasible else q, time_limit=30.0, rng=seed)
+        start, more = (ref, 2.0) if ref.feasible else (q, 30.0)
+        _, ref = replan(new, {}, warm_start=start, time_limit=more, rng=seed)
     return {**out, "refined_seconds": time.perf_counter() - t, "refined_gap": ref.gap,
             "refined_status": ref.status}  # fmt: skip
 

@@ -48,9 +48,13 @@ PLAN = "plan_state"
 REPLAN_SECONDS = 0.35
 #: Seconds the first plan may take.
 FIRST_SECONDS = 30.0
-#: A background refinement that ends above this gap (or without a plan) searches again for up
-#: to FIRST_SECONDS before its plan replaces the quick answer.
+#: A background refinement that ends above this gap searches again for up to
+#: REFINE_MORE_SECONDS (without a plan: FIRST_SECONDS) before its plan replaces the quick answer.
+#: Measured (benchmarks/plan.py --replan ... --quick): those second searches took at most 0.6 s
+#: on the demo; a longer budget lets the repair build programs that HiGHS cannot stop, on a
+#: core the user's next answer needs, after a newer change cancelled it.
 REFINE_GAP = 0.01
+REFINE_MORE_SECONDS = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -226,15 +230,17 @@ def _refine(job: Refinement, problem: PlanningProblem, quick: PlanResult, seed: 
         with _ONE_AT_A_TIME:  # a stale re-plan (cancelled) ends before the next starts
             if job.cancel.is_set():
                 return
-            # the slider's budget first; then, when it found no plan or left a gap above
-            # REFINE_GAP, as long as a first plan may take (from the better start): off the
-            # slider's path, the page shows the quick answer meanwhile
+            # the slider's budget first; then, when it found no plan, as long as a first plan
+            # may take, or when it left a gap above REFINE_GAP, REFINE_MORE_SECONDS from its
+            # plan: off the slider's path, the page shows the quick answer meanwhile
             out = replan(problem, {}, warm_start=quick, time_limit=REPLAN_SECONDS, rng=seed,
                          callback=stale)  # fmt: skip
             if not job.cancel.is_set() and (not out[1].feasible or out[1].gap > REFINE_GAP):
-                start = out[1] if out[1].feasible else quick
-                out = replan(problem, {}, warm_start=start, time_limit=FIRST_SECONDS,
-                             rng=seed, callback=stale)  # fmt: skip
+                start, more = (
+                    (out[1], REFINE_MORE_SECONDS) if out[1].feasible else (quick, FIRST_SECONDS)
+                )
+                out = replan(problem, {}, warm_start=start, time_limit=more, rng=seed,
+                             callback=stale)  # fmt: skip
             job.result = out
     except BaseException as exc:  # shown by the page's next run
         job.error = exc
