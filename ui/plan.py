@@ -249,7 +249,8 @@ def _refine(job: Refinement, problem: PlanningProblem, quick: PlanResult, seed: 
         job.done.set()
         _RUNNING.discard(job)
         if job.push is not None and not job.cancel.is_set():
-            job.push(job)
+            with contextlib.suppress(RuntimeError):  # the server's loop closed: it stops
+                job.push(job)
 
 
 def _session_push() -> Callable[[Refinement], None] | None:
