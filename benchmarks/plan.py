@@ -33,6 +33,8 @@ Its peak MB is this process's; the workers' peaks are printed after it::
 ``--replan`` measures what a Plan page would do: one plan of the calendar for the customers, then
 re-plans after each bound of the calendar moves by -20 %, -10 %, +10 %, +20 % (each warm-started
 from the previous result, ``time_limit`` 1 s), with seconds, gap and feasibility of each.
+``--quick`` adds, before each, the Plan page's quick answer (``core.planning.quick``: seconds,
+proved gap) and its background refinement (``replan`` from it, as ``ui.plan`` runs it).
 """
 
 from __future__ import annotations
@@ -212,8 +214,9 @@ def verdicts(name: str, tier: str, rows: dict[str, dict], limit: float) -> list[
     return out
 
 
-def replans(calendar: str, data: str, seed: int, limit: float) -> list[dict]:
-    """Warm re-plans after each coupling bound of ``calendar`` moves (see the module doc)."""
+def replans(calendar: str, data: str, seed: int, limit: float, quick: bool = False) -> list[dict]:
+    """Warm re-plans after each coupling bound of ``calendar`` moves (see the module doc);
+    ``quick``: also the Plan page's quick answer before each and its refinement."""
     import types
 
     import numpy as np
@@ -235,6 +238,12 @@ def replans(calendar: str, data: str, seed: int, limit: float) -> list[dict]:
     for k in problem.coupling:
         name = problem.constraints.names[k]
         for factor in (0.8, 0.9, 1.1, 1.2):
+            extra = (
+                quick_and_refined(current, result, {name: problem.constraints.bound[k] * factor},
+                                  limit, seed)
+                if quick
+                else {}
+            )  # fmt: skip
             t = time.perf_counter()
             current, result = replan(
                 current,
@@ -253,11 +262,19 @@ def replans(calendar: str, data: str, seed: int, limit: float) -> list[dict]:
                     "feasible": result.feasible,
                     "objective": result.objective,
                     "status": result.status,
+                    **extra,
                 }
             )
             print(
                 f"  {name:32s} x{factor:<4} {wall:6.2f} s  gap {fmt(result.gap, '.4%'):>9s} "
-                f"{result.status}",
+                f"{result.status}"
+                + (
+                    f"  | quick {extra['quick_seconds']:.3f} s gap "
+                    f"{fmt(extra['quick_gap'], '.4%')}, refined {extra['refined_seconds']:.2f} s "
+                    f"gap {fmt(extra['refined_gap'], '.4%')} {extra['refined_status']}"
+                    if extra
+                    else ""
+                ),
                 flush=True,
             )
         current, result = replan(
@@ -267,6 +284,8 @@ def replans(calendar: str, data: str, seed: int, limit: float) -> list[dict]:
             time_limit=limit,
             rng=seed,
         )
+    if quick:
+        summary_quick(rows)
     secs = np.array([r["seconds"] for r in rows])
     gaps = np.array([r["gap"] for r in rows], dtype=float)
     print(
@@ -276,6 +295,58 @@ def replans(calendar: str, data: str, seed: int, limit: float) -> list[dict]:
         f"{np.nanmedian(gaps):.4%}, max gap {np.nanmax(gaps):.4%}"
     )
     return rows
+
+
+def quick_and_refined(problem: Any, result: Any, bounds: dict, limit: float, seed: int) -> dict:
+    """The Plan page's answer to a bound change: the quick answer (``core.planning.quick``) and
+    its refinement (``replan`` from it, as ``ui.plan`` runs it in the background: ``limit``,
+    then up to 30 s when it found no plan, 2 s when it left a gap above 1 %)."""
+    import math
+
+    from core.planning import replan
+    from core.planning.quick import quick_replan
+
+    t = time.perf_counter()
+    new, q = quick_replan(problem, bounds, warm_start=result)
+    out: dict[str, Any] = {"quick_seconds": time.perf_counter() - t}
+    if q is None:  # the page re-plans on its run: the base's path
+        return {
+            **out,
+            "quick_gap": math.nan,
+            "quick_feasible": False,
+            "refined_seconds": math.nan,
+            "refined_gap": math.nan,
+            "refined_status": "-",
+        }
+    out.update(quick_gap=q.gap, quick_feasible=q.feasible)
+    t = time.perf_counter()
+    _, ref = replan(new, {}, warm_start=q, time_limit=limit, rng=seed)
+    if not ref.feasible or ref.gap > 0.01:
+        start, more = (ref, 2.0) if ref.feasible else (q, 30.0)
+        _, ref = replan(new, {}, warm_start=start, time_limit=more, rng=seed)
+    return {**out, "refined_seconds": time.perf_counter() - t, "refined_gap": ref.gap,
+            "refined_status": ref.status}  # fmt: skip
+
+
+def summary_quick(rows: list[dict]) -> None:
+    """One line: the quick answers' and their refinements' seconds and gaps."""
+    import numpy as np
+
+    got = [r for r in rows if r["quick_feasible"]]
+    qs = np.array([r["quick_seconds"] for r in rows])
+    qg = np.array([r["quick_gap"] for r in got], dtype=float)
+    rs = np.array([r["refined_seconds"] for r in got], dtype=float)
+    rg = np.array([r["refined_gap"] for r in got], dtype=float)
+    if not got:
+        print(f"# quick answers: none of {len(rows)}")
+        return
+    print(
+        f"# quick answers: {len(got)}/{len(rows)} (else re-planned on the page's run), median "
+        f"{np.median(qs) * 1000:.0f} ms, max {qs.max() * 1000:.0f} ms; gap median "
+        f"{np.median(qg):.3%}, p90 {np.percentile(qg, 90):.3%}, max {qg.max():.3%}; refined "
+        f"(background) median {np.median(rs):.2f} s, max {rs.max():.2f} s, gap median "
+        f"{np.nanmedian(rg):.4%}, max {np.nanmax(rg):.4%}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -306,11 +377,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--replan", metavar="CALENDAR", help="measure warm re-plans of a calendar")
     p.add_argument("--data", metavar="CUSTOMERS", help="the customers for --replan")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="with --replan: also the Plan page's quick answer and its background refinement",
+    )
     args = p.parse_args(argv)
     if args.replan:
         if not args.data:
             p.error("--replan needs --data CUSTOMERS")
-        rows = replans(args.replan, args.data, args.seed, args.time_limit or 1.0)
+        rows = replans(args.replan, args.data, args.seed, args.time_limit or 1.0, args.quick)
         if args.json:
             Path(args.json).parent.mkdir(parents=True, exist_ok=True)
             Path(args.json).write_text(json.dumps(to_jsonable({"replans": rows}), indent=2))

@@ -38,20 +38,22 @@ def live() -> None:
     problem, result = ui.current_plan(base, bounds)
     if not result.feasible:
         ui.infeasible_notice(problem, result)
+    st.caption(ui.answer_note(result))
     ui.value_metrics(result)
     st.subheader("What the constraints cost")
-    usage = pv.usage_view(problem, result)
-    ui.plot(ui.usage_chart(usage), alt=(usage_text := ui.usage_caption(usage)))
-    st.caption(usage_text)
+    usage = ui.usage_chart(pv.usage_view(problem, result))
+    ui.show_vega(usage, "plan_usage")
+    st.caption(usage.summary)
     st.markdown("\n".join(f"- {s}" for s in pv.shadow_sentences(problem, result)))
     st.subheader("Plan volumes")
     by_channel, by_day = pv.plan_volumes(problem, result)
     left, right = st.columns([1, 2])
-    channel_text, day_text = ui.channel_caption(by_channel), ui.day_caption(by_day)
-    ui.plot(ui.channel_chart(by_channel), left, alt=channel_text)
-    left.caption(channel_text)
-    ui.plot(ui.day_chart(by_day, problem.channels, cal.horizon), right, alt=day_text)
-    right.caption(day_text)
+    channels = ui.channel_chart(by_channel, problem.channels)
+    days = ui.day_chart(by_day, problem.channels, cal.horizon)
+    ui.show_vega(channels, "plan_channels", left)
+    left.caption(channels.summary)
+    ui.show_vega(days, "plan_days", right)
+    right.caption(days.summary)
     st.download_button(
         f"Download the plan ({result.n_chosen:,} rows: Customer, Activity)",
         ui.plan_csv(problem, result),
@@ -59,10 +61,20 @@ def live() -> None:
         "text/csv",
         icon=":material/download:",
     )
-    st.caption(
-        f"Re-planned and redrew in {time.perf_counter() - t0:.2f} s (server; the planner took "
-        f"{ui.last_replan_seconds():.2f} s, {result.solver}, status {result.status})."
-    )
+    job = ui.refining()
+    if job is not None:
+        st.caption(
+            f"Answered and redrew in {time.perf_counter() - t0:.2f} s (server; the quick answer "
+            f"took {ui.last_replan_seconds():.2f} s; the full re-plan runs in the background)."
+        )
+        if job.push is None:  # not served here: look every POLL_SECONDS
+            ui.watch_refinement()
+        ui.start_refinement()  # the page is drawn: re-plan in the background
+    else:
+        st.caption(
+            f"Re-planned and redrew in {time.perf_counter() - t0:.2f} s (server; the planner "
+            f"took {ui.last_replan_seconds():.2f} s, {result.solver}, status {result.status})."
+        )
 
 
 live()

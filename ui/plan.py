@@ -10,21 +10,28 @@ so every user moves their own sliders.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import functools
+import os
+import threading
 import time
+import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
 
+from core.common.errors import CJOError
 from core.pipeline import Settings
-from ui._base import ROOT, guarded
+from ui._base import ROOT, guarded, show_error
 from ui.cache import cached, scenario_key
 from ui.data import require_data
 from ui.pipeline import acceptance_propensity, context_and_components
-from ui.state import bind, settings
+from ui.state import settings
+from ui.widgets import static_table
 
 if TYPE_CHECKING:  # core.planning (scipy.optimize) loads with the Plan page, not with ui
     from core.insights.plan_views import PlanInputs
@@ -41,6 +48,13 @@ PLAN = "plan_state"
 REPLAN_SECONDS = 0.35
 #: Seconds the first plan may take.
 FIRST_SECONDS = 30.0
+#: A background refinement that ends above this gap searches again for up to
+#: REFINE_MORE_SECONDS (without a plan: FIRST_SECONDS) before its plan replaces the quick answer.
+#: Measured (benchmarks/plan.py --replan ... --quick): those second searches took at most 0.6 s
+#: on the demo; a longer budget lets the repair build programs that HiGHS cannot stop, on a
+#: core the user's next answer needs, after a newer change cancelled it.
+REFINE_GAP = 0.01
+REFINE_MORE_SECONDS = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,6 +108,16 @@ def base_plan() -> BasePlan:
     return base
 
 
+def _seeded(key: str, value: float) -> str:
+    """Seed slider ``key`` with the calendar's bound once (and after a reset): the user's value
+    stays through every later run. (``ui.state.bind`` follows a value set elsewhere and put
+    these sliders back to the calendar on any run without a change: a page rerun, e.g. the
+    one that shows a refined plan, would have re-planned the calendar's bounds.)"""
+    if key not in st.session_state:
+        st.session_state[key] = value
+    return key
+
+
 def bound_sliders(base: BasePlan) -> dict[str, float]:
     """One slider per budget, cap and target of the calendar; returns {name: bound}."""
     from core.insights import plan_views
@@ -116,35 +140,235 @@ def bound_sliders(base: BasePlan) -> dict[str, float]:
                 min_value=float(row["low"]),
                 max_value=float(row["high"]),
                 step=float(row["step"]),
-                key=bind(f"plan_bound_{i}", float(row["default"])),
+                key=_seeded(f"plan_bound_{i}", float(row["default"])),
                 help=f"{row['type']}, {row['unit']}. {helps.get(str(row['type']), '')}",
             )
         )
     return out
 
 
-def current_plan(base: BasePlan, bounds: dict[str, float]) -> tuple[PlanningProblem, PlanResult]:
-    """The plan for ``bounds``: the first plan, or a re-plan warm-started from the last one.
+@dataclass(eq=False)
+class Refinement:
+    """A full re-plan running in a background thread after a quick answer (one per change).
 
-    The last feasible plan warm-starts the next (an infeasible answer's prices are not a good
-    start); what was computed is kept in session state, so a rerun without a change is free.
+    The thread writes only to this object (never to session state); the page reads it on its
+    next run. ``cancel`` stops a re-plan that a newer change made stale (the planner's
+    ``callback`` looks at it after each dual step and improvement round)."""
+
+    bounds: dict[str, float]
+    started: float = field(default_factory=time.perf_counter)
+    done: threading.Event = field(default_factory=threading.Event)
+    cancel: threading.Event = field(default_factory=threading.Event)
+    result: tuple[PlanningProblem, PlanResult] | None = None
+    error: BaseException | None = None
+    seconds: float = float("nan")
+    #: Asks the browser session to rerun the page's fragment when the refinement ends (None:
+    #: not served by a Streamlit server here; the page then looks with :func:`watch_refinement`).
+    push: Callable[[Refinement], None] | None = None
+    #: Starts the thread (:func:`start_refinement`, once the page is drawn).
+    start: Callable[[], None] | None = None
+
+
+def _bounds_of(problem: PlanningProblem) -> dict[str, float]:
+    names = problem.constraints.names
+    return {names[k]: float(problem.constraints.bound[k]) for k in problem.coupling}
+
+
+def _same(a: dict[str, float], b: dict[str, float]) -> bool:
+    return all(abs(a.get(n, float("nan")) - v) <= 1e-9 for n, v in b.items())
+
+
+#: One refinement at a time in this process: a newer one waits for a cancelled one to stop
+#: (the planner's BLAS limit is process-wide, and two would share the two cores anyway).
+_ONE_AT_A_TIME = threading.Lock()
+#: Refinements still running (a server that stops cancels them and waits a moment: HiGHS inside
+#: a thread the interpreter kills at exit aborts the process).
+_RUNNING: weakref.WeakSet[Refinement] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_refinements() -> None:
+    jobs = list(_RUNNING)
+    for job in jobs:
+        job.cancel.set()
+    for job in jobs:
+        job.done.wait(10.0)
+
+
+#: Niceness of a refinement's thread (Linux: per thread): the page's runs and the browser
+#: come first on a busy machine.
+REFINE_NICE = 10
+
+
+def _start(job: Refinement, problem: PlanningProblem, quick: PlanResult, seed: int) -> None:
+    _RUNNING.add(job)
+    threading.Thread(
+        target=_refine, args=(job, problem, quick, seed), name="cjo-plan-refine", daemon=True
+    ).start()
+
+
+def start_refinement() -> None:
+    """Start the background re-plan of the quick answer on the page (once), at the end of the
+    page's run: the thread would otherwise share the interpreter with the drawing of the quick
+    answer it refines."""
+    job = refining()
+    if job is not None and job.start is not None:
+        start, job.start = job.start, None
+        start()
+
+
+def _refine(job: Refinement, problem: PlanningProblem, quick: PlanResult, seed: int) -> None:
+    """The full re-plan of a quick answer (a thread's target: nothing is drawn here)."""
+    from core.planning import replan
+
+    def stale(_: dict) -> bool:
+        return job.cancel.is_set()
+
+    with contextlib.suppress(AttributeError, OSError):  # lower this thread's priority only
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), REFINE_NICE)
+    try:
+        with _ONE_AT_A_TIME:  # a stale re-plan (cancelled) ends before the next starts
+            if job.cancel.is_set():
+                return
+            # the slider's budget first; then, when it found no plan, as long as a first plan
+            # may take, or when it left a gap above REFINE_GAP, REFINE_MORE_SECONDS from its
+            # plan: off the slider's path, the page shows the quick answer meanwhile
+            out = replan(problem, {}, warm_start=quick, time_limit=REPLAN_SECONDS, rng=seed,
+                         callback=stale)  # fmt: skip
+            if not job.cancel.is_set() and (not out[1].feasible or out[1].gap > REFINE_GAP):
+                start, more = (
+                    (out[1], REFINE_MORE_SECONDS) if out[1].feasible else (quick, FIRST_SECONDS)
+                )
+                out = replan(problem, {}, warm_start=start, time_limit=more, rng=seed,
+                             callback=stale)  # fmt: skip
+            job.result = out
+    except BaseException as exc:  # shown by the page's next run
+        job.error = exc
+    finally:
+        job.seconds = time.perf_counter() - job.started
+        job.done.set()
+        _RUNNING.discard(job)
+        if job.push is not None and not job.cancel.is_set():
+            with contextlib.suppress(RuntimeError):  # the server's loop closed: it stops
+                job.push(job)
+
+
+def _session_push() -> Callable[[Refinement], None] | None:
+    """A function that reruns this session's running fragment (the page's ``live``) once its
+    refinement ended, called from the refinement's thread; None outside a served session.
+
+    The server's event loop is asked (``call_soon_threadsafe``) to rerun the fragment with the
+    session's last client state (the page, its URL and widget values), as the browser's own
+    ``run_every`` timer would, but once: a fragment that polls redraws its (empty) container
+    in the page every time it runs. It waits while the session runs a script (the user moved
+    something: that run shows the refined plan or started a newer one) and gives up on a
+    cancelled refinement. Uses the AppSession's private state (Streamlit pinned at 1.67)."""
+    try:
+        from streamlit.proto.ClientState_pb2 import ClientState
+        from streamlit.runtime import Runtime
+        from streamlit.runtime.scriptrunner_utils.script_run_context import (
+            ThreadState,
+            get_script_run_ctx,
+        )
+
+        ctx = get_script_run_ctx()
+        fragment = ThreadState.get().fragment_id
+        if ctx is None or not fragment or not Runtime.exists():
+            return None
+        session = Runtime.instance().get_app_session(ctx.session_id)
+        loop = getattr(session, "_event_loop", None)
+        if session is None or loop is None or not hasattr(session, "_client_state"):
+            return None
+    except Exception:  # another Streamlit: the page polls instead
+        return None
+
+    def push(job: Refinement, tries: int = 100) -> None:
+        def on_loop(left: int) -> None:
+            if job.cancel.is_set():
+                return
+            if getattr(session, "_scriptrunner", None) is not None:  # a run in progress
+                if left:
+                    loop.call_later(0.05, on_loop, left - 1)
+                return
+            state = ClientState()
+            state.CopyFrom(session._client_state)
+            state.fragment_id = fragment
+            state.is_auto_rerun = True
+            session.request_rerun(state)
+
+        loop.call_soon_threadsafe(on_loop, tries)
+
+    return push
+
+
+def _swap_refined(state: dict) -> None:
+    """Put a finished refinement's plan in place of the quick answer it refines."""
+    job: Refinement | None = state.get("refine")
+    if job is None or not job.done.is_set():
+        return
+    state["refine"] = None
+    if isinstance(job.error, CJOError):  # the error box, as a re-plan here would show it
+        show_error(job.error)
+        st.stop()
+    if job.error is not None:
+        raise job.error
+    if job.result is None or not _same(_bounds_of(state["problem"]), job.bounds):
+        return  # stale (cancelled): a newer answer is shown
+    new, result = job.result
+    if result.feasible:  # from the quick plan: never worse than it (the planner keeps its start)
+        state.update(problem=new, result=result, seconds=job.seconds, quick=False)
+        state["warm"] = (new, result)
+    else:
+        state["refined_none"] = True
+
+
+def refining() -> Refinement | None:
+    """The background re-plan of the quick answer on the page, or None (the plan is final)."""
+    state = st.session_state.get(PLAN)
+    return state.get("refine") if state else None
+
+
+def current_plan(base: BasePlan, bounds: dict[str, float]) -> tuple[PlanningProblem, PlanResult]:
+    """The plan for ``bounds``: the first plan, a quick answer being refined, or a re-plan.
+
+    After a slider change the page answers at once with :func:`core.planning.quick.quick_replan`
+    (the previous plan, less the least valuable contacts of a lowered budget or cap, and the
+    dual bound at the previous prices: a feasible plan and a proved gap) and re-plans in a
+    background thread from it (:class:`Refinement`); the page's next run after the thread ends
+    shows the refined plan. When there is no quick answer (a minimum raised beyond the plan,
+    no feasible plan shown, the rows changed), it re-plans here, warm-started from the last
+    feasible plan, as before. What was computed is kept in session state, so a rerun without a
+    change is free.
     """
     from core.planning import replan
+    from core.planning.quick import quick_replan
 
     state = st.session_state.get(PLAN)
     if state is None or state["key"] != base.key:
         state = {"key": base.key, "problem": base.problem, "result": base.result}
         state["warm"] = (base.problem, base.result)
         state["seconds"] = base.result.seconds
+        state["quick"], state["refine"] = False, None
         st.session_state[PLAN] = state
+    _swap_refined(state)
     problem: PlanningProblem = state["problem"]
-    names = problem.constraints.names
-    now = {names[k]: float(problem.constraints.bound[k]) for k in problem.coupling}
-    if all(abs(now[n] - v) <= 1e-9 for n, v in bounds.items()):
+    if _same(_bounds_of(problem), bounds):
         return problem, state["result"]
-    warm_problem, warm = state["warm"]
+    old: Refinement | None = state.get("refine")
+    if old is not None:
+        old.cancel.set()
+        state["refine"] = None
     t = time.perf_counter()
     changes: dict[int | str, float] = {k: v for k, v in bounds.items()}
+    state["refined_none"] = False
+    new, quick = guarded(lambda: quick_replan(problem, changes, warm_start=state["result"]))
+    if quick is not None:
+        state.update(problem=new, result=quick, seconds=time.perf_counter() - t, quick=True)
+        job = Refinement(dict(bounds), push=_session_push())
+        job.start = functools.partial(_start, job, new, quick, base.settings.seed)
+        state["refine"] = job
+        return new, quick
+    warm_problem, warm = state["warm"]
     new, result = guarded(
         lambda: replan(
             warm_problem,
@@ -166,10 +390,47 @@ def current_plan(base: BasePlan, bounds: dict[str, float]) -> tuple[PlanningProb
                 rng=base.settings.seed,
             )
         )
-    state.update(problem=new, result=result, seconds=time.perf_counter() - t)
+    state.update(problem=new, result=result, seconds=time.perf_counter() - t, quick=False)
     if result.feasible:
         state["warm"] = (new, result)
     return new, result
+
+
+#: Seconds between the page's looks at a running refinement (a fragment's ``run_every``).
+POLL_SECONDS = 0.2
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def watch_refinement() -> None:
+    """Where the server cannot be asked to rerun the page (:func:`_session_push`), drawn while a
+    refinement runs (nothing visible): reruns the page once it is done, so the refined plan
+    replaces the quick answer. Not drawn otherwise, which stops its timer."""
+    job = refining()
+    if job is not None and job.done.is_set():
+        st.rerun()
+
+
+def answer_note(result: PlanResult) -> str:
+    """One line above the figures: a quick answer being refined, or the planner's answer."""
+    state = st.session_state.get(PLAN) or {}
+    if state.get("quick") and state.get("refine") is not None:
+        dropped = int(result.stats.get("quick_dropped", 0))
+        what = (
+            f"the previous plan less its {dropped:,} least valuable contacts of the lowered row"
+            if dropped
+            else "the previous plan (it keeps the new bounds)"
+        )
+        return (
+            f":material/hourglass_top: **Quick answer, being refined**: {what}; its gap is "
+            "proved by the bound at the previous shadow prices. The full re-plan runs in the "
+            "background and replaces it when done."
+        )
+    if state.get("quick"):
+        return (
+            ":material/info: **Quick answer**: the re-plan found no better plan in its time; "
+            "this plan keeps every constraint and its gap is proved."
+        )
+    return ":material/check_circle: The planner's plan for these bounds."
 
 
 def reset_bounds() -> None:
@@ -225,7 +486,7 @@ def infeasible_notice(problem: PlanningProblem, result: PlanResult) -> None:
         names = plan_views.conflicting_names(problem, result)
         st.write("The planner names these as in conflict: " + ", ".join(names) + ".")
         st.caption(result.message)
-        st.dataframe(broken, hide_index=True, width="stretch")
+        st.table(static_table(broken))
 
 
 def value_metrics(result: PlanResult) -> None:

@@ -148,6 +148,7 @@ def replan(
     rng: np.random.Generator | int | None = 0,
     options: Mapping[str, Any] | None = None,
     executor: ChunkExecutor | None = None,
+    callback: Callable[[dict[str, Any]], bool | None] | None = None,
 ) -> tuple[PlanningProblem, PlanResult]:
     """Re-plan after bounds changed (a budget slider moved), from the previous prices.
 
@@ -161,8 +162,9 @@ def replan(
         The previous result: its prices start the dual and its plan the repair.
     soft
         ``{constraint name: penalty}`` to mark constraints soft.
-    time_limit, rng, options, executor
-        As :func:`solve` (the lagrangian planner).
+    time_limit, rng, options, executor, callback
+        As :func:`solve` (the lagrangian planner; ``callback`` returning True stops it, e.g. a
+        page's background re-plan that a newer slider change made stale).
 
     Returns
     -------
@@ -180,5 +182,6 @@ def replan(
         warm_start=warm_start,
         options=options,
         executor=executor,
+        callback=callback,
     )
     return new, res

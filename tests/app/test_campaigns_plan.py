@@ -134,6 +134,32 @@ def test_a_malformed_uploaded_log_shows_the_clear_error_and_its_table():
     assert not at.get("plotly_chart") and not at.get("download_button")
 
 
+def _vega(at: AppTest) -> list[tuple[str, dict, dict[str, bytes]]]:
+    """(element id, specification, {dataset: Arrow bytes}) of every Vega-Lite chart."""
+    import json
+
+    found = []
+
+    def walk(node) -> None:
+        proto = getattr(node, "proto", None)
+        if proto is not None and hasattr(proto, "spec") and hasattr(proto, "datasets"):
+            data = {d.name: d.data.data for d in proto.datasets}
+            found.append((proto.id, json.loads(proto.spec), data))
+        for child in getattr(node, "children", {}).values():
+            walk(child)
+
+    walk(at.main)
+    return found
+
+
+def _refined(at: AppTest) -> None:
+    """Wait for the background re-plan of the quick answer, then the page's next run."""
+    job = at.session_state["plan_state"]["refine"]
+    assert job is not None and job.done.wait(120), "the refinement did not end"
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+
+
 def test_plan_page_plans_the_calendar_and_a_slider_replans(downloads, deferred):
     at = _page("pages/plan.py")
     assert not at.error, [e.value for e in at.error]
@@ -143,7 +169,10 @@ def test_plan_page_plans_the_calendar_and_a_slider_replans(downloads, deferred):
     assert 0 <= gap < 1.0
     assert "7,043 customers" in _captions(at)
     assert any("call-centre budget" in m.value for m in at.markdown)  # shadow prices in words
-    assert len(at.get("plotly_chart")) == 3  # usage, channels, days
+    # usage, channels, days: keyed Vega-Lite views whose specifications hold no data
+    charts = _vega(at)
+    assert len(charts) == 3 and not at.get("plotly_chart")
+    assert all(set(spec.get("data", {"name": 0})) == {"name"} for _, spec, _ in charts)
     # the plan's CSV is rendered when the button is clicked, not on every re-plan
     assert not [d for d, mime in downloads if mime == "text/csv"]
     first_csv = [make() for make, mime in deferred if mime == "text/csv"][-1]  # the click
@@ -153,25 +182,49 @@ def test_plan_page_plans_the_calendar_and_a_slider_replans(downloads, deferred):
 
     budget = at.slider(key="plan_bound_0")
     assert budget.label.startswith("call-centre budget") and budget.value == 6000.0
-    budget.set_value(3000.0).run()  # below what the plan spent: it must re-plan
+    budget.set_value(3000.0).run()  # below what the plan spent: a quick answer at once
     assert not at.exception and not at.error
     money = lambda text: float(text.replace("$", "").replace(",", ""))  # noqa: E731
     assert money(_metric(at, "Plan value")) < money(value)  # less budget, less value
     state = at.session_state["plan_state"]
+    assert state["quick"] and state["refine"] is not None
     assert state["problem"].constraints.bound[0] == 3000.0
-    assert state["result"].usage[state["problem"].label(0)] <= 3000.0 + 1e-6
-    seconds = re.search(r"Re-planned and redrew in ([\d.]+) s", _captions(at))
-    assert seconds is not None, _captions(at)
+    quick = state["result"]
+    assert quick.feasible and quick.usage[state["problem"].label(0)] <= 3000.0 + 1e-6
+    assert "Quick answer, being refined" in _captions(at)
+    assert re.search(r"Answered and redrew in ([\d.]+) s", _captions(at)), _captions(at)
     after_csv = [make() for make, mime in deferred if mime == "text/csv"][-1]
     assert after_csv != first_csv
     assert len(pd.read_csv(io.BytesIO(after_csv))) == int(_metric(at, "Contacts").replace(",", ""))
+    # the same elements and specifications, other data: the browser swaps the data in place
+    after = _vega(at)
+    assert [(i, spec) for i, spec, _ in after] == [(i, spec) for i, spec, _ in charts]
+    assert [data for *_, data in after] != [data for *_, data in charts]
+
+    # the background re-plan replaces the quick answer: a plan at least as good, a gap at
+    # most as wide (both proved), then no more refinement
+    _refined(at)
+    state = at.session_state["plan_state"]
+    assert not state["quick"] and state["refine"] is None
+    refined = state["result"]
+    assert refined is not quick and refined.feasible
+    assert refined.objective >= quick.objective - 1e-6
+    assert refined.usage[state["problem"].label(0)] <= 3000.0 + 1e-6
+    assert "Quick answer" not in _captions(at)
+    seconds = re.search(r"Re-planned and redrew in ([\d.]+) s", _captions(at))
+    assert seconds is not None, _captions(at)
+    assert money(_metric(at, "Plan value")) == pytest.approx(refined.objective, abs=1)
 
     # a minimum no plan can reach: infeasible, said clearly, the least-violation plan shown
     at.slider(key="plan_bound_6").set_value(7500.0).run()
     assert not at.exception
+    # the budget moved before keeps its value (it went back to the calendar's before)
+    assert at.slider(key="plan_bound_0").value == 3000.0
+    assert at.session_state["plan_state"]["problem"].constraints.bound[0] == 3000.0
     assert at.error and "Infeasible" in at.error[0].value
     assert "security offers" in at.error[0].value
     assert _metric(at, "Feasible") == "no"
+    assert at.session_state["plan_state"]["refine"] is None  # no quick answer: re-planned here
     # and back: feasible again
     at.slider(key="plan_bound_6").set_value(2500.0).run()
     assert not at.exception and not at.error and _metric(at, "Feasible") == "yes"
@@ -199,12 +252,15 @@ def test_a_campaign_log_outside_the_data_folders_is_refused():
     assert any("can be read from the server" in e.value for e in at.error)
 
 
-def test_a_replan_that_finds_no_plan_in_time_searches_longer_before_saying_so(monkeypatch):
+@pytest.mark.parametrize("quick", [True, False])
+def test_a_replan_that_finds_no_plan_in_time_searches_longer_before_saying_so(monkeypatch, quick):
     """A short re-plan that found no feasible plan proves nothing: the page searches again with
-    the first plan's time before it shows anything, and never calls that "infeasible"."""
+    the first plan's time before it shows anything, and never calls that "infeasible". Without
+    a quick answer on the page's run; with one, in the background while the quick answer shows."""
     import dataclasses
 
     import core.planning
+    import core.planning.quick
     import ui.plan
 
     real = core.planning.replan
@@ -218,8 +274,16 @@ def test_a_replan_that_finds_no_plan_in_time_searches_longer_before_saying_so(mo
         return new, result
 
     monkeypatch.setattr(core.planning, "replan", short_one_fails)
+    if not quick:
+        monkeypatch.setattr(
+            core.planning.quick, "quick_replan", lambda p, b, **kw: (p.with_bounds(b), None)
+        )
     at = _page("pages/plan.py")
     at.slider(key="plan_bound_0").set_value(5000.0).run()
+    assert at.session_state["plan_state"]["quick"] is quick
+    if quick:
+        _refined(at)
     assert limits == [ui.plan.REPLAN_SECONDS, ui.plan.FIRST_SECONDS]
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert _metric(at, "Feasible") == "yes"
+    assert not at.session_state["plan_state"]["quick"]

@@ -104,23 +104,50 @@ def test_unvalidated_trace_dicts_serialize_as_the_validated_traces():
     assert ui.alt_text(fast) == "alt"
 
 
-def test_the_usage_chart_marks_the_bound_with_a_dashed_line():
-    usage = pd.DataFrame(
-        {
-            "constraint": ["budget", "cap"],
-            "type": ["Budget", "Maximum assignment"],
-            "bound": [10.0, 5.0],
-            "used": [10.0, 2.0],
-            "share": [1.0, 0.4],
-            "binding": [True, False],
-            "broken": [False, False],
-        }
+def test_the_plan_charts_mark_the_bound_and_keep_their_specification_across_plans():
+    """The usage chart's dashed rule at 100 %, and every Plan chart's specification the same for
+    two plans (only the datasets change: the browser swaps them into its views)."""
+
+    def usage(used: list[float]) -> pd.DataFrame:
+        bound = [10.0, 5.0]
+        return pd.DataFrame(
+            {
+                "constraint": ["budget", "cap"],
+                "type": ["Budget", "Maximum assignment"],
+                "bound": bound,
+                "used": used,
+                "share": [u / b for u, b in zip(used, bound, strict=True)],
+                "binding": [u == b for u, b in zip(used, bound, strict=True)],
+                "broken": [u > b for u, b in zip(used, bound, strict=True)],
+            }
+        )
+
+    a, b = ui.usage_chart(usage([10.0, 2.0])), ui.usage_chart(usage([4.0, 6.0]))
+    assert a.spec == b.spec and a.spec["title"] and a.spec["description"]
+    bars, rule = a.spec["layer"]
+    assert rule["mark"]["type"] == "rule" and rule["mark"]["strokeDash"]
+    assert rule["data"]["values"] == [{"at": 1.0}]
+    assert bars["encoding"]["x"]["title"] and bars["encoding"]["y"]["title"]
+    assert list(a.datasets["usage"]["status"]) == ["at its bound", "kept"]
+    assert list(b.datasets["usage"]["status"]) == ["kept", "broken"]
+    assert "budget 10.0 of 10.0" in a.summary and "(broken)" in b.summary
+
+    channels = ["email", "phone"]
+    by_channel = pd.DataFrame(
+        {"channel": channels, "contacts": [3, 1], "cost": [0.3, 5.0],
+         "expected_sales": [0.5, 0.2], "expected_value": [10.0, 4.0]}
+    )  # fmt: skip
+    by_day = pd.DataFrame(
+        {"day": [1, 8], "channel": channels, "activity": ["e1", "p8"], "contacts": [3, 1]}
     )
-    fig = ui.usage_chart(usage)
-    (line,) = fig.layout.shapes
-    assert (line.x0, line.x1, line.yref, line.line.dash) == (1.0, 1.0, "y domain", "dash")
-    assert [t.name for t in fig.data] == ["kept", "at its bound"]
-    assert fig.layout.title.text and fig.layout.xaxis.title.text and ui.alt_text(fig)
+    one = ui.channel_chart(by_channel, channels), ui.day_chart(by_day, channels, 14)
+    two = ui.channel_chart(by_channel.iloc[::-1], channels), ui.day_chart(by_day[:1], channels, 14)
+    for x, y in zip(one, two, strict=True):
+        assert x.spec == y.spec and set(x.spec["data"]) == {"name"}  # the numbers are data
+    colours = one[0].spec["encoding"]["color"]["scale"]
+    assert colours["domain"] == channels
+    assert colours["range"] == list(ui.channel_colours(channels).values())
+    assert one[1].spec["encoding"]["x"]["scale"]["domain"] == list(range(1, 15))
 
 
 def test_campaign_charts_keep_their_titles_colours_and_intervals():
