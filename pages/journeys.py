@@ -22,20 +22,37 @@ ROWS = 500  # journey table rows per page (the browser gets one page at a time)
 FLOW_STEPS = 3  # the flows go from the first to the second and from the second to the third offer
 
 
+# A weight change reruns only the fragment below: the solver and schedule controls (which a
+# weight cannot change) stay drawn as they are; changing them reruns the whole page.
+ui.solver_controls()
+
+
 @st.fragment
 def body() -> None:
-    s = ui.solver_controls()
     with st.expander("Weights", icon=":material/balance:"):
         s = ui.weight_sliders("j_w")
+    # Everything is computed before anything is drawn: the elements then reach the browser in
+    # one burst, which it draws in one pass instead of one pass per element between the work.
     catalog = ui.catalog()
     out = ui.outcome(s)
     anneal = s.with_(solver="anneal")
     # with the exact journeys on the page, their rows of the sample referee the annealer
     diag, rep = ui.annealer_check(anneal, reuse_exact=s.solver == "exact")
+    total = ui.journey_summary(s).total_opportunity
+    quality = ui.quality(s)
+    ceiling_ready = ui.ceiling_ready()
+    pair = ui.anneal_charts(diag.trace, anneal.schedule)
+    comparison = ui.baseline_comparison(rep=rep)
+    flows = ui.flow_charts(ui.journey_flows(s, FLOW_STEPS), FLOW_STEPS)
+    dates = ui.step_dates(out.table)
+    data = ui.require_data()
+    levels = ui.guarded(lambda: ui.step_discounts(out.table, data.frame, data.sha256, catalog))
+    csv = ui.journeys_csv_maker(s)
+
     sampled = rep["sample"] < rep["population"]
     checked = f"the {rep['sample']:,} sampled customers" if sampled else "all customers"
     metrics = [
-        ("Total opportunity", f"{ui.journey_summary(s).total_opportunity:,.2f}",
+        ("Total opportunity", f"{total:,.2f}",
          f"Sum of the {s.solver} journeys' opportunity over all customers."),
         ("Annealing optimal", f"{rep['share_optimal']:.2%}",
          f"Share of {checked} whose annealed journey scores as the exact optimum."),
@@ -47,8 +64,8 @@ def body() -> None:
          f"{anneal.iters} iterations per run, {anneal.restarts} restart(s), {checked}."),
     ]  # fmt: skip
     ui.metric_grid(metrics)
-    ui.quality_panel(ui.quality(s), ceiling_ready=ui.ceiling_ready(), on_ceiling=ui.compute_ceiling)
-    if pair := ui.anneal_charts(diag.trace, anneal.schedule):
+    ui.quality_panel(quality, ceiling_ready=ceiling_ready, on_ceiling=ui.compute_ceiling)
+    if pair:
         left, right = st.columns(2)
         ui.show_vega(pair[0], "j_anneal_temperature", left)
         ui.show_vega(pair[1], "j_anneal_scores", right)
@@ -56,7 +73,7 @@ def body() -> None:
     st.subheader("Against the study's strategies")
     st.caption(f"Annealing against each strategy on {checked}.")
     st.dataframe(
-        ui.baseline_comparison(rep=rep),
+        comparison,
         hide_index=True,
         width="stretch",
         column_config={
@@ -67,7 +84,6 @@ def body() -> None:
         },
     )
     st.subheader("First → second → third offer")
-    flows = ui.flow_charts(ui.journey_flows(s, FLOW_STEPS), FLOW_STEPS)
     for i, chart in enumerate(flows):
         ui.show_vega(chart, f"j_flows_{i + 1}")
     st.caption(
@@ -81,7 +97,7 @@ def body() -> None:
     page = b.number_input(f"Page (of {pages:,})", 1, pages, 1, key="j_table_page")
     c.download_button(
         "Download CSV",
-        ui.journeys_csv_maker(s),
+        csv,
         "journeys.csv",
         "text/csv",
         on_click="ignore",
@@ -91,13 +107,10 @@ def body() -> None:
     start = (int(page) - 1) * ROWS
     st.dataframe(out.table.iloc[start : start + ROWS], hide_index=True, width="stretch", height=360)
     st.subheader("When to contact, and at what discount")
-    dates = ui.step_dates(out.table)
     if dates is None:
         st.info(ui.NO_DATES)
     else:
         st.dataframe(dates, hide_index=True, width="stretch", height=240)
-    data = ui.require_data()
-    levels = ui.guarded(lambda: ui.step_discounts(out.table, data.frame, data.sha256, catalog))
     if levels is None:
         st.info(ui.NO_DISCOUNTS)
     else:
@@ -106,6 +119,8 @@ def body() -> None:
             "x price) beats list price in at least 90% of bootstrap fits; 0 = list price."
         )
         st.dataframe(levels, hide_index=True, width="stretch", height=240)
+    # drawn: now the next step of the weight the user is moving, in the background
+    ui.prepare_next_weights(s, FLOW_STEPS)
 
 
 body()
