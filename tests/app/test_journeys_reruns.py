@@ -1,7 +1,9 @@
-"""The Journeys page's next weight step, computed ahead in the background (issue 19): which
-step is next, and that stepping a weight there finds the journeys, the annealer's check and the
-judgement already computed (the page's thread solves nothing), while a jump is computed as
-before; both show what a fresh computation shows."""
+"""What a weight change on the Journeys page does (issue 19). The next weight step is computed
+ahead in the background: which step is next, and that stepping a weight there finds the
+journeys, the annealer's check and the judgement already computed (the page's thread solves
+nothing), while a jump is computed as before; both show what a fresh computation shows. The
+page draws its tables before its figures but keeps its sections in their order, and the
+strategies' table is a static table with the same columns."""
 
 from __future__ import annotations
 
@@ -90,3 +92,29 @@ def test_a_weight_step_finds_its_journeys_computed_ahead(monkeypatch):
     fresh.session_state["settings"] = FAST.with_(weights={**W, "churn": 1.2})
     fresh.switch_page("pages/journeys.py").run()
     assert {m.label: m.value for m in fresh.metric} == ahead
+
+
+def test_the_sections_keep_their_order_and_the_strategies_table_is_static():
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.session_state["settings"] = FAST
+    at.switch_page("pages/journeys.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert [h.value for h in at.subheader] == [
+        "Against the study's strategies",
+        "First → second → third offer",
+        "Journey table",
+        "When to contact, and at what discount",
+    ]
+    (strategies,) = at.table
+    frame = strategies.value
+    assert list(frame.columns) == [
+        "baseline", "annealing ≥ baseline", "annealing better", "mean uplift", "seconds"
+    ]  # fmt: skip
+    assert len(frame) == 5
+    shown = strategies.proto.arrow_data.styler.display_values  # what the browser shows
+    assert (
+        b"%" in shown
+        and str(round(100 * float(frame["annealing better"].iloc[0]), 1)).encode() in shown
+    )
+    (journeys,) = at.dataframe  # the journey table stays a grid (scrolling, sorting, search)
+    assert {"customer_id", "step"} <= set(journeys.value.columns)
