@@ -46,8 +46,10 @@ def test_no_next_step_without_one_step_of_one_weight(last, now):
 
 
 @pytest.fixture(autouse=True)
-def _models(demo_models) -> None:
-    """The trained models of the demo population."""
+def _models(demo_models, monkeypatch) -> None:
+    """The trained models of the demo population; no start-up warm-up (each scenario's would
+    build its segmentations in the background, for the tests of other pages to find)."""
+    monkeypatch.setattr("ui.widgets.warm_up", lambda *a, **k: None)
 
 
 def _join_ahead() -> None:
