@@ -29,11 +29,6 @@ ROWS = 500  # journey table rows per page (the browser gets one page at a time)
 FLOW_STEPS = 3  # the flows go from the first to the second and from the second to the third offer
 
 
-# A weight change reruns only the fragment below: the solver and schedule controls (which a
-# weight cannot change) stay drawn as they are; changing them reruns the whole page.
-ui.solver_controls()
-
-
 def journey_table(s: Settings, table: pd.DataFrame) -> None:
     """The journey table, one page of :data:`ROWS` rows at a time, and its CSV download."""
     st.subheader("Journey table")
@@ -77,6 +72,9 @@ def contact_section(table: pd.DataFrame) -> None:
 
 @st.fragment
 def body() -> None:
+    # the solver's controls stay in the fragment: out of it, each change of them would rerun
+    # the whole page and start the sidebar's warm-up of the new scenario
+    ui.solver_controls()
     with st.expander("Weights", icon=":material/balance:"):
         s = ui.weight_sliders("j_w")
     out = ui.outcome(s)
