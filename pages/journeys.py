@@ -1,9 +1,10 @@
 """Journeys: which offers, in which order, and how good is the optimizer at finding them?"""
 
+import pandas as pd
 import streamlit as st
 
 import ui
-from core.pipeline import CHECK_SAMPLE
+from core.pipeline import CHECK_SAMPLE, Settings
 
 ui.intro(
     "Journeys",
@@ -17,67 +18,23 @@ ui.intro(
     "there are fewer); the total, the flows and the table cover every customer.",
 )
 ui.require_data()
-PERCENT = st.column_config.ProgressColumn(format="percent")
+#: The strategies' table is static (a grid updates its screen-reader copy ~0.2 s after a change)
+BASELINE_FORMATS = {
+    "annealing ≥ baseline": "{:.1%}",
+    "annealing better": "{:.1%}",
+    "mean uplift": "{:,.4f}",
+    "seconds": "{:.3f}",
+}
 ROWS = 500  # journey table rows per page (the browser gets one page at a time)
 FLOW_STEPS = 3  # the flows go from the first to the second and from the second to the third offer
 
 
-@st.fragment
-def body() -> None:
-    s = ui.solver_controls()
-    with st.expander("Weights", icon=":material/balance:"):
-        s = ui.weight_sliders("j_w")
-    catalog = ui.catalog()
-    out = ui.outcome(s)
-    anneal = s.with_(solver="anneal")
-    # with the exact journeys on the page, their rows of the sample referee the annealer
-    diag, rep = ui.annealer_check(anneal, reuse_exact=s.solver == "exact")
-    sampled = rep["sample"] < rep["population"]
-    checked = f"the {rep['sample']:,} sampled customers" if sampled else "all customers"
-    metrics = [
-        ("Total opportunity", f"{ui.journey_summary(s).total_opportunity:,.2f}",
-         f"Sum of the {s.solver} journeys' opportunity over all customers."),
-        ("Annealing optimal", f"{rep['share_optimal']:.2%}",
-         f"Share of {checked} whose annealed journey scores as the exact optimum."),
-        ("Mean gap", f"{rep['mean_gap']:.4f}",
-         f"Exact minus annealed score, averaged over {checked}."),
-        ("Worst gap", f"{rep['max_gap']:.3f}",
-         f"The largest exact minus annealed score of {checked}."),
-        ("Annealing time", f"{rep['seconds_optimize']:.2f} s",
-         f"{anneal.iters} iterations per run, {anneal.restarts} restart(s), {checked}."),
-    ]  # fmt: skip
-    ui.metric_grid(metrics)
-    ui.quality_panel(ui.quality(s), ceiling_ready=ui.ceiling_ready(), on_ceiling=ui.compute_ceiling)
-    if pair := ui.anneal_charts(diag.trace, anneal.schedule):
-        left, right = st.columns(2)
-        ui.show_vega(pair[0], "j_anneal_temperature", left)
-        ui.show_vega(pair[1], "j_anneal_scores", right)
-        st.caption(f"{pair[0].summary} {pair[1].summary}")
-    st.subheader("Against the study's strategies")
-    st.caption(f"Annealing against each strategy on {checked}.")
-    st.dataframe(
-        ui.baseline_comparison(rep=rep),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "annealing ≥ baseline": PERCENT,
-            "annealing better": PERCENT,
-            "mean uplift": st.column_config.NumberColumn(format="%.4f"),
-            "seconds": st.column_config.NumberColumn(format="%.3f"),
-        },
-    )
-    st.subheader("First → second → third offer")
-    flows = ui.flow_charts(ui.journey_flows(s, FLOW_STEPS), FLOW_STEPS)
-    for i, chart in enumerate(flows):
-        ui.show_vega(chart, f"j_flows_{i + 1}")
-    st.caption(
-        "Flows show customers who go on to a further offer; every first offer is on the "
-        "Overview page. Largest: " + " · ".join(c.summary for c in flows) + "."
-    )
+def journey_table(s: Settings, table: pd.DataFrame) -> None:
+    """The journey table, one page of :data:`ROWS` rows at a time, and its CSV download."""
     st.subheader("Journey table")
     a, b, c = st.columns([3, 1, 1], vertical_alignment="bottom")
-    a.caption(f"{len(out.table):,} rows (one per customer and step) · solver {s.solver}")
-    pages = max(1, -(-len(out.table) // ROWS))
+    a.caption(f"{len(table):,} rows (one per customer and step) · solver {s.solver}")
+    pages = max(1, -(-len(table) // ROWS))
     page = b.number_input(f"Page (of {pages:,})", 1, pages, 1, key="j_table_page")
     c.download_button(
         "Download CSV",
@@ -89,15 +46,20 @@ def body() -> None:
         width="stretch",
     )
     start = (int(page) - 1) * ROWS
-    st.dataframe(out.table.iloc[start : start + ROWS], hide_index=True, width="stretch", height=360)
+    st.dataframe(table.iloc[start : start + ROWS], hide_index=True, width="stretch", height=360)
+
+
+def contact_section(table: pd.DataFrame) -> None:
+    """Each step's contact date and discount level, or why there are none."""
     st.subheader("When to contact, and at what discount")
-    dates = ui.step_dates(out.table)
+    dates = ui.step_dates(table)
     if dates is None:
         st.info(ui.NO_DATES)
     else:
         st.dataframe(dates, hide_index=True, width="stretch", height=240)
     data = ui.require_data()
-    levels = ui.guarded(lambda: ui.step_discounts(out.table, data.frame, data.sha256, catalog))
+    catalog = ui.catalog()
+    levels = ui.guarded(lambda: ui.step_discounts(table, data.frame, data.sha256, catalog))
     if levels is None:
         st.info(ui.NO_DISCOUNTS)
     else:
@@ -106,6 +68,66 @@ def body() -> None:
             "x price) beats list price in at least 90% of bootstrap fits; 0 = list price."
         )
         st.dataframe(levels, hide_index=True, width="stretch", height=240)
+
+
+@st.fragment
+def body() -> None:
+    # the solver's controls stay in the fragment: out of it, each change of them would rerun
+    # the whole page and start the sidebar's warm-up of the new scenario
+    ui.solver_controls()
+    with st.expander("Weights", icon=":material/balance:"):
+        s = ui.weight_sliders("j_w")
+    out = ui.outcome(s)
+    # The page's sections in their order; the tables are drawn first. A data grid shows new
+    # rows ~0.2 s after it gets them, so the figures above are computed and drawn meanwhile
+    # (drawn last, the table's wait came on top of everything else).
+    figures, tables, contacts = st.container(), st.container(), st.container()
+    with tables:
+        journey_table(s, out.table)
+    with contacts:
+        contact_section(out.table)
+    anneal = s.with_(solver="anneal")
+    # with the exact journeys on the page, their rows of the sample referee the annealer
+    diag, rep = ui.annealer_check(anneal, reuse_exact=s.solver == "exact")
+    total = ui.journey_summary(s).total_opportunity
+    quality = ui.quality(s)
+    pair = ui.anneal_charts(diag.trace, anneal.schedule)
+    comparison = ui.baseline_comparison(rep=rep)
+    flows = ui.flow_charts(ui.journey_flows(s, FLOW_STEPS), FLOW_STEPS)
+    sampled = rep["sample"] < rep["population"]
+    checked = f"the {rep['sample']:,} sampled customers" if sampled else "all customers"
+    metrics = [
+        ("Total opportunity", f"{total:,.2f}",
+         f"Sum of the {s.solver} journeys' opportunity over all customers."),
+        ("Annealing optimal", f"{rep['share_optimal']:.2%}",
+         f"Share of {checked} whose annealed journey scores as the exact optimum."),
+        ("Mean gap", f"{rep['mean_gap']:.4f}",
+         f"Exact minus annealed score, averaged over {checked}."),
+        ("Worst gap", f"{rep['max_gap']:.3f}",
+         f"The largest exact minus annealed score of {checked}."),
+        ("Annealing time", f"{rep['seconds_optimize']:.2f} s",
+         f"{anneal.iters} iterations per run, {anneal.restarts} restart(s), {checked}."),
+    ]  # fmt: skip
+    with figures:
+        ui.metric_grid(metrics)
+        ui.quality_panel(quality, ceiling_ready=ui.ceiling_ready(), on_ceiling=ui.compute_ceiling)
+        if pair:
+            left, right = st.columns(2)
+            ui.show_vega(pair[0], "j_anneal_temperature", left)
+            ui.show_vega(pair[1], "j_anneal_scores", right)
+            st.caption(f"{pair[0].summary} {pair[1].summary}")
+        st.subheader("Against the study's strategies")
+        st.caption(f"Annealing against each strategy on {checked}.")
+        st.table(comparison.style.format(BASELINE_FORMATS).hide(axis="index"))
+        st.subheader("First → second → third offer")
+        for i, chart in enumerate(flows):
+            ui.show_vega(chart, f"j_flows_{i + 1}")
+        st.caption(
+            "Flows show customers who go on to a further offer; every first offer is on the "
+            "Overview page. Largest: " + " · ".join(c.summary for c in flows) + "."
+        )
+    # drawn: now the next step of the weight the user is moving, in the background
+    ui.prepare_next_weights(s, FLOW_STEPS)
 
 
 body()

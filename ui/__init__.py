@@ -130,6 +130,7 @@ from ui.exports import (
     runs_frame,
     verify_run,
 )
+from ui.journeys_ahead import prepare_next as prepare_next_weights
 from ui.models import (
     MODELS_DIR,
     churn_curves,
@@ -310,6 +311,7 @@ __all__ = [
     "report_buttons",
     "report_inputs",
     "prepare_in_background",
+    "prepare_next_weights",
     "prepare_segmentations",
     "segment_boxes",
     "segment_figures",

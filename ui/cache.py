@@ -166,9 +166,12 @@ def cached(
         an empty element, and a hit draws one too: the page has the same elements either way.
     """
     slot = _slot(kind, key)
-    if slot.filled and label is not None and in_script():
-        # A miss leaves its emptied progress bar in the page: a hit takes that place too, so the
-        # elements after it keep theirs and the browser does not draw them again.
+    # A miss leaves its emptied progress bar in the page: a hit takes that place too, so the
+    # elements after it keep theirs and the browser does not draw them again. Only the first
+    # call of a run for a key can miss (the later ones wait for it), so only the first one
+    # draws: a page asking for the components a dozen times a run has one placeholder.
+    first = label is not None and in_script() and _first_in_run(kind, key)
+    if slot.filled and first:
         st.empty()
     while not slot.filled:
         if slot.lock.acquire(blocking=label is None):
@@ -180,6 +183,13 @@ def cached(
         elif label is not None:
             _wait(slot, label)  # then fill it here if the other thread failed
     return slot.value
+
+
+def _first_in_run(kind: str, key: tuple[Hashable, ...]) -> bool:
+    """Whether this is the run's first :func:`cached` call for ``(kind, key)`` (a script only)."""
+    calls: list[int] = per_run("calls", (kind, key), list)
+    calls.append(1)
+    return len(calls) == 1
 
 
 def per_run(kind: str, key: Hashable, compute: Callable[[], Any]) -> Any:

@@ -115,17 +115,21 @@ def quality(s: Settings | None = None) -> ScenarioQuality | None:
     frame = truth()
     if frame is None:
         return None
-    s = s or settings()
-    data = require_data()
-    ctx, comps = components(s=s)
+    return quality_for(require_data(), s or settings(), frame, peek("ceiling", _ceiling_key()))
+
+
+def quality_for(data: Any, s: Settings, frame: pd.DataFrame, ceil: Any) -> ScenarioQuality | None:
+    """:func:`quality` of ``data`` and ``s`` judged on the truth rows ``frame`` (:func:`truth`)
+    beside the ceiling ``ceil`` (or None): the same caches, without the session, so a
+    background thread can fill them ahead (:mod:`ui.journeys_ahead`)."""
+    ctx, comps = components(data, s)
     weights = tuple(s.weights[f] for f in ("cltv", "churn", "satisfaction"))
     if sum(weights) <= 0:
         return None
     table = guarded(lambda: _table(data.sha256, s.catalog, data.frame, frame, ctx.catalog))
     ref = guarded(lambda: _reference(data.sha256, s.catalog, weights, table))
-    ceil = peek("ceiling", _ceiling_key())
     # without a propensity the page's own journeys are the ones judged: not solved twice
-    journeys = None if s.propensity else solved(s)[1].journeys
+    journeys = None if s.propensity else solved(s, data)[1].journeys
     out: ScenarioQuality = guarded(
         lambda: _quality(
             data.sha256, results_key(s), ceil is not None, s, (ctx, comps), ceil, ref, journeys

@@ -94,6 +94,28 @@ def test_a_labelled_cache_hit_keeps_the_place_of_the_elements_after_it():
     assert _position_of_after(at) == miss
 
 
+def _labelled_cache_asked_twice_page() -> None:
+    import streamlit as st
+
+    from ui.cache import cached
+
+    n = st.session_state.setdefault("n", 0)
+    for _ in range(3):  # a page asks for the components many times a run
+        cached("test-slots-twice", ("k", n), lambda progress: n, label="Working...")
+    st.markdown("after")
+
+
+def test_a_labelled_cache_asked_again_in_the_same_run_draws_no_more_placeholders():
+    """Only a run's first call for a key can miss, so only it leaves a placeholder: a page that
+    asks for the components a dozen times a run has one, not a dozen (issue 19)."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_labelled_cache_asked_twice_page).run()  # a miss, then hits
+    assert not at.exception and _position_of_after(at) == 1
+    at.run()  # hits only
+    assert _position_of_after(at) == 1
+
+
 def test_results_key_leaves_out_the_annealers_settings_only_when_another_solver_runs():
     """Tuning the schedule beside the exact journeys re-solves nothing; the annealed journeys,
     another weight or another seed are other results."""
