@@ -8,7 +8,8 @@ thread (``cjo-journeys-ahead``) fills the same caches for the next step in that 
 (:func:`next_weights`): when the user gets there, the page finds everything computed. Any other
 move (a jump, a change of direction, another factor) is computed as before, and so is a step
 the background has not finished (the page waits for the value being computed instead of
-computing it twice: Streamlit's caches lock per key).
+computing it twice: Streamlit's caches lock per key). ``CJO_AHEAD=0`` switches it off
+(:func:`ui.background.ahead`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Mapping
 import streamlit as st
 
 from core.pipeline import Settings
+from ui import background
 
 _LOG = logging.getLogger(__name__)
 #: Session-state key of the weights the page was last drawn with.
@@ -73,7 +75,7 @@ def prepare_next(s: Settings, flow_steps: int) -> threading.Thread | None:
     last = st.session_state.get(LAST_WEIGHTS)
     st.session_state[LAST_WEIGHTS] = dict(s.weights)
     weights = next_weights(last, s.weights)
-    if weights is None:
+    if weights is None or not background.ahead():  # CJO_AHEAD=0: nothing ahead
         return None
     ahead = s.with_(weights=weights)
     # what the session knows, read here: the thread has no session
@@ -93,6 +95,4 @@ def prepare_next(s: Settings, flow_steps: int) -> threading.Thread | None:
         except BaseException as exc:  # a CJOError stops a page (st.stop): here it only ends
             _LOG.info("preparing the next weights failed: %r", exc)  # the page shows it
 
-    thread = threading.Thread(target=run, name=THREAD, daemon=True)
-    thread.start()
-    return thread
+    return background.start(run, THREAD)

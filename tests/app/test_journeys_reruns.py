@@ -96,6 +96,23 @@ def test_a_weight_step_finds_its_journeys_computed_ahead(monkeypatch):
     assert {m.label: m.value for m in fresh.metric} == ahead
 
 
+def test_nothing_is_computed_ahead_under_the_switch(monkeypatch):
+    from ui import journeys_ahead
+
+    monkeypatch.setenv("CJO_AHEAD", "0")
+    started: list[object] = []
+    real = journeys_ahead.background.start
+    monkeypatch.setattr(
+        journeys_ahead.background, "start", lambda *a, **k: started.append(a) or real(*a, **k)
+    )
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.session_state["settings"] = FAST
+    at.switch_page("pages/journeys.py").run()
+    _step(at, 1.1)
+    _step(at, 1.2)  # a step the same way: it would have been prepared
+    assert started == []
+
+
 def test_the_sections_keep_their_order_and_the_strategies_table_is_static():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
     at.session_state["settings"] = FAST
