@@ -124,7 +124,7 @@ def test_the_sections_keep_their_order_and_the_strategies_table_is_static():
         "Journey table",
         "When to contact, and at what discount",
     ]
-    (strategies,) = at.table
+    strategies, journeys = at.table  # the strategies, then a page of the journey table
     frame = strategies.value
     assert list(frame.columns) == [
         "baseline", "annealing ≥ baseline", "annealing better", "mean uplift", "seconds"
@@ -135,5 +135,25 @@ def test_the_sections_keep_their_order_and_the_strategies_table_is_static():
         b"%" in shown
         and str(round(100 * float(frame["annealing better"].iloc[0]), 1)).encode() in shown
     )
-    (journeys,) = at.dataframe  # the journey table stays a grid (scrolling, sorting, search)
-    assert {"customer_id", "step"} <= set(journeys.value.columns)
+    # the journey table: a static page of STATIC_ROWS rows, or a grid to sort and search
+    page = journeys.value
+    assert {"customer_id", "step"} <= set(page.columns) and len(page) == 25
+    assert not at.dataframe
+    at.number_input(key="j_table_page").set_value(3).run()
+    assert at.table[1].value["customer_id"].tolist() == (
+        _journey_rows(at).iloc[50:75]["customer_id"].tolist()
+    )
+    at.toggle(key="j_table_grid").set_value(True).run()  # page 3 of the grid's pages
+    assert not at.exception, [e.message for e in at.exception]
+    (grid,) = at.dataframe
+    assert len(at.table) == 1 and len(grid.value) == min(500, len(_journey_rows(at)) - 1000)
+    assert grid.value["customer_id"].tolist() == (
+        _journey_rows(at).iloc[1000:1500]["customer_id"].tolist()
+    )
+
+
+def _journey_rows(at: AppTest):
+    """The page's whole journey table (what its pages cut)."""
+    from ui import outcome
+
+    return outcome(at.session_state["settings"]).table
