@@ -28,7 +28,7 @@ BASELINE_FORMATS = {
 ROWS = 500  # journey table rows per page in the grid (the browser gets one page at a time)
 #: Rows per page of the static table (the default view): a weight change redraws it at once,
 #: where the grid shows its new rows ~0.2 s after it gets them (issue 19)
-STATIC_ROWS = 25
+STATIC_ROWS = 20
 FLOW_STEPS = 3  # the flows go from the first to the second and from the second to the third offer
 
 
@@ -36,9 +36,9 @@ def journey_table(s: Settings, table: pd.DataFrame) -> None:
     """The journey table, one page at a time (:data:`STATIC_ROWS` rows as a static table, or
     :data:`ROWS` in a grid to sort and search), and its CSV download."""
     st.subheader("Journey table")
-    a, g, b, c = st.columns([3, 1, 1, 1], vertical_alignment="bottom")
+    a, b, c = st.columns([3, 1, 1], vertical_alignment="bottom")
     a.caption(f"{len(table):,} rows (one per customer and step) · solver {s.solver}")
-    grid = g.toggle(
+    grid = a.toggle(
         "Sort and search",
         key="j_table_grid",
         help=f"A grid of {ROWS} rows per page that sorts and searches; off: {STATIC_ROWS} rows "
