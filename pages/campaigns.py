@@ -38,27 +38,27 @@ ui.log_metrics(log, analysis)
 # Each section's own control reruns only its section (st.fragment); the outcome reruns all.
 @st.fragment
 def lift_section(analysis: Any, outcome: str, level: float) -> None:
-    st.subheader("Did it work? Lift per arm")
+    st.subheader(f"Did it work? Lift per arm on {outcome}")
     method = st.radio(
         "Estimate", ["difference", "adjusted"], horizontal=True, key="camp_method",
         help="difference: difference in means (the headline); adjusted: regression-adjusted for "
         "the customers' features (narrower intervals when the features predict the outcome).",
     )  # fmt: skip
     lifts = cv.lift_view(analysis, outcome, method)
-    lift_text = ui.lift_caption(lifts, outcome)
-    ui.plot(ui.lift_chart(lifts, outcome, level), alt=lift_text)
-    st.caption(lift_text)
+    chart = ui.lift_chart(lifts, outcome, level)
+    ui.show_vega(chart, "camp_lift")
+    st.caption(chart.summary)
     st.table(ui.static_table(lifts))
 
 
 @st.fragment
 def qini_section(analysis: Any, outcome: str, level: float) -> None:
-    st.subheader("For whom? Uplift (Qini) curves")
+    st.subheader(f"For whom? Uplift (Qini) curves on {outcome}")
     qini = cv.qini_view(analysis, outcome)
     arm = st.selectbox("Arm", list(qini["arm"]), key="camp_qini_arm")
     qini_text = ui.qini_caption(qini, outcome)
     curve = cv.qini_curve(analysis, arm, outcome)
-    ui.plot(ui.qini_chart(curve, arm, outcome, level), alt=qini_text)
+    ui.show_vega(ui.qini_chart(curve, arm, outcome, level), "camp_qini")
     st.caption(qini_text)
     st.table(ui.static_table(qini))
 
@@ -66,12 +66,12 @@ def qini_section(analysis: Any, outcome: str, level: float) -> None:
 lift_section(analysis, outcome, level)
 qini_section(analysis, outcome, level)
 
-st.subheader("What would targeting earn?")
+st.subheader(f"What would targeting earn? Mean {outcome} per customer")
 ui.policy_metrics(cv.policy_summary(analysis, outcome), outcome, level)
 policies = cv.policy_view(analysis, outcome)
-policy_text = ui.policy_caption(policies, outcome)
-ui.plot(ui.policy_chart(policies, outcome, level), alt=policy_text)
-st.caption(policy_text)
+policy = ui.policy_chart(policies, outcome, level)
+ui.show_vega(policy, "camp_policy")
+st.caption(policy.summary)
 
 st.subheader("Which discount moves them? Response curves")
 ui.discount_section(log, outcome)

@@ -1,24 +1,25 @@
-"""Charts of the Campaigns page: lift per arm, Qini curves, policy values (plotly).
+"""Charts of the Campaigns page: lift per arm, Qini curves, policy values (keyed Vega-Lite).
 
-Each function lays out a frame :mod:`core.insights.campaign_views` computed and returns a
-styled figure with a title and axis labels; :func:`caption` gives the text alternative the page
-prints under it. Arms that are products take the product colours (:func:`ui.charts.product_colour`,
-the palette of :func:`ui.charts.colour_map`); the control group is grey.
+Each function lays out a frame :mod:`core.insights.campaign_views` computed as a
+:class:`ui.charts_journeys.VegaChart` whose specification holds no figure and names no outcome
+or arm (the page's headings do): another outcome or Qini arm swaps the data into the views the
+browser already has instead of re-creating three plotly charts (a plotly chart's element id
+hashes its figure). :func:`lift_caption`, :func:`qini_caption` and :func:`policy_caption` give
+the figures the page prints under each chart; the specification's description is the chart's
+text alternative. Arms that are products take the product colours
+(:func:`ui.charts.product_colour`, the palette of :func:`ui.charts.colour_map`); the control
+group is grey.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ui.charts import GREYS, POLICY_COLOURS, product_colour, styled, trace
-from ui.figure_base import label_margin
-
-#: Bottom margin of a chart with an x-axis title under its tick labels (pixels).
-BOTTOM = 70
+from ui.charts import GREYS, POLICY_COLOURS, product_colour
+from ui.charts_journeys import VegaChart
 
 #: Colours of the policy kinds of :func:`core.insights.campaign_views.policy_view`.
 KIND_COLOURS = {
@@ -34,145 +35,219 @@ def arm_colours(arms: Sequence[str], control: str | None = None) -> dict[str, st
     return {a: GREYS[1] if a == control else product_colour(a, i) for i, a in enumerate(arms)}
 
 
-def _error_x(frame: pd.DataFrame, value: str = "estimate") -> dict[str, Any]:
-    return {
-        "type": "data",
-        "array": (frame["ci_high"] - frame[value]).tolist(),
-        "arrayminus": (frame[value] - frame["ci_low"]).tolist(),
-        "thickness": 2,
-    }
+def _level(level: float) -> str:
+    return f"{level:.0%} interval"
 
 
-def lift_chart(lifts: pd.DataFrame, outcome: str, level: float = 0.95) -> Any:
-    """Each arm's lift against control with its interval (a point-and-interval chart)."""
-    colours = arm_colours(list(lifts["arm"]))
-    points = [
-        trace(
-            "scatter",
-            error_x=_error_x(lifts.iloc[[i]]),
-            marker={"color": colours[str(arm)], "size": 11},
-            mode="markers",
-            name=str(arm),
-            showlegend=False,
-            x=lifts["estimate"].to_numpy()[i : i + 1],
-            y=[arm],
-        )
-        for i, arm in enumerate(lifts["arm"])
-    ]
-    return styled(
-        points,
-        max(260, 40 * len(lifts) + 90),
-        margin=_margins(lifts["arm"]),
-        shapes=[_vline(0)],
-        yaxis={
-            "categoryorder": "array",
-            "categoryarray": list(lifts["arm"])[::-1],
-            "title": {"text": "Arm"},
+def lift_chart(lifts: pd.DataFrame, outcome: str, level: float = 0.95) -> VegaChart:
+    """Each arm's lift against control with its interval (a point-and-interval chart, arms
+    down the side in the frame's order, a dashed line at zero).
+
+    The specification names no outcome and no arm (the page's heading names the outcome):
+    another outcome swaps the data into the view the browser has."""
+    colours = arm_colours([str(a) for a in lifts["arm"]])
+    arms = [str(a) for a in lifts["arm"]]
+    data = pd.DataFrame(
+        {
+            "arm": arms,
+            "rank": list(range(len(arms))),
+            "estimate": lifts["estimate"].astype(float).tolist(),
+            "ci_low": lifts["ci_low"].astype(float).tolist(),
+            "ci_high": lifts["ci_high"].astype(float).tolist(),
+            "colour": [colours[a] for a in arms],
         },
-        title={"text": f"Lift against control: {outcome}"},
-        xaxis={"title": {"text": f"Change in {outcome} against control ({level:.0%} interval)"}},
+        columns=["arm", "rank", "estimate", "ci_low", "ci_high", "colour"],
     )
-
-
-def _margins(
-    left: Sequence[Any], bottom: int = BOTTOM, legend: Sequence[Any] | None = None
-) -> dict[str, int] | None:
-    """Fixed margins for the tick labels ``left`` (and a legend of ``legend`` on the right), so
-    plotly.js draws the chart once (:func:`ui.figure_base.styled`); None (automargin) when a
-    label is too long to size them safely."""
-    lm = label_margin(left)
-    rm = 10 if legend is None else label_margin(legend, extra=48)
-    return None if lm is None or rm is None else {"l": lm, "r": rm, "b": bottom}
-
-
-def _vline(x: float) -> dict[str, Any]:
-    """A dashed vertical line at ``x`` (what ``fig.add_vline`` adds)."""
-    return {
-        "line": {"color": GREYS[0], "dash": "dash"}, "type": "line", "x0": x, "x1": x,
-        "xref": "x", "y0": 0, "y1": 1, "yref": "y domain",
+    y = {
+        "field": "arm", "type": "nominal", "title": "Arm",
+        "sort": {"field": "rank", "op": "min"}, "axis": {"labelLimit": 220},
     }  # fmt: skip
+    tooltip = [
+        {"field": "arm", "type": "nominal", "title": "Arm"},
+        {"field": "estimate", "type": "quantitative", "format": "+.4g", "title": "Lift"},
+        {"field": "ci_low", "type": "quantitative", "format": ".4g", "title": "From"},
+        {"field": "ci_high", "type": "quantitative", "format": ".4g", "title": "To"},
+    ]
+    colour = {"field": "colour", "type": "nominal", "scale": None}
+    spec = {
+        "title": "Lift against control",
+        "description": "Point and interval chart of each arm's lift against the control group; "
+        "an interval that crosses the dashed zero line is not proven.",
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "height": {"step": 40},
+        "layer": [
+            {
+                "data": {"name": "lifts"},
+                "mark": {"type": "rule", "strokeWidth": 2},
+                "encoding": {
+                    "y": y,
+                    "x": {
+                        "field": "ci_low", "type": "quantitative",
+                        "title": f"Change against control ({_level(level)})",
+                    },
+                    "x2": {"field": "ci_high"},
+                    "color": colour,
+                    "tooltip": tooltip,
+                },
+            },
+            {
+                "data": {"name": "lifts"},
+                "mark": {"type": "point", "filled": True, "size": 120, "opacity": 1},
+                "encoding": {
+                    "y": y, "x": {"field": "estimate", "type": "quantitative"},
+                    "color": colour, "tooltip": tooltip,
+                },
+            },
+            {
+                "data": {"values": [{"zero": 0}]},
+                "mark": {"type": "rule", "strokeDash": [4, 4], "color": GREYS[0]},
+                "encoding": {"x": {"field": "zero", "type": "quantitative"}},
+            },
+        ],
+    }  # fmt: skip
+    return VegaChart(spec, {"lifts": data}, lift_caption(lifts, outcome))
 
 
-def qini_chart(curve: pd.DataFrame, arm: str, outcome: str, level: float = 0.95) -> Any:
-    """One arm's Qini curve with its bootstrap band, against random targeting."""
+def qini_chart(curve: pd.DataFrame, arm: str, outcome: str, level: float = 0.95) -> VegaChart:
+    """One arm's Qini curve (in the arm's colour) with its bootstrap band, against random
+    targeting (dashed). The specification names no arm and no outcome: another arm or outcome
+    swaps the data."""
     colour = product_colour(arm)
-    x = curve["fraction"].to_numpy()
-    band = trace(
-        "scatter",
-        fill="toself",
-        fillcolor=colour,
-        hoverinfo="skip",
-        line={"width": 0},
-        name=f"{level:.0%} bootstrap band",
-        opacity=0.18,
-        x=np.concatenate([x, x[::-1]]),
-        y=np.concatenate([curve["ci_high"].to_numpy(), curve["ci_low"].to_numpy()[::-1]]),
-    )
-    qini = trace(
-        "scatter", line={"color": colour}, name="targeting by predicted uplift", x=x,
-        y=curve["qini"],
-    )  # fmt: skip
-    random = trace(
-        "scatter", line={"color": GREYS[0], "dash": "dash"}, name="random targeting", x=x,
-        y=curve["random"],
-    )  # fmt: skip
-    ys = curve[["qini", "random", "ci_low", "ci_high"]].to_numpy()
-    ticks = [f"{v:.3g}" for v in (np.nanmin(ys), np.nanmax(ys))] if ys.size else []
-    return styled(
-        [band, qini, random],
-        380,
-        margin=_margins(ticks, bottom=BOTTOM + 40),  # the legend under the x-axis title
-        legend={"orientation": "h", "y": -0.25},
-        title={"text": f"Qini curve: {arm} on {outcome}"},
-        xaxis={
-            "title": {"text": "Share of customers targeted, highest predicted uplift first"},
-            "tickformat": ".0%",
+    n = len(curve)
+    data = pd.DataFrame(
+        {
+            "fraction": np.concatenate([curve["fraction"].to_numpy(dtype=float)] * 2),
+            "value": np.concatenate(
+                [curve["qini"].to_numpy(dtype=float), curve["random"].to_numpy(dtype=float)]
+            ),
+            "series": ["targeting by predicted uplift"] * n + ["random targeting"] * n,
+            "colour": [colour] * n + [GREYS[0]] * n,
         },
-        yaxis={"title": {"text": f"Incremental {outcome} per customer"}},
+        columns=["fraction", "value", "series", "colour"],
     )
+    band = pd.DataFrame(
+        {
+            "fraction": curve["fraction"].to_numpy(dtype=float),
+            "ci_low": curve["ci_low"].to_numpy(dtype=float),
+            "ci_high": curve["ci_high"].to_numpy(dtype=float),
+            "colour": [colour] * n,
+        },
+        columns=["fraction", "ci_low", "ci_high", "colour"],
+    )
+    x = {
+        "field": "fraction", "type": "quantitative", "axis": {"format": ".0%"},
+        "title": "Share of customers targeted, highest predicted uplift first",
+    }  # fmt: skip
+    series = ["targeting by predicted uplift", "random targeting"]
+    spec = {
+        "title": "Qini curve against random targeting",
+        "description": "Line chart of the incremental outcome per customer when targeting by "
+        f"predicted uplift (with its {level:.0%} bootstrap band) and at random, by the share "
+        "of customers targeted.",
+        "height": 300,
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "layer": [
+            {
+                "data": {"name": "band"},
+                "mark": {"type": "area", "opacity": 0.18},
+                "encoding": {
+                    "x": x,
+                    "y": {"field": "ci_low", "type": "quantitative"},
+                    "y2": {"field": "ci_high"},
+                    "color": {"field": "colour", "type": "nominal", "scale": None},
+                },
+            },
+            {
+                "data": {"name": "lines"},
+                "mark": {"type": "line", "strokeWidth": 2},
+                "encoding": {
+                    "x": x,
+                    "y": {
+                        "field": "value", "type": "quantitative",
+                        "title": "Incremental outcome per customer",
+                    },
+                    "color": {"field": "colour", "type": "nominal", "scale": None},
+                    "strokeDash": {
+                        "field": "series", "type": "nominal", "title": None,
+                        "scale": {"domain": series, "range": [[1, 0], [5, 4]]},
+                        "legend": {"orient": "bottom", "symbolStrokeColor": GREYS[2]},
+                    },
+                    "tooltip": [
+                        {"field": "series", "type": "nominal", "title": "Targeting"},
+                        {"field": "fraction", "type": "quantitative", "format": ".0%",
+                         "title": "Targeted"},
+                        {"field": "value", "type": "quantitative", "format": ".4g"},
+                    ],
+                },
+            },
+        ],
+    }  # fmt: skip
+    summary = f"Qini curve of {arm} on {outcome}."
+    return VegaChart(spec, {"band": band, "lines": data}, summary)
 
 
-def policy_chart(view: pd.DataFrame, outcome: str, level: float = 0.95) -> Any:
-    """Value of the learned targeting, every single arm and control, with intervals."""
-    points = []
-    for kind in pd.unique(view["kind"]):
-        rows = view[view["kind"] == kind]
-        points.append(
-            trace(
-                "scatter",
-                hovertemplate=f"kind={kind}<br>value=%{{x}}<br>policy=%{{y}}<extra></extra>",
-                legendgroup=kind,
-                marker={"color": KIND_COLOURS[kind], "symbol": "circle", "size": 11},
-                mode="markers",
-                name=kind,
-                orientation="h",
-                showlegend=True,
-                x=rows["value"],
-                xaxis="x",
-                y=rows["policy"].to_numpy(dtype=object),
-                yaxis="y",
-                error_x=_error_x(rows, "value"),
-            )
-        )
-    return styled(
-        points,
-        max(280, 36 * len(view) + 110),
-        margin=_margins(view["policy"], legend=pd.unique(view["kind"])),
-        xaxis={
-            "anchor": "y",
-            "domain": [0.0, 1.0],
-            "title": {"text": f"Mean {outcome} per customer (doubly robust, {level:.0%} interval)"},
+def policy_chart(view: pd.DataFrame, outcome: str, level: float = 0.95) -> VegaChart:
+    """Value of the learned targeting, every single arm and control, with intervals, coloured
+    by kind (:data:`KIND_COLOURS`, with its legend). No outcome in the specification."""
+    policies = [str(p) for p in view["policy"]]
+    data = pd.DataFrame(
+        {
+            "policy": policies,
+            "rank": list(range(len(policies))),
+            "kind": [str(k) for k in view["kind"]],
+            "value": view["value"].astype(float).tolist(),
+            "ci_low": view["ci_low"].astype(float).tolist(),
+            "ci_high": view["ci_high"].astype(float).tolist(),
         },
-        yaxis={
-            "anchor": "x",
-            "domain": [0.0, 1.0],
-            "title": {"text": "Policy"},
-            "categoryorder": "array",
-            "categoryarray": list(view["policy"])[::-1],
-        },
-        legend={"tracegroupgap": 0},
-        title={"text": f"Value of each policy on the held-out customers: {outcome}"},
+        columns=["policy", "rank", "kind", "value", "ci_low", "ci_high"],
     )
+    y = {
+        "field": "policy", "type": "nominal", "title": "Policy",
+        "sort": {"field": "rank", "op": "min"}, "axis": {"labelLimit": 220},
+    }  # fmt: skip
+    colour = {
+        "field": "kind", "type": "nominal", "title": None,
+        "scale": {"domain": list(KIND_COLOURS), "range": list(KIND_COLOURS.values())},
+        "legend": {"orient": "bottom"},
+    }  # fmt: skip
+    tooltip = [
+        {"field": "policy", "type": "nominal", "title": "Policy"},
+        {"field": "kind", "type": "nominal", "title": "Kind"},
+        {"field": "value", "type": "quantitative", "format": ".4g"},
+        {"field": "ci_low", "type": "quantitative", "format": ".4g", "title": "From"},
+        {"field": "ci_high", "type": "quantitative", "format": ".4g", "title": "To"},
+    ]
+    spec = {
+        "title": "Value of each policy on the held-out customers",
+        "description": "Point and interval chart of the mean outcome per held-out customer "
+        "under the learned targeting, each single arm and control.",
+        "autosize": {"type": "fit-x", "contains": "padding"},
+        "height": {"step": 36},
+        "data": {"name": "policies"},
+        "layer": [
+            {
+                "mark": {"type": "rule", "strokeWidth": 2},
+                "encoding": {
+                    "y": y,
+                    "x": {
+                        "field": "ci_low", "type": "quantitative",
+                        "title": f"Mean outcome per customer (doubly robust, {_level(level)})",
+                    },
+                    "x2": {"field": "ci_high"},
+                    "color": colour,
+                    "tooltip": tooltip,
+                },
+            },
+            {
+                "mark": {"type": "point", "filled": True, "size": 120, "opacity": 1},
+                "encoding": {
+                    "y": y, "x": {"field": "value", "type": "quantitative"},
+                    "color": colour, "tooltip": tooltip,
+                },
+            },
+        ],
+    }  # fmt: skip
+    return VegaChart(spec, {"policies": data}, policy_caption(view, outcome))
 
 
 def lift_caption(lifts: pd.DataFrame, outcome: str) -> str:

@@ -26,21 +26,6 @@ def use_template() -> None:
         pio.templates.default = "plotly_white"
 
 
-#: Pixels per character of the house font (13 px) when a margin is sized from its labels:
-#: generous (the app's font averages ~6.5), so a label never runs off the figure.
-CHAR_PX = 7
-#: Longest label a fixed margin is sized for; a figure with a longer one keeps automargin.
-MAX_FIXED_LABEL = 40
-
-
-def label_margin(labels: Sequence[Any], extra: int = 48) -> int | None:
-    """Pixels of margin for a row of ``labels`` (tick labels, legend entries) plus ``extra``
-    (an axis title, a legend symbol); None when a label is longer than :data:`MAX_FIXED_LABEL`
-    characters (the figure should then keep plotly's automargin)."""
-    longest = max((len(str(x)) for x in labels), default=0)
-    return None if longest > MAX_FIXED_LABEL else extra + CHAR_PX * longest
-
-
 def styled(
     traces: Sequence[dict[str, Any]],
     height: int = 360,

@@ -81,7 +81,8 @@ def test_campaigns_page_answers_the_three_questions_on_the_demo(downloads, defer
     at = _page("pages/campaigns.py")
     assert not at.error, [e.value for e in at.error]
     assert _metric(at, "Rows") == "7,043" and _metric(at, "Offer arms") == "8"
-    assert len(at.get("plotly_chart")) == 3  # lift, Qini, policy values
+    charts = _vega(at)  # lift, Qini, policy values: keyed Vega-Lite views
+    assert len(charts) == 3 and not at.get("plotly_chart")
     text = _captions(at)
     assert "Lift of each arm on accepted" in text and "Qini coefficients" in text
     assert "learned targeting" in text and "everyone: control (no contact)" in text
@@ -131,7 +132,7 @@ def test_a_malformed_uploaded_log_shows_the_clear_error_and_its_table():
     assert "'accepted'" in message and "'propensity'" in message
     failures = at.dataframe[0].value
     assert {"column", "check", "rows", "fix"} <= set(failures.columns)
-    assert not at.get("plotly_chart") and not at.get("download_button")
+    assert not at.get("plotly_chart") and not _vega(at) and not at.get("download_button")
 
 
 def _vega(at: AppTest) -> list[tuple[str, dict, dict[str, bytes]]]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import ui
 
@@ -151,7 +150,7 @@ def test_the_plan_charts_mark_the_bound_and_keep_their_specification_across_plan
 
 
 def test_campaign_charts_keep_their_titles_colours_and_intervals():
-    from ui.charts_campaigns import KIND_COLOURS, lift_chart, policy_chart
+    from ui.charts_campaigns import KIND_COLOURS, lift_chart, policy_chart, qini_chart
 
     view = pd.DataFrame(
         {
@@ -162,17 +161,44 @@ def test_campaign_charts_keep_their_titles_colours_and_intervals():
             "ci_high": [1.2, 0.9, 0.3],
         }
     )
-    fig = policy_chart(view, "accepted")
-    assert fig.layout.title.text.endswith("accepted") and fig.layout.yaxis.title.text == "Policy"
-    assert [t.name for t in fig.data] == list(view["kind"])
-    assert [t.marker.color for t in fig.data] == [KIND_COLOURS[k] for k in view["kind"]]
-    assert [t.error_x.array[0] for t in fig.data] == pytest.approx([0.2, 0.1, 0.1])
-    assert fig.layout.font.size == 13 and fig.layout.height == 280
-    lifts = view.rename(columns={"policy": "arm", "value": "estimate"})
-    fig = lift_chart(lifts, "revenue")
-    (line,) = fig.layout.shapes  # the zero line
-    assert line.x0 == 0 and line.line.dash == "dash"
-    assert list(fig.layout.yaxis.categoryarray) == ["control", "internet", "learned"]
+    pol = policy_chart(view, "accepted")
+    points = pol.datasets["policies"]
+    assert points["policy"].tolist() == ["learned", "internet", "control"]  # top to bottom
+    assert points[["value", "ci_low", "ci_high"]].to_numpy().tolist() == [
+        [1.0, 0.9, 1.2], [0.8, 0.6, 0.9], [0.2, 0.1, 0.3]
+    ]  # fmt: skip
+    rule = pol.spec["layer"][0]["encoding"]
+    assert rule["y"]["title"] == "Policy" and rule["x"]["title"].startswith("Mean outcome")
+    assert rule["color"]["scale"] == {
+        "domain": list(KIND_COLOURS), "range": list(KIND_COLOURS.values())
+    }  # fmt: skip
+    assert "learned 1 (0.9 to 1.2)" in pol.summary and "accepted" in pol.summary
+    lifts = view.rename(columns={"policy": "arm", "value": "estimate"}).assign(
+        significant=[True, True, False]
+    )
+    lift = lift_chart(lifts, "revenue")
+    zero = lift.spec["layer"][2]
+    assert zero["data"]["values"] == [{"zero": 0}] and zero["mark"]["strokeDash"]
+    assert lift.datasets["lifts"]["colour"].tolist() == list(ui.arm_colours(
+        ["learned", "internet", "control"]).values())  # fmt: skip
+    assert "2 of 3 intervals exclude zero" in lift.summary
+    curve = pd.DataFrame(
+        {"fraction": [0.0, 0.5, 1.0], "qini": [0.0, 0.1, 0.2], "random": [0.0, 0.05, 0.1],
+         "ci_low": [0.0, 0.05, 0.1], "ci_high": [0.0, 0.15, 0.3]}
+    )  # fmt: skip
+    qini = qini_chart(curve, "phone", "accepted")
+    lines = qini.datasets["lines"]
+    assert lines.groupby("series")["value"].max().to_dict() == {
+        "random targeting": 0.1, "targeting by predicted uplift": 0.2
+    }  # fmt: skip
+    assert qini.datasets["band"]["ci_high"].tolist() == [0.0, 0.15, 0.3]
+    # another outcome or arm swaps the data only: the views the browser has are kept
+    assert qini_chart(curve, "internet", "revenue").spec == qini.spec
+    assert policy_chart(view.iloc[:2], "revenue").spec == pol.spec
+    assert lift_chart(lifts.iloc[:1], "accepted").spec == lift.spec
+    for chart in (pol, lift, qini):
+        assert chart.spec["title"] and chart.spec["description"]
+        assert "accepted" not in str(chart.spec) and "revenue" not in str(chart.spec)
 
 
 def test_horizontal_factor_bars_list_the_steps_down_the_side_in_order():
@@ -342,48 +368,6 @@ def test_ranked_segments_table_is_static_formatted_and_in_the_rankings_order():
     html = styled.to_html()
     share = float(styled.data["share"].iloc[0])
     assert f"{share:.1%}" in html and f"{int(styled.data['customers'].iloc[0]):,}" in html
-
-
-def test_campaign_charts_have_fixed_margins_sized_from_their_labels():
-    # Fixed margins and no automargin: plotly.js draws each chart once on an outcome change
-    # instead of drawing, measuring its labels and drawing again.
-    from ui.charts_campaigns import lift_chart, policy_chart, qini_chart
-    from ui.figure_base import CHAR_PX
-
-    short = pd.DataFrame(
-        {"arm": ["phone", "device_protection"], "estimate": [0.1, 0.2], "ci_low": [0.0, 0.1],
-         "ci_high": [0.2, 0.3], "significant": [False, True]}
-    )  # fmt: skip
-    fig = lift_chart(short, "accepted")
-    assert not fig.layout.margin.autoexpand
-    assert fig.layout.xaxis.automargin is False and fig.layout.yaxis.automargin is False
-    wider = lift_chart(short.assign(arm=["phone", "device_protection_premium"]), "accepted")
-    assert wider.layout.margin.l - fig.layout.margin.l == CHAR_PX * len("_premium")
-    view = pd.DataFrame(
-        {"policy": ["learned targeting", "everyone: phone"], "kind": ["learned targeting",
-         "single arm"], "value": [1.0, 0.8], "ci_low": [0.9, 0.6], "ci_high": [1.2, 0.9]}
-    )  # fmt: skip
-    pol = policy_chart(view, "accepted")
-    assert pol.layout.margin.r > 10 and not pol.layout.margin.autoexpand  # the legend's room
-    curve = pd.DataFrame(
-        {"fraction": [0.0, 0.5, 1.0], "qini": [0.0, 0.1, 0.2], "random": [0.0, 0.1, 0.2],
-         "ci_low": [0.0, 0.05, 0.1], "ci_high": [0.0, 0.15, 0.3]}
-    )  # fmt: skip
-    qini = qini_chart(curve, "phone", "accepted")
-    assert qini.layout.margin.b > pol.layout.margin.b  # the legend under the x-axis title
-    assert qini.layout.yaxis.automargin is False
-
-
-def test_a_campaign_chart_with_a_very_long_label_keeps_automargin():
-    from ui.charts_campaigns import lift_chart
-    from ui.figure_base import MAX_FIXED_LABEL
-
-    lifts = pd.DataFrame(
-        {"arm": ["x" * (MAX_FIXED_LABEL + 1)], "estimate": [0.1], "ci_low": [0.0],
-         "ci_high": [0.2], "significant": [False]}
-    )  # fmt: skip
-    fig = lift_chart(lifts, "accepted")
-    assert fig.layout.margin.autoexpand is None and fig.layout.yaxis.automargin is None
 
 
 def test_static_table_formats_each_kind_of_column_and_hides_the_index():
