@@ -170,7 +170,7 @@ def qini_chart(curve: pd.DataFrame, arm: str, outcome: str, level: float = 0.95)
                     "strokeDash": {
                         "field": "series", "type": "nominal", "title": None,
                         "scale": {"domain": series, "range": [[1, 0], [5, 4]]},
-                        "legend": {"orient": "bottom", "symbolStrokeColor": GREYS[2]},
+                        "legend": {"orient": "bottom", "symbolStrokeColor": GREYS[2], "labelLimit": 260},
                     },
                     "tooltip": [
                         {"field": "series", "type": "nominal", "title": "Targeting"},
