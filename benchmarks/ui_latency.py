@@ -183,7 +183,10 @@ class Select:
         box = self.box(page)
         box.scroll_into_view_if_needed()
         for attempt in range(3):  # a scroll of the page (charts still settling) closes the list
-            box.get_by_role("button", name="Open").click()
+            # the box itself, where a user clicks: its chevron ("Open") toggles the list of a
+            # box that still has the focus from the last choice (nothing else on the page took
+            # it), so a click there opened nothing and the driver waited 5 s for the list
+            box.get_by_role("combobox").click()
             try:
                 page.get_by_role("option").first.wait_for(timeout=5_000)
                 break
