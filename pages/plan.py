@@ -70,6 +70,11 @@ def live() -> None:
         if job.push is None:  # not served here: look every POLL_SECONDS
             ui.watch_refinement()
         ui.start_refinement()  # the page is drawn: re-plan in the background
+    elif ui.quick_final():
+        st.caption(
+            f"Answered and redrew in {time.perf_counter() - t0:.2f} s (server; the quick answer "
+            f"took {ui.last_replan_seconds():.2f} s and is final: no background re-plan)."
+        )
     else:
         st.caption(
             f"Re-planned and redrew in {time.perf_counter() - t0:.2f} s (server; the planner "

@@ -231,6 +231,45 @@ def test_plan_page_plans_the_calendar_and_a_slider_replans(downloads, deferred):
     assert not at.exception and not at.error and _metric(at, "Feasible") == "yes"
 
 
+def test_a_quick_answer_within_the_planners_target_gap_is_final_without_a_refinement():
+    """A budget raised above what the plan spends (its shadow price 0): the previous plan keeps
+    the new bound and its proved gap is already within the planner's target, so the page shows
+    it as final and starts no background re-plan (which would keep it and redraw the page)."""
+    import ui.plan
+
+    at = _page("pages/plan.py")
+    budget = at.slider(key="plan_bound_0")
+    budget.set_value(9000.0).run()  # well above the plan's spend: a quick answer to refine
+    state = at.session_state["plan_state"]
+    if state["refine"] is not None:
+        _refined(at)
+    state = at.session_state["plan_state"]
+    before = state["result"]
+    label = state["problem"].label(0)
+    # the preconditions: the budget does not bind and the plan is within the target gap
+    assert before.feasible and before.usage[label] < 9000.0 - 100.0
+    assert before.gap <= ui.plan.FINAL_GAP
+
+    at.slider(key="plan_bound_0").set_value(9100.0).run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    state = at.session_state["plan_state"]
+    assert state["problem"].constraints.bound[0] == 9100.0
+    assert state["quick"] and state["final"] and state["refine"] is None  # nothing to refine
+    quick = state["result"]
+    assert quick.stats.get("quick") and quick.feasible
+    assert quick.gap <= ui.plan.FINAL_GAP and quick.objective == pytest.approx(before.objective)
+    assert state["warm"][1] is quick  # the next re-plan starts from it
+    text = _captions(at)
+    assert "Quick answer, final" in text and "being refined" not in text
+    assert "is final: no background re-plan" in text
+    assert _metric(at, "Gap to the bound") == f"{quick.gap:.3%}"  # the proved gap is shown
+    # a change that needs refining still gets one (and is not called final)
+    at.slider(key="plan_bound_0").set_value(3000.0).run()
+    state = at.session_state["plan_state"]
+    assert state["quick"] and not state["final"] and state["refine"] is not None
+    assert "Quick answer, being refined" in _captions(at)
+
+
 def test_opportunity_page_offers_the_campaign_estimator_and_the_url_keeps_it():
     at = _page("pages/opportunity.py")
     control = at.segmented_control(key="opp_estimator")
@@ -280,7 +319,8 @@ def test_a_replan_that_finds_no_plan_in_time_searches_longer_before_saying_so(mo
             core.planning.quick, "quick_replan", lambda p, b, **kw: (p.with_bounds(b), None)
         )
     at = _page("pages/plan.py")
-    at.slider(key="plan_bound_0").set_value(5000.0).run()
+    # far enough below the plan's spend that a quick answer is not within the target gap
+    at.slider(key="plan_bound_0").set_value(3000.0).run()
     assert at.session_state["plan_state"]["quick"] is quick
     if quick:
         _refined(at)

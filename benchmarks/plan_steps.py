@@ -1,0 +1,91 @@
+"""The Plan page's slider steps, as ``benchmarks/ui_latency.py`` moves them, without a browser.
+
+One plan of the shipped calendar on the demo population, the call-centre budget set to
+``--start``, then ``--steps`` steps of ``--step`` up (the benchmark: Home, then ArrowRight). Per
+step: the page's quick answer (``core.planning.quick``: seconds, proved gap), whether the page
+takes it as final (gap within ``ui.plan.FINAL_GAP``, the planner's ``target_gap``: no
+background re-plan), else the background refinement as ``ui.plan`` runs it (seconds, gap, how
+much better its plan is). The next step starts from what the page would show.
+
+Usage::
+
+    .venv/bin/python benchmarks/plan_steps.py                      # 0 -> 2,000 (the benchmark)
+    .venv/bin/python benchmarks/plan_steps.py --start 6000         # above what the plan spends
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import types
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+#: ui.plan's constants, repeated here so the benchmark does not import streamlit.
+REPLAN_SECONDS, REFINE_GAP, REFINE_MORE_SECONDS, FIRST_SECONDS, FINAL_GAP = (
+    0.35,
+    0.01,
+    2.0,
+    30,
+    1e-3,
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from core.cli.plan import problem_from_calendar
+    from core.planning import replan, solve
+    from core.planning.quick import quick_replan
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--calendar", default=str(ROOT / "data" / "calendars" / "quarter.toml"))
+    ap.add_argument("--data", default=str(ROOT / "data" / "demo" / "customers.parquet"))
+    ap.add_argument("--bound", default="call-centre budget")
+    ap.add_argument("--start", type=float, default=0.0)
+    ap.add_argument("--step", type=float, default=100.0)
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    ns = types.SimpleNamespace(
+        data=args.data, catalog=None, seed=args.seed, model_preset="fast", models=None
+    )
+    problem = problem_from_calendar(args.calendar, ns)
+    first = solve(problem, "lagrangian", time_limit=FIRST_SECONDS, rng=args.seed)
+    cur, res = replan(
+        problem, {args.bound: args.start}, warm_start=first, time_limit=FIRST_SECONDS, rng=0
+    )
+    value = args.start
+    print(f"# {args.bound} from {value:,.0f}: plan {res.objective:,.0f}, gap {res.gap:.4%}")
+    for i in range(args.steps):
+        value += args.step
+        t = time.perf_counter()
+        new, quick = quick_replan(cur, {args.bound: value}, warm_start=res)
+        tq = time.perf_counter() - t
+        if quick is None:
+            cur, res = replan(cur, {args.bound: value}, warm_start=res, time_limit=REPLAN_SECONDS)
+            print(f"{i:3d} {value:8,.0f}  no quick answer: re-planned on the page's run")
+            continue
+        line = f"{i:3d} {value:8,.0f}  quick {tq * 1e3:4.0f} ms gap {quick.gap:.4%}"
+        if quick.gap <= FINAL_GAP:
+            print(f"{line}  final (no refinement)")
+            cur, res = new, quick
+            continue
+        t = time.perf_counter()
+        ref_problem, ref = replan(new, {}, warm_start=quick, time_limit=REPLAN_SECONDS, rng=0)
+        if not ref.feasible or ref.gap > REFINE_GAP:
+            start, more = (ref, REFINE_MORE_SECONDS) if ref.feasible else (quick, FIRST_SECONDS)
+            ref_problem, ref = replan(new, {}, warm_start=start, time_limit=more, rng=0)
+        tr = time.perf_counter() - t
+        better = (ref.objective - quick.objective) / abs(quick.objective)
+        print(
+            f"{line}  | refined {tr * 1e3:5.0f} ms gap {ref.gap:.4%}, plan {better:+.3%}",
+            flush=True,
+        )
+        cur, res = ref_problem, ref
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
