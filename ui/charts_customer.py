@@ -15,23 +15,11 @@ import pandas as pd
 
 from ui.charts import factor_colours
 from ui.charts_journeys import VegaChart
+from ui.charts_opportunity import matrix_heatmap
 
-#: The heatmap's height in pixels, axes and title included.
-MATRIX_PX = 380
 #: Height of one bar's row in the horizontal factor bars, and the vertical bars' plot height.
 STEP_PX = 30
 BARS_PX = 220
-
-
-def _short(v: float) -> str:
-    """A cell's value in at most ~6 characters (the heatmap's cells are narrow)."""
-    if abs(v) >= 10_000:
-        return f"{v / 1000:.0f}k"
-    if abs(v) >= 1_000:
-        return f"{v / 1000:.1f}k"
-    if abs(v) >= 100:
-        return f"{v:.0f}"
-    return f"{v:.2f}"
 
 
 def factor_bars(
@@ -114,76 +102,18 @@ def factor_bars(
 def customer_matrix(matrix: pd.DataFrame) -> VegaChart:
     """Heatmap of one customer's O(i -> j) (rows: after offer i; columns: next offer j), red
     below zero and blue above, the value in each cell; the diagonal (NaN) is left empty."""
-    rows = list(matrix.index.astype(str))
-    cols = list(matrix.columns.astype(str))
-    values = matrix.to_numpy(dtype=float)
-    cells = [
-        (rows[a], cols[b], float(values[a, b]), a, b)
-        for a in range(len(rows))
-        for b in range(len(cols))
-        if values[a, b] == values[a, b]  # not NaN
-    ]
-    top = max((abs(c[2]) for c in cells), default=0.0)
-    data = pd.DataFrame(
-        {
-            "after": [c[0] for c in cells],
-            "offer": [c[1] for c in cells],
-            "value": [c[2] for c in cells],
-            "label": [_short(c[2]) for c in cells],
-            "after_rank": [c[3] for c in cells],
-            "offer_rank": [c[4] for c in cells],
-            # the outer 40% of the diverging scale is dark: the value in white
-            "dark": [abs(c[2]) > 0.6 * top for c in cells],
-        },
-        columns=["after", "offer", "value", "label", "after_rank", "offer_rank", "dark"],
-    )
-    spec = {
-        "title": "This customer's O(i → j)",
-        "description": "Heatmap of this customer's opportunity of each next offer (columns) "
+    spec, data, best = matrix_heatmap(
+        matrix,
+        title="This customer's O(i → j)",
+        description="Heatmap of this customer's opportunity of each next offer (columns) "
         "after each other offer (rows): red below zero, blue above, the value in each cell.",
-        "height": MATRIX_PX,
-        "data": {"name": "cells"},
-        "encoding": {
-            "x": {
-                "field": "offer", "type": "nominal", "title": "Next offer j",
-                "sort": {"field": "offer_rank", "op": "min"},
-                "axis": {"labelAngle": -40, "labelLimit": 140, "labelOverlap": False},
-            },
-            "y": {
-                "field": "after", "type": "nominal", "title": "After i",
-                "sort": {"field": "after_rank", "op": "min"},
-                "axis": {"labelLimit": 160},
-            },
-        },
-        "layer": [
-            {
-                "mark": {"type": "rect"},
-                "encoding": {
-                    "color": {
-                        "field": "value", "type": "quantitative", "title": "O(i→j)",
-                        "scale": {"scheme": "redblue", "domainMid": 0},
-                    },
-                    "tooltip": [
-                        {"field": "after", "type": "nominal", "title": "After"},
-                        {"field": "offer", "type": "nominal", "title": "Offer"},
-                        {"field": "value", "type": "quantitative", "format": ".3f"},
-                    ],
-                },
-            },
-            {
-                "mark": {"type": "text", "fontSize": 10},
-                "encoding": {
-                    "text": {"field": "label", "type": "nominal"},
-                    "color": {
-                        "condition": {"test": "datum.dark", "value": "white"},
-                        "value": "black",
-                    },
-                },
-            },
-        ],
-    }  # fmt: skip
-    if cells:
-        i, j, v, _, _ = max(cells, key=lambda c: c[2])
+        x_title="Next offer j",
+        y_title="After i",
+        colour_title="O(i→j)",
+        diverging=True,
+    )
+    if best:
+        i, j, v = best
         summary = f"Best after another offer: {j} after {i} ({v:.2f})."
     else:
         summary = "No offer can follow another for this customer."

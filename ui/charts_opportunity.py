@@ -11,6 +11,7 @@ are in :attr:`VegaChart.summary`, which the page writes under the charts.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pandas as pd
 
@@ -28,7 +29,7 @@ def _top(names: list[str], values: list[float], fmt: str, k: int = 5) -> str:
     return "; ".join(f"{n} {fmt.format(v)}" for n, v in pairs)
 
 
-def _short(v: float) -> str:
+def short_value(v: float) -> str:
     """A cell's value in at most ~6 characters (the heatmap's cells are narrow)."""
     if abs(v) >= 10_000:
         return f"{v / 1000:.0f}k"
@@ -122,9 +123,20 @@ def opportunity_box(first: pd.DataFrame, colours: Mapping[str, str] | None = Non
     return VegaChart(spec, {"boxes": data}, summary + ".")
 
 
-def transition_heatmap(matrix: pd.DataFrame) -> VegaChart:
-    """Heatmap of the mean opportunity of offer j (columns) right after offer i (rows), the
-    value in each cell; the diagonal (NaN) is left empty."""
+def matrix_heatmap(
+    matrix: pd.DataFrame,
+    *,
+    title: str,
+    description: str,
+    x_title: str,
+    y_title: str,
+    colour_title: str,
+    diverging: bool,
+) -> tuple[dict[str, Any], pd.DataFrame, tuple[str, str, float] | None]:
+    """The specification and cells of an O(i -> j) heatmap (rows: after offer i; columns:
+    offer j; the value in each cell, the NaN diagonal left empty) and its highest cell
+    ``(i, j, value)``. ``diverging``: red below zero and blue above (the dark cells are the
+    outer 40% of the largest magnitude), else blues (the upper 40% of the range is dark)."""
     rows = list(matrix.index.astype(str))
     cols = list(matrix.columns.astype(str))
     values = matrix.to_numpy(dtype=float)
@@ -134,36 +146,40 @@ def transition_heatmap(matrix: pd.DataFrame) -> VegaChart:
         for b in range(len(cols))
         if values[a, b] == values[a, b]  # not NaN
     ]
-    lo = min((v for _, _, v, _, _ in cells), default=0.0)
-    hi = max((v for _, _, v, _, _ in cells), default=0.0)
-    span = hi - lo or 1.0
+    vals = [c[2] for c in cells]
+    if diverging:
+        top = max((abs(v) for v in vals), default=0.0)
+        dark = [abs(v) > 0.6 * top for v in vals]
+        scale: dict[str, Any] = {"scheme": "redblue", "domainMid": 0}
+    else:
+        lo, hi = min(vals, default=0.0), max(vals, default=0.0)
+        dark = [(v - lo) / (hi - lo or 1.0) > 0.6 for v in vals]
+        scale = {"scheme": "blues"}
     data = pd.DataFrame(
         {
             "after": [c[0] for c in cells],
             "offer": [c[1] for c in cells],
-            "value": [c[2] for c in cells],
+            "value": vals,
+            "label": [short_value(v) for v in vals],
             "after_rank": [c[3] for c in cells],
             "offer_rank": [c[4] for c in cells],
-            "label": [_short(c[2]) for c in cells],
-            # the upper 40% of the colour scale is dark: the value in white
-            "dark": [(c[2] - lo) / span > 0.6 for c in cells],
+            "dark": dark,  # the value in white
         },
         columns=["after", "offer", "value", "label", "after_rank", "offer_rank", "dark"],
     )
     spec = {
-        "title": "Offer j right after offer i",
-        "description": "Heatmap of the mean opportunity of each offer (columns) right after "
-        "another offer (rows), with the value in each cell.",
+        "title": title,
+        "description": description,
         "height": HEAT_PX,
         "data": {"name": "cells"},
         "encoding": {
             "x": {
-                "field": "offer", "type": "nominal", "title": "Then offer j",
+                "field": "offer", "type": "nominal", "title": x_title,
                 "sort": {"field": "offer_rank", "op": "min"},
                 "axis": {"labelAngle": -40, "labelLimit": 140, "labelOverlap": False},
             },
             "y": {
-                "field": "after", "type": "nominal", "title": "After offer i",
+                "field": "after", "type": "nominal", "title": y_title,
                 "sort": {"field": "after_rank", "op": "min"},
                 "axis": {"labelLimit": 160},
             },
@@ -173,8 +189,8 @@ def transition_heatmap(matrix: pd.DataFrame) -> VegaChart:
                 "mark": {"type": "rect"},
                 "encoding": {
                     "color": {
-                        "field": "value", "type": "quantitative", "title": "mean O(i→j)",
-                        "scale": {"scheme": "blues"},
+                        "field": "value", "type": "quantitative", "title": colour_title,
+                        "scale": scale,
                     },
                     "tooltip": [
                         {"field": "after", "type": "nominal", "title": "After"},
@@ -195,8 +211,25 @@ def transition_heatmap(matrix: pd.DataFrame) -> VegaChart:
             },
         ],
     }  # fmt: skip
-    if cells:
-        i, j, v, _, _ = max(cells, key=lambda c: c[2])
+    best = max(cells, key=lambda c: c[2]) if cells else None
+    return spec, data, (best[0], best[1], best[2]) if best else None
+
+
+def transition_heatmap(matrix: pd.DataFrame) -> VegaChart:
+    """Heatmap of the mean opportunity of offer j (columns) right after offer i (rows), the
+    value in each cell; the diagonal (NaN) is left empty."""
+    spec, data, best = matrix_heatmap(
+        matrix,
+        title="Offer j right after offer i",
+        description="Heatmap of the mean opportunity of each offer (columns) right after "
+        "another offer (rows), with the value in each cell.",
+        x_title="Then offer j",
+        y_title="After offer i",
+        colour_title="mean O(i→j)",
+        diverging=False,
+    )
+    if best:
+        i, j, v = best
         summary = f"Highest after another offer: {j} after {i} ({v:.2f})."
     else:
         summary = "No offer can follow another here."
