@@ -14,6 +14,7 @@ group is grey.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,34 @@ def arm_colours(arms: Sequence[str], control: str | None = None) -> dict[str, st
 
 def _level(level: float) -> str:
     return f"{level:.0%} interval"
+
+
+def _point_interval(
+    y: dict[str, Any], value: str, x_title: str, colour: dict[str, Any], tooltip: list[Any]
+) -> list[dict[str, Any]]:
+    """The two layers of a point-and-interval chart: the interval (``ci_low`` to ``ci_high``)
+    as a rule and ``value`` as a filled point, per row of ``y``."""
+    return [
+        {
+            "mark": {"type": "rule", "strokeWidth": 2},
+            "encoding": {
+                "y": y,
+                "x": {"field": "ci_low", "type": "quantitative", "title": x_title},
+                "x2": {"field": "ci_high"},
+                "color": colour,
+                "tooltip": tooltip,
+            },
+        },
+        {
+            "mark": {"type": "point", "filled": True, "size": 120, "opacity": 1},
+            "encoding": {
+                "y": y,
+                "x": {"field": value, "type": "quantitative"},
+                "color": colour,
+                "tooltip": tooltip,
+            },
+        },
+    ]
 
 
 def lift_chart(lifts: pd.DataFrame, outcome: str, level: float = 0.95) -> VegaChart:
@@ -75,29 +104,11 @@ def lift_chart(lifts: pd.DataFrame, outcome: str, level: float = 0.95) -> VegaCh
         "an interval that crosses the dashed zero line is not proven.",
         "autosize": {"type": "fit-x", "contains": "padding"},
         "height": {"step": 40},
+        "data": {"name": "lifts"},
         "layer": [
-            {
-                "data": {"name": "lifts"},
-                "mark": {"type": "rule", "strokeWidth": 2},
-                "encoding": {
-                    "y": y,
-                    "x": {
-                        "field": "ci_low", "type": "quantitative",
-                        "title": f"Change against control ({_level(level)})",
-                    },
-                    "x2": {"field": "ci_high"},
-                    "color": colour,
-                    "tooltip": tooltip,
-                },
-            },
-            {
-                "data": {"name": "lifts"},
-                "mark": {"type": "point", "filled": True, "size": 120, "opacity": 1},
-                "encoding": {
-                    "y": y, "x": {"field": "estimate", "type": "quantitative"},
-                    "color": colour, "tooltip": tooltip,
-                },
-            },
+            *_point_interval(
+                y, "estimate", f"Change against control ({_level(level)})", colour, tooltip
+            ),
             {
                 "data": {"values": [{"zero": 0}]},
                 "mark": {"type": "rule", "strokeDash": [4, 4], "color": GREYS[0]},
@@ -224,29 +235,14 @@ def policy_chart(view: pd.DataFrame, outcome: str, level: float = 0.95) -> VegaC
         "autosize": {"type": "fit-x", "contains": "padding"},
         "height": {"step": 36},
         "data": {"name": "policies"},
-        "layer": [
-            {
-                "mark": {"type": "rule", "strokeWidth": 2},
-                "encoding": {
-                    "y": y,
-                    "x": {
-                        "field": "ci_low", "type": "quantitative",
-                        "title": f"Mean outcome per customer (doubly robust, {_level(level)})",
-                    },
-                    "x2": {"field": "ci_high"},
-                    "color": colour,
-                    "tooltip": tooltip,
-                },
-            },
-            {
-                "mark": {"type": "point", "filled": True, "size": 120, "opacity": 1},
-                "encoding": {
-                    "y": y, "x": {"field": "value", "type": "quantitative"},
-                    "color": colour, "tooltip": tooltip,
-                },
-            },
-        ],
-    }  # fmt: skip
+        "layer": _point_interval(
+            y,
+            "value",
+            f"Mean outcome per customer (doubly robust, {_level(level)})",
+            colour,
+            tooltip,
+        ),
+    }
     return VegaChart(spec, {"policies": data}, policy_caption(view, outcome))
 
 
