@@ -58,8 +58,9 @@ def qini_section(analysis: Any, outcome: str, level: float) -> None:
     arm = st.selectbox("Arm", list(qini["arm"]), key="camp_qini_arm")
     qini_text = ui.qini_caption(qini, outcome)
     curve = cv.qini_curve(analysis, arm, outcome)
-    ui.show_vega(ui.qini_chart(curve, arm, outcome, level), "camp_qini")
-    st.caption(qini_text)
+    chart = ui.qini_chart(curve, arm, outcome, level)
+    ui.show_vega(chart, "camp_qini")
+    st.caption(f"{chart.summary} {qini_text}")
     st.table(ui.static_table(qini))
 
 

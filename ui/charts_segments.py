@@ -206,7 +206,7 @@ def _factors(boxes: pd.DataFrame, order: list[str]) -> tuple[VegaChart, ...]:
     """One box-plot panel per key factor (percentiles: whiskers 5th-95th), segments in the
     page's order and colours."""
     out = []
-    for i, factor in enumerate(dict.fromkeys(boxes["factor"])):
+    for factor in dict.fromkeys(boxes["factor"]):
         part = boxes[boxes["factor"] == factor].assign(segment=lambda f: f["segment"].astype(str))
         part = part.set_index("segment").reindex(order).dropna().reset_index()
         data = pd.DataFrame(
@@ -231,8 +231,8 @@ def _factors(boxes: pd.DataFrame, order: list[str]) -> tuple[VegaChart, ...]:
                 "x": {"field": "segment", "type": "nominal", "title": "Segment (colour)",
                       "sort": {"field": "rank", "op": "min"}, "axis": {"labels": False}},
             },
-            # the first panel of each row of three titles its y axis (as the plotly grid did)
-            "layer": _box_layers("p5", "p95", "Value" if i % 3 == 0 else None, tooltip),
+            # every panel titles its y axis: each is a chart of its own, read on its own
+            "layer": _box_layers("p5", "p95", "Value", tooltip),
         }  # fmt: skip
         medians = _top(part["segment"], part["median"], k=12)
         out.append(VegaChart(spec, {"boxes": data}, f"{factor}: medians {medians}."))

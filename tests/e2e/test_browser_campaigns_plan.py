@@ -122,10 +122,17 @@ def test_the_qini_arm_selector_redraws_the_qini_curve_through_the_benchmark_driv
     open_page(page, app_url, "campaigns", timeout=600_000)
     arm = ul.Select("Arm")
     assert arm.box(page).count() == 1
-    qini = page.get_by_test_id("stPlotlyChart").nth(1).locator(".gtitle")
-    before = qini.text_content()
+    # the Qini curve: the second Vega-Lite view; its marks' paths change with the arm
+    qini = page.get_by_test_id("stVegaLiteChart").nth(1)
+    before = qini.locator(".role-mark").first.inner_html()
     rerun_after(page, lambda: arm.change(page, 0), repeatable=True)
     wait_for_run(page)
     chosen = arm.box(page).get_by_role("combobox").input_value()
-    assert qini.text_content() == f"Qini curve: {chosen} on accepted" != before
+    caption = page.get_by_text(f"Qini curve of {chosen} on accepted.")
+    caption.first.wait_for(timeout=60_000)
+    page.wait_for_function(
+        """([el, old]) => el.querySelector('.role-mark').innerHTML !== old""",
+        arg=[qini.element_handle(), before],
+        timeout=60_000,
+    )
     _no_exception(page)
