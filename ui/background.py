@@ -1,8 +1,9 @@
 """The dashboard's background threads, stopped cleanly when the process exits.
 
-The warm-up (:mod:`ui.warmup`) and the Segments page's segmentations built ahead
-(:func:`ui.segments.prepare_in_background`) run in daemon threads so that a server can always
-stop. A daemon thread still inside native code (numpy, scikit-learn, OpenMP) while the
+The warm-up (:mod:`ui.warmup`), the Segments page's segmentations built ahead
+(:func:`ui.segments.prepare_in_background`), the Journeys page's next weight step
+(:mod:`ui.journeys_ahead`) and the Plan page's background re-plan (:mod:`ui.plan`) run in daemon
+threads so that a server can always stop. A daemon thread still inside native code (numpy, scikit-learn, OpenMP) while the
 interpreter tears its objects down can crash the process on its way out (``free(): invalid
 pointer``, exit status 134: a test run that passed would be reported failed). So every such
 thread is started here: at exit, :data:`STOP` is set, the threads' loops end after their current

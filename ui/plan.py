@@ -10,13 +10,11 @@ so every user moves their own sliders.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import functools
 import os
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -26,6 +24,7 @@ import streamlit as st
 
 from core.common.errors import CJOError
 from core.pipeline import Settings
+from ui import background
 from ui._base import ROOT, guarded, show_error
 from ui.cache import cached, scenario_key
 from ui.data import require_data
@@ -187,30 +186,15 @@ def _same(a: dict[str, float], b: dict[str, float]) -> bool:
 #: One refinement at a time in this process: a newer one waits for a cancelled one to stop
 #: (the planner's BLAS limit is process-wide, and two would share the two cores anyway).
 _ONE_AT_A_TIME = threading.Lock()
-#: Refinements still running (a server that stops cancels them and waits a moment: HiGHS inside
-#: a thread the interpreter kills at exit aborts the process).
-_RUNNING: weakref.WeakSet[Refinement] = weakref.WeakSet()
-
-
-@atexit.register
-def _stop_refinements() -> None:
-    jobs = list(_RUNNING)
-    for job in jobs:
-        job.cancel.set()
-    for job in jobs:
-        job.done.wait(10.0)
-
-
 #: Niceness of a refinement's thread (Linux: per thread): the page's runs and the browser
 #: come first on a busy machine.
 REFINE_NICE = 10
 
 
 def _start(job: Refinement, problem: PlanningProblem, quick: PlanResult, seed: int) -> None:
-    _RUNNING.add(job)
-    threading.Thread(
-        target=_refine, args=(job, problem, quick, seed), name="cjo-plan-refine", daemon=True
-    ).start()
+    # one of ui.background's threads: a server that stops ends the re-plan at its next step
+    # (``stale``) and waits for it (HiGHS inside a thread the interpreter kills aborts it)
+    background.start(lambda: _refine(job, problem, quick, seed), "cjo-plan-refine")
 
 
 def start_refinement() -> None:
@@ -228,7 +212,7 @@ def _refine(job: Refinement, problem: PlanningProblem, quick: PlanResult, seed: 
     from core.planning import replan
 
     def stale(_: dict) -> bool:
-        return job.cancel.is_set()
+        return job.cancel.is_set() or background.stopping()
 
     with contextlib.suppress(AttributeError, OSError):  # lower this thread's priority only
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), REFINE_NICE)
@@ -253,7 +237,6 @@ def _refine(job: Refinement, problem: PlanningProblem, quick: PlanResult, seed: 
     finally:
         job.seconds = time.perf_counter() - job.started
         job.done.set()
-        _RUNNING.discard(job)
         if job.push is not None and not job.cancel.is_set():
             with contextlib.suppress(RuntimeError):  # the server's loop closed: it stops
                 job.push(job)
