@@ -558,7 +558,8 @@ def main(argv: list[str] | None = None) -> int:
         "--no-ahead",
         action="store_true",
         help="serve with CJO_AHEAD=0: nothing computed ahead of the next change (the next "
-        "weight step, other segmentations), so every change is an unforeseen one",
+        "weight step, other segmentations, the Plan slider's next steps), so every change is "
+        "an unforeseen one",
     )
     args = ap.parse_args(argv)
     if args.no_ahead:

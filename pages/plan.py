@@ -70,6 +70,12 @@ def live() -> None:
         if job.push is None:  # not served here: look every POLL_SECONDS
             ui.watch_refinement()
         ui.start_refinement()  # the page is drawn: re-plan in the background
+    elif ui.planned_ahead():
+        st.caption(
+            f"Answered and redrew in {time.perf_counter() - t0:.2f} s (server; this plan was "
+            f"computed in the background, in {ui.last_replan_seconds():.2f} s, while the "
+            "previous step was shown)."
+        )
     elif ui.quick_final():
         st.caption(
             f"Answered and redrew in {time.perf_counter() - t0:.2f} s (server; the quick answer "
@@ -80,6 +86,7 @@ def live() -> None:
             f"Re-planned and redrew in {time.perf_counter() - t0:.2f} s (server; the planner "
             f"took {ui.last_replan_seconds():.2f} s, {result.solver}, status {result.status})."
         )
+    ui.start_ahead(base)  # a one-step move: plan the slider's next steps in the background
 
 
 live()

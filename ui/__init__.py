@@ -30,6 +30,7 @@ Modules
 :mod:`ui.charts`     colours, the house look and the plotly figures
 :mod:`ui.campaigns`  the Campaigns page's log, analysis and downloads; the campaign estimator's log
 :mod:`ui.plan`       the Plan page: the calendar's first plan, sliders, warm re-plans, the CSV
+:mod:`ui.plan_ahead` the Plan page's next slider steps, planned in the background
 :mod:`ui.charts_campaigns`, :mod:`ui.charts_plan`  the figures of those two pages
 :mod:`ui.charts_rl`   the RL lab's discount section: learning curve, levels chosen
 """
@@ -174,9 +175,11 @@ from ui.plan import (
     last_replan_seconds,
     plan_csv,
     plan_settings,
+    planned_ahead,
     quick_final,
     refining,
     reset_bounds,
+    start_ahead,
     start_refinement,
     value_metrics,
     watch_refinement,
@@ -536,6 +539,7 @@ __all__ = [
     "plan_metrics",
     "policy_metrics",
     "plan_settings",
+    "planned_ahead",
     "policy_caption",
     "policy_chart",
     "qini_caption",
@@ -545,6 +549,7 @@ __all__ = [
     "answer_note",
     "refining",
     "quick_final",
+    "start_ahead",
     "start_refinement",
     "watch_refinement",
     "value_metrics",

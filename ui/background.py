@@ -2,10 +2,11 @@
 
 The warm-up (:mod:`ui.warmup`), the Segments page's segmentations built ahead
 (:func:`ui.segments.prepare_in_background`), the Journeys page's next weight step
-(:mod:`ui.journeys_ahead`) and the Plan page's background re-plan (:mod:`ui.plan`) run in daemon
-threads so that a server can always stop. A daemon thread still inside native code (numpy, scikit-learn, OpenMP) while the
-interpreter tears its objects down can crash the process on its way out (``free(): invalid
-pointer``, exit status 134: a test run that passed would be reported failed). So every such
+(:mod:`ui.journeys_ahead`), the Plan page's background re-plan (:mod:`ui.plan`) and its next
+slider steps (:mod:`ui.plan_ahead`) run in daemon threads so that a server can always stop. A
+daemon thread still inside native code (numpy, scikit-learn, OpenMP) while the interpreter tears
+its objects down can crash the process on its way out (``free(): invalid pointer``, exit status
+134: a test run that passed would be reported failed). So every such
 thread is started here: at exit, :data:`STOP` is set, the threads' loops end after their current
 step (they check :func:`stopping` between steps) and the process waits for them, at most
 :data:`JOIN_SECONDS` in all; a step that takes longer is left as before.
@@ -44,7 +45,7 @@ def start(target: Callable[[], object], name: str) -> threading.Thread:
 
 def ahead() -> bool:
     """Whether work ahead of the user's next step may run (the segmentations another minimum
-    share can choose, the next weight step): not when :data:`AHEAD_ENV` is ``0``."""
+    share can choose, the next weight step, the Plan slider's next steps): not when :data:`AHEAD_ENV` is ``0``."""
     return os.environ.get(AHEAD_ENV, "1").strip() != "0"
 
 

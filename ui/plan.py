@@ -207,39 +207,58 @@ def start_refinement() -> None:
         start()
 
 
+def _refined_plan(
+    problem: PlanningProblem, quick: PlanResult, seed: int, stale: Callable[[dict], bool]
+) -> tuple[PlanningProblem, PlanResult]:
+    """The full re-plan of a quick answer (the caller holds :data:`_ONE_AT_A_TIME`).
+
+    The slider's budget first (:data:`REPLAN_SECONDS`); then, when it found no plan, as long as a
+    first plan may take, or when it left a gap above :data:`REFINE_GAP`,
+    :data:`REFINE_MORE_SECONDS` from its plan: off the slider's path, the page shows the quick
+    answer meanwhile. ``stale`` (the planner's callback) stops it early."""
+    from core.planning import replan
+
+    out = replan(problem, {}, warm_start=quick, time_limit=REPLAN_SECONDS, rng=seed,
+                 callback=stale)  # fmt: skip
+    if not stale({}) and (not out[1].feasible or out[1].gap > REFINE_GAP):
+        start, more = (out[1], REFINE_MORE_SECONDS) if out[1].feasible else (quick, FIRST_SECONDS)
+        out = replan(problem, {}, warm_start=start, time_limit=more, rng=seed,
+                     callback=stale)  # fmt: skip
+    return out
+
+
+def lower_priority() -> None:
+    """Lower the calling thread's priority (:data:`REFINE_NICE`; Linux: per thread)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), REFINE_NICE)
+
+
 def _refine(job: Refinement, problem: PlanningProblem, quick: PlanResult, seed: int) -> None:
     """The full re-plan of a quick answer (a thread's target: nothing is drawn here)."""
-    from core.planning import replan
 
     def stale(_: dict) -> bool:
         return job.cancel.is_set() or background.stopping()
 
-    with contextlib.suppress(AttributeError, OSError):  # lower this thread's priority only
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), REFINE_NICE)
+    lower_priority()
     try:
         with _ONE_AT_A_TIME:  # a stale re-plan (cancelled) ends before the next starts
             if job.cancel.is_set():
                 return
-            # the slider's budget first; then, when it found no plan, as long as a first plan
-            # may take, or when it left a gap above REFINE_GAP, REFINE_MORE_SECONDS from its
-            # plan: off the slider's path, the page shows the quick answer meanwhile
-            out = replan(problem, {}, warm_start=quick, time_limit=REPLAN_SECONDS, rng=seed,
-                         callback=stale)  # fmt: skip
-            if not job.cancel.is_set() and (not out[1].feasible or out[1].gap > REFINE_GAP):
-                start, more = (
-                    (out[1], REFINE_MORE_SECONDS) if out[1].feasible else (quick, FIRST_SECONDS)
-                )
-                out = replan(problem, {}, warm_start=start, time_limit=more, rng=seed,
-                             callback=stale)  # fmt: skip
-            job.result = out
+            job.result = _refined_plan(problem, quick, seed, stale)
     except BaseException as exc:  # shown by the page's next run
         job.error = exc
     finally:
-        job.seconds = time.perf_counter() - job.started
-        job.done.set()
-        if job.push is not None and not job.cancel.is_set():
-            with contextlib.suppress(RuntimeError):  # the server's loop closed: it stops
-                job.push(job)
+        finish_job(job)
+
+
+def finish_job(job: Refinement) -> None:
+    """Mark ``job`` done and, unless cancelled, ask the page to show it (:attr:`push`)."""
+    job.seconds = time.perf_counter() - job.started
+    job.done.set()
+    push = job.push
+    if push is not None and not job.cancel.is_set():
+        with contextlib.suppress(RuntimeError):  # the server's loop closed: it stops
+            push(job)
 
 
 def _session_push() -> Callable[[Refinement], None] | None:
@@ -305,10 +324,108 @@ def _swap_refined(state: dict) -> None:
         return  # stale (cancelled): a newer answer is shown
     new, result = job.result
     if result.feasible:  # from the quick plan: never worse than it (the planner keeps its start)
-        state.update(problem=new, result=result, seconds=job.seconds, quick=False)
+        quick = bool(result.stats.get("quick"))  # a step planned ahead may end with one
+        state.update(problem=new, result=result, seconds=job.seconds, quick=quick, final=quick)
         state["warm"] = (new, result)
     else:
         state["refined_none"] = True
+
+
+def _from_ahead(state: dict, bounds: dict[str, float]) -> tuple[PlanningProblem, PlanResult] | None:
+    """The plan for ``bounds`` from the steps planned ahead (:mod:`ui.plan_ahead`), or None.
+
+    Stops the refinement on the page unless it is a step of the chain that ``bounds`` follow
+    (the chain's next steps start from it), and the chain when ``bounds`` are not one of its
+    steps. A step planned: its plan. A step being planned: waited for at most
+    ``plan_ahead.WAIT_SECONDS``, then the quick answer, refined by that step when it ends."""
+    from core.planning.quick import quick_replan
+    from ui import plan_ahead
+
+    chain: plan_ahead.Chain | None = state.get("ahead")
+    step = chain.find(bounds) if chain is not None else None
+    old: Refinement | None = state.get("refine")
+    if old is not None:
+        if chain is not None and step is not None and old in chain.jobs:
+            old.push = None  # the chain goes on from it: it no longer redraws the page
+        else:
+            old.cancel.set()
+        state["refine"] = None
+    if chain is None:
+        return None
+    if step is None:
+        chain.stop()
+        state["ahead"] = None
+        return None
+    chain.reached = max(chain.reached, step + 1)
+    chain.wake.set()
+    job = chain.jobs[step]
+    t = time.perf_counter()
+    if not job.done.is_set():
+        background.wait(job.done, plan_ahead.WAIT_SECONDS)
+    if not job.done.is_set():
+        new, quick = guarded(
+            lambda: quick_replan(
+                state["problem"], {k: v for k, v in bounds.items()}, warm_start=state["result"]
+            )
+        )
+        if quick is None or not quick.feasible:
+            chain.stop()
+            state["ahead"] = None
+            return None
+        state.update(problem=new, result=quick, seconds=time.perf_counter() - t, quick=True)
+        state["final"], state["refine"] = False, job
+        job.push = _session_push()
+        if job.done.is_set():  # it ended meanwhile (its thread may not have seen the push)
+            _swap_refined(state)
+        return state["problem"], state["result"]
+    if job.error is not None or job.result is None or not job.result[1].feasible:
+        chain.stop()
+        state["ahead"] = None
+        return None  # answered as before (an error shows there)
+    new, result = job.result
+    quick_answer = bool(result.stats.get("quick"))
+    state.update(problem=new, result=result, seconds=job.seconds, quick=quick_answer)
+    state["final"], state["ahead_hit"], state["warm"] = quick_answer, True, (new, result)
+    return new, result
+
+
+def start_ahead(base: BasePlan) -> None:
+    """At the end of the page's run: after a one-step move of one slider, plan its next steps in
+    the background (:mod:`ui.plan_ahead`), unless a chain already does (the user follows it)."""
+    from core.insights import plan_views
+    from ui import plan_ahead
+
+    state = st.session_state.get(PLAN)
+    if not state:
+        return
+    moved = state.pop("moved", None)
+    if moved is None or not background.ahead() or not state["result"].feasible:
+        return
+    chain = state.get("ahead")
+    if chain is not None and not chain.cancel.is_set():
+        return
+    controls = plan_views.bound_controls(state["problem"], base.problem).set_index("name")
+    before, after = moved
+    got = plan_ahead.one_step(before, after, controls["step"].to_dict())
+    if got is None:
+        return
+    name, step = got
+    chain = plan_ahead.Chain(
+        name,
+        step,
+        float(controls.at[name, "low"]),
+        float(controls.at[name, "high"]),
+        dict(after),
+        int(base.settings.seed),
+    )
+    state["ahead"] = chain
+    plan_ahead.start(chain, state["problem"], state["result"], state.get("refine"))
+
+
+def planned_ahead() -> bool:
+    """Whether the plan shown was planned ahead in the background (:mod:`ui.plan_ahead`)."""
+    state = st.session_state.get(PLAN) or {}
+    return bool(state.get("ahead_hit"))
 
 
 def refining() -> Refinement | None:
@@ -326,14 +443,17 @@ def current_plan(base: BasePlan, bounds: dict[str, float]) -> tuple[PlanningProb
     background thread from it (:class:`Refinement`); the page's next run after the thread ends
     shows the refined plan. When there is no quick answer (a minimum raised beyond the plan,
     no feasible plan shown, the rows changed), it re-plans here, warm-started from the last
-    feasible plan, as before. What was computed is kept in session state, so a rerun without a
-    change is free.
+    feasible plan, as before. A step of a slider planned ahead (:mod:`ui.plan_ahead`, after a
+    one-step move) is shown at once (:func:`_from_ahead`). What was computed is kept in session
+    state, so a rerun without a change is free.
     """
     from core.planning import replan
     from core.planning.quick import quick_replan
 
     state = st.session_state.get(PLAN)
     if state is None or state["key"] != base.key:
+        if state is not None and state.get("ahead") is not None:
+            state["ahead"].stop()
         state = {"key": base.key, "problem": base.problem, "result": base.result}
         state["warm"] = (base.problem, base.result)
         state["seconds"] = base.result.seconds
@@ -343,13 +463,13 @@ def current_plan(base: BasePlan, bounds: dict[str, float]) -> tuple[PlanningProb
     problem: PlanningProblem = state["problem"]
     if _same(_bounds_of(problem), bounds):
         return problem, state["result"]
-    old: Refinement | None = state.get("refine")
-    if old is not None:
-        old.cancel.set()
-        state["refine"] = None
+    state["moved"] = (_bounds_of(problem), dict(bounds))
+    state["refined_none"] = state["ahead_hit"] = False
+    ahead = _from_ahead(state, bounds)
+    if ahead is not None:
+        return ahead
     t = time.perf_counter()
     changes: dict[int | str, float] = {k: v for k, v in bounds.items()}
-    state["refined_none"] = False
     new, quick = guarded(lambda: quick_replan(problem, changes, warm_start=state["result"]))
     if quick is not None and quick.feasible and quick.gap <= FINAL_GAP:
         # proved within the planner's target gap: a re-plan would keep it, nothing to refine
@@ -430,6 +550,11 @@ def answer_note(result: PlanResult) -> str:
         return (
             ":material/info: **Quick answer**: the re-plan found no better plan in its time; "
             "this plan keeps every constraint and its gap is proved."
+        )
+    if state.get("ahead_hit"):
+        return (
+            ":material/check_circle: The planner's plan for these bounds, planned ahead in the "
+            "background while the previous step was shown (the slider's next steps are)."
         )
     return ":material/check_circle: The planner's plan for these bounds."
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,10 @@ def _vega(at: AppTest) -> list[tuple[str, dict, dict[str, bytes]]]:
     return found
 
 
+def money(text: str) -> float:
+    return float(text.replace("$", "").replace(",", ""))
+
+
 def _refined(at: AppTest) -> None:
     """Wait for the background re-plan of the quick answer, then the page's next run."""
     job = at.session_state["plan_state"]["refine"]
@@ -185,7 +190,6 @@ def test_plan_page_plans_the_calendar_and_a_slider_replans(downloads, deferred):
     assert budget.label.startswith("call-centre budget") and budget.value == 6000.0
     budget.set_value(3000.0).run()  # below what the plan spent: a quick answer at once
     assert not at.exception and not at.error
-    money = lambda text: float(text.replace("$", "").replace(",", ""))  # noqa: E731
     assert money(_metric(at, "Plan value")) < money(value)  # less budget, less value
     state = at.session_state["plan_state"]
     assert state["quick"] and state["refine"] is not None
@@ -268,6 +272,92 @@ def test_a_quick_answer_within_the_planners_target_gap_is_final_without_a_refine
     state = at.session_state["plan_state"]
     assert state["quick"] and not state["final"] and state["refine"] is not None
     assert "Quick answer, being refined" in _captions(at)
+
+
+def _chain_done(at: AppTest, steps: int) -> Any:
+    """The Plan page's chain of steps planned ahead, once its first ``steps`` are planned."""
+    chain = at.session_state["plan_state"]["ahead"]
+    assert chain is not None, "no steps planned ahead"
+    deadline = time.monotonic() + 240
+    while len(chain.jobs) < steps and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(chain.jobs) >= steps, "the chain did not plan its steps"
+    for job in chain.jobs[:steps]:
+        assert job.done.wait(240), "a step planned ahead did not end"
+    return chain
+
+
+def _settle(at: AppTest) -> None:
+    """Stop the Plan page's background work and wait for it (a later test patches the planner)."""
+    import threading
+
+    state = at.session_state["plan_state"]
+    if state.get("refine") is not None:
+        state["refine"].cancel.set()
+    if state.get("ahead") is not None:
+        state["ahead"].stop()
+    for thread in threading.enumerate():
+        if thread.name.startswith("cjo-plan-"):
+            thread.join(240)
+            assert not thread.is_alive(), f"{thread.name} did not stop"
+
+
+def test_a_sliders_next_steps_are_planned_ahead_and_shown_at_once(monkeypatch):
+    """After a one-step move of one slider, its next steps in that direction are planned in the
+    background (as the page would plan them: feasible, proved gap, from the plan before), and
+    the page shows such a step at once; another move cancels them."""
+    import ui.plan_ahead
+
+    monkeypatch.setattr(ui.plan_ahead, "WAIT_SECONDS", 120.0)  # no quick answer in between
+    at = _page("pages/plan.py")
+    at.slider(key="plan_bound_0").set_value(3000.0).run()  # a jump: nothing planned ahead
+    state = at.session_state["plan_state"]
+    assert state.get("ahead") is None
+    if state["refine"] is not None:
+        _refined(at)
+    at.slider(key="plan_bound_0").set_value(3100.0).run()  # one step up
+    state = at.session_state["plan_state"]
+    chain = _chain_done(at, ui.plan_ahead.LEAD)
+    assert (chain.name, chain.step) == ("call-centre budget", 100.0)
+    assert [job.bounds["call-centre budget"] for job in chain.jobs] == [3200.0, 3300.0]
+    before = state["result"] if state["refine"] is None else state["refine"].result[1]
+    shown = chain.jobs[0].result[1]
+
+    at.slider(key="plan_bound_0").set_value(3200.0).run()  # the step planned ahead
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    state = at.session_state["plan_state"]
+    assert state["result"] is shown and state["ahead_hit"] and state["refine"] is None
+    label = state["problem"].label(0)
+    assert state["problem"].constraints.bound[0] == 3200.0
+    assert shown.feasible and shown.usage[label] <= 3200.0 + 1e-6
+    assert shown.upper_bound >= shown.objective - 1e-6  # its gap is proved
+    assert shown.objective >= before.objective - 1e-6  # more budget: at least the plan before
+    assert "planned ahead" in _captions(at)
+    assert money(_metric(at, "Plan value")) == pytest.approx(shown.objective, abs=1)
+    assert at.session_state["plan_state"]["ahead"] is chain  # followed: the same chain goes on
+    chain = _chain_done(at, 3)  # one more step planned: it stays LEAD steps ahead
+    assert chain.jobs[2].bounds["call-centre budget"] == 3400.0
+
+    at.slider(key="plan_bound_0").set_value(3100.0).run()  # back: a new chain, downwards
+    assert not at.exception
+    assert chain.cancel.is_set()
+    state = at.session_state["plan_state"]
+    assert not state["ahead_hit"] and state["ahead"] is not chain
+    assert state["ahead"].step == -100.0
+
+    at.slider(key="plan_bound_0").set_value(4000.0).run()  # a jump: nothing ahead
+    assert at.session_state["plan_state"]["ahead"] is None
+    _settle(at)
+
+
+def test_nothing_is_planned_ahead_when_work_ahead_is_switched_off(monkeypatch):
+    monkeypatch.setenv("CJO_AHEAD", "0")
+    at = _page("pages/plan.py")
+    at.slider(key="plan_bound_0").set_value(3000.0).run()
+    at.slider(key="plan_bound_0").set_value(3100.0).run()
+    assert not at.exception
+    assert at.session_state["plan_state"].get("ahead") is None
+    _settle(at)
 
 
 def test_opportunity_page_offers_the_campaign_estimator_and_the_url_keeps_it():
