@@ -19,6 +19,7 @@ refinement's low priority, one plan at a time with it (``ui.plan._ONE_AT_A_TIME`
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,8 @@ if TYPE_CHECKING:
 LEAD = 2
 #: The longest a page run waits for a step being planned before it shows a quick answer.
 WAIT_SECONDS = 0.25
+#: Seconds the thread waits for the page to reach its steps before it ends.
+IDLE_SECONDS = 120.0
 THREAD = "cjo-plan-ahead"
 
 
@@ -137,12 +140,17 @@ def run(chain: Chain, problem: PlanningProblem, result: PlanResult, after: Refin
             background.wait(after.done, 0.1)
         if after.result is not None and after.result[1].feasible:
             problem, result = after.result
-    i = 0
+    i, idle = 0, 0.0
     while not stale():
         if i >= chain.reached + LEAD:
+            if idle >= IDLE_SECONDS:  # the user left the slider (or the session): end here
+                return
+            t = time.monotonic()
             background.wait(chain.wake, 0.5)
             chain.wake.clear()
+            idle += time.monotonic() - t
             continue
+        idle = 0.0
         bounds = chain.bounds_at(i)
         if bounds is None:
             return
