@@ -9,7 +9,14 @@ import pytest
 from core.planning import benchmark_instance, check_plan, replan, solve
 from core.planning._relaxation import Relaxation
 from core.planning.lagrangian import DEFAULTS
-from core.planning.quick import DROPPED, QUICK, bound_at_prices, drop_repair, quick_replan
+from core.planning.quick import (
+    CHANGED,
+    DROPPED,
+    QUICK,
+    bound_at_prices,
+    drop_repair,
+    quick_replan,
+)
 
 
 @pytest.fixture(scope="module")
@@ -117,3 +124,66 @@ def test_a_replan_from_the_quick_answer_is_no_worse_and_chains(planned):
     again, second = quick_replan(new, {k: b * 0.8}, warm_start=quick)
     assert second is not None and second.feasible
     assert second.upper_bound == pytest.approx(bound_at_prices(problem, first, again), rel=1e-9)
+
+
+def _dual_value(problem, result):
+    """``L`` of ``problem`` at ``result``'s multipliers, evaluated afresh by the relaxation."""
+    rel = Relaxation(problem, DEFAULTS)
+    lam = np.maximum(rel.sense * np.nan_to_num(result.duals[rel.rows]), 0.0)
+    return rel.evaluate(lam).value
+
+
+def test_a_raised_budget_uses_the_freed_room_and_its_bound_is_proved_by_highs(planned):
+    """The binding budget raised: the quick answer changes customers' sets to use the room, so
+    it beats the previous plan; it keeps every constraint (the checker), its bound is ``L`` at
+    the multipliers it reports (no worse than at the previous ones) and above HiGHS's optimum."""
+    problem, first = planned
+    c = problem.constraints
+    budgets = [k for k in _max_rows(problem) if c.kind[k] == 2]  # Budget rows
+    k = max(budgets, key=lambda r: first.duals[r])
+    assert first.duals[k] > 0  # it binds
+    bounds = {k: float(c.bound[k] * 1.2)}
+    _, previous = quick_replan(problem, bounds, warm_start=first, use_room=False)
+    new, quick = quick_replan(problem, bounds, warm_start=first)
+    assert previous is not None and quick is not None
+    assert np.array_equal(previous.chosen, first.chosen)
+    assert check_plan(new, quick.chosen).feasible and quick.feasible
+    assert quick.stats[CHANGED] > 0
+    assert quick.objective > previous.objective + 1e-6 * abs(previous.objective)
+    used = new.coefficients([k], quick.chosen).sum()
+    assert c.bound[k] < used <= bounds[k] + 1e-9  # into the freed room, not beyond it
+    assert quick.upper_bound <= previous.upper_bound + 1e-9
+    assert quick.upper_bound == pytest.approx(_dual_value(new, quick), rel=1e-9, abs=1e-6)
+    assert quick.shadow_prices[new.label(k)] == pytest.approx(quick.duals[k])
+    exact = solve(new, "exact", time_limit=60)
+    assert exact.status == "optimal"
+    assert quick.upper_bound >= exact.objective - 1e-6 * abs(exact.objective)
+    assert quick.objective <= exact.objective + 1e-6 * abs(exact.objective)
+    # a quick answer from this one (the budget lowered back): the bound still L at its prices
+    again, second = quick_replan(new, {k: float(c.bound[k])}, warm_start=quick)
+    assert second is not None and check_plan(again, second.chosen).feasible
+    assert second.upper_bound == pytest.approx(_dual_value(again, second), rel=1e-9, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_freed_room_answers_keep_every_rule_and_never_lose_to_the_previous_plan(seed):
+    """Every hard maximum raised and every minimum lowered, on other instances: the quick answer
+    keeps every constraint (the checker), is at least the previous plan's, and its bound is
+    above HiGHS's optimum."""
+    problem = benchmark_instance(200, 12, 0.15, 10, rng=seed)
+    first = solve(problem, "lagrangian", time_limit=30, rng=0)
+    assert first.feasible
+    c = problem.constraints
+    moves = [(k, 1.25) for k in _max_rows(problem)]
+    moves += [(int(k), 0.8) for k in problem.coupling if c.is_min[k]]
+    for k, factor in moves:
+        bounds = {k: float(c.bound[k] * factor)}
+        _, previous = quick_replan(problem, bounds, warm_start=first, use_room=False)
+        new, quick = quick_replan(problem, bounds, warm_start=first)
+        assert previous is not None and quick is not None
+        assert check_plan(new, quick.chosen).feasible
+        assert quick.objective >= previous.objective - 1e-9 * abs(previous.objective)
+        assert quick.upper_bound <= previous.upper_bound + 1e-9
+        exact = solve(new, "exact", time_limit=60)
+        assert exact.status == "optimal"
+        assert quick.upper_bound >= exact.objective - 1e-6 * abs(exact.objective)
