@@ -161,10 +161,11 @@ def line_search(
 ) -> list[Evaluation]:
     """``L`` along the raised rows' prices scaled by ``t`` in ``[0, 1]`` (the others kept).
 
-    The first step evaluates ``L`` at ``lam0`` (``t = 1``); each next one where the cut model
-    (``bundle``'s cuts moved to the new bounds, and the steps' own) is lowest on the line. It
-    stops after ``evals`` evaluations or once the model cannot go below the best value by more
-    than :data:`LINE_TOL` (relative).
+    Each step evaluates ``L`` (with each customer's best set) where the cut model (``bundle``'s
+    cuts moved to the new bounds, and the steps' own; without any, ``t = 1``) is lowest on the
+    line. It stops after ``evals`` evaluations, at a ``t`` already evaluated, or once the model
+    cannot go below the lowest value known (``upper``, then the steps') by more than
+    :data:`LINE_TOL` (relative). The evaluations made, in order.
     """
     grid = np.linspace(0.0, 1.0, 201)
     line = lam0[None, :] * np.where(raised, grid[:, None], 1.0)  # [T, K]
@@ -176,6 +177,7 @@ def line_search(
         cuts_l, cuts_v, cuts_g = list(moved.lam), list(moved.value), list(moved.grad)
     out: list[Evaluation] = []
     best = upper
+    tried: set[float] = set()
     for _ in range(evals):
         t = 1.0
         if cuts_l:
@@ -185,6 +187,9 @@ def line_search(
             if best - model[i] <= LINE_TOL * max(abs(best), 1.0):
                 break
             t = float(grid[i])
+        if t in tried:  # the model has nothing new to ask
+            break
+        tried.add(t)
         ev = rel.evaluate(lam0 * np.where(raised, t, 1.0), plan=True)
         out.append(ev)
         best = min(best, ev.value)
@@ -338,10 +343,11 @@ def quick_replan(
     sense = np.where(new.constraints.is_min[rows], -1.0, 1.0)
     duals = warm_start.duals.copy()
     grown = sense * (new.constraints.bound[rows] - problem.constraints.bound[rows]) > 0
-    rel = _relaxation(new) if use_room and grown.any() else None
+    lam0 = np.maximum(sense * np.nan_to_num(duals[rows], nan=0.0), 0.0)
+    # a row priced at 0 that gains room changes nothing at these prices: the plan as it is
+    rel = _relaxation(new) if use_room and (lam0[grown] > 0).any() else None
     moved = None
     if rel is not None:
-        lam0 = np.maximum(sense * np.nan_to_num(duals[rows], nan=0.0), 0.0)
         bundle = warm_start.warm if isinstance(warm_start.warm, Bundle) else None
         with one_blas_thread():
             evs = line_search(rel, lam0, upper, grown, bundle, LINE_EVALS)
