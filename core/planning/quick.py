@@ -8,21 +8,22 @@ and refine in the background:
   coupling bounds, so at the previous result's multipliers ``L`` for the new bounds is the old
   value shifted by ``sum_k lambda_k s_k (b_new_k - b_old_k)`` (:func:`bound_at_prices`); ``L`` at
   any multipliers ``>= 0`` (soft rows' at most their penalty, as the dual keeps them) bounds every
-  plan of the new problem from above, so the gap is proved. When a row gained room (a maximum
-  raised, a minimum lowered) its price is too high for the new bound: :func:`line_search` scales
-  the prices of the rows that gained room down (``t`` in ``[0, 1]``, the others kept) and
-  evaluates ``L`` (the relaxation's per-customer solve, about 8 ms on the demo) at most
-  :data:`LINE_EVALS` times, each where the previous solve's cuts (moved to the new bounds) and its
-  own put the minimum on that line; the lowest ``L`` seen, and its multipliers, are the answer's.
+  plan of the new problem from above, so the gap is proved. When a row priced above 0 gained
+  room (a maximum raised, a minimum lowered) its price is too high for the new bound:
+  :func:`line_search` scales the prices of the rows that gained room down (``t`` in ``[0, 1]``,
+  the others kept) and evaluates ``L`` (the relaxation's per-customer solve, about 8 ms on the
+  demo) at most :data:`LINE_EVALS` times, each where the previous solve's cuts (moved to the new
+  bounds) and its own put the minimum on that line; the lowest ``L`` known, and its multipliers,
+  are the answer's.
 * **The plan.** The previous plan when it keeps every hard constraint of the new bounds; else,
   when the broken rows are maxima (a budget or cap lowered), the previous plan less its least
   valuable contacts of each broken row (profit per unit of the row, lowest first), never taking
   a contact whose loss would break a hard minimum. Dropping contacts keeps every per-customer rule
   (contact limits, conflicts), so the result holds them. When a row gained room, the plan then
   uses it (:func:`move_customers`): customers take their best set at one of the line search's
-  prices (the relaxation's sets keep their contact limits and conflicts), those moves that gain
-  first per unit of the freed room, while every coupling row keeps its bound; the plan moved is
-  kept only when the checker finds it feasible and better. The independent checker judges it.
+  prices (the relaxation's sets keep their contact limits and conflicts), the moves that gain
+  most per unit of the freed room first, while every coupling row keeps its bound; the moved plan
+  is kept only when the checker finds it feasible and better. The independent checker judges it.
 
 No quick answer (None) when a Maximum contact bound moved (the per-customer part changes), the
 previous result has no Lagrangian bound, or a minimum was raised above what the plan reaches.
@@ -155,20 +156,20 @@ def line_search(
     rel: Relaxation,
     lam0: np.ndarray,
     upper: float,
-    raised: np.ndarray,
+    step: np.ndarray,
     bundle: Bundle | None,
     evals: int,
 ) -> list[Evaluation]:
-    """``L`` along the raised rows' prices scaled by ``t`` in ``[0, 1]`` (the others kept).
+    """``L`` along the prices ``lam0 + t * step``, ``t`` in ``[0, 1]`` (within ``[0, cap]``).
 
     Each step evaluates ``L`` (with each customer's best set) where the cut model (``bundle``'s
-    cuts moved to the new bounds, and the steps' own; without any, ``t = 1``) is lowest on the
+    cuts moved to the new bounds, and the steps' own; without any, ``t = 0``) is lowest on the
     line. It stops after ``evals`` evaluations, at a ``t`` already evaluated, or once the model
     cannot go below the lowest value known (``upper``, then the steps') by more than
     :data:`LINE_TOL` (relative). The evaluations made, in order.
     """
     grid = np.linspace(0.0, 1.0, 201)
-    line = lam0[None, :] * np.where(raised, grid[:, None], 1.0)  # [T, K]
+    line = np.clip(lam0[None, :] + grid[:, None] * step[None, :], 0.0, rel.cap)  # [T, K]
     cuts_l: list[np.ndarray] = []
     cuts_v: list[float] = []
     cuts_g: list[np.ndarray] = []
@@ -177,20 +178,19 @@ def line_search(
         cuts_l, cuts_v, cuts_g = list(moved.lam), list(moved.value), list(moved.grad)
     out: list[Evaluation] = []
     best = upper
-    tried: set[float] = set()
+    tried: set[int] = set()
     for _ in range(evals):
-        t = 1.0
+        i = 0
         if cuts_l:
             at, g, v = np.asarray(cuts_l), np.asarray(cuts_g), np.asarray(cuts_v)
             model = (v - np.einsum("ij,ij->i", g, at) + line @ g.T).max(axis=1)
             i = int(np.argmin(model))
             if best - model[i] <= LINE_TOL * max(abs(best), 1.0):
                 break
-            t = float(grid[i])
-        if t in tried:  # the model has nothing new to ask
+        if i in tried:  # the model has nothing new to ask
             break
-        tried.add(t)
-        ev = rel.evaluate(lam0 * np.where(raised, t, 1.0), plan=True)
+        tried.add(i)
+        ev = rel.evaluate(line[i], plan=True)
         out.append(ev)
         best = min(best, ev.value)
         cuts_l.append(ev.lam)
@@ -342,20 +342,24 @@ def quick_replan(
     rows = new.coupling
     sense = np.where(new.constraints.is_min[rows], -1.0, 1.0)
     duals = warm_start.duals.copy()
-    grown = sense * (new.constraints.bound[rows] - problem.constraints.bound[rows]) > 0
+    moved_by = sense * (new.constraints.bound[rows] - problem.constraints.bound[rows])
     lam0 = np.maximum(sense * np.nan_to_num(duals[rows], nan=0.0), 0.0)
-    # a row priced at 0 that gains room changes nothing at these prices: the plan as it is
-    rel = _relaxation(new) if use_room and (lam0[grown] > 0).any() else None
+    # the prices of the rows that gained room down, of those that lost some up (to twice);
+    # a row priced at 0 changes nothing at these prices: the plan as it is
+    step = np.where(moved_by > 0, -lam0, np.where(moved_by < 0, lam0, 0.0))
+    rel = _relaxation(new) if use_room and (step != 0).any() else None
     moved = None
     if rel is not None:
         bundle = warm_start.warm if isinstance(warm_start.warm, Bundle) else None
         with one_blas_thread():
-            evs = line_search(rel, lam0, upper, grown, bundle, LINE_EVALS)
+            evs = line_search(rel, lam0, upper, step, bundle, LINE_EVALS)
         best = min(evs, key=lambda e: e.value, default=None)
         if best is not None and best.value < upper:
             upper = best.value
             duals[rows] = sense * best.lam
-        moved = move_customers(new, rel, mask, evs, np.nan_to_num(duals[rows]), grown)
+        use = new.coefficients(rows, np.flatnonzero(mask)).sum(axis=1)
+        roomy = (sense * (new.constraints.bound[rows] - use) > 0) & (lam0 > 0)
+        moved = move_customers(new, rel, mask, evs, np.nan_to_num(duals[rows]), roomy)
     prices = dict(warm_start.shadow_prices)
     for k in rows:  # the coupling rows' prices: the multipliers of the bound, by their new labels
         prices.pop(problem.label(int(k)), None)

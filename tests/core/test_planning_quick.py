@@ -15,6 +15,7 @@ from core.planning.quick import (
     QUICK,
     bound_at_prices,
     drop_repair,
+    move_customers,
     quick_replan,
 )
 
@@ -89,8 +90,12 @@ def test_a_lowered_cap_drops_the_least_valuable_contacts_it_covers(planned):
     problem, first = planned
     k = next(r for r in _max_rows(problem) if problem.coefficients([r], first.chosen).sum() > 0)
     used = problem.coefficients([k], first.chosen).sum()
-    new, quick = quick_replan(problem, {k: used * 0.9}, warm_start=first)
+    new, moved = quick_replan(problem, {k: used * 0.9}, warm_start=first)
+    new, quick = quick_replan(problem, {k: used * 0.9}, warm_start=first, use_room=False)
     assert quick is not None and quick.stats[DROPPED] > 0
+    # the page's answer then moves customers into what the drops left, when that is better
+    assert moved is not None and check_plan(new, moved.chosen).feasible
+    assert moved.objective >= quick.objective - 1e-9 * abs(quick.objective)
     dropped = np.setdiff1d(first.chosen, quick.chosen)
     assert np.all(np.isin(quick.chosen, first.chosen))  # only drops
     assert len(dropped) == quick.stats[DROPPED]
@@ -123,7 +128,10 @@ def test_a_replan_from_the_quick_answer_is_no_worse_and_chains(planned):
     # a quick answer from a quick answer: the bound still the dual function at those prices
     again, second = quick_replan(new, {k: b * 0.8}, warm_start=quick)
     assert second is not None and second.feasible
-    assert second.upper_bound == pytest.approx(bound_at_prices(problem, first, again), rel=1e-9)
+    shifted = bound_at_prices(new, quick, again)
+    assert shifted == pytest.approx(_dual_value(again, quick), rel=1e-9, abs=1e-6)
+    assert second.upper_bound <= shifted + 1e-9  # the line search's lowest L, when lower
+    assert second.upper_bound == pytest.approx(_dual_value(again, second), rel=1e-9, abs=1e-6)
 
 
 def _dual_value(problem, result):
@@ -167,23 +175,48 @@ def test_a_raised_budget_uses_the_freed_room_and_its_bound_is_proved_by_highs(pl
 
 @pytest.mark.parametrize("seed", [3, 11])
 def test_freed_room_answers_keep_every_rule_and_never_lose_to_the_previous_plan(seed):
-    """Every hard maximum raised and every minimum lowered, on other instances: the quick answer
-    keeps every constraint (the checker), is at least the previous plan's, and its bound is
-    above HiGHS's optimum."""
+    """Every hard maximum raised and lowered and every minimum lowered, on other instances: the
+    quick answer keeps every constraint (the checker), is at least the previous plan's (after
+    the drops), and its bound is above HiGHS's optimum."""
     problem = benchmark_instance(200, 12, 0.15, 10, rng=seed)
     first = solve(problem, "lagrangian", time_limit=30, rng=0)
     assert first.feasible
     c = problem.constraints
-    moves = [(k, 1.25) for k in _max_rows(problem)]
+    moves = [(k, f) for k in _max_rows(problem) for f in (1.25, 0.8)]
     moves += [(int(k), 0.8) for k in problem.coupling if c.is_min[k]]
     for k, factor in moves:
         bounds = {k: float(c.bound[k] * factor)}
         _, previous = quick_replan(problem, bounds, warm_start=first, use_room=False)
         new, quick = quick_replan(problem, bounds, warm_start=first)
-        assert previous is not None and quick is not None
+        if previous is None:  # a lowered cap the drops cannot mend: the page re-plans
+            assert quick is None and factor < 1
+            continue
+        assert quick is not None
         assert check_plan(new, quick.chosen).feasible
         assert quick.objective >= previous.objective - 1e-9 * abs(previous.objective)
         assert quick.upper_bound <= previous.upper_bound + 1e-9
         exact = solve(new, "exact", time_limit=60)
         assert exact.status == "optimal"
         assert quick.upper_bound >= exact.objective - 1e-6 * abs(exact.objective)
+
+
+def test_moves_keep_every_coupling_row_at_prices_that_ask_for_more_than_the_room(planned):
+    """The budget raised by 2 % and its price set to 0: every customer's best set asks for
+    far more than the room; the moves taken fill it without breaking any row (the checker)."""
+    problem, first = planned
+    c = problem.constraints
+    k = max((r for r in _max_rows(problem) if c.kind[r] == 2), key=lambda r: first.duals[r])
+    new = problem.with_bounds({k: float(c.bound[k] * 1.02)})
+    rel = Relaxation(new, DEFAULTS)
+    raised = rel.rows == k
+    lam = np.where(raised, 0.0, np.maximum(rel.sense * np.nan_to_num(first.duals[rel.rows]), 0))
+    ev = rel.evaluate(lam, plan=True)
+    asked = rel.to_original(rel.chosen(ev))
+    assert new.coefficients([k], np.flatnonzero(asked)).sum() > c.bound[k] * 1.02 + 1.0
+    mask = np.zeros(new.n_assignments, dtype=bool)
+    mask[first.chosen] = True
+    out = move_customers(new, rel, mask, [ev], np.nan_to_num(first.duals[rel.rows]), raised)
+    check = check_plan(new, out)
+    assert check.feasible, [v.describe() for v in check.violations]
+    assert not np.array_equal(out, mask)
+    assert check.objective > first.objective
