@@ -90,12 +90,8 @@ def test_a_lowered_cap_drops_the_least_valuable_contacts_it_covers(planned):
     problem, first = planned
     k = next(r for r in _max_rows(problem) if problem.coefficients([r], first.chosen).sum() > 0)
     used = problem.coefficients([k], first.chosen).sum()
-    new, moved = quick_replan(problem, {k: used * 0.9}, warm_start=first)
-    new, quick = quick_replan(problem, {k: used * 0.9}, warm_start=first, use_room=False)
+    new, quick = quick_replan(problem, {k: used * 0.9}, warm_start=first)
     assert quick is not None and quick.stats[DROPPED] > 0
-    # the page's answer then moves customers into what the drops left, when that is better
-    assert moved is not None and check_plan(new, moved.chosen).feasible
-    assert moved.objective >= quick.objective - 1e-9 * abs(quick.objective)
     dropped = np.setdiff1d(first.chosen, quick.chosen)
     assert np.all(np.isin(quick.chosen, first.chosen))  # only drops
     assert len(dropped) == quick.stats[DROPPED]
