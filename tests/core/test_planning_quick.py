@@ -9,7 +9,15 @@ import pytest
 from core.planning import benchmark_instance, check_plan, replan, solve
 from core.planning._relaxation import Relaxation
 from core.planning.lagrangian import DEFAULTS
-from core.planning.quick import DROPPED, QUICK, bound_at_prices, drop_repair, quick_replan
+from core.planning.quick import (
+    CHANGED,
+    DROPPED,
+    QUICK,
+    bound_at_prices,
+    drop_repair,
+    move_customers,
+    quick_replan,
+)
 
 
 @pytest.fixture(scope="module")
@@ -116,4 +124,95 @@ def test_a_replan_from_the_quick_answer_is_no_worse_and_chains(planned):
     # a quick answer from a quick answer: the bound still the dual function at those prices
     again, second = quick_replan(new, {k: b * 0.8}, warm_start=quick)
     assert second is not None and second.feasible
-    assert second.upper_bound == pytest.approx(bound_at_prices(problem, first, again), rel=1e-9)
+    shifted = bound_at_prices(new, quick, again)
+    assert shifted == pytest.approx(_dual_value(again, quick), rel=1e-9, abs=1e-6)
+    assert second.upper_bound <= shifted + 1e-9  # the line search's lowest L, when lower
+    assert second.upper_bound == pytest.approx(_dual_value(again, second), rel=1e-9, abs=1e-6)
+
+
+def _dual_value(problem, result):
+    """``L`` of ``problem`` at ``result``'s multipliers, evaluated afresh by the relaxation."""
+    rel = Relaxation(problem, DEFAULTS)
+    lam = np.maximum(rel.sense * np.nan_to_num(result.duals[rel.rows]), 0.0)
+    return rel.evaluate(lam).value
+
+
+def test_a_raised_budget_uses_the_freed_room_and_its_bound_is_proved_by_highs(planned):
+    """The binding budget raised: the quick answer changes customers' sets to use the room, so
+    it beats the previous plan; it keeps every constraint (the checker), its bound is ``L`` at
+    the multipliers it reports (no worse than at the previous ones) and above HiGHS's optimum."""
+    problem, first = planned
+    c = problem.constraints
+    budgets = [k for k in _max_rows(problem) if c.kind[k] == 2]  # Budget rows
+    k = max(budgets, key=lambda r: first.duals[r])
+    assert first.duals[k] > 0  # it binds
+    bounds = {k: float(c.bound[k] * 1.2)}
+    _, previous = quick_replan(problem, bounds, warm_start=first, use_room=False)
+    new, quick = quick_replan(problem, bounds, warm_start=first)
+    assert previous is not None and quick is not None
+    assert np.array_equal(previous.chosen, first.chosen)
+    assert check_plan(new, quick.chosen).feasible and quick.feasible
+    assert quick.stats[CHANGED] > 0
+    assert quick.objective > previous.objective + 1e-6 * abs(previous.objective)
+    used = new.coefficients([k], quick.chosen).sum()
+    assert c.bound[k] < used <= bounds[k] + 1e-9  # into the freed room, not beyond it
+    assert quick.upper_bound <= previous.upper_bound + 1e-9
+    assert quick.upper_bound == pytest.approx(_dual_value(new, quick), rel=1e-9, abs=1e-6)
+    assert quick.shadow_prices[new.label(k)] == pytest.approx(quick.duals[k])
+    exact = solve(new, "exact", time_limit=60)
+    assert exact.status == "optimal"
+    assert quick.upper_bound >= exact.objective - 1e-6 * abs(exact.objective)
+    assert quick.objective <= exact.objective + 1e-6 * abs(exact.objective)
+    # a quick answer from this one (the budget lowered back): the bound still L at its prices
+    again, second = quick_replan(new, {k: float(c.bound[k])}, warm_start=quick)
+    assert second is not None and check_plan(again, second.chosen).feasible
+    assert second.upper_bound == pytest.approx(_dual_value(again, second), rel=1e-9, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_freed_room_answers_keep_every_rule_and_never_lose_to_the_previous_plan(seed):
+    """Every hard maximum raised and lowered and every minimum lowered, on other instances: the
+    quick answer keeps every constraint (the checker), is at least the previous plan's (after
+    the drops), and its bound is above HiGHS's optimum."""
+    problem = benchmark_instance(200, 12, 0.15, 10, rng=seed)
+    first = solve(problem, "lagrangian", time_limit=30, rng=0)
+    assert first.feasible
+    c = problem.constraints
+    moves = [(k, f) for k in _max_rows(problem) for f in (1.25, 0.8)]
+    moves += [(int(k), 0.8) for k in problem.coupling if c.is_min[k]]
+    for k, factor in moves:
+        bounds = {k: float(c.bound[k] * factor)}
+        _, previous = quick_replan(problem, bounds, warm_start=first, use_room=False)
+        new, quick = quick_replan(problem, bounds, warm_start=first)
+        if previous is None:  # a lowered cap the drops cannot mend: the page re-plans
+            assert quick is None and factor < 1
+            continue
+        assert quick is not None
+        assert check_plan(new, quick.chosen).feasible
+        assert quick.objective >= previous.objective - 1e-9 * abs(previous.objective)
+        assert quick.upper_bound <= previous.upper_bound + 1e-9
+        exact = solve(new, "exact", time_limit=60)
+        assert exact.status == "optimal"
+        assert quick.upper_bound >= exact.objective - 1e-6 * abs(exact.objective)
+
+
+def test_moves_keep_every_coupling_row_at_prices_that_ask_for_more_than_the_room(planned):
+    """The budget raised by 2 % and its price set to 0: every customer's best set asks for
+    far more than the room; the moves taken fill it without breaking any row (the checker)."""
+    problem, first = planned
+    c = problem.constraints
+    k = max((r for r in _max_rows(problem) if c.kind[r] == 2), key=lambda r: first.duals[r])
+    new = problem.with_bounds({k: float(c.bound[k] * 1.02)})
+    rel = Relaxation(new, DEFAULTS)
+    raised = rel.rows == k
+    lam = np.where(raised, 0.0, np.maximum(rel.sense * np.nan_to_num(first.duals[rel.rows]), 0))
+    ev = rel.evaluate(lam, plan=True)
+    asked = rel.to_original(rel.chosen(ev))
+    assert new.coefficients([k], np.flatnonzero(asked)).sum() > c.bound[k] * 1.02 + 1.0
+    mask = np.zeros(new.n_assignments, dtype=bool)
+    mask[first.chosen] = True
+    out = move_customers(new, rel, mask, [ev], np.nan_to_num(first.duals[rel.rows]), raised)
+    check = check_plan(new, out)
+    assert check.feasible, [v.describe() for v in check.violations]
+    assert not np.array_equal(out, mask)
+    assert check.objective > first.objective
