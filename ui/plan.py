@@ -529,21 +529,25 @@ def answer_note(result: PlanResult) -> str:
     """One line above the figures: a quick answer being refined, or the planner's answer."""
     state = st.session_state.get(PLAN) or {}
     dropped = int(result.stats.get("quick_dropped", 0))
+    changed = int(result.stats.get("quick_changed", 0))
     what = (
         f"the previous plan less its {dropped:,} least valuable contacts of the lowered row"
         if dropped
+        else f"the previous plan with {changed:,} contacts changed to use the freed room"
+        if changed
         else "the previous plan (it keeps the new bounds)"
     )
     if state.get("quick") and state.get("final"):
         return (
             f":material/check_circle: **Quick answer, final**: {what}; its gap is proved by the "
-            f"bound at the previous shadow prices and within the planner's target "
+            f"dual bound at the previous shadow prices (a freed row's searched lower) and within the planner's target "
             f"({FINAL_GAP:.1%}), so a full re-plan would keep it."
         )
     if state.get("quick") and state.get("refine") is not None:
         return (
             f":material/hourglass_top: **Quick answer, being refined**: {what}; its gap is "
-            "proved by the bound at the previous shadow prices. The full re-plan runs in the "
+            "proved by the dual bound at the previous shadow prices (a freed row's searched "
+            "lower). The full re-plan runs in the "
             "background and replaces it when done."
         )
     if state.get("quick"):

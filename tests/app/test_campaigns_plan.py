@@ -317,6 +317,10 @@ def test_a_sliders_next_steps_are_planned_ahead_and_shown_at_once(monkeypatch):
         _refined(at)
     at.slider(key="plan_bound_0").set_value(3100.0).run()  # one step up
     state = at.session_state["plan_state"]
+    # the budget binds: the quick answer moves customers into the freed room, and says so
+    changed = state["result"].stats.get("quick_changed", 0)
+    assert state["quick"] and changed > 0
+    assert f"the previous plan with {changed:,} contacts changed" in _captions(at)
     chain = _chain_done(at, ui.plan_ahead.LEAD)
     assert (chain.name, chain.step) == ("call-centre budget", 100.0)
     assert [job.bounds["call-centre budget"] for job in chain.jobs] == [3200.0, 3300.0]
