@@ -21,7 +21,7 @@ from core.planning.problem import COEF_KIND, PlanningProblem
 DEFAULTS: dict[str, Any] = {}
 
 
-def _accept(cands: np.ndarray, use: np.ndarray, room: np.ndarray) -> np.ndarray:
+def accept_in_order(cands: np.ndarray, use: np.ndarray, room: np.ndarray) -> np.ndarray:
     """bool ``[n]``: proposals (by falling profit) accepted in order while rows have room.
 
     ``use`` is ``[R, n]`` what each adds to each maximum row and ``room`` ``[R]`` what is left;
@@ -107,7 +107,7 @@ def solve_greedy(
         use = problem.covers[maxima][:, a].astype(np.float64)
         use[kind == 1] *= problem.activities.cost[a]
         use[kind == 2] *= asg.probability[cands]
-        take = _accept(cands, use, room)
+        take = accept_in_order(cands, use, room)
         room -= use[:, take].sum(axis=1)
         won = cands[take]
         open_[cands] = False  # taken, or no room now and never later

@@ -42,7 +42,7 @@ from core.planning._chunks import one_blas_thread
 from core.planning._relaxation import Bundle, Evaluation, Relaxation
 from core.planning.checker import check_plan
 from core.planning.executor import SERIAL
-from core.planning.greedy import _accept
+from core.planning.greedy import accept_in_order
 from core.planning.problem import PlanningProblem
 
 #: ``stats`` keys: a quick answer (True), the contacts it dropped and those it changed.
@@ -271,7 +271,7 @@ def move_customers(
             break
         props = idx[np.unique(cust[idx], return_index=True)[1]]
         props.sort()
-        take = _accept(props, spend[:, props], left)
+        take = accept_in_order(props, spend[:, props], left)
         open_[props] = False
         won = props[take]
         if not len(won):
