@@ -537,30 +537,30 @@ def answer_note(result: PlanResult) -> str:
         if changed
         else "the previous plan (it keeps the new bounds)"
     )
+    ahead = (
+        " Planned ahead in the background while the previous step was shown (the slider's "
+        "next steps are)."
+        if state.get("ahead_hit")
+        else ""
+    )
+    proved = "proved by the dual bound at the previous shadow prices (a freed row's searched lower)"
     if state.get("quick") and state.get("final"):
         return (
-            f":material/check_circle: **Quick answer, final**: {what}; its gap is proved by the "
-            f"dual bound at the previous shadow prices (a freed row's searched lower) and within the planner's target "
-            f"({FINAL_GAP:.1%}), so a full re-plan would keep it."
+            f":material/check_circle: **Quick answer, final**: {what}; its gap is {proved} and "
+            f"within the planner's target ({FINAL_GAP:.1%}), so a full re-plan would keep it."
+            + ahead
         )
     if state.get("quick") and state.get("refine") is not None:
         return (
             f":material/hourglass_top: **Quick answer, being refined**: {what}; its gap is "
-            "proved by the dual bound at the previous shadow prices (a freed row's searched "
-            "lower). The full re-plan runs in the "
-            "background and replaces it when done."
+            f"{proved}. The full re-plan runs in the background and replaces it when done."
         )
     if state.get("quick"):
         return (
             ":material/info: **Quick answer**: the re-plan found no better plan in its time; "
             "this plan keeps every constraint and its gap is proved."
         )
-    if state.get("ahead_hit"):
-        return (
-            ":material/check_circle: The planner's plan for these bounds, planned ahead in the "
-            "background while the previous step was shown (the slider's next steps are)."
-        )
-    return ":material/check_circle: The planner's plan for these bounds."
+    return ":material/check_circle: The planner's plan for these bounds." + ahead
 
 
 def quick_final() -> bool:

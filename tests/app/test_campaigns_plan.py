@@ -336,7 +336,9 @@ def test_a_sliders_next_steps_are_planned_ahead_and_shown_at_once(monkeypatch):
     assert shown.feasible and shown.usage[label] <= 3200.0 + 1e-6
     assert shown.upper_bound >= shown.objective - 1e-6  # its gap is proved
     assert shown.objective >= before.objective - 1e-6  # more budget: at least the plan before
-    assert "planned ahead" in _captions(at)
+    # said above the figures (a planner's plan, or a quick answer final at once) and below
+    assert "Planned ahead in the background" in _captions(at)
+    assert "this plan was computed in the background" in _captions(at)
     assert money(_metric(at, "Plan value")) == pytest.approx(shown.objective, abs=1)
     assert at.session_state["plan_state"]["ahead"] is chain  # followed: the same chain goes on
     chain = _chain_done(at, 3)  # one more step planned: it stays LEAD steps ahead

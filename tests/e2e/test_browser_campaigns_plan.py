@@ -90,7 +90,7 @@ def test_a_plan_slider_changes_the_plan_value(page, app_url):
     before = _metric(page, "Plan value")
     rerun_after(page, lambda: thumb.press("ArrowRight"))
     assert slider.get_by_test_id("stSliderThumbValue").inner_text() in ("200", "200.00")
-    page.get_by_text(re.compile(r"planned ahead in the background")).wait_for(timeout=30_000)
+    page.get_by_text(re.compile(r"Planned ahead in the background")).wait_for(timeout=30_000)
     assert page.get_by_text(re.compile(r"this plan was computed in the background")).count()
     _no_exception(page)
     assert _metric(page, "Feasible") == "yes"
