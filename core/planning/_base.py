@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core.common.errors import OptionError
-from core.planning.checker import Violation, check_plan
+from core.planning.checker import Check, Violation, check_plan
 from core.planning.problem import PlanningProblem
 
 #: Statuses a result can have.
@@ -160,9 +160,11 @@ def finish(
     stats: Mapping[str, Any] | None = None,
     least_violation: bool = False,
     warm: Any = None,
+    check: Check | None = None,
 ) -> PlanResult:
-    """Check the plan with the independent checker and wrap everything in a PlanResult."""
-    check = check_plan(problem, chosen)
+    """Check the plan with the independent checker and wrap everything in a PlanResult
+    (``check``: the checker's verdict on exactly this plan and problem, when the caller has it)."""
+    check = check if check is not None else check_plan(problem, chosen)
     pos = np.flatnonzero(chosen) if np.asarray(chosen).dtype == bool else np.sort(chosen)
     gap = relative_gap(check.objective, upper_bound) if check.feasible else float("nan")
     if check.feasible:

@@ -40,7 +40,7 @@ import numpy as np
 from core.planning._base import PlanResult, finish
 from core.planning._chunks import one_blas_thread
 from core.planning._relaxation import Bundle, Evaluation, Relaxation
-from core.planning.checker import check_plan
+from core.planning.checker import Check, check_plan
 from core.planning.executor import SERIAL
 from core.planning.greedy import accept_in_order
 from core.planning.problem import PlanningProblem
@@ -368,7 +368,7 @@ def quick_replan(
         prices.pop(problem.label(int(k)), None)
         prices[new.label(int(k))] = float(duals[k])
 
-    def answer(plan: np.ndarray, changed: int) -> PlanResult:
+    def answer(plan: np.ndarray, changed: int, check: Check | None = None) -> PlanResult:
         note = (
             "Quick answer: the previous plan"
             + (f" less {dropped:,} contacts of the broken rows" if dropped else "")
@@ -390,11 +390,12 @@ def quick_replan(
             note=note,
             stats={QUICK: True, DROPPED: dropped, CHANGED: changed},
             warm=warm_start.warm,
+            check=check,
         )
 
     if moved is not None and not np.array_equal(moved, mask):
         res = answer(moved, int((moved != mask).sum()))
         if res.feasible and res.objective > was.objective:  # else the plan as it was
             return new, res
-    res = answer(mask, 0)
+    res = answer(mask, 0, was)  # ``was`` judged this very plan on ``new``
     return new, (res if res.feasible else None)
