@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -109,7 +110,7 @@ def plan_step(
     result: PlanResult,
     bounds: dict[str, float],
     seed: int,
-    stale: object,
+    stale: Callable[[dict], bool],
 ) -> tuple[PlanningProblem, PlanResult] | None:
     """The plan the page would end with for ``bounds`` from ``result``: its quick answer when
     proved within :data:`ui.plan.FINAL_GAP`, else the quick answer's full re-plan; None when
@@ -122,7 +123,7 @@ def plan_step(
         return None
     if quick.gap <= FINAL_GAP:
         return new, quick
-    return _refined_plan(new, quick, seed, stale)  # type: ignore[arg-type]
+    return _refined_plan(new, quick, seed, stale)
 
 
 def run(chain: Chain, problem: PlanningProblem, result: PlanResult, after: Refinement | None):
@@ -157,7 +158,7 @@ def run(chain: Chain, problem: PlanningProblem, result: PlanResult, after: Refin
         job = Refinement(bounds)
         chain.jobs.append(job)
 
-        def job_stale(info: object = None, job: Refinement = job) -> bool:
+        def job_stale(info: dict | None = None, job: Refinement = job) -> bool:
             return stale() or job.cancel.is_set()
 
         try:
