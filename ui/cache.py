@@ -55,6 +55,7 @@ PROBLEM_FIELDS = (
     "model_preset",
     "risk",
     "risk_level",
+    "confounding",
 )
 _POLL = 0.1  # seconds between two looks at a slot another thread is filling
 

@@ -42,7 +42,7 @@ from ui.models import ARTIFACTS, models_dir, models_ready, trained_models
 from ui.state import settings
 
 #: What the components' disk file holds as arrays; the other fields go to its sidecar.
-_ARRAYS = ("values", "eligible", "held", "customer_ids", "std")
+_ARRAYS = ("values", "eligible", "held", "customer_ids", "std", "bias")
 
 
 @lru_cache(maxsize=1)

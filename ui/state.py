@@ -146,6 +146,7 @@ _QUERY: dict[str, tuple[str, Callable[[str], Any], Callable[[Any], str]]] = {
     "refine": ("refine", lambda s: s not in ("0", "false"), lambda b: "1" if b else "0"),
     "risk": ("risk", str, str),
     "level": ("risk_level", float, lambda v: f"{v:g}"),
+    "conf": ("confounding", float, lambda v: f"{v:g}"),
     "campaign": ("campaign", str, str),
 }
 

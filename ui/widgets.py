@@ -262,9 +262,9 @@ def segment_controls() -> dict[str, Any]:
 
 
 def risk_controls() -> Settings:
-    """The do-no-harm switch and its confidence level, bound to the scenario."""
+    """The do-no-harm switch, its confidence level and the allowance for unrecorded confounding."""
     s = settings()
-    c1, c2 = st.columns([1, 2])
+    c1, c2, c3 = st.columns([1, 2, 2])
     on = c1.toggle(
         "Do no harm",
         key=bind("risk_on", s.risk == "lcb"),
@@ -282,7 +282,22 @@ def risk_controls() -> Settings:
         disabled=not on,
         help="How sure the bound must be: higher abstains more, harms fewer customers.",
     )
-    return update_settings(risk="lcb" if on else "none", risk_level=float(level))
+    confounding = c3.slider(
+        "Unrecorded confounding",
+        0.0,
+        1.0,
+        key=bind("confounding", float(s.confounding)),
+        step=0.05,
+        disabled=not on,
+        help="Allow for traits the data does not record (need, tech affinity, price "
+        "sensitivity) biasing the estimated effects, as a multiple of the bias the recorded "
+        "features removed: 0 trusts the adjustment, 0.5 allows half as much again. Higher "
+        "leaves more customers alone; on the synthetic truth 0.5 keeps churn- or "
+        "satisfaction-only campaigns within 5% harmed (docs/opportunity.md).",
+    )
+    return update_settings(
+        risk="lcb" if on else "none", risk_level=float(level), confounding=float(confounding)
+    )
 
 
 def metric_grid(metrics: list[tuple[str, str, str | None]], per_row: int = 3) -> None:

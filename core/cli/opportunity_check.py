@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
 
 from core.cli._util import Progress as Bar
@@ -45,17 +46,24 @@ _DESCRIPTION = (
 )
 
 
-def _levels(text: str) -> list[float]:
+def _levels(text: str, option: str = "--risk-levels", example: str = "0.8,0.9") -> list[float]:
     try:
         return [float(t) for t in text.split(",") if t.strip()]
     except ValueError:
-        raise CJOError(f"--risk-levels {text!r}: give numbers such as 0.8,0.9.") from None
+        raise CJOError(f"{option} {text!r}: give numbers such as {example}.") from None
 
 
-def policies(estimators: list[str], levels: list[float], ceiling: bool) -> list[Policy]:
+def policies(
+    estimators: list[str],
+    levels: list[float],
+    ceiling: bool,
+    confounding: Sequence[float] = (),
+) -> list[Policy]:
     """Each estimator as the product runs it by default and without risk control; the ``dr``
-    estimator at every risk level; the ceiling learner without risk control (``ceiling``) and,
-    abstaining on its cross-fitted residual error, at every risk level (``ceiling/lcb=L``)."""
+    estimator at every risk level and, for every allowance ``K`` of ``confounding``, at every
+    level with that allowance for unrecorded confounding (``dr/conf=K,lcb=L``); the ceiling
+    learner without risk control (``ceiling``) and, abstaining on its cross-fitted residual
+    error, at every risk level (``ceiling/lcb=L``)."""
     default = Settings()
     out = []
     for name in estimators:
@@ -72,6 +80,16 @@ def policies(estimators: list[str], levels: list[float], ceiling: bool) -> list[
                 Policy(
                     f"{name}/lcb={lv:g}", name, {"solver": "exact", "risk": "lcb", "risk_level": lv}
                 )
+                for lv in levels
+            ]
+            out += [
+                Policy(
+                    f"{name}/conf={k:g},lcb={lv:g}",
+                    name,
+                    {"solver": "exact", "risk": "lcb", "risk_level": lv, "confounding": k},
+                )
+                for k in confounding
+                if k > 0
                 for lv in levels
             ]
     if ceiling:
@@ -96,6 +114,10 @@ def _cmd_opportunity_check(args: argparse.Namespace) -> int:
         raise CJOError(f"--rows {args.rows}: need at least 50 customers for a meaningful check.")
     catalogs = [c.strip() for c in args.decision_catalogs.split(",") if c.strip()]
     levels = _levels(args.risk_levels)
+    allowances = _levels(args.confounding_levels, "--confounding-levels", "0.25,0.5")
+    bad = [k for k in allowances if not k >= 0]
+    if bad:
+        raise CJOError(f"--confounding-levels {bad}: give numbers >= 0, e.g. 0.25,0.5.")
     if not 0.0 <= args.harm_limit <= 1.0:
         raise CJOError(f"--harm-limit {args.harm_limit}: give a share in [0, 1], e.g. 0.05.")
     bar = None if args.quiet else (lambda label: Bar(f"{label:>20}"))
@@ -132,7 +154,7 @@ def _cmd_opportunity_check(args: argparse.Namespace) -> int:
         report["decision"] = decision_check(
             *population,
             {c: comps[c] for c in catalogs},
-            policies(names, levels, args.ceiling),
+            policies(names, levels, args.ceiling, allowances),
             progress=None if args.quiet else Bar("        decisions"),
         )
         report["frontier"] = harm_frontier(report["decision"], args.harm_limit)
@@ -198,6 +220,14 @@ def add_cli(subparsers: Any) -> None:
         metavar="LIST",
         help="confidence levels at which the dr estimator's lower-bound journeys are also "
         "judged (0.8,0.9,0.95)",
+    )
+    p.add_argument(
+        "--confounding-levels",
+        default="",
+        metavar="LIST",
+        help="allowances for unrecorded confounding (multiples of the recorded, e.g. "
+        "0.25,0.5) at which the dr estimator's journeys are also judged at every risk level "
+        "(policy dr/conf=K,lcb=L; default none)",
     )
     p.add_argument(
         "--harm-limit",

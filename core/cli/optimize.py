@@ -87,6 +87,7 @@ def settings_from_args(args: Any) -> Settings:
         refine=args.refine,
         risk=args.risk,
         risk_level=args.risk_level,
+        confounding=args.confounding,
         campaign=args.campaign or "",
     )
 
@@ -252,6 +253,15 @@ def add_cli(subparsers: Any) -> None:
         default=0.9,
         metavar="LEVEL",
         help="one-sided confidence level of the bounds, in [0.5, 1) (0.9)",
+    )
+    p.add_argument(
+        "--confounding",
+        type=float,
+        default=0.0,
+        metavar="K",
+        help="with --risk lcb: allow for traits the data does not record confounding the effects "
+        "this many times as strongly as the recorded features (>= 0; 0, the default: no "
+        "allowance; the dr estimator measures the recorded ones)",
     )
     p.add_argument("--propensity", action="store_true", help="weight offers by acceptance")
     p.add_argument("--aggregation", default="sum", choices=("sum", "mean", "max"))

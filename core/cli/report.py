@@ -55,6 +55,7 @@ def settings_from_args(args: Any) -> Settings:
         model_preset=args.model_preset,
         risk=args.risk,
         risk_level=args.risk_level,
+        confounding=args.confounding,
     )
 
 
@@ -154,6 +155,13 @@ def add_cli(subparsers: Any) -> None:
     p.add_argument("--risk", default="lcb", choices=RISKS, help="lcb (default, do no harm) or none")
     p.add_argument(
         "--risk-level", type=float, default=0.9, metavar="LEVEL", help="confidence level (0.9)"
+    )
+    p.add_argument(
+        "--confounding",
+        type=float,
+        default=0.0,
+        metavar="K",
+        help="allowance for unrecorded confounding, a multiple of the recorded (0)",
     )
     p.add_argument("--propensity", action="store_true", help="weight offers by acceptance")
     p.add_argument("--aggregation", default="sum", choices=("sum", "mean", "max"))

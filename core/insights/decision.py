@@ -98,7 +98,8 @@ def judge(
     -------
     dict
         :func:`core.opportunity.truevalue.decision_metrics` plus ``share_with_offer``,
-        ``mean_length``, ``solver``, ``risk`` and ``risk_level``.
+        ``mean_length``, ``solver``, ``risk``, ``risk_level`` and ``confounding`` (the
+        allowance for unrecorded confounding the bounds used).
     """
     s = (settings or Settings(catalog=catalog.name)).with_(weights=_weights_dict(weights))
     if journeys is None:
@@ -119,6 +120,7 @@ def judge(
         solver=s.solver,
         risk=s.risk if components.std is not None else "none",
         risk_level=s.risk_level,
+        confounding=s.risk_confounding if components.bias is not None else 0.0,
     )
     return out
 

@@ -20,6 +20,7 @@ from core.opportunity.components import (
     SCALE_QUANTILE,
     Components,
     build_components,
+    check_confounding,
     combine,
     customer_ids,
     eligibility,
@@ -30,6 +31,7 @@ from core.opportunity.components import (
     risk_z,
     robust_scale,
     shifted,
+    spread,
 )
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "SCALE_QUANTILE",
     "Components",
     "build_components",
+    "check_confounding",
     "combine",
     "customer_ids",
     "eligibility",
@@ -50,4 +53,5 @@ __all__ = [
     "risk_z",
     "robust_scale",
     "shifted",
+    "spread",
 ]

@@ -89,6 +89,12 @@ class Components:
         that say how sure they are (``dr``); None otherwise.
     uncertainty : str
         What ``std`` measures.
+    bias : numpy.ndarray or None
+        float32 ``[P, 3]`` (same units as ``values``, >= 0): how far adjusting for the recorded
+        customer features moved each product's average effect (``dr``: the naive difference
+        between holders and non-holders minus the doubly robust average). The do-no-harm rule
+        allows for unrecorded traits confounding ``confounding`` times as strongly
+        (:func:`spread`); None for estimators that do not measure it.
     """
 
     values: np.ndarray
@@ -104,6 +110,7 @@ class Components:
     notes: tuple[str, ...] = ()
     std: np.ndarray | None = None
     uncertainty: str = ""
+    bias: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         v = self.values
@@ -129,6 +136,13 @@ class Components:
                 raise OptionError(f"std must have the shape of values {v.shape}, got {s.shape}")
             if s.dtype != np.float32 or not s.flags.c_contiguous:
                 object.__setattr__(self, "std", np.ascontiguousarray(s, dtype=np.float32))
+        if self.bias is not None:
+            b = np.asarray(self.bias, dtype=np.float32)
+            if b.shape != (p, k):
+                raise OptionError(f"bias must have shape {(p, k)}, got {b.shape}")
+            if not np.all(np.isfinite(b)) or b.min(initial=0) < 0:
+                raise OptionError("bias must hold finite numbers >= 0")
+            object.__setattr__(self, "bias", np.ascontiguousarray(b))
 
     @property
     def n_customers(self) -> int:
@@ -159,6 +173,7 @@ class Components:
             notes=self.notes,
             std=None if self.std is None else np.ascontiguousarray(self.std[idx]),
             uncertainty=self.uncertainty,
+            bias=self.bias,
         )
 
 
@@ -296,16 +311,57 @@ def parse_levers(levers: Mapping[str, float] | None, product_keys: Sequence[str]
     return out
 
 
-def shifted(components: Components, z: float) -> np.ndarray:
+def spread(components: Components, z: float, confounding: float = 0.0) -> np.ndarray | None:
+    """Half-width of every component's interval: ``z * std + confounding * bias``.
+
+    ``bias`` (per product and factor, :attr:`Components.bias`) is what adjusting for the
+    recorded features moved the product's average effect; ``confounding`` says how strongly
+    unrecorded traits may confound compared with them (0: not at all, the estimation noise
+    alone; 1: as strongly again), the benchmark of a sensitivity analysis. The allowance is the
+    same for every customer who could take the product (0 elsewhere and on the diagonal). None
+    without ``std``.
+    """
+    if components.std is None:
+        return None
+    out = np.float32(z) * components.std
+    if confounding > 0 and components.bias is not None:
+        p = components.n_products
+        allow = (
+            np.broadcast_to((np.float32(confounding) * components.bias)[None, None], out.shape)
+            * components.eligible[:, None, :, None]
+        )
+        allow[:, 1 + np.arange(p), np.arange(p), :] = 0.0
+        out = out + allow
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def shifted(components: Components, z: float, confounding: float = 0.0) -> np.ndarray:
     """Values moved by ``z`` standard errors, per factor: ``C + z * std`` (float32, same shape).
 
-    Factor errors are combined conservatively: a weighted sum of shifted factors is a bound of
-    the weighted estimate whatever their correlation. Without ``std`` (or ``z == 0``) the values
-    themselves.
+    With ``confounding > 0`` also by the allowance for unrecorded confounding in the direction
+    of ``z`` (:func:`spread`). Factor errors are combined conservatively: a weighted sum of
+    shifted factors is a bound of the weighted estimate whatever their correlation. Without
+    ``std`` (or ``z == 0``) the values themselves.
     """
     if components.std is None or z == 0:
         return components.values
-    return components.values + np.float32(z) * components.std
+    width = spread(components, abs(z), confounding)
+    assert width is not None
+    return components.values + np.float32(np.sign(z)) * width
+
+
+def check_confounding(confounding: float) -> float:
+    """``confounding`` as a float, or one clear error when it is negative or not finite."""
+    try:
+        value = float(confounding)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not np.isfinite(value) or value < 0:
+        raise OptionError(
+            f"confounding {confounding!r}: use a number >= 0 (0: no allowance for unrecorded "
+            "confounding; 0.5: half as strong as the recorded features)."
+        )
+    return value
 
 
 def risk_z(level: float) -> float:
@@ -324,13 +380,16 @@ def combine(
     propensity: np.ndarray | None = None,
     *,
     risk: float = 0.0,
+    confounding: float = 0.0,
 ) -> np.ndarray:
     """Opportunity ``O_w[c, i, j] = lever_j * propensity[c, j] * sum_k w_k * C[c, i, j, k]``.
 
     With ``risk = z > 0`` and components that carry standard errors, the opportunity is the
     lower bound ``sum_k w_k (C_k - z * std_k)`` (:func:`shifted`), and a step whose *upper*
     bound ``sum_k w_k (C_k + z * std_k)`` is below zero (credibly harmful) gets
-    :data:`NOT_CREDIBLE`, so no journey recommends it.
+    :data:`NOT_CREDIBLE`, so no journey recommends it. ``confounding`` (>= 0, only with
+    ``risk > 0``) widens both bounds by that multiple of the components' ``bias``
+    (:func:`spread`): an allowance for traits the data does not record.
 
     Parameters
     ----------
@@ -363,13 +422,14 @@ def combine(
     """
     if risk < 0 or not np.isfinite(risk):
         raise OptionError(f"risk {risk}: use a number >= 0 (0: the estimate itself).")
+    check_confounding(confounding)
     w = parse_weights(weights)
     n, rows, p, k = components.values.shape
     mult = parse_levers(levers, components.product_keys)
-    out = (shifted(components, -risk).reshape(-1, k) @ w).reshape(n, rows, p)
+    out = (shifted(components, -risk, confounding).reshape(-1, k) @ w).reshape(n, rows, p)
     harmful = None
     if risk > 0 and components.std is not None:
-        upper = (shifted(components, risk).reshape(-1, k) @ w).reshape(n, rows, p)
+        upper = (shifted(components, risk, confounding).reshape(-1, k) @ w).reshape(n, rows, p)
         harmful = upper < 0
     if propensity is not None:
         prop = np.asarray(propensity, dtype=np.float32)
@@ -472,6 +532,11 @@ def build_components(
         std = np.ascontiguousarray(np.asarray(std, dtype=np.float32) / factor)
         std[~np.isfinite(std)] = 0.0
         std *= elig[:, None, :, None]
+    bias = result.info.get("bias")
+    if bias is not None:
+        factor = np.array([used[f] for f in FACTORS], dtype=np.float64)
+        bias = np.abs(np.asarray(bias, dtype=np.float64)) / factor
+        bias[~np.isfinite(bias)] = 0.0
     return Components(
         values=values,
         eligible=elig,
@@ -486,4 +551,5 @@ def build_components(
         notes=tuple(result.notes),
         std=std,
         uncertainty=str(result.info.get("uncertainty", "")),
+        bias=bias,
     )

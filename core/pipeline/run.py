@@ -42,6 +42,7 @@ from core.opportunity import (
     parse_weights,
     prerequisite_propensity,
     risk_z,
+    spread,
 )
 from core.pipeline.context import Context, components_for, fit_context, propensity_for
 from core.pipeline.settings import Settings
@@ -175,6 +176,7 @@ def problem_for(
         levers=settings.levers or None,
         propensity=offer_propensity(components, catalog, settings, propensity),
         risk=settings.risk_z,
+        confounding=settings.risk_confounding,
     )
     ids = np.asarray(components.customer_ids)
     if ids.dtype == object:
@@ -289,14 +291,14 @@ def journeys_table(
     if settings.risk_z > 0:  # the solver maximised the bound: report the estimate
         est = parts[rows, steps].sum(axis=1)
         table["opportunity"] = est
-    if components.std is not None:  # step_parts is linear: parts(C + z * std) = P + z * E
-        z = risk_z(settings.risk_level)
-        std = replace(components, values=components.std, std=None)
-        error = step_parts(effective_components(std, settings.levers, prop), problem, j, w)
+    width = spread(components, risk_z(settings.risk_level), settings.risk_confounding)
+    if width is not None:  # step_parts is linear: parts(C + width) = P + parts(width)
+        half = replace(components, values=width, std=None, bias=None)
+        error = step_parts(effective_components(half, settings.levers, prop), problem, j, w)
         est = parts[rows, steps].sum(axis=1) if est is None else est
         err = error[rows, steps].sum(axis=1)
         for name, sign in zip(INTERVAL_COLUMNS, (-1.0, 1.0), strict=True):
-            table[name] = est + sign * z * err
+            table[name] = est + sign * err
     for c in table.columns[4:]:
         table[c] = table[c].round(6)
     return table

@@ -18,7 +18,7 @@ import numpy as np
 from core.common.errors import CJOError
 from core.data.schema import FACTORS
 from core.models.presets import PRESETS
-from core.opportunity import ESTIMATORS, parse_weights, risk_z
+from core.opportunity import ESTIMATORS, check_confounding, parse_weights, risk_z
 from core.solvers import SOLVERS
 
 #: Risk settings: maximise the estimate, or its lower confidence bound.
@@ -76,6 +76,13 @@ class Settings:
         the estimate itself.
     risk_level
         One-sided confidence level of the bounds, in [0.5, 1) (default 0.9).
+    confounding
+        With ``risk="lcb"``: how strongly traits the data does not record may confound the
+        estimated effects, as a multiple of what the recorded features explained (>= 0;
+        default 0, none). Each bound is widened by that multiple of the product's measured
+        shift (:attr:`core.opportunity.Components.bias`, ``dr`` only): larger leaves more
+        customers alone and harms fewer (docs/opportunity.md, "Allowing for unrecorded
+        confounding").
     campaign
         Path of the randomized campaign log the ``campaign`` estimator learns from (CSV or
         Parquet in the layout :func:`core.campaigns.read_offer_log` reads, e.g. the demo's
@@ -103,6 +110,7 @@ class Settings:
     risk: str = "lcb"
     risk_level: float = 0.9
     campaign: str = ""
+    confounding: float = 0.0
 
     def __post_init__(self) -> None:
         w = parse_weights(self.weights)
@@ -120,6 +128,7 @@ class Settings:
         _check_choice("risk", self.risk, RISKS)
         risk_z(self.risk_level)  # raises on a level outside [0.5, 1)
         object.__setattr__(self, "risk_level", float(self.risk_level))
+        object.__setattr__(self, "confounding", check_confounding(self.confounding))
         if self.aggregation not in ("sum", "mean", "max"):
             raise CJOError(f"aggregation '{self.aggregation}': choose sum, mean or max.")
         if isinstance(self.t0, str):
@@ -180,6 +189,11 @@ class Settings:
     def risk_z(self) -> float:
         """Standard errors between the estimate and the bound the journeys maximise (0: none)."""
         return risk_z(self.risk_level) if self.risk == "lcb" else 0.0
+
+    @property
+    def risk_confounding(self) -> float:
+        """The allowance for unrecorded confounding the bounds use (0 without ``risk="lcb"``)."""
+        return self.confounding if self.risk == "lcb" else 0.0
 
     def with_(self, **changes: Any) -> Settings:
         """A copy with some settings changed."""

@@ -97,6 +97,21 @@ def test_opportunity_weight_slider_updates_live_part():
     assert _metric(at, "Total journey opportunity") != before
 
 
+def test_confounding_allowance_is_a_slider_of_the_scenario_and_in_the_url():
+    at = _app(Settings(solver="exact")).run()  # dr, do no harm at 0.9 (the defaults)
+    at.switch_page("pages/opportunity.py").run()
+    _ok(at)
+    before = float(_metric(at, "Customers with a next offer").rstrip("%"))
+    at.slider(key="confounding").set_value(0.5).run()
+    _ok(at)
+    s = at.session_state["settings"]
+    assert s.confounding == 0.5 and ui.query_from_settings(s)["conf"] == "0.5"
+    assert ui.settings_from_query({"conf": "0.5"}).confounding == 0.5
+    assert ui.settings_from_query({"conf": "-1"}).confounding == 0.0  # bad URL: the default
+    after = float(_metric(at, "Customers with a next offer").rstrip("%"))
+    assert after < before  # the allowance leaves more customers alone
+
+
 def test_query_params_reproduce_the_scenario():
     at = _app(settings=None)
     at.query_params["w"] = "2,0.5,1"

@@ -245,6 +245,8 @@ def test_opportunity_check_reports_decisions_beside_the_ceiling_and_no_action(tm
             "peer-bayes,dr",
             "--risk-levels",
             "0.9",
+            "--confounding-levels",
+            "0.5",
             "--quiet",
         ]
     )
@@ -266,6 +268,10 @@ def test_opportunity_check_reports_decisions_beside_the_ceiling_and_no_action(tm
         # abstaining on the residual error: a customer offered something under the bound is
         # offered something without it
         assert row["ceiling/lcb=0.9"]["share_with_offer"] <= row["ceiling"]["share_with_offer"]
+        # the allowance for unrecorded confounding widens the bound: never more offers
+        conf = row["dr/conf=0.5,lcb=0.9"]
+        assert conf["confounding"] == 0.5 and row["dr/lcb=0.9"]["confounding"] == 0.0
+        assert conf["share_with_offer"] <= row["dr/lcb=0.9"]["share_with_offer"]
         assert row["no_action"]["captured"] == 0 and row["no_action"]["share_harmful"] == 0
         for r in row.values():
             assert {"captured", "share_harmful", "share_at_true_optimum"} <= set(r)

@@ -34,6 +34,11 @@ says how sure it is:
    coefficients gives a standard error of ``tau_j(z)`` for every customer, portfolio and factor
    (``info["std"]``, raw units). It measures the estimation noise of the effect model; it cannot
    see confounding by traits the data does not record.
+6. **Confounding benchmark**: ``info["bias"]`` (``[P, 3]``, raw units) is ``|naive - mean(phi)|``,
+   how far adjusting for the recorded features moved each product's average effect. The
+   do-no-harm rule may allow for unrecorded traits confounding a multiple of that
+   (``Settings.confounding``, :func:`core.opportunity.spread`), the way a sensitivity analysis
+   benchmarks unobserved confounders against observed ones.
 
 Row 0 of the components is ``tau_j`` at the customer's portfolio; row ``1 + i`` is ``tau_j``
 with ``i`` added to the portfolio (the other holdings are features of ``z``), so a journey's
@@ -176,6 +181,11 @@ class DoublyRobustEffects:
         One fitted effect model per product (None where too few holders or non-holders).
     available_ : numpy.ndarray
         bool ``[3]``: the factors the data observes.
+    shift_ : numpy.ndarray
+        ``[P, 3]`` raw units: each product's naive effect (mean outcome of holders minus
+        non-holders among those who could hold it) minus its doubly robust average effect,
+        i.e. how far adjusting for the recorded features moved it (0 where not estimated).
+        The do-no-harm rule's allowance for unrecorded confounding is a multiple of it.
     notes_ : tuple of str
     """
 
@@ -226,6 +236,7 @@ class DoublyRobustEffects:
         fold = np.asarray(np.random.default_rng(seed).integers(0, int(self.folds), size=n))
         effects: list[_EffectModel | None] = []
         skipped: list[str] = []
+        shift = np.zeros((p, len(FACTORS)))
         for j in range(p):
             can = held[:, req[j]].all(axis=1) & ~(held & excl[j]).any(axis=1)
             idx = np.nonzero(can)[0]
@@ -244,6 +255,9 @@ class DoublyRobustEffects:
                     - ((1.0 - t) / (1.0 - e))[:, None] * (y[idx] - mu0)
                 )
                 effects.append(_EffectModel(z, phi, self.shrink * len(idx)))
+                yj = y[idx]
+                naive = yj[t == 1].mean(axis=0) - yj[t == 0].mean(axis=0)
+                shift[j] = naive - phi.mean(axis=0)  # what the recorded features explained
             if progress is not None:
                 progress(j + 1, p)
         if skipped:
@@ -252,6 +266,7 @@ class DoublyRobustEffects:
                 "components are 0."
             )
         self.effects_ = effects
+        self.shift_ = shift * available
         self.available_ = available
         self.notes_ = tuple(notes)
         return self
@@ -348,6 +363,7 @@ def estimate(
             random_state=random_state,
         ).fit(frame, held, progress=progress)
     raw, std = models.predict(frame, held)
+    shift = getattr(models, "shift_", None)  # absent from models pickled before it existed
     return EstimatorResult(
         raw=raw,
         units={
@@ -356,5 +372,9 @@ def estimate(
             "satisfaction": "Satisfaction Score points",
         },
         notes=models.notes_,
-        info={"std": std, "uncertainty": UNCERTAINTY},
+        info={
+            "std": std,
+            "uncertainty": UNCERTAINTY,
+            **({} if shift is None else {"bias": np.abs(shift)}),
+        },
     )
