@@ -82,8 +82,9 @@ def live() -> None:
             f"took {ui.last_replan_seconds():.2f} s and is final: no background re-plan)."
         )
     else:
+        verb = "Planned" if ui.first_plan() else "Re-planned"
         st.caption(
-            f"Re-planned and redrew in {time.perf_counter() - t0:.2f} s (server; the planner "
+            f"{verb} and redrew in {time.perf_counter() - t0:.2f} s (server; the planner "
             f"took {ui.last_replan_seconds():.2f} s, {result.solver}, status {result.status})."
         )
     ui.start_ahead(base)  # a one-step move: plan the slider's next steps in the background

@@ -457,12 +457,13 @@ def current_plan(base: BasePlan, bounds: dict[str, float]) -> tuple[PlanningProb
         state = {"key": base.key, "problem": base.problem, "result": base.result}
         state["warm"] = (base.problem, base.result)
         state["seconds"] = base.result.seconds
-        state["quick"], state["refine"] = False, None
+        state["quick"], state["refine"], state["first"] = False, None, True
         st.session_state[PLAN] = state
     _swap_refined(state)
     problem: PlanningProblem = state["problem"]
     if _same(_bounds_of(problem), bounds):
         return problem, state["result"]
+    state["first"] = False
     state["moved"] = (_bounds_of(problem), dict(bounds))
     state["refined_none"] = state["ahead_hit"] = False
     ahead = _from_ahead(state, bounds)
@@ -573,6 +574,12 @@ def reset_bounds() -> None:
     """Put every slider back to the calendar's bound (a button's ``on_click``)."""
     for key in [k for k in st.session_state if str(k).startswith("plan_bound_")]:
         del st.session_state[key]
+
+
+def first_plan() -> bool:
+    """Whether the plan shown is the calendar's first plan (no slider moved since)."""
+    state = st.session_state.get(PLAN) or {}
+    return bool(state.get("first"))
 
 
 def last_replan_seconds() -> float:

@@ -174,6 +174,9 @@ def test_plan_page_plans_the_calendar_and_a_slider_replans(downloads, deferred):
     gap = float(_metric(at, "Gap to the bound").rstrip("%"))
     assert 0 <= gap < 1.0
     assert "7,043 customers" in _captions(at)
+    # the first plan is a plan, not a re-plan
+    assert re.search(r"(?<!Re-)Planned and redrew in [\d.]+ s", _captions(at)), _captions(at)
+    assert "Re-planned" not in _captions(at)
     assert any("call-centre budget" in m.value for m in at.markdown)  # shadow prices in words
     # usage, channels, days: keyed Vega-Lite views whose specifications hold no data
     charts = _vega(at)
