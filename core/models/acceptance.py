@@ -16,6 +16,7 @@ from core.common.rng import SKLEARN_SEED_HIGH, seed_of
 from core.common.threads import model_threads
 from core.data.catalog import Catalog, resolve_catalog
 from core.models._base import _check_choice, _yes
+from core.models.extra_features import VALUE_FEATURES, ExtraFeatures
 from core.models.factory import hgb_classifier, linear_preprocessor
 from core.models.features import CUSTOMER_BINARY, CUSTOMER_CATEGORICAL, CUSTOMER_NUMERIC
 
@@ -26,9 +27,11 @@ class AcceptanceModels(BaseEstimator):
     """Offer-acceptance propensity: P(customer holds/takes product j | profile, other products).
 
     One calibrated classifier per product (``CalibratedClassifierCV``, sigmoid, 3 folds) on the
-    portfolio-free customer profile (demographics, tenure, contract, billing, referrals) plus the
-    holdings of the catalog's *other* products. Charges, usage and histories are not used: they
-    reveal the portfolio mechanically. Each product's classifier is trained on the customers who
+    portfolio-free customer profile (demographics, tenure, contract, billing, referrals, and a
+    mapped or catalog-read file's extra columns: :class:`~core.models.extra_features.
+    ExtraFeatures`) plus the holdings of the catalog's *other* products. Charges, usage and
+    histories are not used: they reveal the portfolio mechanically (an extra column that is the
+    usage of a product, and the retail value columns, stay out too). Each product's classifier is trained on the customers who
     meet its prerequisites (e.g. internet customers for Device Protection), so
     :meth:`predict_proba` returns the propensity *given the prerequisites are met* unless
     ``given_prerequisites=False``.
@@ -47,6 +50,8 @@ class AcceptanceModels(BaseEstimator):
     Attributes
     ----------
     catalog_, product_keys_, feature_names_
+    extras_ : ExtraFeatures
+        The file's extra columns; only their portfolio-free part (:meth:`profile_extras`) is used.
     models_ : list
         Per product: a fitted CalibratedClassifierCV, or a float (the smoothed rate) when a
         product has too few holders or non-holders to fit a classifier (see ``constant_``).
@@ -74,6 +79,15 @@ class AcceptanceModels(BaseEstimator):
             out[c] = frame[c].astype(object).to_numpy(dtype=object)
         for c in self.numeric_:
             out[c] = frame[c].to_numpy(dtype=float)
+        extras = self._extras()
+        if extras.names:
+            prepared = extras.prepare(frame)
+            numeric, binary, _ = self.profile_extras()
+            for c in numeric:
+                out[c] = prepared["x_numeric"][c]
+            for c in binary:
+                out[c] = prepared["x_binary"][c]
+            out.update(prepared["cats"])
         for j, key in enumerate(self.product_keys_):
             out[f"holds_{key}"] = holdings[:, j].astype(float)
         return pd.DataFrame(out, index=frame.index)
@@ -93,8 +107,11 @@ class AcceptanceModels(BaseEstimator):
         self.categorical_ = [c for c in CUSTOMER_CATEGORICAL if c in cols]
         self.numeric_ = [c for c in CUSTOMER_NUMERIC if c in cols]
         held = self.catalog_.holdings(frame)
+        columns = tuple(p.column for p in self.catalog_.products)
+        self.extras_ = ExtraFeatures.fit(frame, columns, held)
         X = self._profile(frame, held)
         self.feature_names_ = list(X.columns)
+        categorical = [*self.categorical_, *self.extras_.categorical]
         req = self.catalog_.requires_matrix()
         self.models_: list[Any] = []
         self.constant_: dict[str, str] = {}
@@ -112,17 +129,31 @@ class AcceptanceModels(BaseEstimator):
                     f"customers: too few to fit, the smoothed rate {rate:.3f} is used"
                 )
                 continue
-            num = [c for c in cols_j if c not in self.categorical_]
+            num = [c for c in cols_j if c not in categorical]
             if self.base == "hgb":
-                est: Any = hgb_classifier(list(self.categorical_), num, seed)
+                est: Any = hgb_classifier(list(categorical), num, seed)
             else:
                 est = make_pipeline(
-                    linear_preprocessor(Xj, list(self.categorical_), num),
+                    linear_preprocessor(Xj, list(categorical), num),
                     LogisticRegression(C=1.0, max_iter=5000),
                 )
             cal = CalibratedClassifierCV(est, method="sigmoid", cv=self.cv)
             self.models_.append(cal.fit(Xj, yj))
         return self
+
+    def _extras(self) -> ExtraFeatures:
+        """The fitted extra columns (none for models pickled before they existed)."""
+        return getattr(self, "extras_", None) or ExtraFeatures()
+
+    def profile_extras(self) -> tuple[list[str], list[str], list[str]]:
+        """The extra columns the profile uses: ``(numeric, yes/no, categorical)``.
+
+        A numeric column that is the usage of a product (0 without it) and the retail value
+        columns (purchase histories) are left out: they reveal the portfolio.
+        """
+        extras = self._extras()
+        numeric = [c for c in extras.numeric if c not in extras.usage and c not in VALUE_FEATURES]
+        return numeric, list(extras.binary), list(extras.categorical)
 
     def predict_proba(
         self,
