@@ -28,7 +28,6 @@ from core.insights.colours import (
     product_colour,
 )
 from core.insights.colours import colour_map as colour_map  # re-exported: ui.colour_map
-from ui.figure_base import styled as styled  # re-exported
 from ui.figure_base import template_for, use_template
 from ui.figure_base import trace as trace  # re-exported
 
