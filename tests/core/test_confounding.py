@@ -189,3 +189,39 @@ def test_optimize_rejects_a_negative_allowance_with_one_clear_line(tmp_path):
     assert bad.returncode == 2
     assert "confounding" in bad.stderr and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_the_batch_engine_applies_the_allowance_the_same_in_every_chunk(tmp_path):
+    """The allowance comes from the models fitted once (their measured shift), so chunks of any
+    size give the same journeys, and the allowance leaves customers alone there too."""
+    import pandas as pd
+
+    from core.data import synthetic
+    from core.pipeline import batch
+
+    customers, _ = synthetic.generate_frame(1200, seed=6)
+    data = tmp_path / "c.parquet"
+    customers.to_parquet(data, index=False)
+    opts = {"train_rows": 1200, "scale_rows": 1200, "baselines": ()}
+    base = Settings(solver="exact")  # dr, do no harm at 0.9
+    plain = batch.run_batch(
+        data, tmp_path / "plain.csv", base, batch.BatchOptions(chunk_rows=1200, **opts)
+    )
+    wide = base.with_(confounding=0.5)
+    one = batch.run_batch(
+        data,
+        tmp_path / "one.csv",
+        wide,
+        batch.BatchOptions(chunk_rows=1200, **opts),
+        context=plain.context,
+    )
+    batch.run_batch(
+        data,
+        tmp_path / "c300.csv",
+        wide,
+        batch.BatchOptions(chunk_rows=300, **opts),
+        context=one.context,
+    )
+    assert (tmp_path / "c300.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+    offered = [pd.read_csv(tmp_path / f)["customer_id"].nunique() for f in ("plain.csv", "one.csv")]
+    assert 0 < offered[1] < offered[0]
