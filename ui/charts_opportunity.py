@@ -47,7 +47,11 @@ def _colour(product: str, key: object, colours: Mapping[str, str] | None) -> str
 def opportunity_box(first: pd.DataFrame, colours: Mapping[str, str] | None = None) -> VegaChart:
     """Box per product of its value as the next offer: quartiles as the box, the 5th-95th
     percentile as whiskers, the median as a line across the box (``first``: the ``first`` view of
-    :func:`core.insights.opportunity_views`)."""
+    :func:`core.insights.opportunity_views`). A product credibly harmful to every eligible
+    customer has no box; the summary counts, per product, the customers it is never offered to
+    because it would credibly harm them."""
+    harmful = first[first["not_credible"] > 0] if "not_credible" in first else first.iloc[:0]
+    first = first[first["customers"] > 0]
     data = pd.DataFrame(
         {
             "product": first["product"].astype(str).tolist(),
@@ -120,6 +124,14 @@ def opportunity_box(first: pd.DataFrame, colours: Mapping[str, str] | None = Non
     summary = "Medians: " + (
         _top(data["product"].tolist(), data["median"].tolist(), "{:.2f}", k=12) or "no offer"
     )
+    if len(harmful):
+        counts = sorted(
+            zip(harmful["not_credible"].astype(int), harmful["product"].astype(str), strict=True),
+            reverse=True,
+        )
+        summary += ". Credibly harmful, so never offered: " + "; ".join(
+            f"{p} to {n:,} customers" for n, p in counts
+        )
     return VegaChart(spec, {"boxes": data}, summary + ".")
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from core.data.catalog import Catalog
 from core.data.schema import FACTORS
 from core.journeys import JourneyProblem, JourneyResult, first_step_parts
-from core.opportunity import Components
+from core.opportunity import NOT_CREDIBLE, Components
 from core.pipeline import Settings, effective_components, offer_propensity
 
 #: Profile columns shown as numbers, and as words.
@@ -58,7 +58,8 @@ class CustomerView:
         Labels of the catalog products the customer holds.
     matrix
         ``O(i -> j)`` (rows: :data:`START` and the products, columns: the next offer); NaN on
-        the diagonal and in the columns of products the customer cannot be offered.
+        the diagonal, in the columns of products the customer cannot be offered and where the
+        step is credibly harmful (:data:`core.opportunity.NOT_CREDIBLE`: never offered).
     journey
         The customer's rows of the journeys table.
     journey_parts
@@ -92,8 +93,10 @@ def _numbers(profile: pd.Series) -> dict[str, float | None]:
 
 
 def _matrix(problem: JourneyProblem, components: Components, idx: int, labels: list[str]) -> Any:
+    values = np.asarray(problem.opportunity[idx], dtype=np.float64)
+    values = np.where(values <= NOT_CREDIBLE, np.nan, values)  # credibly harmful: never offered
     matrix = pd.DataFrame(
-        np.asarray(problem.opportunity[idx], dtype=np.float64),
+        values,
         index=[START, *labels],
         columns=labels,
     )

@@ -42,6 +42,7 @@ from core.journeys.problem import (
 from core.journeys.result import JourneyResult, make_result
 from core.journeys.scoring import (
     candidates,
+    credible_first,
     first_rows,
     first_step_parts,
     is_feasible,
@@ -65,6 +66,7 @@ __all__ = [
     "decode",
     "evaluate",
     "evaluate_cols",
+    "credible_first",
     "first_rows",
     "first_step_parts",
     "greedy_batch",

@@ -14,6 +14,7 @@ import numpy as np
 
 from core.common.errors import OptionError
 from core.journeys.problem import JourneyProblem, journey_lengths
+from core.opportunity.components import NOT_CREDIBLE
 
 
 def first_rows(problem: JourneyProblem) -> np.ndarray:
@@ -21,6 +22,25 @@ def first_rows(problem: JourneyProblem) -> np.ndarray:
     return _aggregate_held(
         problem.opportunity.astype(np.float64), problem.held, problem.aggregation
     )
+
+
+def credible_first(problem: JourneyProblem) -> np.ndarray:
+    """bool ``[n, P]``: the first step to ``j`` is not credibly harmful (not
+    :data:`core.opportunity.NOT_CREDIBLE`, the do-no-harm rule's sentinel).
+
+    Without held products the start row decides; with them, every held row the aggregation
+    adds up must be credible (``sum``, ``mean``: one sentinel makes the aggregate hopeless), or
+    one of them (``max``).
+    """
+    bad: np.ndarray = np.asarray(np.asarray(problem.opportunity) <= NOT_CREDIBLE, dtype=bool)
+    held = np.asarray(problem.held, dtype=bool)
+    rows = bad[:, 1:]  # [n, P(i), P(j)]
+    if problem.aggregation == "max":
+        agg = np.where(held[:, :, None], rows, True).all(axis=1)
+    else:
+        agg = np.where(held[:, :, None], rows, False).any(axis=1)
+    none: np.ndarray = held.sum(axis=1) == 0
+    return ~np.where(none[:, None], bad[:, 0], agg)
 
 
 def _aggregate_held(values: np.ndarray, held: np.ndarray, aggregation: str) -> np.ndarray:

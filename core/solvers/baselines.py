@@ -6,8 +6,9 @@
   neighbourhood (swap, insert, reverse, replace, extend, shorten) until no move improves.
 * :func:`first_offer`: the study's four baselines. The first offer is the feasible product with
   the best immediate CLTV gain (``first-cltv``), churn reduction (``first-churn``), satisfaction
-  gain (``first-satisfaction``) or opportunity (``first-opportunity``); the rest of the journey is
-  then optimized: exactly (DP with the first product fixed) when every customer's DP fits
+  gain (``first-satisfaction``) or opportunity (``first-opportunity``), among the first offers
+  that are not credibly harmful (:func:`core.journeys.credible_first`: under the do-no-harm rule
+  the strategies keep it too, none when there is none); the rest of the journey is then optimized: exactly (DP with the first product fixed) when every customer's DP fits
   ``max_states``, else greedily. The factor baselines need the per-factor ``components``
   ``[n, 1 + P, P, 3]`` (factors ``cltv, churn, satisfaction``, oriented so that larger is better,
   i.e. ``churn`` is the reduction of churn probability) laid out like the opportunity.
@@ -33,6 +34,7 @@ from core.journeys import (
     JourneyProblem,
     JourneyResult,
     candidates,
+    credible_first,
     decode,
     evaluate,
     first_rows,
@@ -156,6 +158,7 @@ def first_offer(
         ]
     cand = candidates(problem)
     startable = cand & ~(problem.requires[None, :, :] & ~problem.held[:, None, :]).any(axis=2)
+    startable &= credible_first(problem)  # do no harm: never a credibly harmful first offer
     score_first = np.where(startable, first_vals, -np.inf)
     first = np.where(startable.any(axis=1), score_first.argmax(axis=1), -1)
     length = min(problem.max_length, p)

@@ -479,3 +479,24 @@ def test_customer_charts_keep_their_specs_and_hold_every_part_in_their_data():
     assert "Internet after Phone (0.70)" in matrix.summary
     assert ui.customer_matrix(_empty()).spec == matrix.spec
     assert "No offer" in ui.customer_matrix(_empty()).summary
+
+
+def test_the_box_plot_draws_credible_values_only_and_says_what_is_never_offered():
+    first = pd.DataFrame(
+        {
+            "product": ["Phone Service", "Internet Service", "Offer"],
+            "key": ["phone", "internet", "offer"],
+            "customers": [0, 120, 300],
+            "not_credible": [400, 1234, 0],
+            "mean": [np.nan, 0.5, 0.2],
+            **{c: [np.nan, 0.1, 0.0] for c in ("p5", "q1", "median", "q3", "p95")},
+        }
+    )
+    box = ui.charts_opportunity.opportunity_box(first)
+    data = box.datasets["boxes"]
+    assert data["product"].tolist() == ["Internet Service", "Offer"]  # no box without a value
+    assert data[["p5", "p95"]].notna().all().all()
+    assert box.summary.endswith(
+        "Credibly harmful, so never offered: Internet Service to 1,234 customers; "
+        "Phone Service to 400 customers."
+    )

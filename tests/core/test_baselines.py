@@ -71,6 +71,32 @@ def test_factor_baselines_start_with_the_best_factor_gain(factor):
     assert res.params["rest"] == "exact"
 
 
+@pytest.mark.parametrize("name", FIRST_OFFER_BASELINES)
+def test_first_offer_baselines_never_start_with_a_credibly_harmful_offer(name):
+    """Under do no harm a credibly harmful step holds the sentinel NOT_CREDIBLE: the study's
+    strategies pick their first offer among the others (none when there is none), so their
+    value is never the sentinel's."""
+    from core.journeys import credible_first
+    from core.opportunity import NOT_CREDIBLE
+
+    pb, comp = _with_components(structured_instance(150, "full", rng=5))
+    rng = np.random.default_rng(5)
+    opp = pb.opportunity.copy()
+    opp[rng.random(opp.shape) < 0.3] = NOT_CREDIBLE
+    pb = replace(pb, opportunity=opp)
+    ok = credible_first(pb)
+    assert (~ok).any() and ok.any()
+    res = first_offer(pb, name, components=comp)
+    started = res.journeys[:, 0] >= 0
+    first = res.journeys[started, 0].astype(int)
+    assert ok[np.flatnonzero(started), first].all()
+    assert (res.scores > NOT_CREDIBLE / 2).all()  # nor later: the rest is optimized
+    # customers with no credible startable offer get no offer
+    startable = candidates(pb) & ~(pb.requires[None] & ~pb.held[:, None, :]).any(2)
+    none = ~(startable & ok).any(1)
+    assert (res.journeys[none, 0] < 0).all()
+
+
 def test_factor_baselines_need_components():
     with pytest.raises(ValueError, match="components"):
         first_offer(structured_instance(3, "seed"), "first-cltv")

@@ -16,7 +16,7 @@ from core import insights, pipeline
 from core.data.catalog import load_catalog
 from core.data.schema import FACTORS
 from core.insights import model_views
-from core.opportunity import Components, eligibility
+from core.opportunity import NOT_CREDIBLE, Components, eligibility
 from core.pipeline import Settings
 
 SETTINGS = Settings(estimator="peer-bayes", solver="exact", seed=2)
@@ -116,6 +116,49 @@ def test_a_product_whose_prerequisite_is_not_held_is_never_the_best_next_offer()
     best = insights.opportunity_views(problem, comps, cat).best.set_index("product")["customers"]
     assert best["Device Protection Plan"] == 1  # only customer 1, who holds internet
     assert best.sum() == 2
+
+
+@pytest.mark.parametrize("aggregation", ["sum", "max"])
+def test_credibly_harmful_steps_are_counted_and_never_drawn_as_values(aggregation):
+    """Under do no harm a credibly harmful step holds the sentinel NOT_CREDIBLE: the views leave
+    it out of every percentile and mean and count it per product (checked by a plain loop)."""
+    cat = load_catalog("seed")
+    p, n = cat.n_products, 300
+    rng = np.random.default_rng(4)
+    held = rng.random((n, p)) < 0.25
+    elig = eligibility(cat, held)
+    values = (rng.normal(0, 1, (n, 1 + p, p, 3)) * elig[:, None, :, None]).astype(np.float32)
+    std = (np.full(values.shape, 0.2) * elig[:, None, :, None]).astype(np.float32)
+    comps = Components(values, elig, held, np.arange(n), cat.keys, std=std)
+    s = Settings(estimator="dr", risk="lcb", risk_level=0.9, aggregation=aggregation)
+    problem = pipeline.problem_for(comps, cat, s)
+    opp = problem.opportunity.astype(np.float64)
+    assert (opp == NOT_CREDIBLE).any()
+    views = insights.opportunity_views(problem, comps, cat)
+    for r in views.first.itertuples():
+        j = cat.index(r.key)
+        kept = []
+        for c in np.flatnonzero(elig[:, j]):
+            rows = [opp[c, 1 + i, j] for i in np.flatnonzero(held[c])] or [opp[c, 0, j]]
+            bad = [v <= NOT_CREDIBLE for v in rows]
+            if aggregation == "sum" and not any(bad):
+                kept.append(sum(rows))
+            elif aggregation == "max" and not all(bad):
+                kept.append(max(rows))
+        assert r.customers == len(kept) and r.not_credible == elig[:, j].sum() - len(kept)
+        if kept:
+            assert r.median == pytest.approx(np.median(kept), abs=1e-6)
+            assert r.p5 == pytest.approx(np.percentile(kept, 5), abs=1e-6)
+    assert views.first["not_credible"].sum() > 0
+    m = views.matrix.to_numpy()
+    for i in range(p):
+        for j in range(p):
+            use = elig[:, j] & (opp[:, 1 + i, j] > NOT_CREDIBLE)
+            if i == j or not use.any():
+                assert np.isnan(m[i, j])
+            else:
+                assert m[i, j] == pytest.approx(opp[use, 1 + i, j].mean(), abs=1e-6)
+    assert np.nanmin(m) > NOT_CREDIBLE / 2
 
 
 # -- Journeys ---------------------------------------------------------------------------------
@@ -267,6 +310,28 @@ def test_customer_view_parts_add_up_to_the_opportunity(frame, out):
     assert v.held == [lab for j, lab in enumerate(cat.labels) if out.components.held[idx, j]]
     assert set(v.numbers) == set(insights.PROFILE_NUMBERS)
     assert v.numbers["Monthly Charge"] == pytest.approx(frame["Monthly Charge"].iloc[idx])
+
+
+def test_customer_matrix_leaves_credibly_harmful_steps_blank():
+    from core.insights.customer import START, _matrix
+
+    cat = load_catalog("seed")
+    p, n = cat.n_products, 50
+    rng = np.random.default_rng(9)
+    held = np.zeros((n, p), dtype=bool)
+    elig = eligibility(cat, held)
+    values = (rng.normal(0, 1, (n, 1 + p, p, 3)) * elig[:, None, :, None]).astype(np.float32)
+    std = (np.full(values.shape, 0.2) * elig[:, None, :, None]).astype(np.float32)
+    comps = Components(values, elig, held, np.arange(n), cat.keys, std=std)
+    problem = pipeline.problem_for(comps, cat, Settings(estimator="dr", risk="lcb"))
+    opp = problem.opportunity
+    c = int(np.argmax((opp == NOT_CREDIBLE).reshape(n, -1).sum(axis=1)))
+    m = _matrix(problem, comps, c, list(cat.labels)).to_numpy()
+    bad = opp[c] == NOT_CREDIBLE
+    assert bad.any() and np.isnan(m[bad]).all()
+    ok = ~bad & ~np.isnan(m)
+    assert ok.any() and np.allclose(m[ok], opp[c][ok])
+    assert np.nanmin(m) > NOT_CREDIBLE / 2 and START == "(current portfolio)"
 
 
 def test_drivers_keep_the_top_features_of_each_factor():
