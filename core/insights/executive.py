@@ -98,7 +98,6 @@ def scenario_fields(
     )
     if settings.risk_confounding > 0:
         risk += f", allowing for unrecorded confounding {settings.confounding:g}x the recorded"
-
     return {
         "Weights": f"CLTV {w['cltv']:g}, churn {w['churn']:g}, satisfaction {w['satisfaction']:g}",
         "Levers": levers,

@@ -31,10 +31,10 @@ class AcceptanceModels(BaseEstimator):
     mapped or catalog-read file's extra columns: :class:`~core.models.extra_features.
     ExtraFeatures`) plus the holdings of the catalog's *other* products. Charges, usage and
     histories are not used: they reveal the portfolio mechanically (an extra column that is the
-    usage of a product, and the retail value columns, stay out too). Each product's classifier is trained on the customers who
-    meet its prerequisites (e.g. internet customers for Device Protection), so
-    :meth:`predict_proba` returns the propensity *given the prerequisites are met* unless
-    ``given_prerequisites=False``.
+    usage of a product, and the retail value columns, stay out too). Each product's classifier
+    is trained on the customers who meet its prerequisites (e.g. internet customers for Device
+    Protection), so :meth:`predict_proba` returns the propensity *given the prerequisites are
+    met* unless ``given_prerequisites=False``.
 
     Parameters
     ----------
