@@ -49,7 +49,13 @@ def live() -> None:
         help="Average number of offers in a recommended journey.",
         border=True,
     )
-    ui.quality_panel(ui.quality(s), ceiling_ready=ui.ceiling_ready(), on_ceiling=ui.compute_ceiling)
+    ui.quality_panel(
+        ui.quality(s),
+        ceiling_ready=ui.ceiling_ready(),
+        on_ceiling=ui.compute_ceiling,
+        tradeoff=ui.tradeoff(s),
+        on_tradeoff=ui.compute_tradeoff,
+    )
     views = ui.opportunity_views(s)
     box, heat, best = ui.opportunity_charts(views, ui.colour_map(ctx.catalog))
     left, right = st.columns(2)

@@ -119,7 +119,7 @@ from ui.data import (
     require_data,
     use_server_path,
 )
-from ui.decision import ceiling_ready, compute_ceiling, quality, truth
+from ui.decision import ceiling_ready, compute_ceiling, compute_tradeoff, quality, tradeoff, truth
 from ui.executive import build_report, report_buttons, report_inputs
 from ui.exports import (
     RUN_COLUMNS,
@@ -344,7 +344,9 @@ __all__ = [
     "discount_curves",
     "ceiling_ready",
     "compute_ceiling",
+    "compute_tradeoff",
     "quality",
+    "tradeoff",
     "quality_panel",
     "risk_controls",
     "truth",

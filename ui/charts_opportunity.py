@@ -294,3 +294,125 @@ def opportunity_charts(
         transition_heatmap(views.matrix),  # type: ignore[attr-defined]
         best_offer_bar(views.best, colours),  # type: ignore[attr-defined]
     )
+
+
+#: Height of the do-no-harm trade-off chart, in pixels.
+TRADEOFF_PX = 340
+
+
+def _setting_label(risk: str, level: float, confounding: float) -> str:
+    if risk != "lcb":
+        return "no risk control"
+    allow = f", allowance {confounding:g}" if confounding > 0 else ""
+    return f"level {level:g}{allow}"
+
+
+def tradeoff_chart(
+    frame: pd.DataFrame,
+    *,
+    risk: str,
+    risk_level: float,
+    confounding: float,
+    harm_limit: float = 0.05,
+) -> VegaChart:
+    """Captured value against the share made worse off at every do-no-harm setting
+    (:func:`core.insights.decision.harm_tradeoff`): one line per allowance for unrecorded
+    confounding through the confidence levels, the point without risk control, the accepted
+    harm as a dashed rule and the scenario's own setting ringed."""
+    lcb = frame["risk"] == "lcb"
+    series = [
+        "no risk control" if not on else (f"allowance {k:g}" if k > 0 else "no allowance")
+        for on, k in zip(lcb, frame["confounding"], strict=True)
+    ]
+    current = [
+        (r == risk == "none")
+        or (r == risk == "lcb" and abs(lv - risk_level) < 1e-9 and abs(k - confounding) < 1e-9)
+        for r, lv, k in zip(frame["risk"], frame["risk_level"], frame["confounding"], strict=True)
+    ]
+    data = pd.DataFrame(
+        {
+            "series": series,
+            "setting": [
+                _setting_label(r, lv, k)
+                for r, lv, k in zip(
+                    frame["risk"], frame["risk_level"], frame["confounding"], strict=True
+                )
+            ],
+            "level": [
+                f"{lv:g}" if on else "" for on, lv in zip(lcb, frame["risk_level"], strict=True)
+            ],
+            "harmed": (100 * frame["share_harmful"]).round(2).tolist(),
+            "captured": (100 * frame["captured"]).round(2).tolist(),
+            "offered": (100 * frame["share_with_offer"]).round(1).tolist(),
+            "current": current,
+        }
+    )
+    limit = pd.DataFrame({"harmed": [100 * harm_limit]})
+    x = {"field": "harmed", "type": "quantitative", "title": "Customers made worse off (%)"}
+    y = {"field": "captured", "type": "quantitative", "title": "Value captured (%)"}
+    colour = {
+        "field": "series",
+        "type": "nominal",
+        "title": None,
+        "scale": {"range": ["#0072B2", "#E69F00", "#009E73", "#CC79A7", GREYS[2]]},
+        "legend": {"orient": "bottom"},
+    }
+    tooltip = [
+        {"field": "setting", "type": "nominal", "title": "Setting"},
+        {"field": "captured", "type": "quantitative", "title": "Value captured (%)"},
+        {"field": "harmed", "type": "quantitative", "title": "Made worse off (%)"},
+        {"field": "offered", "type": "quantitative", "title": "Customers offered (%)"},
+    ]
+    spec = {
+        "title": {
+            "text": "Value against harm, every do-no-harm setting",
+            "subtitle": "lines: confidence levels 0.6 to 0.95; ring: this scenario's setting",
+            "subtitleColor": GREYS[2],
+        },
+        "description": "Scatter of the share of the truly achievable value captured against the "
+        "share of customers made worse off, for each confidence level and allowance for "
+        "unrecorded confounding, with a dashed line at the accepted harm.",
+        "height": TRADEOFF_PX,
+        "layer": [
+            {
+                "data": {"name": "limit"},
+                "mark": {"type": "rule", "strokeDash": [4, 4], "color": GREYS[2]},
+                "encoding": {"x": {"field": "harmed", "type": "quantitative"}},
+            },
+            {
+                "data": {"name": "points"},
+                "mark": {"type": "line", "point": True, "strokeWidth": 1.5},
+                "encoding": {
+                    "x": x,
+                    "y": y,
+                    "color": colour,
+                    "order": {"field": "level", "type": "ordinal"},
+                    "tooltip": tooltip,
+                },
+            },
+            {
+                "data": {"name": "points"},
+                "transform": [{"filter": "datum.current"}],
+                "mark": {"type": "point", "size": 260, "strokeWidth": 2.5, "color": "#000000"},
+                "encoding": {"x": x, "y": y, "tooltip": tooltip},
+            },
+        ],
+    }  # fmt: skip
+    ok = data[data["harmed"] <= 100 * harm_limit + 1e-9]
+    summary = ""
+    if len(ok):
+        best = ok.loc[ok["captured"].idxmax()]
+        summary = (
+            f"Within {harm_limit:.0%} made worse off the most value is {best['captured']:.1f}% "
+            f"captured ({best['setting']}, {best['harmed']:.1f}% worse off)"
+        )
+    else:
+        summary = f"No setting keeps the share made worse off within {harm_limit:.0%}"
+    mine = data[data["current"]]
+    if len(mine):
+        m = mine.iloc[0]
+        summary += (
+            f"; this scenario ({m['setting']}): {m['captured']:.1f}% captured, "
+            f"{m['harmed']:.1f}% worse off"
+        )
+    return VegaChart(spec, {"points": data, "limit": limit}, summary + ".")

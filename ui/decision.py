@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.insights.decision import ScenarioQuality, scenario_quality
+from core.insights.decision import ScenarioQuality, harm_tradeoff, scenario_quality
 from core.opportunity.truevalue import portfolio_table, truth_optimal
 from core.pipeline import Settings
 from ui._base import CACHE_TTL, guarded, progress_bar
@@ -136,3 +136,44 @@ def quality_for(data: Any, s: Settings, frame: pd.DataFrame, ceil: Any) -> Scena
         )
     )
     return out
+
+
+def _tradeoff_key(s: Settings) -> tuple[Any, ...]:
+    """The scenario without its do-no-harm settings: the trade-off spans them."""
+    return (
+        require_data().sha256,
+        results_key(s.with_(risk="lcb", risk_level=0.9, confounding=0.0)),
+    )
+
+
+def tradeoff(s: Settings | None = None) -> pd.DataFrame | None:
+    """The scenario's value and harm at every do-no-harm setting, once computed
+    (:func:`compute_tradeoff`); None before, and without a truth file."""
+    if truth() is None:
+        return None
+    out: pd.DataFrame | None = peek("tradeoff", _tradeoff_key(s or settings()))
+    return out
+
+
+def compute_tradeoff() -> None:
+    """Judge the scenario at every confidence level and allowance on the truth (a button's
+    ``on_click``; a few seconds on the demo, with a progress bar)."""
+    data, frame = require_data(), truth()
+    if frame is None:
+        return
+    s = settings()
+    weights = tuple(s.weights[f] for f in ("cltv", "churn", "satisfaction"))
+    if sum(weights) <= 0:
+        return
+    ctx, comps = components(data, s)
+    table = guarded(lambda: _table(data.sha256, s.catalog, data.frame, frame, ctx.catalog))
+    ref = guarded(lambda: _reference(data.sha256, s.catalog, weights, table))
+
+    def compute() -> Any:
+        bar, tick = progress_bar("Judging every do-no-harm setting on the truth...")
+        try:
+            return harm_tradeoff(comps, ctx.catalog, s, *ref, progress=tick)
+        finally:
+            bar.empty()
+
+    guarded(lambda: cached("tradeoff", _tradeoff_key(s), compute))

@@ -309,8 +309,17 @@ def metric_grid(metrics: list[tuple[str, str, str | None]], per_row: int = 3) ->
             col.metric(label, value, border=True, help=help_text)
 
 
-def quality_panel(q: Any, *, ceiling_ready: bool, on_ceiling: Any) -> None:
-    """Captured value and harm of the scenario on the synthetic truth, beside the ceiling."""
+def quality_panel(
+    q: Any,
+    *,
+    ceiling_ready: bool,
+    on_ceiling: Any,
+    tradeoff: Any = None,
+    on_tradeoff: Any = None,
+) -> None:
+    """Captured value and harm of the scenario on the synthetic truth, beside the ceiling; with
+    ``on_tradeoff``, the value/harm trade-off of every do-no-harm setting (``tradeoff``, once
+    computed, :func:`ui.decision.tradeoff`) or the button that computes it."""
     if q is None:
         return
     st.markdown("**Judged on the synthetic truth**")
@@ -344,6 +353,26 @@ def quality_panel(q: Any, *, ceiling_ready: bool, on_ceiling: Any) -> None:
             help="Train the ceiling learner on the true effects to compare with (about a "
             "minute on the demo population).",
         )
+    if on_tradeoff is None:
+        return
+    if tradeoff is None:
+        st.button(
+            "Show the value / harm trade-off",
+            on_click=on_tradeoff,
+            help="Make this scenario's journeys again at every confidence level and allowance "
+            "for unrecorded confounding and judge them on the truth (a few seconds): the curve "
+            "to pick the do-no-harm setting on.",
+        )
+        return
+    from ui.charts_journeys import show
+    from ui.charts_opportunity import tradeoff_chart
+
+    s = settings()
+    chart = tradeoff_chart(
+        tradeoff, risk=s.risk, risk_level=s.risk_level, confounding=s.confounding
+    )
+    show(chart, "tradeoff")
+    st.caption(chart.summary)
 
 
 def static_table(frame: Any, digits: int = 4) -> Any:

@@ -313,3 +313,63 @@ def scenario_quality(
     return ScenarioQuality(
         float(r["captured"]), float(r["share_harmful"]), float(r["share_at_true_optimum"]), ceil
     )
+
+
+#: Confidence levels and allowances for unrecorded confounding of :func:`harm_tradeoff` (the
+#: dashboard's trade-off chart).
+TRADEOFF_LEVELS: tuple[float, ...] = (0.6, 0.7, 0.8, 0.9, 0.95)
+TRADEOFF_ALLOWANCES: tuple[float, ...] = (0.0, 0.25, 0.5)
+
+
+def harm_tradeoff(
+    components: Components,
+    catalog: Catalog,
+    settings: Settings,
+    table: PortfolioTable,
+    optimal: np.ndarray,
+    *,
+    levels: Sequence[float] = TRADEOFF_LEVELS,
+    allowances: Sequence[float] = TRADEOFF_ALLOWANCES,
+    progress: Progress | None = None,
+) -> pd.DataFrame:
+    """The scenario's value and harm on the truth at every do-no-harm setting.
+
+    The scenario's journeys (its weights, levers, solver ...) are made again without risk
+    control and, with the lower bound, at every confidence level of ``levels`` for every
+    allowance for unrecorded confounding of ``allowances``, and judged on the truth
+    (:func:`judge`): the curve a manager picks a setting on. Components without standard
+    errors give the one row without risk control; without a measured bias (:attr:`Components.
+    bias`) the allowances other than 0 are left out (they would change nothing).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per setting: ``risk`` (``none`` or ``lcb``), ``risk_level`` (NaN without
+        risk control), ``confounding``, ``captured``, ``share_harmful``,
+        ``share_with_offer``.
+    """
+    w = [settings.weights[f] for f in ("cltv", "churn", "satisfaction")]
+    grid: list[Settings] = [settings.with_(risk="none", confounding=0.0)]
+    if components.std is not None:
+        ks = [k for k in allowances if k == 0 or components.bias is not None]
+        grid += [
+            settings.with_(risk="lcb", risk_level=float(lv), confounding=float(k))
+            for k in ks
+            for lv in levels
+        ]
+    rows = []
+    for i, s in enumerate(grid):
+        r = judge(components, catalog, table, w, optimal, settings=s)
+        rows.append(
+            {
+                "risk": s.risk,
+                "risk_level": s.risk_level if s.risk == "lcb" else float("nan"),
+                "confounding": s.confounding,
+                "captured": float(r["captured"]),
+                "share_harmful": float(r["share_harmful"]),
+                "share_with_offer": float(r["share_with_offer"]),
+            }
+        )
+        if progress is not None:
+            progress(i + 1, len(grid))
+    return pd.DataFrame(rows)

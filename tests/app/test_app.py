@@ -112,6 +112,41 @@ def test_confounding_allowance_is_a_slider_of_the_scenario_and_in_the_url():
     assert after < before  # the allowance leaves more customers alone
 
 
+def test_the_value_harm_tradeoff_is_drawn_on_request_and_follows_the_settings(monkeypatch):
+    import ui.decision
+
+    calls = []
+    real = ui.decision.harm_tradeoff
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ui.decision, "harm_tradeoff", counted)
+    at = _app(Settings(solver="exact", weights={"cltv": 1, "churn": 2, "satisfaction": 1})).run()
+    at.switch_page("pages/opportunity.py").run()
+    _ok(at)
+
+    def captions() -> str:
+        return "\n".join(str(c.value) for c in at.caption)
+
+    assert "this scenario (level 0.9)" not in captions()
+    button = next(b for b in at.button if b.label == "Show the value / harm trade-off")
+    button.click().run()
+    _ok(at)
+    assert "this scenario (level 0.9):" in captions(), captions()
+    assert not any(b.label == "Show the value / harm trade-off" for b in at.button)
+    # another do-no-harm setting moves the ring, without computing the curve again
+    at.slider(key="confounding").set_value(0.25).run()
+    _ok(at)
+    assert "this scenario (level 0.9, allowance 0.25):" in captions(), captions()
+    assert len(calls) == 1
+    # another weight is another curve: the button again
+    at.slider(key="opp_w_cltv").set_value(0.0).run()
+    _ok(at)
+    assert any(b.label == "Show the value / harm trade-off" for b in at.button)
+
+
 def test_query_params_reproduce_the_scenario():
     at = _app(settings=None)
     at.query_params["w"] = "2,0.5,1"

@@ -500,3 +500,27 @@ def test_the_box_plot_draws_credible_values_only_and_says_what_is_never_offered(
         "Credibly harmful, so never offered: Internet Service to 1,234 customers; "
         "Phone Service to 400 customers."
     )
+
+
+def test_the_tradeoff_chart_rings_the_scenarios_setting_and_names_the_best_within_the_limit():
+    frame = pd.DataFrame(
+        {
+            "risk": ["none", "lcb", "lcb", "lcb", "lcb"],
+            "risk_level": [np.nan, 0.8, 0.9, 0.8, 0.9],
+            "confounding": [0.0, 0.0, 0.0, 0.5, 0.5],
+            "captured": [0.6, 0.45, 0.3, 0.2, 0.1],
+            "share_harmful": [0.2, 0.08, 0.045, 0.03, 0.01],
+            "share_with_offer": [0.9, 0.6, 0.4, 0.3, 0.2],
+        }
+    )
+    chart = ui.charts_opportunity.tradeoff_chart(frame, risk="lcb", risk_level=0.9, confounding=0.5)
+    points = chart.datasets["points"]
+    assert points["current"].tolist() == [False, False, False, False, True]
+    assert points["series"].tolist()[:2] == ["no risk control", "no allowance"]
+    assert chart.datasets["limit"]["harmed"].tolist() == [5.0]
+    assert chart.summary == (
+        "Within 5% made worse off the most value is 30.0% captured (level 0.9, 4.5% worse off); "
+        "this scenario (level 0.9, allowance 0.5): 10.0% captured, 1.0% worse off."
+    )
+    off = ui.charts_opportunity.tradeoff_chart(frame, risk="none", risk_level=0.9, confounding=0)
+    assert off.datasets["points"]["current"].tolist() == [True, False, False, False, False]

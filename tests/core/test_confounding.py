@@ -225,3 +225,54 @@ def test_the_batch_engine_applies_the_allowance_the_same_in_every_chunk(tmp_path
     assert (tmp_path / "c300.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
     offered = [pd.read_csv(tmp_path / f)["customer_id"].nunique() for f in ("plain.csv", "one.csv")]
     assert 0 < offered[1] < offered[0]
+
+
+def test_the_tradeoff_judges_every_do_no_harm_setting_as_judge_does(population):
+    from core.insights.decision import harm_tradeoff, judge
+    from core.opportunity.truevalue import portfolio_table, truth_optimal
+
+    customers, truth = population
+    cat = load_catalog("seed")
+    comp = build_components(customers, cat, "dr", random_state=0)
+    s = Settings(solver="exact")
+    w = [s.weights[f] for f in ("cltv", "churn", "satisfaction")]
+    table = portfolio_table(truth, customers, cat)
+    optimal, _ = truth_optimal(table, w)
+    calls = []
+    frame = harm_tradeoff(
+        comp,
+        cat,
+        s,
+        table,
+        optimal,
+        levels=(0.8, 0.95),
+        allowances=(0.0, 0.5),
+        progress=lambda d, t: calls.append((d, t)),
+    )
+    assert len(frame) == 1 + 2 * 2 and calls[-1] == (5, 5)
+    assert frame["risk"].tolist() == ["none"] + ["lcb"] * 4
+    for row in frame.itertuples():
+        if row.risk == "none":
+            want = judge(comp, cat, table, w, optimal, settings=s.with_(risk="none"))
+        else:
+            setting = s.with_(risk_level=row.risk_level, confounding=row.confounding)
+            want = judge(comp, cat, table, w, optimal, settings=setting)
+        assert row.captured == pytest.approx(want["captured"])
+        assert row.share_harmful == pytest.approx(want["share_harmful"])
+    lcb = frame[frame["risk"] == "lcb"].set_index(["confounding", "risk_level"])
+    assert lcb.loc[(0.5, 0.95), "share_with_offer"] <= lcb.loc[(0.0, 0.8), "share_with_offer"]
+    # without a measured bias the allowances would change nothing: left out
+    plain = harm_tradeoff(
+        replace(comp, bias=None), cat, s, table, optimal, levels=(0.9,), allowances=(0.0, 0.5)
+    )
+    assert plain["confounding"].tolist() == [0.0, 0.0]
+    # without standard errors there is no bound: the one row without risk control
+    none = harm_tradeoff(replace(comp, std=None, bias=None), cat, s, table, optimal)
+    assert none["risk"].tolist() == ["none"]
+
+
+@pytest.fixture(scope="module")
+def population():
+    from core.data import synthetic
+
+    return synthetic.generate_frame(1200, 8)

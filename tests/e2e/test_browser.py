@@ -88,3 +88,19 @@ def test_weight_slider_changes_journeys_and_csv(page, app_url):
     changed |= (merged["churn_x"] - merged["churn_y"]).abs() > 1e-9
     assert changed.any(), "a heavier churn weight changes the journeys"
     assert (after["churn"].sum()) > before["churn"].sum()
+
+
+def test_the_value_harm_tradeoff_draws_in_the_browser(page, app_url):
+    open_page(page, app_url, "opportunity")
+    _no_exception(page)
+    button = page.get_by_role("button", name="Show the value / harm trade-off")
+    rerun_after(page, button.click)
+    wait_for_run(page, 300_000)
+    _no_exception(page)
+    page.get_by_text("Within 5% made worse off").first.wait_for(timeout=60_000)
+    button.wait_for(state="detached", timeout=60_000)  # drawn: the button is gone
+    chart = page.locator("[data-testid='stVegaLiteChart']").filter(has_text="Value against harm")
+    assert chart.count() == 1
+    chart.first.scroll_into_view_if_needed()
+    page.wait_for_load_state("networkidle")
+    screenshot(page, "opportunity-tradeoff")
