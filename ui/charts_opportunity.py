@@ -348,8 +348,14 @@ def tradeoff_chart(
         }
     )
     limit = pd.DataFrame({"harmed": [100 * harm_limit]})
-    x = {"field": "harmed", "type": "quantitative", "title": "Customers made worse off (%)"}
-    y = {"field": "captured", "type": "quantitative", "title": "Value captured (%)"}
+    pad = {"padding": 12}  # pixels: the outermost points and the ring stay whole
+    x = {
+        "field": "harmed",
+        "type": "quantitative",
+        "title": "Customers made worse off (%)",
+        "scale": pad,
+    }
+    y = {"field": "captured", "type": "quantitative", "title": "Value captured (%)", "scale": pad}
     colour = {
         "field": "series",
         "type": "nominal",
