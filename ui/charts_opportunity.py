@@ -348,14 +348,24 @@ def tradeoff_chart(
         }
     )
     limit = pd.DataFrame({"harmed": [100 * harm_limit]})
-    pad = {"padding": 12}  # pixels: the outermost points and the ring stay whole
+    # explicit domains with room beyond the outermost points (the ring stays whole), from 0
+    # harmed and from 0 captured unless a setting loses value
+    x_max = max(float(data["harmed"].max()), 100 * harm_limit) * 1.08 + 0.5
+    y_lo = min(float(data["captured"].min()), 0.0)
+    y_hi = max(float(data["captured"].max()), 0.0)
+    y_pad = 0.08 * (y_hi - y_lo) + 1.0
     x = {
         "field": "harmed",
         "type": "quantitative",
         "title": "Customers made worse off (%)",
-        "scale": pad,
+        "scale": {"domain": [0, round(x_max, 1)], "nice": False},
     }
-    y = {"field": "captured", "type": "quantitative", "title": "Value captured (%)", "scale": pad}
+    y = {
+        "field": "captured",
+        "type": "quantitative",
+        "title": "Value captured (%)",
+        "scale": {"domain": [round(y_lo - (y_pad if y_lo < 0 else 0), 1), round(y_hi + y_pad, 1)]},
+    }
     colour = {
         "field": "series",
         "type": "nominal",

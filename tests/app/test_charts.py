@@ -518,6 +518,10 @@ def test_the_tradeoff_chart_rings_the_scenarios_setting_and_names_the_best_withi
     assert points["current"].tolist() == [False, False, False, False, True]
     assert points["series"].tolist()[:2] == ["no risk control", "no allowance"]
     assert chart.datasets["limit"]["harmed"].tolist() == [5.0]
+    encoding = chart.spec["layer"][1]["encoding"]
+    x_lo, x_hi = encoding["x"]["scale"]["domain"]
+    y_lo, y_hi = encoding["y"]["scale"]["domain"]
+    assert x_lo == 0 and x_hi > 20.0 and y_lo == 0 and y_hi > 60.0  # every point inside
     assert chart.summary == (
         "Within 5% made worse off the most value is 30.0% captured (level 0.9, 4.5% worse off); "
         "this scenario (level 0.9, allowance 0.5): 10.0% captured, 1.0% worse off."
