@@ -71,6 +71,16 @@ def _reference(sha: str, catalog: str, weights: tuple[float, ...], _table: Any) 
     return _table, optimal
 
 
+def _referee(data: Any, s: Settings, frame: pd.DataFrame, catalog: Any) -> Any:
+    """``(portfolio table, truth-optimal values)`` of the scenario's catalog and weights, from
+    the caches (:func:`_table`, :func:`_reference`); None when every weight is 0."""
+    weights = tuple(s.weights[f] for f in ("cltv", "churn", "satisfaction"))
+    if sum(weights) <= 0:
+        return None
+    table = guarded(lambda: _table(data.sha256, s.catalog, data.frame, frame, catalog))
+    return guarded(lambda: _reference(data.sha256, s.catalog, weights, table))
+
+
 def _ceiling_key() -> tuple[Any, ...]:
     s = settings()
     return (require_data().sha256, s.catalog, s.seed)
@@ -123,11 +133,9 @@ def quality_for(data: Any, s: Settings, frame: pd.DataFrame, ceil: Any) -> Scena
     beside the ceiling ``ceil`` (or None): the same caches, without the session, so a
     background thread can fill them ahead (:mod:`ui.journeys_ahead`)."""
     ctx, comps = components(data, s)
-    weights = tuple(s.weights[f] for f in ("cltv", "churn", "satisfaction"))
-    if sum(weights) <= 0:
+    ref = _referee(data, s, frame, ctx.catalog)
+    if ref is None:
         return None
-    table = guarded(lambda: _table(data.sha256, s.catalog, data.frame, frame, ctx.catalog))
-    ref = guarded(lambda: _reference(data.sha256, s.catalog, weights, table))
     # without a propensity the page's own journeys are the ones judged: not solved twice
     journeys = None if s.propensity else solved(s, data)[1].journeys
     out: ScenarioQuality = guarded(
@@ -162,12 +170,10 @@ def compute_tradeoff() -> None:
     if frame is None:
         return
     s = settings()
-    weights = tuple(s.weights[f] for f in ("cltv", "churn", "satisfaction"))
-    if sum(weights) <= 0:
-        return
     ctx, comps = components(data, s)
-    table = guarded(lambda: _table(data.sha256, s.catalog, data.frame, frame, ctx.catalog))
-    ref = guarded(lambda: _reference(data.sha256, s.catalog, weights, table))
+    ref = _referee(data, s, frame, ctx.catalog)
+    if ref is None:
+        return
 
     def compute() -> Any:
         bar, tick = progress_bar("Judging every do-no-harm setting on the truth...")

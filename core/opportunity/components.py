@@ -426,10 +426,13 @@ def combine(
     w = parse_weights(weights)
     n, rows, p, k = components.values.shape
     mult = parse_levers(levers, components.product_keys)
-    out = (shifted(components, -risk, confounding).reshape(-1, k) @ w).reshape(n, rows, p)
+    width = spread(components, risk, confounding) if risk > 0 else None  # once, for both bounds
     harmful = None
-    if risk > 0 and components.std is not None:
-        upper = (shifted(components, risk, confounding).reshape(-1, k) @ w).reshape(n, rows, p)
+    if width is None:
+        out = (components.values.reshape(-1, k) @ w).reshape(n, rows, p)
+    else:
+        out = ((components.values - width).reshape(-1, k) @ w).reshape(n, rows, p)
+        upper = ((components.values + width).reshape(-1, k) @ w).reshape(n, rows, p)
         harmful = upper < 0
     if propensity is not None:
         prop = np.asarray(propensity, dtype=np.float32)
