@@ -16,7 +16,7 @@ from core.common.rng import SKLEARN_SEED_HIGH, seed_of
 from core.common.threads import model_threads
 from core.data.catalog import Catalog, resolve_catalog
 from core.models._base import _check_choice, _yes
-from core.models.extra_features import VALUE_FEATURES, ExtraFeatures
+from core.models.extra_features import ExtraFeatures
 from core.models.factory import hgb_classifier, linear_preprocessor
 from core.models.features import CUSTOMER_BINARY, CUSTOMER_CATEGORICAL, CUSTOMER_NUMERIC
 
@@ -151,9 +151,7 @@ class AcceptanceModels(BaseEstimator):
         A numeric column that is the usage of a product (0 without it) and the retail value
         columns (purchase histories) are left out: they reveal the portfolio.
         """
-        extras = self._extras()
-        numeric = [c for c in extras.numeric if c not in extras.usage and c not in VALUE_FEATURES]
-        return numeric, list(extras.binary), list(extras.categorical)
+        return self._extras().profile()
 
     def predict_proba(
         self,

@@ -109,6 +109,15 @@ class ExtraFeatures:
                 self.usage[column] = (j, float(np.median(on)) if on.size else 0.0)
                 return
 
+    def profile(self) -> tuple[list[str], list[str], list[str]]:
+        """The portfolio-free columns: ``(numeric, yes/no, categorical)``.
+
+        A numeric column that is the usage of a product (0 without it) and the retail value
+        columns (purchase histories) are left out: they reveal the portfolio.
+        """
+        numeric = [c for c in self.numeric if c not in self.usage and c not in VALUE_FEATURES]
+        return numeric, list(self.binary), list(self.categorical)
+
     @property
     def names(self) -> list[str]:
         """Every column this object turns into a feature."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ import pandas as pd
 
 from core.data import schema
 from core.data.catalog import Catalog
+from core.data.extras import MAX_LEVELS
 from core.data.feedback import TEXT_COUNT, TEXT_TRAIT_PREFIX, text_feature_columns
 
 #: Columns that are consequences of the portfolio (prices, usage of held services). They are
@@ -134,9 +136,21 @@ class FeatureEncoder:
 
     @classmethod
     def fit(
-        cls, frame: pd.DataFrame, catalog: Catalog, *, trait_prior: float = 0.0
+        cls,
+        frame: pd.DataFrame,
+        catalog: Catalog,
+        *,
+        trait_prior: float = 0.0,
+        extra_numeric: Sequence[str] = (),
+        extra_categorical: Sequence[str] = (),
     ) -> FeatureEncoder:
-        """Fit on ``frame``; ``trait_prior`` pseudo-texts shrink the text trait shares (0: raw)."""
+        """Fit on ``frame``; ``trait_prior`` pseudo-texts shrink the text trait shares (0: raw).
+
+        ``extra_numeric`` and ``extra_categorical`` are further pre-treatment columns of the
+        frame beyond the schema (a file's extra columns; the caller vouches that they do not
+        move with the portfolio), encoded after the schema's: numbers z-scored, anything else
+        one-hot over its :data:`~core.data.extras.MAX_LEVELS` most frequent values.
+        """
         numeric: list[tuple[str, float, float, float]] = []
         categorical: list[tuple[str, tuple[Any, ...]]] = []
         traits: list[tuple[str, float]] = []
@@ -152,14 +166,17 @@ class FeatureEncoder:
                     mean = float(x[writers].mean()) if writers.any() else 0.0
                     traits.append((c, mean))
                     x = shrunk_trait_share(x, n, mean, trait_prior)
-                med = float(np.nanmedian(x)) if np.isfinite(x).any() else 0.0
-                x = np.where(np.isfinite(x), x, med)
-                sd = float(x.std())
-                numeric.append((c, med, float(x.mean()), sd if sd > 0 else 1.0))
+                numeric.append((c, *_standardiser(x)))
             else:
                 _, uniques = pd.factorize(s.astype(object), use_na_sentinel=True)
                 if len(uniques) >= 2:
                     categorical.append((c, tuple(uniques)))
+        for c in extra_numeric:
+            numeric.append((c, *_standardiser(_numbers(frame, c))))
+        for c in extra_categorical:
+            counts = frame[c].astype(object).dropna().value_counts()
+            if len(counts) >= 2:
+                categorical.append((c, tuple(counts.index[:MAX_LEVELS])))
         return cls(
             tuple(numeric), tuple(categorical), tuple(traits), trait_prior if traits else 0.0
         )
@@ -191,6 +208,14 @@ class FeatureEncoder:
         if not parts:
             return np.zeros((len(frame), 1), dtype=np.float32)
         return np.ascontiguousarray(np.hstack(parts), dtype=np.float32)
+
+
+def _standardiser(x: np.ndarray) -> tuple[float, float, float]:
+    """Median (for missing values), mean and standard deviation (1 when constant) of ``x``."""
+    med = float(np.nanmedian(x)) if np.isfinite(x).any() else 0.0
+    x = np.where(np.isfinite(x), x, med)
+    sd = float(x.std())
+    return med, float(x.mean()), sd if sd > 0 else 1.0
 
 
 def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:

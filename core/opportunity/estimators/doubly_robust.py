@@ -8,7 +8,9 @@ says how sure it is:
 1. **Population.** Customers who could hold ``j`` (its prerequisites held, nothing excluded held).
    Treatment ``T = holds j``; covariates ``W`` = the pre-treatment customer features
    (:func:`core.opportunity.estimators._common.feature_matrix`) and the other holdings
-   (:meth:`DoublyRobustEffects.covariates`). With feedback texts, the text trait shares
+   (:meth:`DoublyRobustEffects.covariates`), and a file's extra columns (those that do not
+   move with the portfolio: :meth:`core.models.extra_features.ExtraFeatures.profile`), which
+   may record confounders the schema does not know. With feedback texts, the text trait shares
    (``text_trait_...``: what a customer writes about, e.g. price or service, from texts before
    the outcome period) are among them, shrunk toward the writers' mean by ``trait_prior``
    pseudo-texts so that customers without texts sit at the average
@@ -60,6 +62,7 @@ from core.common.progress import Progress
 from core.common.rng import SKLEARN_SEED_HIGH, seed_of
 from core.data.catalog import Catalog
 from core.data.schema import FACTORS
+from core.models.extra_features import ExtraFeatures
 from core.opportunity.estimators._common import EstimatorResult, FeatureEncoder
 
 #: Pseudo-texts of the writers' mean share added to every customer's text trait shares.
@@ -161,6 +164,15 @@ class _EffectModel:
         return mean, np.sqrt(np.maximum(var, 0.0))
 
 
+def _extras_note(extras: ExtraFeatures, used: list[str]) -> str:
+    """What the estimator did with the file's extra columns."""
+    left = [c for c in extras.names if c not in used]
+    note = f"adjusted for the file's extra columns {used}" if used else "no extra column used"
+    if left:
+        note += f"; left out as usage of a product or purchase history: {left}"
+    return note + "."
+
+
 class DoublyRobustEffects:
     """Fitted once on a population, then scores any customers (chunk independent).
 
@@ -229,7 +241,17 @@ class DoublyRobustEffects:
                 "Churn Probability), no CLTV and no Satisfaction Score. Fix: map one of them, or "
                 "optimise with the factors it has."
             )
-        self.encoder_ = FeatureEncoder.fit(frame, catalog, trait_prior=float(self.trait_prior))
+        extras = ExtraFeatures.fit(frame, [q.column for q in catalog.products], held)
+        numeric, binary, categorical = extras.profile()
+        self.encoder_ = FeatureEncoder.fit(
+            frame,
+            catalog,
+            trait_prior=float(self.trait_prior),
+            extra_numeric=numeric,
+            extra_categorical=[*binary, *categorical],
+        )
+        if extras.names:
+            notes.append(_extras_note(extras, numeric + binary + categorical))
         x = self.encoder_.transform(frame).astype(np.float64)
         hf = held.astype(np.float64)
         req, excl = catalog.requires_matrix(), catalog.excludes_matrix()
