@@ -22,7 +22,7 @@ each ``--risk-levels`` level, and without risk control) on the synthetic populat
 ``ceiling``          the information ceiling of ``opportunity-check`` (a learner trained on
                      the true effects, cross-fitted; with ``--ceiling``).
 
-For every catalog, weight setting and condition it reports ``captured`` and
+For every catalog (under ``catalogs``), condition and weight setting it reports ``captured`` and
 ``share_harmful`` per level (keys ``none`` and the levels), and ``best_within_5pct``: the
 largest captured share among them whose ``share_harmful`` is at most 5%.
 """
@@ -110,7 +110,7 @@ def curve(
 
 def summary(report: dict[str, Any], catalogs: list[str]) -> str:
     """A markdown table: the best captured share within 5% harmed per condition."""
-    conditions = list(report[catalogs[0]])
+    conditions = list(report["catalogs"][catalogs[0]])
     lines = [
         "| catalog, weights | " + " | ".join(conditions) + " |",
         "|---|" + "---:|" * len(conditions),
@@ -119,7 +119,7 @@ def summary(report: dict[str, Any], catalogs: list[str]) -> str:
         for name in WEIGHTS:
             cells = []
             for c in conditions:
-                best = report[catalog][c][name]["best_within_5pct"]
+                best = report["catalogs"][catalog][c][name]["best_within_5pct"]
                 cells.append("none" if best is None else f"{100 * best:.0f}%")
             lines.append(f"| {catalog}, {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -154,13 +154,14 @@ def main(argv: list[str] | None = None) -> int:
         "seed": args.seed,
         "risk_levels": levels,
         "harm_goal": HARM_GOAL,
+        "catalogs": {},
     }
     total, start = len(catalogs) * len(conditions), time.perf_counter()
     for catalog in catalogs:
-        report[catalog] = {}
+        report["catalogs"][catalog] = got = {}
         for name, (frame, t, estimator) in conditions.items():
-            report[catalog][name] = curve(frame, t, catalog, levels, args.seed, estimator)
-            done = sum(len(v) for k, v in report.items() if k in catalogs)
+            got[name] = curve(frame, t, catalog, levels, args.seed, estimator)
+            done = sum(len(v) for v in report["catalogs"].values())
             print(
                 f"[{done}/{total}] {catalog} {name} ({time.perf_counter() - start:.0f} s)",
                 file=sys.stderr,
