@@ -88,6 +88,10 @@ DEFAULT_CATEGORIES: dict[str, tuple[str, ...]] = {
                    "SIGN", "CUSHION", "VASE", "DOORMAT", "HANGING", "ORNAMENT", "MIRROR"),
 }  # fmt: skip
 OTHER_CATEGORY = "Other"
+#: The extra columns of the customer table that summarise the purchase lines themselves: like
+#: the schema's value columns they reveal what a customer bought, so the models that must not
+#: see the portfolio (acceptance, the ``dr`` estimator's covariates) leave them out.
+HISTORY_COLUMNS: tuple[str, ...] = ("Returned Value", "Returned Lines", "Most Frequent Category")
 _MONTH_DAYS = 30.4375
 
 

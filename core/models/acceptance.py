@@ -148,8 +148,8 @@ class AcceptanceModels(BaseEstimator):
     def profile_extras(self) -> tuple[list[str], list[str], list[str]]:
         """The extra columns the profile uses: ``(numeric, yes/no, categorical)``.
 
-        A numeric column that is the usage of a product (0 without it) and the retail value
-        columns (purchase histories) are left out: they reveal the portfolio.
+        See :meth:`~core.models.extra_features.ExtraFeatures.profile`: the usage of a product
+        and the purchase histories are left out (they reveal the portfolio).
         """
         return self._extras().profile()
 

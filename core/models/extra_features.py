@@ -30,6 +30,7 @@ import pandas as pd
 from core.data import schema
 from core.data.extras import MAX_LEVELS, typed_kind
 from core.data.feedback import TEXT_PREFIX
+from core.data.transactions import HISTORY_COLUMNS
 
 __all__ = ["OTHER", "MISSING", "VALUE_FEATURES", "ExtraFeatures"]
 
@@ -112,11 +113,14 @@ class ExtraFeatures:
     def profile(self) -> tuple[list[str], list[str], list[str]]:
         """The portfolio-free columns: ``(numeric, yes/no, categorical)``.
 
-        A numeric column that is the usage of a product (0 without it) and the retail value
-        columns (purchase histories) are left out: they reveal the portfolio.
+        A numeric column that is the usage of a product (0 without it), the retail value
+        columns and the other summaries of the purchase lines
+        (:data:`core.data.transactions.HISTORY_COLUMNS`) are left out: they reveal the portfolio.
         """
-        numeric = [c for c in self.numeric if c not in self.usage and c not in VALUE_FEATURES]
-        return numeric, list(self.binary), list(self.categorical)
+        history = {*VALUE_FEATURES, *HISTORY_COLUMNS}
+        numeric = [c for c in self.numeric if c not in self.usage and c not in history]
+        categorical = [c for c in self.categorical if c not in history]
+        return numeric, [c for c in self.binary if c not in history], categorical
 
     @property
     def names(self) -> list[str]:

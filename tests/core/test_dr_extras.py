@@ -77,3 +77,25 @@ def test_a_column_that_moves_with_the_portfolio_stays_out(population):
     raw, _ = models.predict(frame.iloc[:50], catalog.holdings(frame.iloc[:50]))
     full, _ = models.predict(frame, catalog.holdings(frame))
     np.testing.assert_allclose(raw, full[:50], rtol=1e-5, atol=1e-5)
+
+
+def test_the_purchase_line_summaries_stay_out_like_the_value_histories(population):
+    from core.data.transactions import HISTORY_COLUMNS
+    from core.models.acceptance import AcceptanceModels
+
+    customers, _, catalog = population
+    frame = customers.copy()
+    rng = np.random.default_rng(0)
+    frame["Most Frequent Category"] = rng.choice(["Kitchen", "Garden", "Toys"], len(frame))
+    frame["Returned Lines"] = rng.integers(0, 4, len(frame)).astype(float)
+    frame["Returned Value"] = rng.uniform(0, 50, len(frame))
+    frame["Region"] = rng.choice(["North", "South"], len(frame))
+    models = dr.DoublyRobustEffects(catalog).fit(frame)
+    names = " ".join(models.covariates(0))
+    assert not any(c in names for c in HISTORY_COLUMNS), names
+    assert "Region=North" in names
+    assert any("left out" in n and "Most Frequent Category" in n for n in models.notes_)
+    acceptance = AcceptanceModels(catalog).fit(frame.iloc[:800])
+    numeric, binary, categorical = acceptance.profile_extras()
+    assert not set(HISTORY_COLUMNS) & {*numeric, *binary, *categorical}
+    assert "Region" in categorical
