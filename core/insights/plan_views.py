@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from core.data.catalog import Catalog
-from core.journeys import first_rows
-from core.opportunity import NOT_CREDIBLE, Components, offerable_now
+from core.journeys import credible_first, first_rows
+from core.opportunity import Components, offerable_now
 from core.pipeline import Settings, offer_propensity, problem_for
 from core.planning import TYPES, Calendar, PlanningProblem, PlanResult, build_problem
 
@@ -57,7 +57,7 @@ class PlanInputs:
         ``[n, P]`` probability that the offer is accepted (a missing prerequisite's included).
     eligible : numpy.ndarray
         bool ``[n, P]``: may be offered now (not held, not excluded, prerequisites held, lever
-        above 0, not credibly harmful).
+        above 0, not credibly harmful by the journeys' own rule: :func:`core.journeys.credible_first`).
     dollars_per_unit : float
         The CLTV scale: dollars per unit of opportunity.
     """
@@ -98,8 +98,7 @@ def plan_inputs(
     s = settings.with_(propensity=True)
     problem = problem_for(components, catalog, s, propensity)
     first = first_rows(problem)  # [n, P], acceptance included
-    credible = first > NOT_CREDIBLE / 2
-    allowed = offerable_now(catalog, components.held) & credible
+    allowed = offerable_now(catalog, components.held) & credible_first(problem)
     if problem.offerable is not None:
         allowed &= np.asarray(problem.offerable, dtype=bool)
     dollars = float(components.scale.get("cltv", 1.0)) or 1.0

@@ -161,6 +161,40 @@ def test_credibly_harmful_steps_are_counted_and_never_drawn_as_values(aggregatio
     assert np.nanmin(m) > NOT_CREDIBLE / 2
 
 
+@pytest.mark.parametrize("aggregation", ["sum", "mean", "max"])
+def test_the_plan_offers_only_first_steps_the_journeys_would(aggregation):
+    """The Plan's eligible offers are the valid first offers that are not credibly harmful by
+    the journeys' own rule (``credible_first``): with the ``mean`` of several held rows, one
+    credibly harmful row keeps the offer out even when the average is far above the sentinel
+    (a plain loop over the held rows checks it)."""
+    from core.insights.plan_views import plan_inputs
+    from core.opportunity import offerable_now
+
+    cat = load_catalog("seed")
+    p, n = cat.n_products, 300
+    rng = np.random.default_rng(5)
+    held = rng.random((n, p)) < 0.4
+    elig = eligibility(cat, held)
+    values = (rng.normal(0, 1, (n, 1 + p, p, 3)) * elig[:, None, :, None]).astype(np.float32)
+    std = (np.full(values.shape, 0.2) * elig[:, None, :, None]).astype(np.float32)
+    comps = Components(values, elig, held, np.arange(n), cat.keys, std=std)
+    s = Settings(estimator="dr", risk="lcb", risk_level=0.9, aggregation=aggregation)
+    accept = rng.uniform(0.05, 0.6, (n, p))
+    inputs = plan_inputs(comps, cat, s, accept)
+    opp = pipeline.problem_for(comps, cat, s.with_(propensity=True), accept).opportunity
+    now = offerable_now(cat, held)
+    mixed = 0
+    for c in range(n):
+        for j in range(p):
+            rows = [opp[c, 1 + i, j] for i in np.flatnonzero(held[c])] or [opp[c, 0, j]]
+            bad = [v <= NOT_CREDIBLE for v in rows]
+            credible = not all(bad) if aggregation == "max" else not any(bad)
+            assert inputs.eligible[c, j] == (now[c, j] and credible), (c, j)
+            mixed += now[c, j] and any(bad) and not all(bad)
+    assert mixed > 0  # customers with harmful and harmless held rows: where the rules differ
+    assert (inputs.value[~inputs.eligible] == 0).all()
+
+
 # -- Journeys ---------------------------------------------------------------------------------
 
 
