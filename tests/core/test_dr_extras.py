@@ -99,3 +99,29 @@ def test_the_purchase_line_summaries_stay_out_like_the_value_histories(populatio
     numeric, binary, categorical = acceptance.profile_extras()
     assert not set(HISTORY_COLUMNS) & {*numeric, *binary, *categorical}
     assert "Region" in categorical
+
+
+def test_the_batch_report_says_which_extra_columns_dr_adjusted_for(tmp_path):
+    """``optimize --report`` carries the fitted estimator's notes (``estimator_notes``)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    sys.path.insert(0, str(root / "tests" / "fixtures"))
+    import make_churn_export
+
+    data = make_churn_export.write(tmp_path / "churn.csv")
+    mapping = tmp_path / "churn.toml"
+    mapping.write_text(make_churn_export.MAPPING_TOML, encoding="utf-8")
+    report = tmp_path / "r.json"
+    cmd = [sys.executable, "-m", "core", "optimize", str(data), "--mapping", str(mapping)]
+    cmd += ["--catalog", "telecom_plans", "--estimator", "dr", "--out", str(tmp_path / "j.csv")]
+    cmd += ["--report", str(report), "--iters", "30", "--quiet"]
+    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    notes = json.loads(report.read_text())["estimator_notes"]
+    adjusted = next(n for n in notes if n.startswith("adjusted for the file's extra columns"))
+    assert "Customer service calls" in adjusted
+    assert "left out" in adjusted and "Number vmail messages" in adjusted.split("left out")[1]

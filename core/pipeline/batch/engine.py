@@ -178,6 +178,8 @@ def run_batch(
         data_sha256=plan_.sha256,
         estimator=settings.estimator,
         catalog=ctx.catalog.name,
+        # what the fitted estimator says about the data (e.g. the extra columns dr adjusted for)
+        estimator_notes=list(getattr(ctx.models, "notes_", ()) or ()),
     )
     rep["out"] = {
         "path": str(written.path),
