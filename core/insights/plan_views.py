@@ -57,7 +57,8 @@ class PlanInputs:
         ``[n, P]`` probability that the offer is accepted (a missing prerequisite's included).
     eligible : numpy.ndarray
         bool ``[n, P]``: may be offered now (not held, not excluded, prerequisites held, lever
-        above 0, not credibly harmful by the journeys' own rule: :func:`core.journeys.credible_first`).
+        above 0, not credibly harmful by the journeys' own rule:
+        :func:`core.journeys.credible_first`).
     dollars_per_unit : float
         The CLTV scale: dollars per unit of opportunity.
     """
