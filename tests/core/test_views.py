@@ -118,18 +118,26 @@ def test_a_product_whose_prerequisite_is_not_held_is_never_the_best_next_offer()
     assert best.sum() == 2
 
 
+def _noisy_components(seed: int, held_share: float, n: int = 300):
+    """Seed-catalog components of ``n`` random customers with standard errors of 0.2: under do
+    no harm at 0.9 many steps are credibly harmful. Returns the catalog, the components and the
+    generator (for further draws)."""
+    cat = load_catalog("seed")
+    p = cat.n_products
+    rng = np.random.default_rng(seed)
+    held = rng.random((n, p)) < held_share
+    elig = eligibility(cat, held)
+    values = (rng.normal(0, 1, (n, 1 + p, p, 3)) * elig[:, None, :, None]).astype(np.float32)
+    std = (np.full(values.shape, 0.2) * elig[:, None, :, None]).astype(np.float32)
+    return cat, Components(values, elig, held, np.arange(n), cat.keys, std=std), rng
+
+
 @pytest.mark.parametrize("aggregation", ["sum", "max"])
 def test_credibly_harmful_steps_are_counted_and_never_drawn_as_values(aggregation):
     """Under do no harm a credibly harmful step holds the sentinel NOT_CREDIBLE: the views leave
     it out of every percentile and mean and count it per product (checked by a plain loop)."""
-    cat = load_catalog("seed")
-    p, n = cat.n_products, 300
-    rng = np.random.default_rng(4)
-    held = rng.random((n, p)) < 0.25
-    elig = eligibility(cat, held)
-    values = (rng.normal(0, 1, (n, 1 + p, p, 3)) * elig[:, None, :, None]).astype(np.float32)
-    std = (np.full(values.shape, 0.2) * elig[:, None, :, None]).astype(np.float32)
-    comps = Components(values, elig, held, np.arange(n), cat.keys, std=std)
+    cat, comps, _ = _noisy_components(seed=4, held_share=0.25)
+    p, held, elig = cat.n_products, comps.held, comps.eligible
     s = Settings(estimator="dr", risk="lcb", risk_level=0.9, aggregation=aggregation)
     problem = pipeline.problem_for(comps, cat, s)
     opp = problem.opportunity.astype(np.float64)
@@ -170,14 +178,8 @@ def test_the_plan_offers_only_first_steps_the_journeys_would(aggregation):
     from core.insights.plan_views import plan_inputs
     from core.opportunity import offerable_now
 
-    cat = load_catalog("seed")
-    p, n = cat.n_products, 300
-    rng = np.random.default_rng(5)
-    held = rng.random((n, p)) < 0.4
-    elig = eligibility(cat, held)
-    values = (rng.normal(0, 1, (n, 1 + p, p, 3)) * elig[:, None, :, None]).astype(np.float32)
-    std = (np.full(values.shape, 0.2) * elig[:, None, :, None]).astype(np.float32)
-    comps = Components(values, elig, held, np.arange(n), cat.keys, std=std)
+    cat, comps, rng = _noisy_components(seed=5, held_share=0.4)
+    (n, p), held = comps.held.shape, comps.held
     s = Settings(estimator="dr", risk="lcb", risk_level=0.9, aggregation=aggregation)
     accept = rng.uniform(0.05, 0.6, (n, p))
     inputs = plan_inputs(comps, cat, s, accept)
