@@ -12,6 +12,10 @@ one is from its values, and :func:`type_extras` converts the frame accordingly:
 ``id``           an identifier (distinct short codes, or the row numbers): left out, with a note
 ``empty``        no value at all: left out, with a note
 
+A kept column that reproduces an outcome (a CLTV copy under another name, a churn date left
+blank for those who stay) is derived from it: :func:`outcome_copies` finds such columns and the
+loader leaves them out (leakage guard).
+
 The key-factor models use the kept extra columns as features (:mod:`core.models.features`);
 :func:`typed_kind` reads the kind back from a typed frame. The decision needs no threshold on the
 column's name, only its values, so the same file gives the same kinds wherever it is read; with
@@ -157,3 +161,114 @@ def typed_kind(values: pd.Series) -> str:
     if pd.api.types.is_bool_dtype(values):
         return "boolean"
     return "categorical"
+
+
+#: Outcome columns an extra column may not reproduce, and how each is compared.
+_OUTCOMES: tuple[tuple[str, str], ...] = (
+    ("Churn Value", "binary"),
+    ("CLTV", "amount"),
+    ("Satisfaction Score", "amount"),
+)
+#: How closely an extra column must reproduce an outcome to be left out as derived from it:
+#: a correlation (or share of variance explained by a category's levels) of an amount, or the
+#: ROC AUC (or purity of a category's levels) of the churn label.
+COPY_THRESHOLD = 0.98
+#: Fewest rows a category's level needs to count in the purity of its levels.
+_LEVEL_ROWS = 20
+
+
+def _auc(score: np.ndarray, label: np.ndarray) -> float:
+    """ROC AUC of ``score`` for the 0/1 ``label`` (ties count half), folded to >= 0.5."""
+    ranks = pd.Series(score).rank(method="average").to_numpy()
+    pos = label == 1
+    n1, n0 = int(pos.sum()), int((~pos).sum())
+    if n1 == 0 or n0 == 0:
+        return 0.5
+    auc = (ranks[pos].sum() - n1 * (n1 + 1) / 2) / (n1 * n0)
+    return max(auc, 1.0 - auc)
+
+
+def _level_fit(values: pd.Series, target: np.ndarray, binary: bool) -> float:
+    """How well a category's levels reproduce ``target``: purity (binary) or eta squared.
+
+    Only levels of at least :data:`_LEVEL_ROWS` rows count, and they must cover 90% of the rows;
+    else 0 (many small levels reproduce anything).
+    """
+    level = values.astype(object).where(values.notna(), "(missing)").astype(str)
+    frame = pd.DataFrame({"level": level.to_numpy(), "y": target})
+    stats = frame.groupby("level")["y"].agg(["size", "mean"])
+    big = stats[stats["size"] >= _LEVEL_ROWS]
+    covered = float(big["size"].sum()) / len(frame)
+    if covered < 0.9 or len(big) < 2:
+        return 0.0
+    rows = frame[frame["level"].isin(big.index)]
+    y = rows["y"].to_numpy(dtype=float)
+    fitted = big["mean"].reindex(rows["level"]).to_numpy()
+    if binary:
+        majority = max(float(y.mean()), 1.0 - float(y.mean()))
+        purity = float(np.mean(np.where(fitted >= 0.5, y, 1.0 - y)))
+        return purity if majority <= 0.95 else 0.0
+    total = float(np.var(y))
+    return 1.0 - float(np.var(y - fitted)) / total if total > 0 else 0.0
+
+
+def outcome_copies(
+    frame: pd.DataFrame, kinds: dict[str, str], *, keep: Iterable[str] = ()
+) -> dict[str, str]:
+    """Extra columns that reproduce an outcome: ``{column: why}`` (leakage guard).
+
+    A column a file carries beside the outcomes may be derived from them (a copy of CLTV under
+    another name, a churn date or reason left blank for those who stay): as a feature it would
+    leak the answer into the models. A typed extra column (``kinds``, from
+    :func:`type_extras`) is judged a copy when, on the rows where both are present (at least
+    :data:`MIN_ROWS_TO_DROP`), it reproduces ``CLTV`` or ``Satisfaction Score`` with a
+    correlation of :data:`COPY_THRESHOLD` or more (a category: its levels explain that share of
+    the variance), or separates churners from the others with a ROC AUC of that much (its
+    missing cells count as a value of their own; a category: the purity of its levels). The
+    ``keep`` columns (a catalog reads holdings from them) are never judged.
+    """
+    protected = set(keep)
+    found: dict[str, str] = {}
+    for name, how in _OUTCOMES:
+        if name not in frame.columns:
+            continue
+        target = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+        known = np.isfinite(target)
+        if how == "binary":
+            known &= np.isin(target, (0.0, 1.0))
+        if known.sum() < MIN_ROWS_TO_DROP:
+            continue
+        for col, kind in kinds.items():
+            if col in protected or col in found:
+                continue
+            values = frame.loc[known, col]
+            y = target[known]
+            if kind == "categorical":
+                fit = _level_fit(values, y, how == "binary")
+            else:
+                x = values.map({"Yes": 1.0, "No": 0.0}) if kind == "boolean" else values
+                x = pd.to_numeric(x, errors="coerce").to_numpy(dtype=float)
+                there = np.isfinite(x)
+                if there.sum() < MIN_ROWS_TO_DROP:
+                    continue
+                if how == "binary":
+                    lo, hi = np.nanmin(x) - 1.0, np.nanmax(x) + 1.0
+                    fit = max(_auc(np.where(there, x, fill), y) for fill in (lo, hi))
+                elif np.std(x[there]) > 0 and np.std(y[there]) > 0:
+                    fit = abs(float(np.corrcoef(x[there], y[there])[0, 1]))
+                else:
+                    fit = 0.0
+            if fit >= COPY_THRESHOLD:
+                measure = (
+                    "ROC AUC"
+                    if how == "binary" and kind != "categorical"
+                    else (
+                        "purity of its levels"
+                        if how == "binary"
+                        else "share of variance its levels explain"
+                        if kind == "categorical"
+                        else "correlation"
+                    )
+                )
+                found[col] = f"it reproduces {name} ({measure} {fit:.3f})"
+    return found

@@ -2,7 +2,9 @@
 
 Three layouts are understood:
 
-``ibm``      IBM Telco 11.1.3+ (the canonical schema itself; nothing to map).
+``ibm``      IBM Telco 11.1.3+ (the canonical schema itself; nothing to map). The file's other
+             columns are kept as extra columns, as a mapped file's are (a canonical name in
+             another spelling, ``churn value``, takes the canonical name).
 ``classic``  the classic Kaggle/IBM export ``WA_Fn-UseC_-Telco-Customer-Churn.csv`` (21 columns).
              Its values are translated ("No internet service" -> "No", "Fiber optic" ->
              "Fiber Optic", ...). It has no CLTV, Satisfaction Score, Offer, Streaming Music or
@@ -304,6 +306,35 @@ def _classic(raw: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str], lis
     return df, ignored, notes
 
 
+def _ibm(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """The IBM layout: its canonical columns as they are, and the file's other columns kept.
+
+    A column named like a canonical one up to case, spaces and underscores (``churn value``)
+    takes that name when the file has no column of the exact name, and is ignored with a note
+    when it has (a second copy, never a feature). Every other column is an *extra* column,
+    typed by :mod:`core.data.extras` and used by the models like a mapped file's (a survey
+    score, a usage count); a column derived from the outcome must be named in a mapping's
+    ``[outcomes]`` (``--mapping``) to be kept out.
+    """
+    exact = {c for c in raw.columns if c in schema.BY_NAME}
+    rename: dict[str, str] = {}
+    ignored: list[str] = []
+    notes: list[str] = []
+    for c in raw.columns:
+        if c in exact:
+            continue
+        canonical = schema.canonical_name(c)
+        if canonical is None:
+            continue
+        if canonical in exact or canonical in rename.values():
+            ignored.append(c)
+            notes.append(f"'{c}' is a second column named like '{canonical}'; ignored.")
+        else:
+            rename[c] = canonical
+    keep = [c for c in raw.columns if c not in ignored]
+    return raw[keep].rename(columns=rename).copy(), ignored, notes
+
+
 def _translate(series: pd.Series, table: Mapping[str, str]) -> pd.Series:
     """``series`` with the values of ``table`` replaced (exact, else case-insensitive match)."""
     lower = {str(k).strip().lower(): v for k, v in table.items()}
@@ -414,9 +445,10 @@ def to_canonical(
 ) -> tuple[pd.DataFrame, list[str], list[str]]:
     """Return ``(canonical frame, ignored source columns, notes)`` for a raw table.
 
-    ``layout`` is ``"ibm"``, ``"classic"``, ``"mapped"`` (with ``mapping``) or ``"generic"``
-    (the file's columns as they are: canonical names recognised up to case, spaces and
-    underscores, the others kept as extra columns). ``required`` are the canonical columns a
+    ``layout`` is ``"ibm"`` (the IBM columns as they are, the others kept as extra columns),
+    ``"classic"``, ``"mapped"`` (with ``mapping``) or ``"generic"`` (the file's columns as they
+    are: canonical names recognised up to case, spaces and underscores, the others kept as
+    extra columns). ``required`` are the canonical columns a
     mapped or generic file must provide (the telecom :data:`~core.data.schema.REQUIRED` unless
     a catalog says otherwise).
 
@@ -432,9 +464,7 @@ def to_canonical(
     if layout == "classic":
         return _classic(raw, name)
     if layout == "ibm":
-        keep = [c for c in raw.columns if c in schema.BY_NAME]
-        ignored = [c for c in raw.columns if c not in schema.BY_NAME]
-        return raw[keep].copy(), ignored, []
+        return _ibm(raw)
     missing = [c for c in schema.REQUIRED if c not in raw.columns]
     raise MappingError(
         f"{name}: unknown layout: required column(s) {missing} not found. Found columns: "

@@ -31,7 +31,7 @@ import pandas as pd
 from core.common.errors import CatalogError, MappingError
 from core.data import schema
 from core.data.catalog import Catalog, is_shipped, load_catalog
-from core.data.extras import type_extras
+from core.data.extras import outcome_copies, type_extras
 from core.data.io.validate import validate_canonical
 from core.data.mapping import (
     ColumnMapping,
@@ -223,6 +223,15 @@ def prepare(
     frame, kinds, more, dropped = type_extras(frame, extra_cols, keep=products)
     notes += more
     ignored += dropped
+    copies = outcome_copies(frame, kinds, keep=products)
+    for col, why in copies.items():
+        notes.append(
+            f"'{col}' left out of the data and of every model: {why}, so it is taken to be "
+            "derived from the outcome (leakage guard)."
+        )
+    frame = frame.drop(columns=list(copies))
+    kinds = {c: k for c, k in kinds.items() if c not in copies}
+    ignored += list(copies)
     validated = validate_canonical(frame, name, required=(schema.ID,) if cat is not None else None)
     return Prepared(
         frame=validated,
@@ -230,7 +239,7 @@ def prepare(
         ignored=tuple(ignored),
         notes=tuple(notes),
         extras=kinds,
-        outcomes=tuple(outcome_columns(raw.columns, mapping)),
+        outcomes=tuple(outcome_columns(raw.columns, mapping)) + tuple(copies),
         catalog=None if bound is None else bound.bind(list(validated.columns)),
         id_generated=id_generated,
     )
