@@ -132,7 +132,18 @@ def body() -> None:
             ui.show_vega(pair[1], "j_anneal_scores", right)
             st.caption(f"{pair[0].summary} {pair[1].summary}")
         st.subheader("Against the study's strategies")
-        st.caption(f"Annealing against each strategy on {checked}.")
+        cap, get = st.columns([4, 1], vertical_alignment="bottom")
+        cap.caption(f"Annealing against each strategy on {checked}.")
+        get.download_button(
+            "Download CSV",
+            ui.csv_maker(comparison),
+            "strategies.csv",
+            "text/csv",
+            on_click="ignore",
+            icon=":material/download:",
+            width="stretch",
+            key="j_strategies_csv",
+        )
         st.table(comparison.style.format(BASELINE_FORMATS).hide(axis="index"))
         st.subheader("First → second → third offer")
         for i, chart in enumerate(flows):

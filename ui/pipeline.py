@@ -476,7 +476,11 @@ def catalog(data: LoadedData | None = None, s: Settings | None = None) -> Any:
 
 def journeys_csv_maker(s: Settings | None = None) -> Any:
     """A callable that renders the journeys table as safe CSV (a deferred download)."""
+    return csv_maker(outcome(s).table)
+
+
+def csv_maker(table: pd.DataFrame) -> Any:
+    """A callable that renders ``table`` as safe CSV (a deferred download)."""
     from core.ops.export import render
 
-    table = outcome(s).table
     return lambda: render(table, "csv").data

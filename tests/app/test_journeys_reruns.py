@@ -157,3 +157,22 @@ def _journey_rows(at: AppTest):
     from ui import outcome
 
     return outcome(at.session_state["settings"]).table
+
+
+def test_the_strategies_table_downloads_as_the_csv_it_shows():
+    import io
+
+    import pandas as pd
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    at.session_state["settings"] = FAST
+    at.switch_page("pages/journeys.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    buttons = at.get("download_button")
+    assert len(buttons) == 2, buttons  # the strategies' and the journey table's
+    table = at.table[0].value
+    csv = ui.csv_maker(table)()
+    back = pd.read_csv(io.BytesIO(csv))
+    assert list(back.columns) == list(table.columns)
+    pd.testing.assert_series_equal(back["baseline"], table["baseline"].reset_index(drop=True))
+    assert back["mean uplift"].to_numpy() == pytest.approx(table["mean uplift"].to_numpy())
