@@ -6,7 +6,7 @@ ArrowRight). Per step, from the same shown plan, side by side: the quick answer 
 the freed room (``quick_replan(..., use_room=False)``, the previous plan as it was: ms and
 proved gap) and the page's quick answer (``core.planning.quick``: ms, proved gap, how much
 better its plan is than the first's); whether the page takes it as final (gap within
-``ui.plan.FINAL_GAP``, the planner's ``target_gap``: no background re-plan), else the background
+``core.common.budgets.FINAL_GAP``, the planner's ``target_gap``: no background re-plan), else the background
 refinement as ``ui.plan`` runs it (ms, gap, how much better its plan is than the page's quick
 answer). The next step starts from what the page would show. The last lines sum it up.
 
@@ -30,18 +30,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-#: ui.plan's constants, repeated here so the benchmark does not import streamlit.
-REPLAN_SECONDS, REFINE_GAP, REFINE_MORE_SECONDS, FIRST_SECONDS, FINAL_GAP = (
-    0.35,
-    0.01,
-    2.0,
-    30,
-    1e-3,
-)
-
 
 def main(argv: list[str] | None = None) -> int:
     from core.cli.plan import problem_from_calendar
+    from core.common.budgets import (
+        FINAL_GAP,
+        FIRST_SECONDS,
+        REFINE_GAP,
+        REFINE_MORE_SECONDS,
+        REPLAN_SECONDS,
+    )
     from core.planning import replan, solve
     from core.planning.quick import quick_replan
 
