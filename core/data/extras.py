@@ -137,6 +137,14 @@ def type_extras(
     dropped: list[str] = []
     protected = set(keep)
     for col in columns:
+        if not str(col).strip() and col not in protected:
+            dropped.append(col)
+            notes.append(
+                f"a column without a header (column {list(frame.columns).index(col) + 1}) "
+                "left out. Fix: name it in the file's header row to use it."
+            )
+            out = out.drop(columns=col)
+            continue
         found = infer_kind(out[col])
         kind = found.kind
         if kind not in FEATURE_KINDS and col in protected:

@@ -55,6 +55,14 @@ def test_type_extras_converts_and_leaves_out_text_but_never_a_product_column():
     assert out["Plan"].tolist()[:2] == ["Yes", "No"] and out["Minutes"].dtype == "float64"
 
 
+def test_a_column_without_a_header_is_left_out_with_its_position():
+    frame = pd.DataFrame({"Plan": ["yes", "no"] * 5, " ": ["x"] * 10, "Region": ["N", "S"] * 5})
+    out, kinds, notes, dropped = type_extras(frame, list(frame.columns))
+    assert dropped == [" "] and list(out.columns) == ["Plan", "Region"]
+    assert kinds == {"Plan": "boolean", "Region": "categorical"}
+    assert "without a header (column 2)" in notes[0]
+
+
 def test_extra_features_fill_levels_and_usage():
     rng = np.random.default_rng(0)
     n = 400
