@@ -75,7 +75,7 @@ def test_a_canonical_name_in_another_spelling_takes_the_canonical_name(ibm_raw, 
     np.testing.assert_allclose(data.frame["CLTV"].to_numpy(dtype=float), expected)
 
 
-def test_the_guard_judges_closeness_not_relevance():
+def test_the_guard_judges_closeness_not_relevance(monkeypatch):
     rng = np.random.default_rng(1)
     n = 2000
     churn = (rng.random(n) < 0.27).astype(float)
@@ -107,6 +107,9 @@ def test_the_guard_judges_closeness_not_relevance():
     # a catalog's holding column is never judged, and without outcomes nothing is
     assert "Left" not in outcome_copies(frame, kinds, keep=["Left"])
     assert outcome_copies(frame.drop(columns=["Churn Value", "CLTV"]), kinds) == {}
+    # a larger frame is judged on a seeded sample, to the same verdicts
+    monkeypatch.setattr("core.data.extras.JUDGE_ROWS", 600)
+    assert set(outcome_copies(frame, kinds)) == set(found)
 
 
 def test_dr_adjusts_for_the_ibm_files_extra_columns(ibm_raw, tmp_path):
