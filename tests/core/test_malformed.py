@@ -157,6 +157,22 @@ def test_malformed_input_gives_clear_error(tmp_path, name):
     assert "Fix" in message or "fix" in message
 
 
+def test_a_cell_longer_than_the_csv_modules_default_is_read(tmp_path):
+    """A 1 MB note (beyond the csv module's 131,072-character default) in the first row: the
+    file loads, the delimiter is still found, and the free text is left out with a note."""
+    df = pd.concat([base_frame()] * 12, ignore_index=True)  # 60 rows: text can be told
+    df["Customer ID"] = [f"A-{i}" for i in range(len(df))]
+    df["Notes"] = [f"called {i} times about the bill, twice about the network" for i in range(60)]
+    df.loc[0, "Notes"] = "a long pasted e-mail " * 50_000
+    for sep in (",", ";"):
+        path = tmp_path / f"long{sep == ';'}.csv"
+        path.write_bytes(df.to_csv(index=False, sep=sep).encode())
+        data = load(path)
+        assert data.delimiter == sep
+        assert len(data.frame) == 60 and "Notes" not in data.frame.columns
+        assert "Notes" in data.ignored_columns
+
+
 def test_every_failure_is_collected_at_once(tmp_path):
     df = base_frame()
     df.loc[0, "Monthly Charge"] = "abc"

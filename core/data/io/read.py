@@ -150,6 +150,14 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
+def _allow_cells_of(n_chars: int) -> None:
+    """Let the csv module read a cell as long as the whole text (its default stops at 131,072
+    characters, e.g. a pasted e-mail in a notes column; the file itself is capped by
+    :class:`Limits`). Only ever raised, so concurrent reads cannot lower each other's limit."""
+    if n_chars > csv.field_size_limit():
+        csv.field_size_limit(n_chars)
+
+
 def _read_csv_text(text: str, name: str, limits: Limits) -> tuple[pd.DataFrame, str]:
     if not text.strip():
         raise _error(
@@ -159,6 +167,7 @@ def _read_csv_text(text: str, name: str, limits: Limits) -> tuple[pd.DataFrame, 
             check="empty",
             fix="export a non-empty table",
         )
+    _allow_cells_of(len(text))
     delim = sniff_delimiter(text)
     reader = csv.reader(io.StringIO(text), delimiter=delim)
     try:
