@@ -55,6 +55,7 @@ def journey_table(s: Settings, table: pd.DataFrame) -> None:
         on_click="ignore",
         icon=":material/download:",
         width="stretch",
+        key="j_table_csv",
     )
     start = (min(int(page), pages) - 1) * rows
     shown = table.iloc[start : start + rows]

@@ -59,7 +59,8 @@ def test_every_page_renders(page, app_url):
 
 def _download_csv(page) -> pd.DataFrame:
     with page.expect_download() as info:
-        page.get_by_test_id("stDownloadButton").get_by_role("button").click()
+        # the journey table's button (the strategies' table has one too)
+        page.locator(".st-key-j_table_csv").get_by_role("button").click()
     return pd.read_csv(io.BytesIO(Path(info.value.path()).read_bytes()))
 
 
