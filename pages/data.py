@@ -18,7 +18,9 @@ ui.intro(
 src = st.session_state[ui.SOURCE]
 tab_up, tab_path, tab_demo = st.tabs(["Upload a file", "File on the server", "Demo population"])
 with tab_up:
-    upload = st.file_uploader("Customer file (CSV or Parquet)", type=["csv", "parquet", "tsv"])
+    upload = st.file_uploader(
+        "Customer file (CSV, Parquet or Excel)", type=["csv", "parquet", "tsv", "xlsx"]
+    )
     if upload is not None and src.get("file_id") != upload.file_id:
         st.session_state[ui.SOURCE] = {
             "kind": "upload",

@@ -129,8 +129,11 @@ def use_server_path(text: str) -> None:
             f"{text}: only files under {', '.join(str(d) for d in data_dirs())} can be read "
             f"from the server. Fix: copy the file there, or add its folder to {DATA_DIRS_ENV}."
         )
-    if path.suffix.lower() not in (".csv", ".parquet", ".tsv", ".txt") or not path.is_file():
-        raise CJOError(f"{text}: no CSV or Parquet file there. Fix: check the path.")
+    if (
+        path.suffix.lower() not in (".csv", ".parquet", ".tsv", ".txt", ".xlsx")
+        or not path.is_file()
+    ):
+        raise CJOError(f"{text}: no CSV, Parquet or Excel (.xlsx) file there. Fix: check the path.")
     st.session_state[SOURCE] = {"kind": "path", "name": str(path)}
     st.session_state[MAPPING] = None
 

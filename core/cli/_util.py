@@ -71,7 +71,9 @@ def add_command(
     return p
 
 
-def add_data(p: argparse.ArgumentParser, help: str = "CSV or Parquet customer file") -> None:
+def add_data(
+    p: argparse.ArgumentParser, help: str = "CSV, Parquet or Excel (.xlsx) customer file"
+) -> None:
     """The positional ``DATA``: the customer file."""
     p.add_argument("data", metavar="DATA", help=help)
 

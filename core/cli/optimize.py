@@ -213,7 +213,7 @@ def add_cli(subparsers: Any) -> None:
     add_mapping(p)
 
     p = add_command(subparsers, "optimize", _cmd_optimize, _OPTIMIZE_HELP, _OPTIMIZE_DESCRIPTION)
-    add_data(p, "CSV or Parquet file, or a directory of Parquet files")
+    add_data(p, "CSV, Parquet or Excel (.xlsx) file, or a directory of Parquet files")
     p.add_argument(
         "--out",
         required=True,

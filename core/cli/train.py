@@ -26,7 +26,7 @@ from core.models.train import train
 
 _HELP = "train the key-factor and acceptance models, with cross-validated metrics"
 _DESCRIPTION = (
-    "Load DATA (CSV or Parquet), cross-validate and fit the key-factor models "
+    "Load DATA (CSV, Parquet or Excel .xlsx), cross-validate and fit the key-factor models "
     "(churn, CLTV, satisfaction) and the offer-acceptance models, and write them to DIR "
     "with JSON sidecars, model cards and DIR/metrics.json (churn.roc_auc, churn.pr_auc, "
     "churn.brier, cltv.r2, satisfaction.r2, ...). Exits 2 with a message on bad data."

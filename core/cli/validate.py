@@ -20,7 +20,7 @@ from core.data.io import Limits, load
 
 _HELP = "check a customer file and print a summary"
 _DESCRIPTION = (
-    "Load DATA (CSV or Parquet), map it to the canonical schema "
+    "Load DATA (CSV, Parquet or Excel .xlsx), map it to the canonical schema "
     "and validate it. Prints a JSON summary and exits 0, or prints the problems "
     "and exits 2. With --catalog the file needs only the catalog's columns and an id "
     "(generated from the row number when absent)."
@@ -47,7 +47,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def add_cli(subparsers: Any) -> None:
     """Register ``validate DATA [--mapping FILE] [--catalog CATALOG]``."""
     p = add_command(subparsers, "validate", _cmd_validate, _HELP, _DESCRIPTION)
-    add_data(p, "CSV or Parquet file")
+    add_data(p, "CSV, Parquet or Excel (.xlsx) file")
     add_mapping(p)
     add_catalog(p, CATALOG_HELP, metavar="seed|full|FILE", default=None)
     d = Limits()

@@ -26,7 +26,7 @@ class LoadedData:
     frame: pd.DataFrame
     source: str
     layout: str  # "ibm" | "classic" | "mapped" | "generic"
-    file_format: str  # "csv" | "parquet"
+    file_format: str  # "csv" | "parquet" | "xlsx"
     encoding: str | None
     delimiter: str | None
     sha256: str
@@ -85,7 +85,8 @@ def load(
     Parameters
     ----------
     source
-        Path to a CSV/Parquet file, or its bytes (an upload).
+        Path to a CSV, Parquet or Excel (.xlsx, first worksheet) file, or its bytes (an
+        upload).
     mapping
         Optional user column mapping (a :class:`~core.data.mapping.ColumnMapping`, a dict, or a TOML
         file path). Without it the layout is detected (IBM 11.1.3+ or the classic Kaggle export).
@@ -127,7 +128,7 @@ def load(
         unavailable_factors=tuple(schema.unavailable_factors(cols)),
         leakage_excluded=tuple(schema.leakage_excluded(cols)) + prep.outcomes,
         ignored_columns=prep.ignored,
-        notes=prep.notes,
+        notes=tuple(info.get("notes", ())) + prep.notes,
         extra_columns=dict(prep.extras),
         catalog=prep.catalog,
         id_generated=prep.id_generated,

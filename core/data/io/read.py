@@ -1,7 +1,8 @@
 """Reading: bytes -> text (encoding) -> raw table (delimiter, caps, ragged rows).
 
 :func:`read_table` takes a path or an upload's bytes, refuses over-size input before parsing
-(:class:`Limits`), detects Parquet, the text encoding (:func:`decode`) and the CSV delimiter
+(:class:`Limits`), detects Parquet and Excel workbooks (.xlsx: the first worksheet, read as the
+text a CSV export would hold), the text encoding (:func:`decode`) and the CSV delimiter
 (:func:`sniff_delimiter`), and returns the raw table with what it learnt. Every problem raises a
 :class:`~core.common.errors.DataValidationError` that names the fix.
 """
@@ -9,17 +10,21 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import hashlib
 import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from core.common.errors import DataValidationError, format_rows
 
 DELIMITERS = (",", ";", "\t")
+#: Signature of an OLE2 compound file (Excel 97-2003 .xls).
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
 
 
@@ -62,11 +67,19 @@ def decode(data: bytes, name: str = "input") -> tuple[str, str]:
     head = data[:4096]
     if head.startswith(b"PK\x03\x04"):
         raise _error(
-            f"{name}: this is a ZIP or Excel workbook, not a CSV. Fix: open it and save "
-            "as CSV (UTF-8), or export Parquet.",
+            f"{name}: this is a ZIP archive, not an Excel workbook (.xlsx), a CSV or Parquet. "
+            "Fix: unpack it and load the customer table inside.",
             column="(file)",
             check="format",
-            fix="save as CSV or Parquet",
+            fix="unpack the archive",
+        )
+    if head.startswith(_OLE2):
+        raise _error(
+            f"{name}: this is an Excel 97-2003 workbook (.xls), which is not read. Fix: open "
+            "it and save it as an Excel workbook (.xlsx) or as CSV (UTF-8).",
+            column="(file)",
+            check="format",
+            fix="save as .xlsx or CSV",
         )
     if head.startswith(b"\x1f\x8b"):
         raise _error(
@@ -292,13 +305,137 @@ def _read_parquet(data: bytes, name: str, limits: Limits) -> pd.DataFrame:
     return frame
 
 
+def is_workbook(data: bytes) -> bool:
+    """True when ``data`` is an Excel workbook (.xlsx / .xlsm: a ZIP holding ``xl/``)."""
+    if not data.startswith(b"PK\x03\x04"):
+        return False
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            return "xl/workbook.xml" in archive.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def _cell_text(value: Any) -> Any:
+    """A worksheet cell as the text a CSV export would hold (None stays missing)."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat() if value.time() == datetime.time() else value.isoformat()
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _read_workbook(data: bytes, name: str, limits: Limits) -> tuple[pd.DataFrame, list[str]]:
+    """The first worksheet of an Excel workbook as a raw table of text, and notes.
+
+    The first non-empty row is the header; formulas give their last computed values; empty
+    trailing rows and columns (formatted but blank cells) are dropped; numbers, dates and
+    TRUE/FALSE become the text a CSV export would hold.
+    """
+    import openpyxl
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises several types for damaged workbooks
+        raise _error(
+            f"{name}: not a readable Excel workbook ({type(exc).__name__}: {exc}). Fix: open "
+            "it in Excel and save it again, or save it as CSV (UTF-8).",
+            column="(file)",
+            check="xlsx",
+            fix="re-save or save as CSV",
+        ) from None
+    notes: list[str] = []
+    try:
+        sheets = book.sheetnames
+        sheet = book[sheets[0]]
+        if len(sheets) > 1:
+            notes.append(
+                f"read the first worksheet '{sheets[0]}' of {len(sheets)} ({sheets[1:]} not "
+                "read). Fix, if the customers are on another one: move it first, or save it "
+                "as CSV."
+            )
+        rows = sheet.iter_rows(values_only=True)
+        header: list[Any] | None = None
+        for row in rows:
+            if any(v is not None and str(v).strip() for v in row):
+                header = list(row)
+                break
+        if header is None:
+            raise _error(
+                f"{name}: the first worksheet '{sheets[0]}' is empty. Fix: put the customer "
+                "table (a header row, then one row per customer) on the first worksheet.",
+                column="(file)",
+                check="empty",
+                fix="fill the first worksheet",
+            )
+        body: list[list[Any]] = []
+        for row in rows:
+            if not any(v is not None and (not isinstance(v, str) or v.strip()) for v in row):
+                continue  # a blank (perhaps formatted) row
+            body.append([_cell_text(v) for v in row])
+            if len(body) > limits.max_rows:
+                raise _error(
+                    f"{name}: more than {limits.max_rows:,} rows exceed the row limit. Fix: "
+                    "split the file, or raise the limit.",
+                    column="(file)",
+                    check="max_rows",
+                    fix="split or raise the limit",
+                )
+    finally:
+        book.close()
+    width = max([len(header)] + [len(r) for r in body])
+    names = [("" if h is None else str(_cell_text(h))).strip() for h in header]
+    names += [""] * (width - len(names))
+    body = [r + [None] * (width - len(r)) for r in body]
+    used = [j for j in range(width) if names[j] or any(r[j] is not None for r in body)]
+    names = [names[j] for j in used]
+    if len(names) > limits.max_columns:
+        raise _error(
+            f"{name}: {len(names)} columns exceed the limit of {limits.max_columns}. Fix: "
+            "keep only the customer columns, or raise the column limit.",
+            column="(file)",
+            check="max_columns",
+            fix="fewer columns",
+        )
+    if not body:
+        raise _error(
+            f"{name}: the first worksheet has a header but no data rows. Fix: put the customers "
+            "under the header row.",
+            column="(file)",
+            check="header only",
+            fix="include data rows",
+        )
+    dupes = sorted({h for h in names if names.count(h) > 1})
+    if dupes:
+        raise _error(
+            f"{name}: duplicate column name(s) {dupes} ('' = no header). Fix: rename or drop "
+            "the duplicates.",
+            column=", ".join(dupes),
+            check="duplicate columns",
+            fix="rename the duplicates",
+        )
+    frame = pd.DataFrame([[r[j] for j in used] for r in body], columns=names, dtype=object)
+    frame = frame.map(lambda v: None if isinstance(v, str) and not v.strip() else v)
+    return frame.astype(object).where(frame.notna(), np.nan), notes
+
+
 def read_table(
     source: str | Path | bytes, *, name: str | None = None, limits: Limits | None = None
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Read a CSV or Parquet file (path or bytes) into a raw DataFrame, checking the caps first.
+    """Read a CSV, Parquet or Excel (.xlsx, first worksheet) file (path or bytes) into a raw
+    DataFrame, checking the caps first.
 
-    Returns the raw table (CSV values as strings) and ``info`` with ``format``, ``encoding``,
-    ``delimiter``, ``sha256`` and ``name``.
+    Returns the raw table (CSV and worksheet values as strings) and ``info`` with ``format``
+    (``csv``, ``parquet`` or ``xlsx``), ``encoding``, ``delimiter``, ``sha256``, ``name`` and
+    ``notes`` (what the reading decided, e.g. which worksheet it read).
     """
     limits = limits or Limits()
     if isinstance(source, bytes):
@@ -337,10 +474,18 @@ def read_table(
             check="max_bytes",
             fix="raise the limit",
         )
-    info: dict[str, Any] = {"name": label, "sha256": hashlib.sha256(data).hexdigest()}
+    info: dict[str, Any] = {
+        "name": label,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "notes": [],
+    }
     if data[:4] == b"PAR1":
         info.update(format="parquet", encoding=None, delimiter=None)
         return _read_parquet(data, label, limits), info
+    if is_workbook(data):
+        frame, notes = _read_workbook(data, label, limits)
+        info.update(format="xlsx", encoding=None, delimiter=None, notes=notes)
+        return frame, info
     text, encoding = decode(data, label)
     frame, delim = _read_csv_text(text, label, limits)
     info.update(format="csv", encoding=encoding, delimiter=delim)

@@ -1,6 +1,7 @@
 """The batch input: files -> a :class:`Plan` of :class:`Chunk` s -> raw rows -> canonical frames.
 
-:func:`plan` lists the input (a CSV file, a Parquet file or a directory of Parquet files),
+:func:`plan` lists the input (a CSV file, a Parquet file, a directory of Parquet files or an
+Excel workbook, whose first worksheet is read once per process and cut like the others),
 fingerprints it and cuts it into chunks of at most ``chunk_rows`` customers, never spanning two
 files. :func:`read_raw` reads one chunk (Parquet through its row groups), :func:`iter_csv_raw`
 streams all the chunks of a CSV input in one pass (:func:`iter_chunks`: every chunk, with its
@@ -11,6 +12,7 @@ starts.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from collections.abc import Iterator, Mapping
@@ -33,7 +35,7 @@ class Chunk:
 
     index: int
     path: str
-    fmt: str  # "csv" | "parquet"
+    fmt: str  # "csv" | "parquet" | "xlsx"
     start: int
     stop: int
     first_row: int
@@ -73,7 +75,21 @@ def _input_files(source: Path) -> tuple[str, list[Path]]:
         return "parquet", files
     with source.open("rb") as fh:
         magic = fh.read(4)
+    if magic == b"PK\x03\x04":
+        from core.data.io.read import is_workbook
+
+        if is_workbook(source.read_bytes()):
+            return "xlsx", [source]
     return ("parquet" if magic == b"PAR1" else "csv"), [source]
+
+
+@functools.lru_cache(maxsize=2)
+def _workbook(path: str, sha256: str) -> pd.DataFrame:
+    """The first worksheet of a workbook as raw text (read once per process and version)."""
+    from core.data.io import Limits
+    from core.data.io.read import read_table
+
+    return read_table(path, limits=Limits(max_bytes=1 << 62, max_rows=1 << 62))[0]
 
 
 def _csv_dialect(path: Path) -> dict[str, Any]:
@@ -150,6 +166,8 @@ def plan(source: str | os.PathLike[str], chunk_rows: int) -> Plan:
                     f"{path.name}: not a readable Parquet file ({type(exc).__name__}: {exc}). "
                     "Fix: re-export it."
                 ) from None
+        elif fmt == "xlsx":
+            n = len(_workbook(str(path), sha256_file(path)))
         else:
             dialect = _csv_dialect(path)
             n = _csv_rows(path, dialect)
@@ -183,6 +201,9 @@ def read_raw(chunk: Chunk, dialect: Mapping[str, Any] | None = None) -> pd.DataF
             offset += n
         table = pf.read_row_groups(groups).slice(chunk.start - (lo or 0), chunk.n_rows)
         frame = table.to_pandas()
+    elif chunk.fmt == "xlsx":
+        rows = _workbook(str(path), sha256_file(path)).iloc[chunk.start : chunk.stop]
+        frame = rows.reset_index(drop=True)
     else:
         if dialect is None:
             dialect = _csv_dialect(path)
