@@ -201,6 +201,22 @@ def test_unknown_export_offers_the_mapping_editor():
     assert any(b.label == "Apply the mapping" for b in at.button)
 
 
+def test_an_excel_workbook_reads_from_the_server_path(tmp_path, monkeypatch, ibm_path):
+    """A workbook in a data folder: the Data page reads it (its 300 customers)."""
+    import pandas as pd
+
+    book = tmp_path / "customers.xlsx"
+    pd.read_csv(ibm_path, keep_default_na=False).iloc[:300].to_excel(book, index=False)
+    monkeypatch.setenv(ui.DATA_DIRS_ENV, str(tmp_path))
+    at = _app().run()
+    at.switch_page("pages/data.py").run()
+    at.text_input[0].input(str(book))
+    next(b for b in at.button if b.label == "Read this file").click().run()
+    _ok(at)
+    assert at.session_state["source"] == {"kind": "path", "name": str(book)}
+    assert _metric(at, "Customers") == "300"
+
+
 def test_server_path_outside_data_folders_is_refused():
     at = _app().run()
     at.switch_page("pages/data.py").run()
