@@ -24,15 +24,20 @@ who = c1.selectbox(
     ["All customers", *page.sizes["segment"]],
     help="One segment of the Segments page, or everyone.",
 )
-fmt = c2.radio("Format", ["csv", "parquet"], horizontal=True, format_func=str.upper)
+fmt = c2.radio("Format", ["csv", "parquet", "xlsx"], horizontal=True, format_func=str.upper)
 bom = c3.checkbox(
     "UTF-8 BOM (Excel)", disabled=fmt != "csv", help="Lets Excel detect the encoding."
 )
 segment = None if who == "All customers" else who
 table = ui.segment_journeys(segment)
 st.caption(
-    f"{len(table):,} rows for {table['customer_id'].nunique():,} customers. Text cells that a "
-    "spreadsheet could run as a formula (=, +, -, @ ...) are neutralised; numbers stay numbers."
+    f"{len(table):,} rows for {table['customer_id'].nunique():,} customers. "
+    + (
+        "Text cells are stored as text, which Excel never runs as a formula; numbers stay numbers."
+        if fmt == "xlsx"
+        else "Text cells that a spreadsheet could run as a formula (=, +, -, @ ...) are "
+        "neutralised; numbers stay numbers."
+    )
 )
 bom = bom and fmt == "csv"
 if st.button("Prepare the download", icon=":material/inventory_2:", type="primary"):

@@ -131,11 +131,12 @@ def verify_run(run: Any) -> bool:
     """True when the current scenario's journeys are byte-identical to the run's.
 
     The current settings must be the run's (:func:`load_run_settings`). Compared in each form a
-    run may have recorded: CSV (the dashboard), CSV with BOM or Parquet (``optimize --out``).
+    run may have recorded: CSV or Excel (the dashboard), CSV with BOM or Parquet (``optimize
+    --out``).
     """
     from core.ops.export import render
     from core.ops.store import verify_rerun
 
     table = outcome().table
-    forms = (("csv", False), ("csv", True), ("parquet", False))
+    forms = (("csv", False), ("csv", True), ("parquet", False), ("xlsx", False))
     return any(verify_rerun(run, render(table, fmt, bom=bom).data or b"") for fmt, bom in forms)

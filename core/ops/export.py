@@ -1,4 +1,4 @@
-"""Exports of tables (journeys, segments, ...) as CSV or Parquet, safe to open in a spreadsheet.
+"""Exports of tables (journeys, segments, ...) as CSV, Parquet or Excel, safe to open in a spreadsheet.
 
 CSV is what campaign tools and spreadsheets read, and a spreadsheet runs any cell that looks like
 a formula. Following OWASP's CSV-injection guidance, every text cell *and* header that begins
@@ -11,6 +11,9 @@ A text cell that already begins with a single quote gets one more, so the encodi
 exactly: :func:`unneutralise` strips one leading quote when it is followed by a character above
 or by another quote.
 
+An Excel workbook (``xlsx``) needs no quote: its text cells are stored as text, which Excel
+never runs, so they keep their exact value; numbers and yes/no stay numbers and booleans.
+
 The same functions serve the dashboard's download buttons and ``python -m core optimize --out``,
 so both produce the same bytes for the same table. Output is deterministic (``\\n`` line ends,
 UTF-8, optional BOM for Excel), which is what lets a saved run check its journeys by sha256.
@@ -18,6 +21,7 @@ UTF-8, optional BOM for Excel), which is what lets a saved run check its journey
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import io
 import os
@@ -32,8 +36,16 @@ import pyarrow as pa
 
 from core.common.errors import CJOError
 
-FORMATS = ("csv", "parquet")
-MIME = {"csv": "text/csv", "parquet": "application/vnd.apache.parquet"}
+FORMATS = ("csv", "parquet", "xlsx")
+MIME = {
+    "csv": "text/csv",
+    "parquet": "application/vnd.apache.parquet",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+#: Most data rows and columns an Excel worksheet holds (below its header row).
+XLSX_ROWS, XLSX_COLUMNS = 1_048_575, 16_384
+#: The date every workbook we write says it was made (so the same table gives the same bytes).
+_XLSX_DATE = (1980, 1, 1, 0, 0, 0)
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 BOM = b"\xef\xbb\xbf"
 _ESCAPED = (*DANGEROUS_PREFIXES, "'")
@@ -206,6 +218,88 @@ def to_parquet_bytes(df: pd.DataFrame) -> bytes:
     return buf.getvalue()
 
 
+def to_xlsx_bytes(df: pd.DataFrame) -> bytes:
+    """Encode ``df`` (without its index) as an Excel workbook of one worksheet, ``journeys``.
+
+    Headers and the cells of text columns are stored as text (``=1+1`` stays the text ``=1+1``:
+    Excel never runs a text cell); numeric columns as numbers, booleans as TRUE/FALSE, missing
+    values as empty cells. The same table gives the same bytes (the workbook's dates and its
+    archive's are fixed), as CSV and Parquet do.
+
+    Raises
+    ------
+    CJOError
+        When the table does not fit a worksheet (1,048,575 data rows, 16,384 columns) or holds
+        control characters a workbook cannot store.
+    """
+    import zipfile
+
+    import openpyxl
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils.exceptions import IllegalCharacterError
+    from openpyxl.writer.excel import ExcelWriter
+
+    _check_frame(df)
+    if len(df) > XLSX_ROWS or df.shape[1] > XLSX_COLUMNS:
+        raise CJOError(
+            f"The table ({len(df):,} rows, {df.shape[1]:,} columns) does not fit an Excel "
+            f"worksheet ({XLSX_ROWS:,} rows, {XLSX_COLUMNS:,} columns). Fix: export CSV or "
+            "Parquet, or one segment at a time."
+        )
+    book = openpyxl.Workbook(write_only=True)
+    made = datetime.datetime(*_XLSX_DATE)
+    book.properties.created = book.properties.modified = made
+    sheet = book.create_sheet("journeys")
+
+    def text(value: str) -> Any:
+        value.encode("utf-8")  # a lone surrogate would be written as XML no reader accepts
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"  # never a formula
+        return cell
+
+    try:
+        columns: list[list[Any]] = []
+        for j in range(df.shape[1]):
+            col = df.iloc[:, j]
+            if pd.api.types.is_bool_dtype(col):
+                columns.append([None if _is_missing(v) else bool(v) for v in col.tolist()])
+            elif pd.api.types.is_numeric_dtype(col):
+                values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+                whole = pd.api.types.is_integer_dtype(col)
+                columns.append(
+                    [
+                        None if not np.isfinite(v) else (int(v) if whole else float(v))
+                        for v in values
+                    ]
+                )
+            else:
+                columns.append([None if _is_missing(v) else text(str(v)) for v in col.tolist()])
+        sheet.append([text(str(c)) for c in df.columns])
+        for row in zip(*columns, strict=True):
+            sheet.append(list(row))
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+            ExcelWriter(book, archive).save()
+    except (IllegalCharacterError, UnicodeEncodeError) as err:
+        raise CJOError(
+            "The table holds characters that an Excel workbook cannot store (control "
+            f"characters or invalid Unicode: {err}). Fix: export CSV or Parquet, or clean the "
+            "source data."
+        ) from err
+    # the archive's member dates are the time of writing: fix them too
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst,
+    ):
+        for info in src.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=_XLSX_DATE)
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            fixed.external_attr = info.external_attr
+            dst.writestr(fixed, src.read(info.filename))
+    return out.getvalue()
+
+
 @dataclass(frozen=True)
 class ExportResult:
     """An encoded export: what the store records (format, row count, sha256) and the bytes.
@@ -234,17 +328,23 @@ def _format(format: str | None, path: Path | None = None) -> str:
     fmt = (format or "").lower()
     if fmt not in FORMATS:
         where = f" (from {path.name})" if path is not None and format else ""
-        raise CJOError(f"Unknown export format {format!r}{where}: use 'csv' or 'parquet'.")
+        raise CJOError(f"Unknown export format {format!r}{where}: use 'csv', 'parquet' or 'xlsx'.")
     return fmt
 
 
 def render(df: pd.DataFrame, format: str, *, bom: bool = False) -> ExportResult:
-    """Encode ``df`` as ``format`` (``"csv"`` or ``"parquet"``); the bytes are in ``.data``.
+    """Encode ``df`` as ``format`` (``"csv"``, ``"parquet"`` or ``"xlsx"``); the bytes are in
+    ``.data``.
 
     ``bom`` applies to CSV only.
     """
     fmt = _format(format)
-    data = to_csv_bytes(df, bom=bom) if fmt == "csv" else to_parquet_bytes(df)
+    if fmt == "csv":
+        data = to_csv_bytes(df, bom=bom)
+    elif fmt == "xlsx":
+        data = to_xlsx_bytes(df)
+    else:
+        data = to_parquet_bytes(df)
     return ExportResult(
         format=fmt,
         row_count=len(df),
@@ -271,7 +371,7 @@ def write_export(
         Destination; its directory is created. The file is written to a temporary name in the
         same directory, flushed to disk and renamed, so readers never see half a file.
     format
-        ``"csv"`` or ``"parquet"``; default from the file suffix.
+        ``"csv"``, ``"parquet"`` or ``"xlsx"``; default from the file suffix.
     bom
         UTF-8 byte-order mark (CSV only).
 

@@ -8,8 +8,10 @@ test uses its own SQLite store through ``JOURNEY_DB_URL``, never ``data/journeys
 from __future__ import annotations
 
 import hashlib
+import io
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
@@ -133,6 +135,38 @@ def test_export_download_is_the_cli_bytes_and_is_recorded(db_url, monkeypatch):
     assert any("byte-identical" in s.value for s in at.success)
 
 
+def test_an_excel_download_is_the_same_journeys_and_rechecks_byte_identical(db_url, monkeypatch):
+    xlsx_mime = export.MIME["xlsx"]
+    captured: list[bytes] = []
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def spy(self, path_or_data, mimetype, kind, filename=None):
+        if mimetype == xlsx_mime:
+            captured.append(path_or_data)
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", spy)
+    at = _page("pages/export.py")
+    [fmt] = [r for r in at.radio if r.label == "Format"]
+    fmt.set_value("xlsx")
+    at.run()
+    _button(at, "Prepare the download").click()
+    at.run()
+    assert not at.exception and captured
+    table = pipeline.run(load(DEMO).frame, FAST).table
+    assert captured[-1] == export.render(table, "xlsx").data
+    book = pd.read_excel(io.BytesIO(captured[-1]), dtype={"customer_id": str})
+    assert list(book.columns) == list(table.columns) and len(book) == len(table)
+    with Store(db_url) as db:
+        (run,) = db.list_runs()
+        (rec,) = db.list_exports(run)
+    assert rec.format == "xlsx" and rec.sha256 == hashlib.sha256(captured[-1]).hexdigest()
+    _button(at, "Re-run this run's scenario and compare").click()
+    at.run()
+    assert not at.exception
+    assert any("byte-identical" in s.value for s in at.success)
+
+
 def test_saved_scenario_is_listed_after_a_reload_and_loads_back(db_url):
     tuned = FAST.with_(weights={"cltv": 1.0, "churn": 2.5, "satisfaction": 0.5}, seed=3)
     at = _page("pages/export.py", tuned)
@@ -183,10 +217,6 @@ def test_rl_lab_trains_and_compares_policies():
 
 
 def test_export_of_one_segment_holds_whole_journeys_of_that_segment_only(monkeypatch):
-    import io
-
-    import pandas as pd
-
     captured: list[bytes] = []
     original = MemoryMediaFileStorage.load_and_get_id
 

@@ -20,6 +20,7 @@ from core.ops.export import (
     render,
     to_csv_bytes,
     to_parquet_bytes,
+    to_xlsx_bytes,
     unneutralise,
     write_export,
 )
@@ -220,6 +221,37 @@ def test_parquet_round_trips_types_and_text_unchanged() -> None:
     assert render(df, "parquet").sha256 == hashlib.sha256(data).hexdigest()
 
 
+def test_xlsx_keeps_text_as_text_numbers_as_numbers_and_is_deterministic(monkeypatch) -> None:
+    import time
+
+    import openpyxl
+
+    df = pd.DataFrame(
+        {
+            "customer": ["=cmd|' /C calc'!A0", "-x", "ok"],
+            "step": pd.array([1, None, 3], dtype="Int64"),
+            "delta": [-3.5, np.nan, 0.25],
+            "credible": [True, False, True],
+        }
+    )
+    data = to_xlsx_bytes(df)
+    time.sleep(2.1)  # a zip entry's time has a 2 s resolution: the bytes must not carry it
+    assert to_xlsx_bytes(df.copy()) == data
+    sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+    cells = [[(c.value, c.data_type) for c in row] for row in sheet.iter_rows()]
+    assert [v for v, _ in cells[0]] == list(df.columns)
+    assert cells[1] == [("=cmd|' /C calc'!A0", "s"), (1, "n"), (-3.5, "n"), (True, "b")]
+    assert cells[2] == [("-x", "s"), (None, "n"), (None, "n"), (False, "b")]
+    back = pd.read_excel(io.BytesIO(data))
+    assert back["customer"].tolist() == df["customer"].tolist()
+    np.testing.assert_allclose(back["delta"], df["delta"])
+    result = render(df, "xlsx")
+    assert result.data == data and result.mime.endswith("spreadsheetml.sheet")
+    monkeypatch.setattr("core.ops.export.XLSX_ROWS", 2)
+    with pytest.raises(CJOError, match="does not fit an Excel worksheet"):
+        to_xlsx_bytes(df)
+
+
 def test_write_export_is_atomic_and_matches_the_bytes(tmp_path: Path) -> None:
     df = pd.DataFrame({"a": ["=1", "b"], "n": [1.5, -2.0]})
     target = tmp_path / "out" / "journeys.csv"
@@ -237,7 +269,11 @@ def test_write_export_is_atomic_and_matches_the_bytes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "bad",
     [
-        lambda tmp: write_export(pd.DataFrame({"a": [1]}), tmp / "x.xlsx"),
+        lambda tmp: write_export(pd.DataFrame({"a": [1]}), tmp / "x.json"),
+        lambda tmp: write_export(pd.DataFrame({"a": ["bell \x07 in text"]}), tmp / "x.xlsx"),
+        lambda tmp: to_xlsx_bytes(
+            pd.DataFrame({"a": pd.Series(["lone \ud800 surrogate"], dtype=object)})
+        ),
         lambda tmp: render(pd.DataFrame({"a": [1]}), "json"),
         lambda tmp: to_csv_bytes(pd.DataFrame([[1, 2]], columns=["a", "a"])),
         lambda tmp: to_csv_bytes(

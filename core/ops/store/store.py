@@ -365,8 +365,8 @@ class Store:
         """Record a file exported from ``run`` (pass ``ExportResult`` fields from core.ops.export)."""
         run_id = run.id if isinstance(run, Run) else int(run)
         sha256 = check_sha256(sha256, "sha256")
-        if format not in ("csv", "parquet"):
-            raise CJOError(f"Unknown export format {format!r}; use 'csv' or 'parquet'.")
+        if format not in ("csv", "parquet", "xlsx"):
+            raise CJOError(f"Unknown export format {format!r}; use 'csv', 'parquet' or 'xlsx'.")
         if int(row_count) < 0:
             raise CJOError(f"row_count must be >= 0, got {row_count}.")
         try:
