@@ -218,7 +218,7 @@ def add_cli(subparsers: Any) -> None:
         "--out",
         required=True,
         metavar="OUT",
-        help="journeys .csv or .parquet, or a directory (partitioned Parquet)",
+        help="journeys .csv, .parquet or .xlsx, or a directory (partitioned Parquet)",
     )
     p.add_argument("--report", metavar="FILE", help="write the JSON report here")
     add_catalog(p, CATALOG_HELP, metavar="seed|full|FILE", default=None)

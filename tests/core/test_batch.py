@@ -105,6 +105,29 @@ def test_output_does_not_depend_on_chunk_size_partitions_or_format(small, tmp_pa
     assert res.report["n_chunks"] > 4
 
 
+def test_an_excel_output_is_the_export_of_the_same_journeys(small, tmp_path, monkeypatch) -> None:
+    import hashlib
+
+    ctx = small["ctx"]
+    ref = _run(small["single"], tmp_path / "one.csv", context=ctx, chunk_rows=5000)
+    table = batch.read_output(tmp_path / "one.csv")
+    res = _run(small["single"], tmp_path / "j.xlsx", context=ctx, chunk_rows=257)
+    data = (tmp_path / "j.xlsx").read_bytes()
+    assert res.written.format == "xlsx" and res.written.row_count == ref.written.row_count
+    assert res.written.sha256 == hashlib.sha256(data).hexdigest()
+    back = batch.read_output(tmp_path / "j.xlsx")
+    assert back["customer_id"].tolist() == table["customer_id"].astype(str).tolist()
+    np.testing.assert_allclose(back["opportunity"], table["opportunity"])
+    # the same bytes whatever the chunking, as CSV and Parquet
+    _run(small["parts"], tmp_path / "parts.xlsx", context=ctx, chunk_rows=400)
+    assert (tmp_path / "parts.xlsx").read_bytes() == data
+    # journeys that outgrow a worksheet stop the run at that chunk, with nothing written
+    monkeypatch.setattr("core.ops.export.XLSX_ROWS", 100)
+    with pytest.raises(batch.BatchError, match="more than an Excel worksheet holds"):
+        _run(small["single"], tmp_path / "big.xlsx", context=ctx, chunk_rows=257)
+    assert not (tmp_path / "big.xlsx").exists()
+
+
 def test_real_models_are_chunk_independent_and_match_the_dashboard_path(tmp_path) -> None:
     customers, _ = synthetic.generate_frame(900, seed=4)
     data = tmp_path / "c.parquet"
@@ -166,7 +189,7 @@ def test_partitioned_parquet_in_and_out_round_trip(small, tmp_path) -> None:
     assert (other / "notes.txt").read_text() == "keep me"
 
 
-@pytest.mark.parametrize("out_name", ["j.csv", "j.parquet", "jdir"])
+@pytest.mark.parametrize("out_name", ["j.csv", "j.parquet", "j.xlsx", "jdir"])
 @pytest.mark.parametrize("stop", [KeyboardInterrupt, RuntimeError])
 def test_interrupted_run_leaves_no_output_and_says_so(small, tmp_path, out_name, stop) -> None:
     seen: list[int] = []

@@ -17,8 +17,8 @@ chunk size:
    functions the dashboard uses.
 4. :mod:`~core.pipeline.batch.sinks`: a sink writes the tables in input order to a temporary
    sibling of the output and renames it into place only when every chunk is done
-   (:class:`CsvSink`, :class:`ParquetFileSink`, :class:`ParquetDirSink`, the last with a
-   ``_manifest.json`` and a ``_SUCCESS`` marker). An interrupted or failed run removes the
+   (:class:`CsvSink`, :class:`ParquetFileSink`, :class:`XlsxSink`, :class:`ParquetDirSink`,
+   the last with a ``_manifest.json`` and a ``_SUCCESS`` marker). An interrupted or failed run removes the
    temporary output; ``OUT`` is never half written.
 5. :mod:`~core.pipeline.batch.reports`: :func:`aggregate` merges the chunks' reports
    (customer-weighted means, ``max_gap`` the max, seconds summed); :func:`run_batch`
@@ -82,6 +82,7 @@ from core.pipeline.batch.sinks import (
     CsvSink,
     ParquetDirSink,
     ParquetFileSink,
+    XlsxSink,
     open_sink,
     output_kind,
     read_output,
@@ -101,6 +102,7 @@ __all__ = [
     "DaskChunkExecutor",
     "ParquetDirSink",
     "ParquetFileSink",
+    "XlsxSink",
     "Plan",
     "aggregate",
     "canonical_chunk",

@@ -1,7 +1,7 @@
 """Output sinks: the journeys tables of the chunks, in order, written atomically.
 
 A sink writes to a temporary sibling of the output and renames it into place only when every
-chunk is done (:class:`CsvSink`, :class:`ParquetFileSink`, :class:`ParquetDirSink`, the last
+chunk is done (:class:`CsvSink`, :class:`ParquetFileSink`, :class:`XlsxSink`, :class:`ParquetDirSink`, the last
 with a :data:`MANIFEST` and a :data:`SUCCESS` marker); :meth:`abort` removes the temporary
 output, so ``OUT`` is never half written. :func:`open_sink` picks the sink for an output name
 (:func:`output_kind`) and :func:`read_output` reads any output back.
@@ -32,16 +32,17 @@ SUCCESS = "_SUCCESS"
 
 
 def output_kind(out: str | os.PathLike[str]) -> str:
-    """``"csv"``, ``"parquet"`` (one file) or ``"parquet-dir"`` (no suffix or a trailing '/')."""
+    """``"csv"``, ``"parquet"`` (one file), ``"xlsx"`` (an Excel workbook) or ``"parquet-dir"``
+    (no suffix or a trailing '/')."""
     text = os.fspath(out)
     path = Path(text)
     if text.endswith(("/", os.sep)) or path.suffix == "":
         return "parquet-dir"
     kind = path.suffix.lower().lstrip(".")
-    if kind not in ("csv", "parquet"):
+    if kind not in ("csv", "parquet", "xlsx"):
         raise CJOError(
-            f"--out {text}: use a .csv or .parquet file name, or a directory name without "
-            "suffix (partitioned Parquet: part-00000.parquet ...)."
+            f"--out {text}: use a .csv, .parquet or .xlsx file name, or a directory name "
+            "without suffix (partitioned Parquet: part-00000.parquet ...)."
         )
     return kind
 
@@ -165,6 +166,36 @@ class ParquetFileSink(_Sink):
         super().abort()
 
 
+class XlsxSink(_Sink):
+    """One Excel workbook: the chunks' tables kept in order, written at the commit (a workbook
+    cannot be appended to); the same bytes as one :func:`~core.ops.export.to_xlsx_bytes`. A run
+    whose journeys outgrow a worksheet stops at the chunk that does, with nothing written."""
+
+    kind = "xlsx"
+
+    def __init__(self, dest: Path) -> None:
+        super().__init__(dest)
+        self.tables: list[pd.DataFrame] = []
+
+    def write(self, index: int, table: pd.DataFrame) -> None:
+        from core.ops.export import XLSX_ROWS
+
+        self.rows += len(table)
+        if self.rows > XLSX_ROWS:
+            raise CJOError(
+                f"--out {self.dest.name}: the journeys pass {XLSX_ROWS:,} rows, more than an "
+                "Excel worksheet holds. Fix: write .csv or .parquet instead."
+            )
+        self.tables.append(table)
+
+    def commit(self, manifest: Mapping[str, Any]) -> ExportResult:
+        from core.ops.export import write_export
+
+        table = pd.concat(self.tables, ignore_index=True) if self.tables else _empty_table()
+        written = write_export(table, self.dest, "xlsx")
+        return ExportResult("xlsx", self.rows, written.sha256, written.n_bytes, path=self.dest)
+
+
 class ParquetDirSink(_Sink):
     """A directory of ``part-00000.parquet ...`` (one per chunk), ``_manifest.json``, ``_SUCCESS``.
 
@@ -228,11 +259,14 @@ def open_sink(out: str | os.PathLike[str], bom: bool = False) -> _Sink:
         return CsvSink(dest, bom=bom)
     if kind == "parquet":
         return ParquetFileSink(dest)
+    if kind == "xlsx":
+        return XlsxSink(dest)
     return ParquetDirSink(dest)
 
 
 def read_output(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read a journeys output back (CSV, Parquet file or complete Parquet directory)."""
+    """Read a journeys output back (CSV, Parquet file, Excel workbook or complete Parquet
+    directory)."""
     p = Path(path)
     if p.is_dir():
         if not (p / SUCCESS).exists():
@@ -241,4 +275,6 @@ def read_output(path: str | os.PathLike[str]) -> pd.DataFrame:
         return pd.concat([pd.read_parquet(f) for f in files], ignore_index=True)
     if p.suffix.lower() == ".csv":
         return pd.read_csv(p, keep_default_na=False, na_values=[""])
+    if p.suffix.lower() == ".xlsx":
+        return pd.read_excel(p, dtype={"customer_id": str})
     return pd.read_parquet(p)
