@@ -80,8 +80,9 @@ def infer_kind(values: pd.Series) -> ExtraKind:
         return ExtraKind("boolean", "yes/no values")
     numbers = pd.to_numeric(present.astype(object), errors="coerce")
     if numbers.notna().all():
-        whole = np.all(np.mod(numbers.to_numpy(dtype=float), 1) == 0)
-        span = float(numbers.max() - numbers.min()) + 1
+        with np.errstate(invalid="ignore"):  # inf % 1 and inf - inf are NaN: not row numbers
+            whole = np.all(np.mod(numbers.to_numpy(dtype=float), 1) == 0)
+            span = float(numbers.max() - numbers.min()) + 1
         if n >= MIN_ROWS_TO_DROP and whole and len(distinct) == n and span == n:
             return ExtraKind("id", "distinct whole numbers counting the rows")
         return ExtraKind("numeric", "numbers")
@@ -268,10 +269,10 @@ def outcome_copies(
                 if how == "binary":
                     lo, hi = np.nanmin(x) - 1.0, np.nanmax(x) + 1.0
                     fit = max(_auc(np.where(there, x, fill), y) for fill in (lo, hi))
-                elif np.std(x[there]) > 0 and np.std(y[there]) > 0:
-                    fit = abs(float(np.corrcoef(x[there], y[there])[0, 1]))
                 else:
-                    fit = 0.0
+                    with np.errstate(all="ignore"):  # 1e300 overflows: no verdict, fit 0
+                        r = np.corrcoef(x[there], y[there])[0, 1]
+                    fit = abs(float(r)) if np.isfinite(r) else 0.0
             if fit >= COPY_THRESHOLD:
                 measure = (
                     "ROC AUC"

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.common.errors import DataValidationError
 from core.data.io import Limits, load
@@ -75,6 +77,13 @@ CASES: dict[str, tuple[bytes | Callable[[Path], Path], Limits | None, tuple[str,
     "currency sign": (edit("Monthly Charge", 0, "$70.50"), None, ("Monthly Charge", "$70.50")),
     "fraction in whole number": (edit("Tenure in Months", 1, "12.5"), None, ("whole number",)),
     "negative tenure": (edit("Tenure in Months", 3, "-3"), None, ("Tenure in Months", "row 4")),
+    "infinite charge": (edit("Monthly Charge", 2, "inf"), None, ("Monthly Charge", "finite")),
+    "overflowing number": (edit("Tenure in Months", 0, "1e400"), None, ("Tenure", "row 1")),
+    "whole number beyond 2**53": (
+        edit("Tenure in Months", 1, "100000000000000000000"),
+        None,
+        ("Tenure in Months", "usable number", "row 2"),
+    ),
     "satisfaction out of range": (edit("Satisfaction Score", 4, "7"), None, ("Satisfaction",)),
     "age out of range": (edit("Age", 0, "200"), None, ("Age",)),
     "unknown contract": (edit("Contract", 1, "Weekly"), None, ("Contract", "Weekly")),
@@ -235,3 +244,51 @@ def test_cli_validate_ok(tmp_path):
     out = _cli_validate(path)
     assert out.returncode == 0, out.stderr
     assert '"rows": 5' in out.stdout
+
+
+_TOKENS = ("", " ", "0", "-1", "1.5", "inf", "-inf", "nan", "NA", "1e400", "1" * 25, "yes",
+           "No", "TRUE", "é", "日本", "\u200b", "=1+1", "a b c d e", "2024-05-01")  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    extras=st.lists(
+        st.tuples(
+            st.sampled_from(["X", "Survey", "cltv", "churn value", "", " ", "Churn Score 2", "é"]),
+            st.lists(st.sampled_from(_TOKENS), min_size=5, max_size=5),
+        ),
+        max_size=3,
+    ),
+    corrupt=st.one_of(
+        st.none(),
+        st.tuples(
+            st.sampled_from(
+                [
+                    "Age",
+                    "Tenure in Months",
+                    "Monthly Charge",
+                    "CLTV",
+                    "Churn Value",
+                    "Satisfaction Score",
+                    "Contract",
+                    "Phone Service",
+                ]
+            ),  # fmt: skip
+            st.integers(0, 4),
+            st.sampled_from(_TOKENS),
+        ),
+    ),
+)
+def test_any_extra_or_corrupted_column_loads_or_gives_a_clear_error(extras, corrupt):
+    """Whatever a file adds or gets wrong, loading it succeeds or raises one DataValidationError
+    (never another exception: no traceback reaches a user)."""
+    df = base_frame()
+    for k, (name, values) in enumerate(extras):
+        df[f"{name}{k}" if name.strip() else name * (k + 1)] = values
+    if corrupt is not None:
+        col, row, value = corrupt
+        df.loc[row, col] = value
+    try:
+        load(csv_bytes(df), name="fuzz.csv")
+    except DataValidationError as exc:
+        assert "Fix" in str(exc) or "fix" in str(exc)

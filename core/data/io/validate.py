@@ -50,6 +50,10 @@ def _normalise_strings(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: Largest whole number a column of whole numbers takes (beyond it floats lose whole numbers).
+_LARGEST_WHOLE = 2.0**53
+
+
 def _zero_one(value: Any) -> Any:
     """``"1"``/``"0"`` for a yes/no spelling, else ``value`` itself."""
     token = schema.boolean_token(value)
@@ -86,6 +90,21 @@ def _coerce_numeric(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, A
                         "fix": _FIXES["numeric"],
                     }
                 )
+        huge = num.notna() & ~np.isfinite(num.to_numpy(dtype=float, na_value=np.nan))
+        if spec.kind == "int":
+            huge |= num.abs() > _LARGEST_WHOLE
+        if huge.any():
+            failures.append(
+                {
+                    "column": col,
+                    "check": "is a finite number" if spec.kind != "int" else "is a usable number",
+                    "rows": (np.flatnonzero(huge.to_numpy()) + 1).tolist(),
+                    "values": num[huge].astype(str).unique()[:3].tolist(),
+                    "fix": "replace infinite or overflowing values (inf, 1e400, ...) by a number, "
+                    "or leave the cell empty",
+                }
+            )
+            num = num.where(~huge)
         if spec.kind == "int":
             finite = num.dropna()
             frac = finite[(finite % 1) != 0]
