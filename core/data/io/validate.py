@@ -119,6 +119,7 @@ def _coerce_numeric(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[dict[str, A
                         "fix": "use whole numbers",
                     }
                 )
+                num = num.where(~num.index.isin(frac.index))  # reported; cast the rest
             out[col] = num.astype("Int64") if num.isna().any() else num.astype("int64")
         else:
             out[col] = num.astype("float64")
