@@ -189,3 +189,19 @@ def test_a_contact_plan_file_is_checked_and_gives_windows() -> None:
     ]:
         with pytest.raises(DataValidationError, match=message):
             read_contact_plan(bad, products=["p", "q"], name="c.csv")
+
+
+def test_the_fits_print_no_numpy_warnings_when_the_search_overflows(tmp_path: Path, capsys):
+    """On this log (seed 0) the likelihood search tries parameters where terms overflow; the
+    fits reject them quietly (numpy's warnings, errors under pytest, used to reach the user's
+    terminal) and reach the same estimates."""
+    path = tmp_path / "cdnow.csv"
+    purchase_log(800, 0, deviations=CDNOW_LOOKALIKE).to_csv(path, index=False)
+    report = tmp_path / "r.json"
+    args = ["timing", str(path), "--calibration-end", CAL, "--holdout-end", HOLD]
+    args += ["--report", str(report), "--quiet"]
+    assert cli(args) == 0
+    assert "Warning" not in capsys.readouterr().err
+    rep = json.loads(report.read_text())
+    assert 0.1 < rep["params"]["bgnbd"]["r"]["estimate"] < 0.5
+    assert abs(rep["holdout"]["error_pct"]) < 20

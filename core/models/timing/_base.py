@@ -107,20 +107,25 @@ def fit_ml(
     """
     import time
 
-    res = minimize(
-        negll,
-        np.log(start),
-        jac=grad,
-        method="L-BFGS-B",
-        options={"maxiter": 2000, "gtol": 1e-7, "ftol": 1e-12},
-    )
+    # the line search may try parameters where a term overflows (exp of a large log
+    # parameter, inf - inf): such a point is rejected by its non-finite value, and numpy's
+    # warnings about it would only reach the user's terminal
+    with np.errstate(all="ignore"):
+        res = minimize(
+            negll,
+            np.log(start),
+            jac=grad,
+            method="L-BFGS-B",
+            options={"maxiter": 2000, "gtol": 1e-7, "ftol": 1e-12},
+        )
     if not np.isfinite(res.fun):
         raise ModelError("the likelihood is not finite at the estimate: check the RFM table.")
     est = np.exp(res.x)
     se = np.full(len(names), np.nan)
     try:
-        hess = _hessian(lambda p: negll(np.log(np.maximum(p, 1e-12))), est)
-        cov = np.linalg.inv(hess)
+        with np.errstate(all="ignore"):
+            hess = _hessian(lambda p: negll(np.log(np.maximum(p, 1e-12))), est)
+            cov = np.linalg.inv(hess)
         d = np.diag(cov)
         se = np.where(d > 0, np.sqrt(np.abs(d)), np.nan)
     except np.linalg.LinAlgError:
