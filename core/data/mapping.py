@@ -158,9 +158,13 @@ class ColumnMapping:
                 raise MappingError(f"mapping file not found: {path}") from None
             except tomllib.TOMLDecodeError as exc:
                 raise MappingError(f"mapping file {path} is not valid TOML: {exc}") from None
-        if "columns" not in data or not isinstance(data["columns"], Mapping):
+        if not isinstance(data.get("columns", {}), Mapping) or not any(
+            k in data for k in ("columns", "values", "outcomes", "ignore")
+        ):
             raise MappingError(
-                'mapping needs a [columns] table of "source name" = "canonical name" pairs.'
+                'mapping needs a [columns] table of "source name" = "canonical name" pairs '
+                "(or, for a file whose columns are already canonical, only [outcomes], "
+                "[ignore] or [values] tables)."
             )
         values = data.get("values", {})
         if not isinstance(values, Mapping) or not all(
@@ -170,7 +174,7 @@ class ColumnMapping:
                 '[values] needs one table per column: [values."Contract"] "M2M" = "Month-to-Month".'
             )
         return cls(
-            columns={str(k): str(v) for k, v in data["columns"].items()},
+            columns={str(k): str(v) for k, v in data.get("columns", {}).items()},
             values={str(k): {str(a): str(b) for a, b in v.items()} for k, v in values.items()},
             outcomes=_names(data.get("outcomes"), "outcomes"),
             ignore=_names(data.get("ignore"), "ignore"),
@@ -313,8 +317,10 @@ def _ibm(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[str], list[str]]:
     takes that name when the file has no column of the exact name, and is ignored with a note
     when it has (a second copy, never a feature). Every other column is an *extra* column,
     typed by :mod:`core.data.extras` and used by the models like a mapped file's (a survey
-    score, a usage count); a column derived from the outcome must be named in a mapping's
-    ``[outcomes]`` (``--mapping``) to be kept out.
+    score, a usage count); one that reproduces an outcome is left out by the loader's guard
+    (:func:`core.data.extras.outcome_copies`), and any other column derived from the outcome is
+    named in a mapping's ``[outcomes]`` (``--mapping``: a file like this one needs no other
+    section).
     """
     exact = {c for c in raw.columns if c in schema.BY_NAME}
     rename: dict[str, str] = {}

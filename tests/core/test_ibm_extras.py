@@ -125,3 +125,20 @@ def test_dr_adjusts_for_the_ibm_files_extra_columns(ibm_raw, tmp_path):
     adjusted = next(n for n in notes if n.startswith("adjusted for the file's extra columns"))
     assert "Survey Score" in adjusted and "Region Code" in adjusted
     assert "Lifetime Value Copy" not in " ".join(notes) and "Churn Month" not in " ".join(notes)
+
+
+def test_a_mapping_of_outcomes_alone_keeps_a_columns_file_column_out(ibm_raw, tmp_path):
+    """A file already in the IBM layout names its own outcome-derived column in a mapping of
+    just ``[outcomes]``; an empty mapping is refused with the fix."""
+    from core.common.errors import MappingError
+    from core.data.mapping import ColumnMapping
+
+    path = tmp_path / "ibm_plus.csv"
+    _with_extras(ibm_raw.sample(400, random_state=0)).to_csv(path, index=False)
+    toml = tmp_path / "outcomes.toml"
+    toml.write_text('[outcomes]\ncolumns = ["Region Code"]\n', encoding="utf-8")
+    data = load(path, mapping=toml)
+    assert "Region Code" in data.leakage_excluded and "Region Code" not in data.frame.columns
+    assert data.extra_columns == {"Survey Score": "numeric"}
+    with pytest.raises(MappingError, match=r"\[outcomes\], \[ignore\] or \[values\]"):
+        ColumnMapping.load({})
