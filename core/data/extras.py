@@ -235,7 +235,8 @@ def outcome_copies(
     :data:`MIN_ROWS_TO_DROP`), it reproduces ``CLTV`` or ``Satisfaction Score`` with a
     correlation of :data:`COPY_THRESHOLD` or more (a category: its levels explain that share of
     the variance), or separates churners from the others with a ROC AUC of that much (its
-    missing cells count as a value of their own; a category: the purity of its levels), on a
+    missing cells count as a value of their own; a category: the purity of its levels, or
+    how well its blank cells alone separate them), on a
     seeded sample of :data:`JUDGE_ROWS` rows of a larger frame. The ``keep`` columns (a catalog
     reads holdings from them) are never judged.
     """
@@ -259,7 +260,15 @@ def outcome_copies(
             values = frame.loc[known, col]
             y = target[known]
             if kind == "categorical":
-                fit = _level_fit(values, y, how == "binary")
+                binary = how == "binary"
+                fit = _level_fit(values, y, binary)
+                measure = (
+                    "purity of its levels" if binary else "share of variance its levels explain"
+                )
+                if binary:  # blank exactly for those who stay (or leave)
+                    blank = _auc(values.notna().to_numpy(dtype=float), y)
+                    if blank > fit:
+                        fit, measure = blank, "ROC AUC of its blank cells"
             else:
                 x = values.map({"Yes": 1.0, "No": 0.0}) if kind == "boolean" else values
                 x = pd.to_numeric(x, errors="coerce").to_numpy(dtype=float)
@@ -269,21 +278,12 @@ def outcome_copies(
                 if how == "binary":
                     lo, hi = np.nanmin(x) - 1.0, np.nanmax(x) + 1.0
                     fit = max(_auc(np.where(there, x, fill), y) for fill in (lo, hi))
+                    measure = "ROC AUC"
                 else:
                     with np.errstate(all="ignore"):  # 1e300 overflows: no verdict, fit 0
                         r = np.corrcoef(x[there], y[there])[0, 1]
                     fit = abs(float(r)) if np.isfinite(r) else 0.0
+                    measure = "correlation"
             if fit >= COPY_THRESHOLD:
-                measure = (
-                    "ROC AUC"
-                    if how == "binary" and kind != "categorical"
-                    else (
-                        "purity of its levels"
-                        if how == "binary"
-                        else "share of variance its levels explain"
-                        if kind == "categorical"
-                        else "correlation"
-                    )
-                )
                 found[col] = f"it reproduces {name} ({measure} {fit:.3f})"
     return found
