@@ -251,7 +251,7 @@ def test_bad_options_are_clear_errors(small, tmp_path) -> None:
     with pytest.raises(CJOError, match="train-rows"):
         batch.BatchOptions(train_rows=5)
     with pytest.raises(CJOError, match="directory name without suffix"):
-        batch.output_kind("journeys.xlsx")
+        batch.output_kind("journeys.json")
     assert batch.output_kind("out/") == batch.output_kind("out") == "parquet-dir"
     with pytest.raises(DataValidationError, match="no such file"):
         _run(tmp_path / "missing.parquet", tmp_path / "o.csv")

@@ -281,7 +281,7 @@ def test_cli_optimize_bad_options_exit_2_without_traceback(
 
 
 def test_cli_optimize_bad_output_name(data_file, tmp_path) -> None:
-    code = cli.main(["optimize", str(data_file), "--out", str(tmp_path / "j.xlsx"), "--quiet"])
+    code = cli.main(["optimize", str(data_file), "--out", str(tmp_path / "j.json"), "--quiet"])
     assert code == 2
 
 
