@@ -6,9 +6,10 @@ ArrowRight). Per step, from the same shown plan, side by side: the quick answer 
 the freed room (``quick_replan(..., use_room=False)``, the previous plan as it was: ms and
 proved gap) and the page's quick answer (``core.planning.quick``: ms, proved gap, how much
 better its plan is than the first's); whether the page takes it as final (gap within
-``core.common.budgets.FINAL_GAP``, the planner's ``target_gap``: no background re-plan), else the background
-refinement as ``ui.plan`` runs it (ms, gap, how much better its plan is than the page's quick
-answer). The next step starts from what the page would show. The last lines sum it up.
+``core.common.budgets.FINAL_GAP``, the planner's ``target_gap``: no background re-plan), else
+the background refinement as ``ui.plan`` runs it (ms, gap, how much better its plan is than the
+page's quick answer). The next step starts from what the page would show. The last lines sum it
+up.
 
 Usage::
 

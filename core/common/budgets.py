@@ -7,8 +7,9 @@ read the same numbers; here in ``core.common`` because importing them must not l
 
 #: Seconds a re-plan may take (the page redraws within about a second of a slider change).
 #: Measured on the demo (benchmarks/plan.py --replan ... --time-limit): 0.35 s gives re-plans of
-#: median 0.46 s at a median gap of 0.12 %, 0.6 s gives 0.63 s at 0.06 %. Kept after the re-plan's
-#: early stops: at 0.25 and 0.2 s fewer re-plans found a plan in time under load (README, fifth pass).
+#: median 0.46 s at a median gap of 0.12 %, 0.6 s gives 0.63 s at 0.06 %. Kept after the
+#: re-plan's early stops: at 0.25 and 0.2 s fewer re-plans found a plan in time under load
+#: (README, fifth pass).
 REPLAN_SECONDS = 0.35
 #: Seconds the first plan may take.
 FIRST_SECONDS = 30.0

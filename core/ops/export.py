@@ -1,4 +1,4 @@
-"""Exports of tables (journeys, segments, ...) as CSV, Parquet or Excel, safe to open in a spreadsheet.
+"""Exports of tables (journeys, segments, ...) as CSV, Parquet or Excel, safe in a spreadsheet.
 
 CSV is what campaign tools and spreadsheets read, and a spreadsheet runs any cell that looks like
 a formula. Following OWASP's CSV-injection guidance, every text cell *and* header that begins

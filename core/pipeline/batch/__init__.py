@@ -18,8 +18,8 @@ chunk size:
 4. :mod:`~core.pipeline.batch.sinks`: a sink writes the tables in input order to a temporary
    sibling of the output and renames it into place only when every chunk is done
    (:class:`CsvSink`, :class:`ParquetFileSink`, :class:`XlsxSink`, :class:`ParquetDirSink`,
-   the last with a ``_manifest.json`` and a ``_SUCCESS`` marker). An interrupted or failed run removes the
-   temporary output; ``OUT`` is never half written.
+   the last with a ``_manifest.json`` and a ``_SUCCESS`` marker). An interrupted or failed run
+   removes the temporary output; ``OUT`` is never half written.
 5. :mod:`~core.pipeline.batch.reports`: :func:`aggregate` merges the chunks' reports
    (customer-weighted means, ``max_gap`` the max, seconds summed); :func:`run_batch`
    (:mod:`~core.pipeline.batch.engine`) adds the batch figures (engine, chunks, throughput,

@@ -1,10 +1,11 @@
 """Output sinks: the journeys tables of the chunks, in order, written atomically.
 
 A sink writes to a temporary sibling of the output and renames it into place only when every
-chunk is done (:class:`CsvSink`, :class:`ParquetFileSink`, :class:`XlsxSink`, :class:`ParquetDirSink`, the last
-with a :data:`MANIFEST` and a :data:`SUCCESS` marker); :meth:`abort` removes the temporary
-output, so ``OUT`` is never half written. :func:`open_sink` picks the sink for an output name
-(:func:`output_kind`) and :func:`read_output` reads any output back.
+chunk is done (:class:`CsvSink`, :class:`ParquetFileSink`, :class:`XlsxSink`,
+:class:`ParquetDirSink`, the last with a :data:`MANIFEST` and a :data:`SUCCESS` marker);
+:meth:`abort` removes the temporary output, so ``OUT`` is never half written.
+:func:`open_sink` picks the sink for an output name (:func:`output_kind`) and
+:func:`read_output` reads any output back.
 """
 
 from __future__ import annotations
