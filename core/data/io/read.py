@@ -163,6 +163,20 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
+def _refuse_duplicates(header: list[str], name: str) -> None:
+    """One error naming the header's duplicate column names ('' = a column without a header)."""
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise _error(
+            f"{name}: duplicate column name(s) {dupes}"
+            + (" ('' = no header)" if "" in dupes else "")
+            + ". Fix: rename or drop the duplicates.",
+            column=", ".join(dupes),
+            check="duplicate columns",
+            fix="rename the duplicates",
+        )
+
+
 def _allow_cells_of(n_chars: int) -> None:
     """Let the csv module read a cell as long as the whole text (its default stops at 131,072
     characters, e.g. a pasted e-mail in a notes column; the file itself is capped by
@@ -244,14 +258,7 @@ def _read_csv_text(text: str, name: str, limits: Limits) -> tuple[pd.DataFrame, 
             rows=format_rows(ragged),
             fix="quote values containing the delimiter",
         )
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if dupes:
-        raise _error(
-            f"{name}: duplicate column name(s) {dupes}. Fix: rename or drop the duplicates.",
-            column=", ".join(dupes),
-            check="duplicate columns",
-            fix="rename the duplicates",
-        )
+    _refuse_duplicates(header, name)
     frame = pd.read_csv(
         io.StringIO(text),
         sep=delim,
@@ -413,15 +420,7 @@ def _read_workbook(data: bytes, name: str, limits: Limits) -> tuple[pd.DataFrame
             check="header only",
             fix="include data rows",
         )
-    dupes = sorted({h for h in names if names.count(h) > 1})
-    if dupes:
-        raise _error(
-            f"{name}: duplicate column name(s) {dupes} ('' = no header). Fix: rename or drop "
-            "the duplicates.",
-            column=", ".join(dupes),
-            check="duplicate columns",
-            fix="rename the duplicates",
-        )
+    _refuse_duplicates(names, name)
     frame = pd.DataFrame([[r[j] for j in used] for r in body], columns=names, dtype=object)
     frame = frame.map(lambda v: None if isinstance(v, str) and not v.strip() else v)
     return frame.astype(object).where(frame.notna(), np.nan), notes
