@@ -11,7 +11,7 @@ ui.intro(
     "Data",
     "Which customers the dashboard is working on, whether the file passed validation, and which "
     "columns the leakage guard keeps away from the models. The default is our synthetic demo "
-    "population; upload your own CSV or Parquet export, or read a file on the server. Any "
+    "population; upload your own CSV, Parquet or Excel export, or read a file on the server. Any "
     "other export (another operator's, a shop's customer table) goes through the mapping "
     "assistant: a catalog of your products, and the columns the product knows.",
 )

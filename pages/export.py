@@ -18,13 +18,18 @@ name_now = ui.current_scenario_name()
 
 st.subheader("Download the journeys")
 page = ui.segments_page()
-c1, c2, c3 = st.columns([2, 1, 1])
+c1, c2, c3 = st.columns([2, 1.5, 1])
 who = c1.selectbox(
     "Customers",
     ["All customers", *page.sizes["segment"]],
     help="One segment of the Segments page, or everyone.",
 )
-fmt = c2.radio("Format", ["csv", "parquet", "xlsx"], horizontal=True, format_func=str.upper)
+fmt = c2.radio(
+    "Format",
+    ["csv", "parquet", "xlsx"],
+    horizontal=True,
+    format_func={"csv": "CSV", "parquet": "Parquet", "xlsx": "Excel"}.__getitem__,
+)
 bom = c3.checkbox(
     "UTF-8 BOM (Excel)", disabled=fmt != "csv", help="Lets Excel detect the encoding."
 )
