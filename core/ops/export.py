@@ -286,7 +286,8 @@ def to_xlsx_bytes(df: pd.DataFrame) -> bytes:
             f"characters or invalid Unicode: {err}). Fix: export CSV or Parquet, or clean the "
             "source data."
         ) from err
-    # the archive's member dates are the time of writing: fix them too
+    # the archive's member dates are the time of writing: fix them in a second pass (openpyxl
+    # also adds worksheets from temporary files, so overriding writestr would not catch all)
     out = io.BytesIO()
     with (
         zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src,

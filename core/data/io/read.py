@@ -163,6 +163,18 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
+def _refuse_wide(n_cols: int, name: str, limits: Limits) -> None:
+    """One error when a table has more columns than :class:`Limits` allows."""
+    if n_cols > limits.max_columns:
+        raise _error(
+            f"{name}: {n_cols} columns exceed the limit of {limits.max_columns}. Fix: "
+            "export only the customer columns, or raise the column limit.",
+            column="(file)",
+            check="max_columns",
+            fix="fewer columns",
+        )
+
+
 def _refuse_duplicates(header: list[str], name: str) -> None:
     """One error naming the header's duplicate column names ('' = a column without a header)."""
     dupes = sorted({h for h in header if header.count(h) > 1})
@@ -203,14 +215,7 @@ def _read_csv_text(text: str, name: str, limits: Limits) -> tuple[pd.DataFrame, 
         raise _error(f"{name}: the header cannot be parsed ({exc}).") from None
     header = [h.strip().lstrip("\ufeff") for h in header]
     n_cols = len(header)
-    if n_cols > limits.max_columns:
-        raise _error(
-            f"{name}: {n_cols} columns exceed the limit of {limits.max_columns}. Fix: "
-            "export only the customer columns, or raise the column limit.",
-            column="(file)",
-            check="max_columns",
-            fix="fewer columns",
-        )
+    _refuse_wide(n_cols, name, limits)
     ragged: list[int] = []
     ragged_counts: list[int] = []
     n_rows = 0
@@ -312,14 +317,19 @@ def _read_parquet(data: bytes, name: str, limits: Limits) -> pd.DataFrame:
     return frame
 
 
-def is_workbook(data: bytes) -> bool:
-    """True when ``data`` is an Excel workbook (.xlsx / .xlsm: a ZIP holding ``xl/``)."""
-    if not data.startswith(b"PK\x03\x04"):
-        return False
+def is_workbook(source: bytes | str | Path) -> bool:
+    """True when ``source`` (bytes or a file's path) is an Excel workbook (.xlsx / .xlsm: a ZIP
+    holding ``xl/``); a path is read only as far as the archive's directory."""
     import zipfile
 
+    if isinstance(source, bytes):
+        if not source.startswith(b"PK\x03\x04"):
+            return False
+        archive_of: Any = io.BytesIO(source)
+    else:
+        archive_of = source
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(archive_of) as archive:
             return "xl/workbook.xml" in archive.namelist()
     except zipfile.BadZipFile:
         return False
@@ -404,14 +414,7 @@ def _read_workbook(data: bytes, name: str, limits: Limits) -> tuple[pd.DataFrame
     body = [r + [None] * (width - len(r)) for r in body]
     used = [j for j in range(width) if names[j] or any(r[j] is not None for r in body)]
     names = [names[j] for j in used]
-    if len(names) > limits.max_columns:
-        raise _error(
-            f"{name}: {len(names)} columns exceed the limit of {limits.max_columns}. Fix: "
-            "keep only the customer columns, or raise the column limit.",
-            column="(file)",
-            check="max_columns",
-            fix="fewer columns",
-        )
+    _refuse_wide(len(names), name, limits)
     if not body:
         raise _error(
             f"{name}: the first worksheet has a header but no data rows. Fix: put the customers "

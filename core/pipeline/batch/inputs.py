@@ -78,14 +78,21 @@ def _input_files(source: Path) -> tuple[str, list[Path]]:
     if magic == b"PK\x03\x04":
         from core.data.io.read import is_workbook
 
-        if is_workbook(source.read_bytes()):
+        if is_workbook(source):
             return "xlsx", [source]
     return ("parquet" if magic == b"PAR1" else "csv"), [source]
 
 
+def _workbook(path: Path) -> pd.DataFrame:
+    """The first worksheet of a workbook as raw text, read once per process and version of the
+    file (told by its size and modification time: hashing it for every chunk would read the
+    whole file again each time)."""
+    st = path.stat()
+    return _worksheet(str(path), st.st_size, st.st_mtime_ns)
+
+
 @functools.lru_cache(maxsize=2)
-def _workbook(path: str, sha256: str) -> pd.DataFrame:
-    """The first worksheet of a workbook as raw text (read once per process and version)."""
+def _worksheet(path: str, size: int, mtime_ns: int) -> pd.DataFrame:
     from core.data.io import Limits
     from core.data.io.read import read_table
 
@@ -167,7 +174,7 @@ def plan(source: str | os.PathLike[str], chunk_rows: int) -> Plan:
                     "Fix: re-export it."
                 ) from None
         elif fmt == "xlsx":
-            n = len(_workbook(str(path), sha256_file(path)))
+            n = len(_workbook(path))
         else:
             dialect = _csv_dialect(path)
             n = _csv_rows(path, dialect)
@@ -202,7 +209,7 @@ def read_raw(chunk: Chunk, dialect: Mapping[str, Any] | None = None) -> pd.DataF
         table = pf.read_row_groups(groups).slice(chunk.start - (lo or 0), chunk.n_rows)
         frame = table.to_pandas()
     elif chunk.fmt == "xlsx":
-        rows = _workbook(str(path), sha256_file(path)).iloc[chunk.start : chunk.stop]
+        rows = _workbook(path).iloc[chunk.start : chunk.stop]
         frame = rows.reset_index(drop=True)
     else:
         if dialect is None:
