@@ -59,7 +59,7 @@ _OPTIMIZE_DESCRIPTION = (
     "or the engine. --engine dask runs the chunks on a Dask cluster (--scheduler ADDRESS, "
     "or a LocalCluster of --workers processes). --report writes n_customers, solver, "
     "schedule, seconds_optimize, seconds_total, baselines and, with --verify exact, "
-    "share_optimal / mean_gap / max_gap, and estimator_notes. See docs/batch.md."
+    "share_optimal / mean_gap / max_gap, estimator_notes and data_notes. See docs/batch.md."
 )
 
 

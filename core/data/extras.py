@@ -24,7 +24,7 @@ fewer than :data:`MIN_ROWS_TO_DROP` rows nothing is judged free text or an ident
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -158,6 +158,58 @@ def type_extras(
         out[col] = convert(out[col], kind)
         kinds[col] = kind
     return out, kinds, notes, dropped
+
+
+def type_as(
+    frame: pd.DataFrame,
+    columns: Iterable[str],
+    kinds: Mapping[str, str],
+    *,
+    keep: Iterable[str] = (),
+) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+    """Type the extra ``columns`` of ``frame`` as ``kinds`` says, judging nothing again.
+
+    The batch engine types every chunk as its reference sample was typed, so a chunk whose
+    values happen to look otherwise (a count column holding only 0 and 1, read as yes/no; a
+    column empty in that chunk) gives the models the same features as the rest of the file. A
+    value that does not fit its column's kind is missing (the models fill it as they were
+    fitted to).
+
+    Parameters
+    ----------
+    frame
+        The frame holding them (not modified).
+    columns
+        The extra columns.
+    kinds
+        ``{column: kind}`` decided on the reference (:func:`type_extras`); a column not named
+        there was left out of the reference and is left out here too.
+    keep
+        Columns never left out (a catalog reads holdings from them): judged as
+        :func:`type_extras` would when ``kinds`` does not name them.
+
+    Returns
+    -------
+    (frame, kinds, dropped)
+        The frame with the extra columns converted and the others removed, ``{column: kind}``
+        of the kept ones, the removed columns.
+    """
+    out = frame.copy()
+    typed: dict[str, str] = {}
+    dropped: list[str] = []
+    protected = set(keep)
+    for col in columns:
+        kind = kinds.get(col)
+        if kind is None and col in protected:
+            found = infer_kind(out[col]).kind
+            kind = found if found in FEATURE_KINDS else "categorical"
+        if kind not in FEATURE_KINDS:
+            dropped.append(col)
+            out = out.drop(columns=col)
+            continue
+        out[col] = convert(out[col], kind)
+        typed[col] = kind
+    return out, typed, dropped
 
 
 def typed_kind(values: pd.Series) -> str:

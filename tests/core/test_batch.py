@@ -366,3 +366,72 @@ def test_a_local_cluster_starts_quietly_when_8787_is_taken() -> None:
             cluster.close()
     finally:
         holder.close()
+
+
+def _with_complaints(n: int, binary_rows: int) -> pd.DataFrame:
+    """Synthetic customers with an extra count column (0-3, driven by a hidden trait) that
+    holds only 0 and 1 in its first ``binary_rows`` rows."""
+    customers, truth = synthetic.generate_frame(n, seed=21)
+    rng = np.random.default_rng(0)
+    noisy = truth["latent_service_need"].to_numpy() + rng.normal(0, 0.5, n)
+    count = np.clip(np.round(noisy + 1), 0, 3)
+    count[:binary_rows] = (count[:binary_rows] > 1).astype(float)
+    return customers.assign(Complaints=count.astype(int))
+
+
+def test_extra_columns_are_typed_as_the_reference_in_every_chunk(tmp_path) -> None:
+    """A count column holding only 0 and 1 in one chunk is still a number there. Judged chunk
+    by chunk it was read as yes/no, so the models saw it missing for that chunk's customers
+    and their journeys changed with the chunking."""
+    data = tmp_path / "customers.csv"
+    _with_complaints(1200, binary_rows=300).to_csv(data, index=False)
+    settings = pipeline.Settings(iters=50, estimator="dr")
+    outs = []
+    for chunk_rows in (5000, 300):
+        out = tmp_path / f"j{chunk_rows}.csv"
+        opts = batch.BatchOptions(chunk_rows=chunk_rows, baselines=("greedy",))
+        res = batch.run_batch(data, out, settings, opts)
+        assert res.report["n_chunks"] == (1 if chunk_rows == 5000 else 4)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    # the first chunk alone, typed as the reference says (a number) and as judged on its own
+    plan_ = batch.plan(data, 300)
+    raw = batch.read_raw(plan_.chunks[0], plan_.csv)
+    alone = batch.prepare_chunk(raw, plan_.chunks[0])
+    as_reference = batch.prepare_chunk(raw, plan_.chunks[0], extras={"Complaints": "numeric"})
+    assert alone.extras["Complaints"] == "boolean"
+    assert as_reference.extras == {"Complaints": "numeric"}
+    assert as_reference.frame["Complaints"].dtype == np.float64
+
+
+def test_a_column_left_out_of_the_reference_is_left_out_of_every_chunk(small, tmp_path) -> None:
+    """An extra column the reference left out (free text) stays out of a chunk where it would
+    pass (too few rows to judge), and the report says what the loader left out."""
+    frame = pd.read_csv(small["csv"], dtype=str, keep_default_na=False)
+    words = np.array(["slow", "network", "bill", "too", "high", "great", "support", "app"])
+    rng = np.random.default_rng(1)
+    frame["Comment"] = [" ".join(rng.choice(words, 6)) + f" {i}" for i in range(len(frame))]
+    data = tmp_path / "with_comments.csv"
+    frame.to_csv(data, index=False)
+    res = _run(data, tmp_path / "j.csv", context=small["ctx"], chunk_rows=1990)
+    assert res.report["n_chunks"] == 2  # the second chunk: 10 rows, too few to judge free text
+    assert any(n.startswith("'Comment' left out: free text") for n in res.report["data_notes"])
+    plan_ = batch.plan(data, 1990)
+    last = plan_.chunks[-1]
+    raw = batch.read_raw(last, plan_.csv)
+    assert "Comment" in batch.prepare_chunk(raw, last).extras
+    kinds = batch.reference_prepared(plan_, batch.BatchOptions(chunk_rows=1990), 0).extras
+    assert "Comment" not in kinds
+    assert "Comment" not in batch.canonical_chunk(raw, last, extras=kinds).columns
+
+
+def test_the_report_names_the_worksheet_a_workbook_was_read_from(small, tmp_path) -> None:
+    data = tmp_path / "customers.xlsx"
+    with pd.ExcelWriter(data) as book:
+        small["frame"].iloc[:300].to_excel(book, sheet_name="Customers", index=False)
+        pd.DataFrame({"read me": ["not customers"]}).to_excel(book, sheet_name="About")
+    res = _run(data, tmp_path / "j.csv", context=small["ctx"], chunk_rows=120)
+    assert res.report["n_chunks"] == 3
+    assert any("first worksheet 'Customers' of 2" in n for n in res.report["data_notes"])
+    csv = _run(small["csv"], tmp_path / "k.csv", context=small["ctx"], chunk_rows=5000)
+    assert not any("worksheet" in n for n in csv.report["data_notes"])

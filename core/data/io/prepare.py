@@ -31,7 +31,7 @@ import pandas as pd
 from core.common.errors import CatalogError, MappingError
 from core.data import schema
 from core.data.catalog import Catalog, is_shipped, load_catalog
-from core.data.extras import outcome_copies, type_extras
+from core.data.extras import outcome_copies, type_as, type_extras
 from core.data.io.validate import validate_canonical
 from core.data.mapping import (
     ColumnMapping,
@@ -164,6 +164,7 @@ def prepare(
     catalog: Catalog | str | Path | None = None,
     name: str = "input",
     row_numbers: Sequence[int] | np.ndarray | None = None,
+    extras: Mapping[str, str] | None = None,
 ) -> Prepared:
     """Map, bind, type and validate a raw table (CSV values as text, or Parquet columns).
 
@@ -182,6 +183,13 @@ def prepare(
     row_numbers
         0-based row numbers of ``raw``'s rows in the whole input (default ``0..n-1``): a
         generated ``Customer ID`` is the row number from 1, the same whatever the chunking.
+    extras
+        The extra columns' kinds decided on another part of the same file (a batch run's
+        reference sample, :attr:`Prepared.extras`): those columns are typed so and every other
+        extra column is left out, without judging the values again
+        (:func:`core.data.extras.type_as`), so every chunk gives the models the same features.
+        None (the default) judges them here (:func:`core.data.extras.type_extras`) and leaves
+        out the outcome copies (:func:`core.data.extras.outcome_copies`).
 
     Raises
     ------
@@ -220,10 +228,15 @@ def prepare(
     frame = _churn_value(frame)
     extra_cols = [c for c in frame.columns if c not in schema.BY_NAME]
     products = [p.column for p in bound.products] if bound is not None else []
-    frame, kinds, more, dropped = type_extras(frame, extra_cols, keep=products)
-    notes += more
-    ignored += dropped
-    copies = outcome_copies(frame, kinds, keep=products)
+    if extras is not None:
+        frame, kinds, dropped = type_as(frame, extra_cols, extras, keep=products)
+        ignored += dropped
+        copies: dict[str, str] = {}
+    else:
+        frame, kinds, more, dropped = type_extras(frame, extra_cols, keep=products)
+        notes += more
+        ignored += dropped
+        copies = outcome_copies(frame, kinds, keep=products)
     for col, why in copies.items():
         notes.append(
             f"'{col}' left out of the data and of every model: {why}, so it is taken to be "

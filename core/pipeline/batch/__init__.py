@@ -6,12 +6,15 @@ chunk size:
 
 1. :mod:`~core.pipeline.batch.inputs`: :func:`plan` lists the input (a CSV file, a Parquet file
    or a directory of Parquet files) and cuts it into :class:`Chunk` s of at most ``chunk_rows``
-   customers; :func:`read_raw`, :func:`iter_csv_raw` and :func:`canonical_chunk` read, map and
-   validate them.
-2. :mod:`~core.pipeline.batch.reference`: :func:`reference_sample` draws a seeded sample of at
-   most ``train_rows`` customers; :func:`fit_reference` fits the models on it **once** and fixes
-   the normalisation scale from the components of its first ``scale_rows`` customers
-   (:attr:`core.pipeline.Context.scale`), so every chunk is scored on the same footing.
+   customers; :func:`read_raw`, :func:`iter_csv_raw`, :func:`prepare_chunk` and
+   :func:`canonical_chunk` read, map and validate them.
+2. :mod:`~core.pipeline.batch.reference`: :func:`reference_prepared` (its frame:
+   :func:`reference_sample`) draws a seeded sample of at most ``train_rows`` customers and
+   decides what the file's extra columns are (:attr:`BatchOptions.extra_kinds`: every chunk's
+   are then typed so, not judged again); :func:`fit_reference` fits the models on it **once**
+   and fixes the normalisation scale from the components of its first ``scale_rows``
+   customers (:attr:`core.pipeline.Context.scale`), so every chunk is scored on the same
+   footing.
 3. :mod:`~core.pipeline.batch.chunks`: :func:`process_chunk` reads, maps and validates one
    chunk and runs :func:`core.pipeline.run` and :func:`core.pipeline.report` on it: the very
    functions the dashboard uses.
@@ -28,8 +31,9 @@ chunk size:
 Chunk independence. The ``counterfactual`` estimator is an S-learner: a customer's components
 are two predictions of the fitted models for that customer alone, and each customer's annealing
 stream derives from (seed, customer id). With the models and the scale fixed by the reference,
-a customer's journey therefore does not depend on the chunk it is processed in, nor on the
-engine: the output is identical for any ``chunk_rows``, partitioning or number of workers.
+and the extra columns typed as the reference's, a customer's journey therefore does not depend
+on the chunk it is processed in, nor on the engine: the output is identical for any
+``chunk_rows``, partitioning or number of workers.
 ``peer-bayes`` and ``neighbours`` compare each customer with the rest of the population given
 to them, and their code takes no separate reference population, so they are not chunk
 independent: they run only when the whole input is one chunk on the local engine (the
@@ -60,6 +64,8 @@ from core.pipeline.batch.inputs import (
     iter_csv_raw,
     load_chunk,
     plan,
+    prepare_chunk,
+    read_notes,
     read_raw,
 )
 from core.pipeline.batch.options import (
@@ -71,6 +77,7 @@ from core.pipeline.batch.options import (
 from core.pipeline.batch.plan_engine import DaskChunkExecutor, dask_planner
 from core.pipeline.batch.reference import (
     fit_reference,
+    reference_prepared,
     reference_sample,
     sample_rows,
     trusted_context,
@@ -121,7 +128,10 @@ __all__ = [
     "process_chunk",
     "process_frame",
     "read_output",
+    "prepare_chunk",
+    "read_notes",
     "read_raw",
+    "reference_prepared",
     "reference_sample",
     "run_batch",
     "run_dask",

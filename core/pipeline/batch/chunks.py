@@ -126,7 +126,8 @@ def process_chunk(
         The planned input (its CSV dialect).
     settings, context, options
         As :func:`process_frame` takes them; ``options.mapping`` maps the raw columns and
-        ``options.catalog`` (when given) says which columns are required.
+        ``options.catalog`` (when given) says which columns are required;
+        ``options.extra_kinds`` types the extra columns as the reference's.
     raw
         The chunk's raw rows when they were read already (a CSV input, streamed).
 
@@ -138,7 +139,13 @@ def process_chunk(
     t = time.perf_counter()
     if raw is None:
         raw = read_raw(chunk, plan_.csv or None)
-    frame = canonical_chunk(raw, chunk, mapping=options.mapping, catalog=options.catalog)
+    frame = canonical_chunk(
+        raw,
+        chunk,
+        mapping=options.mapping,
+        catalog=options.catalog,
+        extras=options.extra_kinds,
+    )
     res = process_frame(frame, settings, context, options, chunk.index, time.perf_counter() - t)
     if "distributed" not in sys.modules:  # the local engine never imports dask
         return res

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +25,9 @@ from core.ops.export import ExportResult
 from core.pipeline.batch._base import BatchError, peak_rss_mb
 from core.pipeline.batch.chunks import ChunkResult, figures_only, process_chunk
 from core.pipeline.batch.dask import run_dask
-from core.pipeline.batch.inputs import Plan, iter_chunks, plan
+from core.pipeline.batch.inputs import Plan, iter_chunks, plan, read_notes
 from core.pipeline.batch.options import BatchOptions, check_estimator
-from core.pipeline.batch.reference import fit_reference, reference_sample, trusted_context
+from core.pipeline.batch.reference import fit_reference, reference_prepared, trusted_context
 from core.pipeline.batch.reports import aggregate
 from core.pipeline.batch.sinks import open_sink
 from core.pipeline.context import Context
@@ -116,7 +116,11 @@ def run_batch(
         if progress is not None:
             progress(0, plan_.n_rows)
         t = time.perf_counter()
-        reference = reference_sample(plan_, opts, settings.seed)
+        prepared = reference_prepared(plan_, opts, settings.seed)
+        reference = prepared.frame
+        # every chunk's extra columns typed as the reference's (not judged chunk by chunk)
+        opts = replace(opts, extra_kinds=dict(prepared.extras))
+        data_notes = [*read_notes(plan_), *prepared.notes]
         seconds["reference"] = time.perf_counter() - t
         t = time.perf_counter()
         if context is None and models_dir is not None:
@@ -124,7 +128,7 @@ def run_batch(
         whole = len(plan_.chunks) == 1 and plan_.n_rows <= min(opts.train_rows, opts.scale_rows)
         ctx = fit_reference(reference, settings, opts, context=context, whole=whole)
         seconds["fit"] = time.perf_counter() - t
-        del reference
+        del reference, prepared
         if opts.engine == "local":
             _run_local(plan_, settings, ctx, opts, accept)
         else:
@@ -180,6 +184,8 @@ def run_batch(
         catalog=ctx.catalog.name,
         # what the fitted estimator says about the data (e.g. the extra columns dr adjusted for)
         estimator_notes=list(getattr(ctx.models, "notes_", ()) or ()),
+        # what the loader decided on the reference sample (columns left out, the worksheet read)
+        data_notes=data_notes,
     )
     rep["out"] = {
         "path": str(written.path),

@@ -18,12 +18,15 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from core.common.errors import DataValidationError
 from core.pipeline.batch._base import sha256_file
+
+if TYPE_CHECKING:
+    from core.data.io import Prepared
 
 
 @dataclass(frozen=True)
@@ -88,15 +91,25 @@ def _workbook(path: Path) -> pd.DataFrame:
     file (told by its size and modification time: hashing it for every chunk would read the
     whole file again each time)."""
     st = path.stat()
-    return _worksheet(str(path), st.st_size, st.st_mtime_ns)
+    return _worksheet(str(path), st.st_size, st.st_mtime_ns)[0]
 
 
 @functools.lru_cache(maxsize=2)
-def _worksheet(path: str, size: int, mtime_ns: int) -> pd.DataFrame:
+def _worksheet(path: str, size: int, mtime_ns: int) -> tuple[pd.DataFrame, tuple[str, ...]]:
     from core.data.io import Limits
     from core.data.io.read import read_table
 
-    return read_table(path, limits=Limits(max_bytes=1 << 62, max_rows=1 << 62))[0]
+    frame, info = read_table(path, limits=Limits(max_bytes=1 << 62, max_rows=1 << 62))
+    return frame, tuple(info.get("notes", ()))
+
+
+def read_notes(plan_: Plan) -> list[str]:
+    """What reading the input decided that the user should know (a workbook: which worksheet)."""
+    if plan_.fmt != "xlsx":
+        return []
+    path = Path(plan_.files[0])
+    st = path.stat()
+    return list(_worksheet(str(path), st.st_size, st.st_mtime_ns)[1])
 
 
 def _csv_dialect(path: Path) -> dict[str, Any]:
@@ -140,8 +153,9 @@ def _strip_names(raw: pd.DataFrame) -> pd.DataFrame:
 def _csv_rows(path: Path, dialect: Mapping[str, Any]) -> int:
     n = 0
     try:
-        for part in _csv_reader(path, dialect, 200_000, usecols=[0]):
-            n += len(part)
+        with _csv_reader(path, dialect, 200_000, usecols=[0]) as reader:
+            for part in reader:
+                n += len(part)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise DataValidationError(
             f"{path.name}: cannot be read as CSV ({exc}). Fix: check the quoting and the "
@@ -214,10 +228,10 @@ def read_raw(chunk: Chunk, dialect: Mapping[str, Any] | None = None) -> pd.DataF
     else:
         if dialect is None:
             dialect = _csv_dialect(path)
-        reader = _csv_reader(
+        with _csv_reader(
             path, dialect, chunk.n_rows, skiprows=range(1, chunk.start + 1), nrows=chunk.n_rows
-        )
-        frame = next(iter(reader))
+        ) as reader:
+            frame = next(iter(reader))
     return _strip_names(frame)
 
 
@@ -227,9 +241,9 @@ def iter_csv_raw(plan_: Plan, chunk_rows: int) -> Iterator[tuple[Chunk, pd.DataF
     for c in plan_.chunks:
         by_file.setdefault(c.path, []).append(c)
     for path, chunks in by_file.items():
-        reader = _csv_reader(Path(path), plan_.csv, chunk_rows)
-        for c, raw in zip(chunks, reader, strict=True):
-            yield c, _strip_names(raw)
+        with _csv_reader(Path(path), plan_.csv, chunk_rows) as reader:
+            for c, raw in zip(chunks, reader, strict=True):
+                yield c, _strip_names(raw)
 
 
 def iter_chunks(plan_: Plan, chunk_rows: int) -> Iterator[tuple[Chunk, pd.DataFrame | None]]:
@@ -245,7 +259,7 @@ def iter_chunks(plan_: Plan, chunk_rows: int) -> Iterator[tuple[Chunk, pd.DataFr
             yield chunk, None
 
 
-def canonical_chunk(
+def prepare_chunk(
     raw: pd.DataFrame,
     chunk: Chunk,
     *,
@@ -253,13 +267,16 @@ def canonical_chunk(
     name: str | None = None,
     catalog: Any = None,
     row_numbers: Any = None,
-) -> pd.DataFrame:
+    extras: Mapping[str, str] | None = None,
+) -> Prepared:
     """Map and validate one raw chunk (as :func:`core.data.io.load` does for a whole file).
 
     ``catalog`` (optional) makes only its columns and an id required
     (:func:`core.data.io.prepare`); a generated id is the row number over the whole input
-    (``row_numbers``, default the chunk's rows). A validation error's row numbers count within
-    the chunk; the message says where the chunk starts in the input.
+    (``row_numbers``, default the chunk's rows); ``extras`` (the reference's
+    :attr:`~core.data.io.Prepared.extras`) types the extra columns as the reference was typed
+    instead of judging the chunk's values. A validation error's row numbers count within the
+    chunk; the message says where the chunk starts in the input.
     """
     import numpy as np
 
@@ -269,9 +286,14 @@ def canonical_chunk(
     if row_numbers is None:
         row_numbers = chunk.first_row + np.arange(len(raw))
     try:
-        frame = prepare(
-            raw, mapping=mapping, catalog=catalog, name=label, row_numbers=row_numbers
-        ).frame
+        return prepare(
+            raw,
+            mapping=mapping,
+            catalog=catalog,
+            name=label,
+            row_numbers=row_numbers,
+            extras=extras,
+        )
     except DataValidationError as exc:
         if chunk.start == 0 and chunk.first_row == 0:
             raise
@@ -280,7 +302,28 @@ def canonical_chunk(
             f"(row numbers below count from that chunk's first row, data row {chunk.start + 1:,})"
         )
         raise type(exc)(f"{where}: {exc}", getattr(exc, "failures", None)) from None
-    return frame
+
+
+def canonical_chunk(
+    raw: pd.DataFrame,
+    chunk: Chunk,
+    *,
+    mapping: Any = None,
+    name: str | None = None,
+    catalog: Any = None,
+    row_numbers: Any = None,
+    extras: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """The validated canonical frame of one raw chunk (:func:`prepare_chunk`'s ``frame``)."""
+    return prepare_chunk(
+        raw,
+        chunk,
+        mapping=mapping,
+        name=name,
+        catalog=catalog,
+        row_numbers=row_numbers,
+        extras=extras,
+    ).frame
 
 
 def load_chunk(chunk: Chunk, plan_: Plan, mapping: Any = None, catalog: Any = None) -> pd.DataFrame:

@@ -8,6 +8,7 @@ with the chunking (:data:`CHUNK_INDEPENDENT` lists those that do not).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,12 @@ class BatchOptions:
     catalog
         The catalog the user chose (name or TOML path), or None: with it the input needs only
         the catalog's columns and an id (as :func:`core.data.io.load` with ``catalog``).
+    extra_kinds
+        ``{extra column: kind}`` every chunk's extra columns are typed as (the other extra
+        columns left out). :func:`~core.pipeline.batch.run_batch` sets it from the reference
+        sample (:func:`~core.pipeline.batch.reference_prepared`), so a chunk whose values look
+        otherwise (a count holding only 0 and 1) gives the models the same features as the rest;
+        None judges each chunk's columns on their own.
     """
 
     chunk_rows: int = 100_000
@@ -67,6 +74,7 @@ class BatchOptions:
     bom: bool = False
     mapping: Any = None
     catalog: Any = None
+    extra_kinds: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:

@@ -13,6 +13,7 @@ import hashlib
 import os
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,14 +23,17 @@ from core.data.catalog import resolve_catalog
 from core.pipeline.batch.inputs import (
     Chunk,
     Plan,
-    canonical_chunk,
     iter_chunks,
     load_chunk,
+    prepare_chunk,
     read_raw,
 )
 from core.pipeline.batch.options import CHUNK_INDEPENDENT, BatchOptions
 from core.pipeline.context import Context, components_for, fit_context
 from core.pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from core.data.io import Prepared
 
 
 def sample_rows(n_rows: int, train_rows: int, seed: int) -> np.ndarray:
@@ -46,8 +50,8 @@ def _rows_in(rows: np.ndarray, chunk: Chunk) -> np.ndarray:
     return rows[lo:hi] - chunk.first_row
 
 
-def reference_sample(plan_: Plan, options: BatchOptions, seed: int) -> pd.DataFrame:
-    """The validated reference customers: a seeded sample of at most ``train_rows``.
+def reference_prepared(plan_: Plan, options: BatchOptions, seed: int) -> Prepared:
+    """The reference customers as :func:`core.data.io.prepare` leaves them, with its notes.
 
     Parameters
     ----------
@@ -60,8 +64,11 @@ def reference_sample(plan_: Plan, options: BatchOptions, seed: int) -> pd.DataFr
 
     Returns
     -------
-    pandas.DataFrame
-        Canonical customers in input order. A validation error names the input's own rows.
+    core.data.io.Prepared
+        Canonical customers in input order (``frame``); ``extras`` are the kinds every chunk's
+        extra columns are then typed as (:attr:`BatchOptions.extra_kinds`), ``notes`` what the
+        loader decided (columns left out, generated ids). A validation error names the input's
+        own rows.
     """
     rows = sample_rows(plan_.n_rows, options.train_rows, seed)
     parts: list[pd.DataFrame] = []
@@ -75,7 +82,7 @@ def reference_sample(plan_: Plan, options: BatchOptions, seed: int) -> pd.DataFr
     ref = Chunk(-1, plan_.source, plan_.fmt, 0, len(raw_all), 0)
     name = f"{Path(plan_.source).name} (reference sample)"
     try:
-        return canonical_chunk(
+        return prepare_chunk(
             raw_all,
             ref,
             mapping=options.mapping,
@@ -89,6 +96,15 @@ def reference_sample(plan_: Plan, options: BatchOptions, seed: int) -> pd.DataFr
             if _rows_in(rows, c).size:
                 load_chunk(c, plan_, options.mapping, options.catalog)
         raise
+
+
+def reference_sample(plan_: Plan, options: BatchOptions, seed: int) -> pd.DataFrame:
+    """The validated reference customers: a seeded sample of at most ``train_rows``.
+
+    Canonical customers in input order (:func:`reference_prepared`'s ``frame``). A validation
+    error names the input's own rows.
+    """
+    return reference_prepared(plan_, options, seed).frame
 
 
 def fit_reference(
