@@ -119,6 +119,8 @@ def _cmd_optimize(args: Any) -> int:
         print(f"\ninterrupted: {exc}", file=sys.stderr)
         return 130
     rep, written = outcome.report, outcome.written
+    for note in rep.get("data_notes", ()):  # what the loader decided, as the Data page says
+        print(f"note: {note}", file=sys.stderr)
     if args.save_run:
         with Store() as store:
             store.save_scenario(args.save_run, settings.to_dict())

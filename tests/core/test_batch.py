@@ -259,6 +259,7 @@ def test_bad_options_are_clear_errors(small, tmp_path) -> None:
 
 def test_cli_optimize_partitioned_in_and_out(small, tmp_path) -> None:
     customers, _ = synthetic.generate_frame(600, seed=2)
+    customers["Comment"] = [f"called {i} times about the bill" for i in range(600)]
     data = write_parts(customers, tmp_path / "in", [250])
     out, rep = tmp_path / "journeys", tmp_path / "report.json"
     cmd = [sys.executable, "-m", "core", "optimize", str(data), "--out", f"{out}/"]
@@ -267,6 +268,8 @@ def test_cli_optimize_partitioned_in_and_out(small, tmp_path) -> None:
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     assert "ETA" in proc.stderr  # the progress bar
+    # what the loader decided is said on the terminal and kept in the report
+    assert "note: 'Comment' left out: free text" in proc.stderr
     report = json.loads(rep.read_text())
     assert report["n_customers"] == 600 and report["engine"] == "local"
     assert (
@@ -275,6 +278,7 @@ def test_cli_optimize_partitioned_in_and_out(small, tmp_path) -> None:
     assert 0.9 <= report["share_optimal"] <= 1.0
     assert (out / batch.SUCCESS).exists() and report["out"]["parts"] == 4
     assert json.loads(proc.stdout)["n_customers"] == 600
+    assert any(n.startswith("'Comment' left out") for n in report["data_notes"])
 
 
 @pytest.mark.slow
