@@ -304,26 +304,10 @@ def prepare_chunk(
         raise type(exc)(f"{where}: {exc}", getattr(exc, "failures", None)) from None
 
 
-def canonical_chunk(
-    raw: pd.DataFrame,
-    chunk: Chunk,
-    *,
-    mapping: Any = None,
-    name: str | None = None,
-    catalog: Any = None,
-    row_numbers: Any = None,
-    extras: Mapping[str, str] | None = None,
-) -> pd.DataFrame:
-    """The validated canonical frame of one raw chunk (:func:`prepare_chunk`'s ``frame``)."""
-    return prepare_chunk(
-        raw,
-        chunk,
-        mapping=mapping,
-        name=name,
-        catalog=catalog,
-        row_numbers=row_numbers,
-        extras=extras,
-    ).frame
+def canonical_chunk(raw: pd.DataFrame, chunk: Chunk, **options: Any) -> pd.DataFrame:
+    """The validated canonical frame of one raw chunk: :func:`prepare_chunk`'s ``frame``, with
+    the same keywords (``mapping``, ``name``, ``catalog``, ``row_numbers``, ``extras``)."""
+    return prepare_chunk(raw, chunk, **options).frame
 
 
 def load_chunk(chunk: Chunk, plan_: Plan, mapping: Any = None, catalog: Any = None) -> pd.DataFrame:
