@@ -383,6 +383,9 @@ def _with_complaints(n: int, binary_rows: int) -> pd.DataFrame:
     return customers.assign(Complaints=count.astype(int))
 
 
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
 def test_extra_columns_are_typed_as_the_reference_in_every_chunk(tmp_path) -> None:
     """A count column holding only 0 and 1 in one chunk is still a number there. Judged chunk
     by chunk it was read as yes/no, so the models saw it missing for that chunk's customers
@@ -391,13 +394,13 @@ def test_extra_columns_are_typed_as_the_reference_in_every_chunk(tmp_path) -> No
     _with_complaints(1200, binary_rows=300).to_csv(data, index=False)
     settings = pipeline.Settings(iters=50, estimator="dr")
     outs = []
-    for chunk_rows in (5000, 300):
-        out = tmp_path / f"j{chunk_rows}.csv"
-        opts = batch.BatchOptions(chunk_rows=chunk_rows, baselines=("greedy",))
+    for chunk_rows, engine in ((5000, "local"), (300, "local"), (300, "dask")):
+        out = tmp_path / f"j{chunk_rows}{engine}.csv"
+        opts = batch.BatchOptions(chunk_rows=chunk_rows, baselines=("greedy",), engine=engine)
         res = batch.run_batch(data, out, settings, opts)
         assert res.report["n_chunks"] == (1 if chunk_rows == 5000 else 4)
         outs.append(out.read_bytes())
-    assert outs[0] == outs[1]
+    assert outs[0] == outs[1] == outs[2]  # the workers type the chunks as the reference too
     # the first chunk alone, typed as the reference says (a number) and as judged on its own
     plan_ = batch.plan(data, 300)
     raw = batch.read_raw(plan_.chunks[0], plan_.csv)
