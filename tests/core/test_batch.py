@@ -442,3 +442,33 @@ def test_the_report_names_the_worksheet_a_workbook_was_read_from(small, tmp_path
     assert any("first worksheet 'Customers' of 2" in n for n in res.report["data_notes"])
     csv = _run(small["csv"], tmp_path / "k.csv", context=small["ctx"], chunk_rows=5000)
     assert not any("worksheet" in n for n in csv.report["data_notes"])
+
+
+def test_parquet_parts_with_different_columns_are_refused(small, tmp_path) -> None:
+    """A part with a column the others lack (or without one they have) gets one error naming
+    the parts and the columns, before any work (it failed on a chunk with a KeyError, or named
+    empty cells of the reference sample)."""
+    frame = small["frame"].iloc[:600]
+    cases = {
+        "more": (frame.iloc[:300], frame.iloc[300:].assign(Region="North"), "has 'Region'"),
+        "fewer": (frame.iloc[:300].drop(columns=["Streaming TV"]), frame.iloc[300:], "has"),
+    }
+    for name, (first, second, words) in cases.items():
+        d = tmp_path / name
+        d.mkdir()
+        first.to_parquet(d / "part-00000.parquet", index=False)
+        second.to_parquet(d / "part-00001.parquet", index=False)
+        with pytest.raises(DataValidationError) as err:
+            _run(d, tmp_path / f"{name}.csv", context=small["ctx"])
+        msg = str(err.value)
+        assert "do not have the same columns" in msg and words in msg, msg
+        assert "part-00000.parquet" in msg and "part-00001.parquet" in msg
+        assert "Streaming TV" in msg or name == "more"
+        assert not (tmp_path / f"{name}.csv").exists()
+    # the same columns in another order, and a stored pandas index, are the same columns
+    d = tmp_path / "same"
+    d.mkdir()
+    shuffled = frame.iloc[:300].sample(frac=1.0, random_state=0)  # an index pandas stores
+    shuffled.to_parquet(d / "part-00000.parquet", index=True)
+    frame.iloc[300:, ::-1].to_parquet(d / "part-00001.parquet", index=False)
+    assert _run(d, tmp_path / "same.csv", context=small["ctx"]).report["n_customers"] == 600

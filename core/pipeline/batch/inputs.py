@@ -164,6 +164,40 @@ def _csv_rows(path: Path, dialect: Mapping[str, Any]) -> int:
     return n
 
 
+def _parquet_columns(pf: Any) -> list[str]:
+    """The column names a Parquet file reads into (pandas' stored index left out)."""
+    meta = pf.schema_arrow.pandas_metadata or {}
+    index = {c for c in meta.get("index_columns", ()) if isinstance(c, str)}
+    return [str(c).strip() for c in pf.schema_arrow.names if c not in index]
+
+
+def _same_columns(columns: Mapping[Path, list[str]], src: Path) -> None:
+    """Refuse a directory of Parquet parts whose columns differ: a part without a column the
+    others have would give its customers other features (or fail late, on a chunk)."""
+    if len(columns) < 2:
+        return
+    (first, names), *rest = columns.items()
+    for path, other in rest:
+        more = [c for c in other if c not in set(names)]
+        fewer = [c for c in names if c not in set(other)]
+        if more or fewer:
+            what = " and ".join(
+                f"{label} {_listed(cols)}, which {first.relative_to(src)} {whose}"
+                for label, cols, whose in (("has", more, "lacks"), ("lacks", fewer, "has"))
+                if cols
+            )
+            raise DataValidationError(
+                f"{src.name}: the Parquet parts do not have the same columns: "
+                f"{path.relative_to(src)} {what}. Fix: write every part with the same columns "
+                "(add a missing column empty), or point DATA at the parts that share them."
+            )
+
+
+def _listed(names: list[str], most: int = 5) -> str:
+    shown = ", ".join(repr(c) for c in names[:most])
+    return shown + (f" (and {len(names) - most} more)" if len(names) > most else "")
+
+
 def plan(source: str | os.PathLike[str], chunk_rows: int) -> Plan:
     """List the input and cut it into chunks of at most ``chunk_rows`` customers.
 
@@ -177,16 +211,19 @@ def plan(source: str | os.PathLike[str], chunk_rows: int) -> Plan:
     chunks: list[Chunk] = []
     total = 0
     dialect: dict[str, Any] = {}
+    columns: dict[Path, list[str]] = {}
     digest = hashlib.sha256()
     for path in files:
         if fmt == "parquet":
             try:
-                n = pq.ParquetFile(path).metadata.num_rows
+                pf = pq.ParquetFile(path)
+                n = pf.metadata.num_rows
             except Exception as exc:  # pyarrow raises several types for corrupt files
                 raise DataValidationError(
                     f"{path.name}: not a readable Parquet file ({type(exc).__name__}: {exc}). "
                     "Fix: re-export it."
                 ) from None
+            columns[path] = _parquet_columns(pf)
         elif fmt == "xlsx":
             n = len(_workbook(path))
         else:
@@ -198,6 +235,7 @@ def plan(source: str | os.PathLike[str], chunk_rows: int) -> Plan:
             hi = min(lo + chunk_rows, n)
             chunks.append(Chunk(len(chunks), str(path), fmt, lo, hi, total + lo))
         total += n
+    _same_columns(columns, src)
     if total == 0:
         raise DataValidationError(
             f"{src.name}: has no customer rows. Fix: export the customers, not only the header."
