@@ -81,6 +81,12 @@ class _Source:
                 self._add_zip(zips[0])
         elif self.path.is_file() and self.path.suffix.lower() == ".zip":
             self._add_zip(self.path)
+        elif self.path.is_file():
+            raise DataValidationError(
+                f"{path}: a file, not a folder of planning tables. Fix: give the folder with "
+                "table1.csv .. table4.csv of one instance (or its .zip), or a campaign calendar "
+                f".toml with the customers as --data (plan calendar.toml --data {self.path.name})."
+            )
         else:
             raise DataValidationError(
                 f"{path}: no such folder. Fix: give the folder with table1.csv .. table4.csv "

@@ -126,6 +126,7 @@ def test_soft_option_turns_the_infeasible_instance_into_a_plan(instances):
     ("args", "message"),
     [
         (["nowhere"], "no such folder"),
+        (["{ok}/table1.csv"], "a file, not a folder of planning tables"),
         (["{ok}", "--soft", "Minimum salez=3"], "--soft 'Minimum salez=3'"),
         (["{ok}", "--soft", "Budget=x"], "is not a number"),
         (["{ok}", "--data", "customers.csv"], "--data is for a campaign calendar"),
