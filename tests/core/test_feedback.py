@@ -111,6 +111,17 @@ def test_a_one_megabyte_cell_is_capped_and_said(tmp_path: Path) -> None:
     assert json.loads(report.read_text())["capped"] == 1
 
 
+def test_a_category_given_as_the_text_column_is_said(ibm_path) -> None:
+    """The real file's contract type is no feedback: the notes say it looks like a category;
+    varied written texts pass without that note."""
+    table = read_feedback(ibm_path, text="Contract")
+    assert table.n == 7043
+    said = [n for n in table.notes if "looks like a category" in n]
+    assert len(said) == 1 and "'Contract' holds only 3 distinct value(s)" in said[0], table.notes
+    table = read_feedback(pd.DataFrame({"c": [f"text number {i}" for i in range(150)]}), text="c")
+    assert not any("looks like a category" in n for n in table.notes)
+
+
 # --- leakage guard ------------------------------------------------------------------------
 
 

@@ -33,6 +33,11 @@ from core.data.io.read import Limits, read_table
 
 #: Longest text kept, in characters; longer cells are cut to it (and the notes say so).
 MAX_TEXT_CHARS = 20_000
+#: A text column with at most :data:`CATEGORY_LEVELS` distinct values over at least
+#: :data:`CATEGORY_ROWS` texts looks like a category (a contract type), not written feedback:
+#: the notes say so.
+CATEGORY_LEVELS = 20
+CATEGORY_ROWS = 100
 #: The columns of :attr:`FeedbackTable.frame`.
 FEEDBACK_FIELDS: tuple[str, ...] = ("id", "date", "text", "rating", "channel")
 _FIELD_LIMIT = 64 * 1024 * 1024  # the csv module's per-field cap, raised so long cells are read
@@ -369,6 +374,13 @@ def read_feedback(
     if empty.any():
         notes.append(f"{int(empty.sum())} row(s) without text were skipped.")
         out = out.loc[~empty].reset_index(drop=True)
+    levels = out["text"].str.strip().value_counts()
+    if len(out) >= CATEGORY_ROWS and len(levels) <= CATEGORY_LEVELS:
+        shown = ", ".join(repr(v) for v in levels.index[:3]) + (", ..." if len(levels) > 3 else "")
+        notes.append(
+            f"'{text_col}' holds only {len(levels)} distinct value(s) over {len(out):,} rows "
+            f"({shown}): it looks like a category, not written feedback. Check --text."
+        )
     return FeedbackTable(
         frame=out,
         columns={
