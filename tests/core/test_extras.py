@@ -9,11 +9,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.common.errors import CatalogError, MappingError
+from core.data import synthetic
 from core.data.assistant import draft_catalog, mapping_from_rows, propose
 from core.data.catalog import parse_catalog
 from core.data.extras import MAX_LEVELS, infer_kind, type_extras
+from core.data.io import prepare
 from core.data.mapping import ColumnMapping
 from core.models.extra_features import MISSING, OTHER, ExtraFeatures
 
@@ -175,3 +179,36 @@ def test_drafted_catalog_quotes_names_and_values():
     np.testing.assert_array_equal(
         cat.holdings(raw), [[True, False, True], [False, True, False], [True, False, True]]
     )
+
+
+# --- a batch chunk typed as its reference gives the rows the whole file gives -----------------
+
+
+_BASE = synthetic.generate_frame(120, seed=8)[0].astype(str)
+_CELLS = {
+    "count": st.sampled_from(["0", "1", "2", "3", "", "NA"]),
+    "binary": st.sampled_from(["0", "1", "", "yes", "No"]),
+    "number": st.sampled_from(["1.5", "-2", "1e3", "", "n/a", "7"]),
+    "category": st.sampled_from(["North", "South", " East", "", "?", "West"]),
+}
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    kinds=st.lists(st.sampled_from(sorted(_CELLS)), min_size=1, max_size=3),
+    data=st.data(),
+    cuts=st.lists(st.integers(1, 119), max_size=4, unique=True),
+)
+def test_chunks_typed_as_the_whole_file_give_its_rows(kinds, data, cuts):
+    """Whatever the extra columns hold and wherever the chunks are cut, the chunks typed as the
+    whole file was (``prepare(..., extras=whole.extras)``) concatenate to the whole file's frame."""
+    raw = _BASE.copy()
+    for k, kind in enumerate(kinds):
+        raw[f"Extra {k}"] = data.draw(st.lists(_CELLS[kind], min_size=120, max_size=120))
+    whole = prepare(raw)
+    bounds = [0, *sorted(cuts), 120]
+    parts = [
+        prepare(raw.iloc[lo:hi].reset_index(drop=True), extras=whole.extras).frame
+        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
+    pd.testing.assert_frame_equal(pd.concat(parts, ignore_index=True), whole.frame)
