@@ -166,7 +166,7 @@ def type_as(
     kinds: Mapping[str, str],
     *,
     keep: Iterable[str] = (),
-) -> tuple[pd.DataFrame, dict[str, str], list[str]]:
+) -> tuple[pd.DataFrame, dict[str, str], list[str], dict[str, int]]:
     """Type the extra ``columns`` of ``frame`` as ``kinds`` says, judging nothing again.
 
     The batch engine types every chunk as its reference sample was typed, so a chunk whose
@@ -190,13 +190,15 @@ def type_as(
 
     Returns
     -------
-    (frame, kinds, dropped)
+    (frame, kinds, dropped, unfit)
         The frame with the extra columns converted and the others removed, ``{column: kind}``
-        of the kept ones, the removed columns.
+        of the kept ones, the removed columns, and ``{column: count}`` of the values read as
+        missing because they do not fit the column's kind (columns with none left out).
     """
     out = frame.copy()
     typed: dict[str, str] = {}
     dropped: list[str] = []
+    unfit: dict[str, int] = {}
     protected = set(keep)
     for col in columns:
         kind = kinds.get(col)
@@ -207,9 +209,13 @@ def type_as(
             dropped.append(col)
             out = out.drop(columns=col)
             continue
+        present = ~_missing(out[col]).to_numpy()
         out[col] = convert(out[col], kind)
+        lost = int(np.count_nonzero(present & out[col].isna().to_numpy()))
+        if lost:
+            unfit[col] = lost
         typed[col] = kind
-    return out, typed, dropped
+    return out, typed, dropped, unfit
 
 
 def typed_kind(values: pd.Series) -> str:

@@ -472,3 +472,24 @@ def test_parquet_parts_with_different_columns_are_refused(small, tmp_path) -> No
     shuffled.to_parquet(d / "part-00000.parquet", index=True)
     frame.iloc[300:, ::-1].to_parquet(d / "part-00001.parquet", index=False)
     assert _run(d, tmp_path / "same.csv", context=small["ctx"]).report["n_customers"] == 600
+
+
+def test_values_that_do_not_fit_the_reference_kind_are_counted_in_the_notes(small, tmp_path):
+    """Text in a column the reference sample judged numeric is read as missing, and the report
+    says how many such values the chunks held (nothing is lost without a word)."""
+    frame = pd.read_csv(small["csv"], dtype=str, keep_default_na=False)
+    frame["Score"] = [str(i % 7) for i in range(len(frame))]
+    sampled = set(batch.sample_rows(len(frame), FAST_OPTS["train_rows"], FAST.seed).tolist())
+    outside = [i for i in range(len(frame)) if i not in sampled][:5]
+    frame.loc[outside, "Score"] = "unknown"
+    data = tmp_path / "scores.csv"
+    frame.to_csv(data, index=False)
+    res = _run(data, tmp_path / "j.csv", context=small["ctx"], chunk_rows=700)
+    said = [n for n in res.report["data_notes"] if n.startswith("'Score'")]
+    assert said == [
+        "'Score': 5 value(s) in the chunks that are not a number were read as missing (the "
+        "reference sample judged the column numeric). Fix: clean those cells, or raise "
+        "--train-rows so that the sample sees them."
+    ]
+    clean = _run(small["csv"], tmp_path / "k.csv", context=small["ctx"], chunk_rows=700)
+    assert not any("were read as missing" in n for n in clean.report["data_notes"])

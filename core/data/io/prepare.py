@@ -64,6 +64,9 @@ class Prepared:
         The catalog bound to the frame's columns (products the data lacks dropped), or None.
     id_generated
         True when ``Customer ID`` was made from the row numbers.
+    unfit
+        With ``extras`` given: ``{extra column: count}`` of the values read as missing because
+        they do not fit the kind the reference decided (text in a numeric column).
     """
 
     frame: pd.DataFrame
@@ -74,6 +77,7 @@ class Prepared:
     outcomes: tuple[str, ...] = ()
     catalog: Catalog | None = None
     id_generated: bool = False
+    unfit: Mapping[str, int] = field(default_factory=dict)
 
 
 def _catalog_reads_source(
@@ -228,8 +232,9 @@ def prepare(
     frame = _churn_value(frame)
     extra_cols = [c for c in frame.columns if c not in schema.BY_NAME]
     products = [p.column for p in bound.products] if bound is not None else []
+    unfit: dict[str, int] = {}
     if extras is not None:
-        frame, kinds, dropped = type_as(frame, extra_cols, extras, keep=products)
+        frame, kinds, dropped, unfit = type_as(frame, extra_cols, extras, keep=products)
         ignored += dropped
         copies: dict[str, str] = {}
     else:
@@ -255,4 +260,5 @@ def prepare(
         outcomes=tuple(outcome_columns(raw.columns, mapping)) + tuple(copies),
         catalog=None if bound is None else bound.bind(list(validated.columns)),
         id_generated=id_generated,
+        unfit=unfit,
     )

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import sys
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from core.pipeline.batch._base import peak_rss_mb
-from core.pipeline.batch.inputs import Chunk, Plan, canonical_chunk, read_raw
+from core.pipeline.batch.inputs import Chunk, Plan, prepare_chunk, read_raw
 from core.pipeline.batch.options import BatchOptions
 from core.pipeline.context import Context
 from core.pipeline.run import report, run
@@ -36,6 +37,9 @@ class ChunkResult:
     id_hashes: np.ndarray
     peak_rss_mb: float
     worker: str = ""
+    #: ``{extra column: count}`` of the chunk's values read as missing because they do not fit
+    #: the kind its reference decided (:attr:`core.data.io.Prepared.unfit`).
+    unfit: Mapping[str, int] = field(default_factory=dict)
 
 
 def figures_only(res: ChunkResult) -> ChunkResult:
@@ -139,14 +143,18 @@ def process_chunk(
     t = time.perf_counter()
     if raw is None:
         raw = read_raw(chunk, plan_.csv or None)
-    frame = canonical_chunk(
+    prepared = prepare_chunk(
         raw,
         chunk,
         mapping=options.mapping,
         catalog=options.catalog,
         extras=options.extra_kinds,
     )
-    res = process_frame(frame, settings, context, options, chunk.index, time.perf_counter() - t)
+    res = process_frame(
+        prepared.frame, settings, context, options, chunk.index, time.perf_counter() - t
+    )
+    if prepared.unfit:
+        res = replace(res, unfit=dict(prepared.unfit))
     if "distributed" not in sys.modules:  # the local engine never imports dask
         return res
     from distributed import get_worker

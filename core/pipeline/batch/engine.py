@@ -28,7 +28,7 @@ from core.pipeline.batch.dask import run_dask
 from core.pipeline.batch.inputs import Plan, iter_chunks, plan, read_notes
 from core.pipeline.batch.options import BatchOptions, check_estimator
 from core.pipeline.batch.reference import fit_reference, reference_prepared, trusted_context
-from core.pipeline.batch.reports import aggregate
+from core.pipeline.batch.reports import aggregate, unfit_notes
 from core.pipeline.batch.sinks import open_sink
 from core.pipeline.context import Context
 from core.pipeline.settings import Settings
@@ -141,6 +141,7 @@ def run_batch(
                 "Customer ID unique (remove duplicate rows); nothing was written."
             )
         rep = aggregate(results)
+        data_notes += unfit_notes(results, opts.extra_kinds or {})
         rep.update(
             engine=opts.engine,
             n_chunks=len(plan_.chunks),

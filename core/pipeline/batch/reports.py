@@ -50,3 +50,25 @@ def aggregate(results: Sequence[ChunkResult]) -> dict[str, Any]:
         for b in names
     }
     return out
+
+
+#: What a value of each kind must be, for :func:`unfit_notes`.
+_KIND_WORDS = {"numeric": "a number", "boolean": "a yes/no spelling"}
+
+
+def unfit_notes(results: Sequence[ChunkResult], kinds: Mapping[str, str]) -> list[str]:
+    """One note per extra column whose values did not all fit the reference's kind, with the
+    count over every chunk (they were read as missing, so the user should know)."""
+    totals: dict[str, int] = {}
+    for r in results:
+        for col, n in r.unfit.items():
+            totals[col] = totals.get(col, 0) + int(n)
+    notes = []
+    for col, n in totals.items():
+        kind = kinds.get(col, "")
+        notes.append(
+            f"'{col}': {n:,} value(s) in the chunks that are not {_KIND_WORDS.get(kind, kind)} "
+            f"were read as missing (the reference sample judged the column {kind}). Fix: clean "
+            "those cells, or raise --train-rows so that the sample sees them."
+        )
+    return notes
